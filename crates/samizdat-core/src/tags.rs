@@ -1,0 +1,279 @@
+//! Reading and writing the tags that several record kinds share: language,
+//! place, time observed, topics and attachments.
+
+use nostr::prelude::Event;
+
+use crate::blob::Attachment;
+use crate::kind::LANGUAGE_NAMESPACE;
+use crate::record::RuleViolation;
+
+/// Most attachments on one record.
+pub const MAX_ATTACHMENTS: usize = 32;
+/// Most topic tags on one record.
+pub const MAX_TOPICS: usize = 16;
+/// Longest place description, in bytes.
+pub const MAX_PLACE_BYTES: usize = 256;
+/// Longest topic, in bytes.
+pub const MAX_TOPIC_BYTES: usize = 64;
+
+const GEOHASH_ALPHABET: &str = "0123456789bcdefghjkmnpqrstuvwxyz";
+
+/// Every tag of `event` named `name`, as its values after the name.
+pub fn all<'a>(event: &'a Event, name: &'a str) -> impl Iterator<Item = &'a [String]> + 'a {
+    event.tags.iter().filter_map(move |t| match t.as_slice() {
+        [n, rest @ ..] if n == name => Some(rest),
+        _ => None,
+    })
+}
+
+/// The first value of the only tag named `name`; an error if there are two.
+pub fn at_most_one<'a>(
+    event: &'a Event,
+    name: &'static str,
+) -> Result<Option<&'a str>, RuleViolation> {
+    let mut values = all(event, name);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(RuleViolation::new(format!("more than one `{name}` tag")));
+    }
+    match first {
+        None => Ok(None),
+        Some([value, ..]) => Ok(Some(value.as_str())),
+        Some([]) => Err(RuleViolation::new(format!("`{name}` tag without a value"))),
+    }
+}
+
+/// The first value of the one required tag named `name`.
+pub fn exactly_one<'a>(event: &'a Event, name: &'static str) -> Result<&'a str, RuleViolation> {
+    at_most_one(event, name)?.ok_or_else(|| RuleViolation::new(format!("no `{name}` tag")))
+}
+
+/// Where something happened: free text, a geohash, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Place {
+    /// Free text, as the witness wrote it ("Almaty, Republic Square").
+    pub text: Option<String>,
+    /// A geohash (the `g` tag of NIP-52). Optional: a precise position can
+    /// expose a witness, so nothing adds one unless asked.
+    pub geohash: Option<String>,
+}
+
+impl Place {
+    pub fn parse(event: &Event) -> Result<Place, RuleViolation> {
+        let text = at_most_one(event, "location")?;
+        if let Some(t) = text {
+            check_text("location", t, MAX_PLACE_BYTES)?;
+        }
+        let geohash = at_most_one(event, "g")?;
+        if let Some(g) = geohash {
+            check_geohash(g)?;
+        }
+        Ok(Place {
+            text: text.map(str::to_string),
+            geohash: geohash.map(str::to_string),
+        })
+    }
+
+    pub fn push_tags(&self, tags: &mut Vec<Vec<String>>) {
+        if let Some(t) = &self.text {
+            tags.push(vec!["location".into(), t.clone()]);
+        }
+        if let Some(g) = &self.geohash {
+            tags.push(vec!["g".into(), g.clone()]);
+        }
+    }
+}
+
+/// Checks a geohash: 1 to 12 characters of the geohash alphabet.
+pub fn check_geohash(g: &str) -> Result<(), RuleViolation> {
+    if g.is_empty() || g.len() > 12 || !g.chars().all(|c| GEOHASH_ALPHABET.contains(c)) {
+        return Err(RuleViolation::new(format!(
+            "geohash {g:?} is not 1 to 12 characters of the geohash alphabet"
+        )));
+    }
+    Ok(())
+}
+
+/// When something was observed, in Unix seconds: a moment or a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+impl Observed {
+    pub fn parse(event: &Event) -> Result<Option<Observed>, RuleViolation> {
+        let mut tags = all(event, "observed");
+        let Some(values) = tags.next() else {
+            return Ok(None);
+        };
+        if tags.next().is_some() {
+            return Err(RuleViolation::new("more than one `observed` tag"));
+        }
+        let number = |s: &String| {
+            s.parse::<u64>()
+                .map_err(|_| RuleViolation::new(format!("observed time {s:?} is not Unix seconds")))
+        };
+        let observed = match values {
+            [start] => Observed {
+                start: number(start)?,
+                end: None,
+            },
+            [start, end] => Observed {
+                start: number(start)?,
+                end: Some(number(end)?),
+            },
+            _ => {
+                return Err(RuleViolation::new(
+                    "`observed` takes a start and an optional end",
+                ));
+            }
+        };
+        if observed.end.is_some_and(|end| end < observed.start) {
+            return Err(RuleViolation::new("observed end is before its start"));
+        }
+        if observed.start > event.created_at.as_secs() {
+            return Err(RuleViolation::new("observed after the record was signed"));
+        }
+        Ok(Some(observed))
+    }
+
+    pub fn to_tag(&self) -> Vec<String> {
+        let mut tag = vec!["observed".to_string(), self.start.to_string()];
+        if let Some(end) = self.end {
+            tag.push(end.to_string());
+        }
+        tag
+    }
+}
+
+/// The record's language: a NIP-32 label in the ISO-639-1 namespace.
+pub fn language(event: &Event) -> Result<Option<String>, RuleViolation> {
+    let mut found = None;
+    for values in all(event, "l") {
+        if let [code, ns, ..] = values
+            && ns == LANGUAGE_NAMESPACE
+        {
+            if found.is_some() {
+                return Err(RuleViolation::new("more than one language label"));
+            }
+            check_language(code)?;
+            found = Some(code.clone());
+        }
+    }
+    if found.is_some()
+        && !all(event, "L").any(|v| v.first().is_some_and(|ns| ns == LANGUAGE_NAMESPACE))
+    {
+        return Err(RuleViolation::new(
+            "language label without its `L` namespace tag",
+        ));
+    }
+    Ok(found)
+}
+
+/// Checks an ISO 639-1 code: two lowercase ASCII letters.
+pub fn check_language(code: &str) -> Result<(), RuleViolation> {
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Err(RuleViolation::new(format!(
+            "language {code:?} is not an ISO 639-1 code (two lowercase letters)"
+        )));
+    }
+    Ok(())
+}
+
+pub fn language_tags(code: &str) -> [Vec<String>; 2] {
+    [
+        vec!["L".into(), LANGUAGE_NAMESPACE.into()],
+        vec!["l".into(), code.into(), LANGUAGE_NAMESPACE.into()],
+    ]
+}
+
+/// Topic tags (`t`, NIP-24): lowercase words.
+pub fn topics(event: &Event) -> Result<Vec<String>, RuleViolation> {
+    let topics: Vec<String> = all(event, "t").filter_map(|v| v.first().cloned()).collect();
+    if topics.len() > MAX_TOPICS {
+        return Err(RuleViolation::new(format!("more than {MAX_TOPICS} topics")));
+    }
+    for t in &topics {
+        check_text("topic", t, MAX_TOPIC_BYTES)?;
+        if t.to_lowercase() != *t {
+            return Err(RuleViolation::new(format!("topic {t:?} is not lowercase")));
+        }
+    }
+    Ok(topics)
+}
+
+/// Attachments (`imeta`, NIP-92); each one's URI must appear in `content`.
+pub fn attachments(event: &Event) -> Result<Vec<Attachment>, RuleViolation> {
+    let list = event
+        .tags
+        .iter()
+        .filter(|t| t.kind() == "imeta")
+        .map(|t| Attachment::from_tag(t.as_slice()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if list.len() > MAX_ATTACHMENTS {
+        return Err(RuleViolation::new(format!(
+            "more than {MAX_ATTACHMENTS} attachments"
+        )));
+    }
+    for a in &list {
+        if !event.content.contains(&a.uri()) {
+            return Err(RuleViolation::new(format!(
+                "attachment {} is not mentioned in the content (NIP-92)",
+                a.hash
+            )));
+        }
+    }
+    Ok(list)
+}
+
+/// Checks a piece of free text: not empty, not over `max` bytes, no control
+/// characters other than line breaks and tabs.
+pub fn check_text(what: &str, text: &str, max: usize) -> Result<(), RuleViolation> {
+    if text.trim().is_empty() {
+        return Err(RuleViolation::new(format!("{what} is empty")));
+    }
+    if text.len() > max {
+        return Err(RuleViolation::new(format!(
+            "{what} is {} bytes, more than {max}",
+            text.len()
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(RuleViolation::new(format!(
+            "{what} holds control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Appends each attachment's URI to `text` on a line of its own, as NIP-92
+/// asks, so stock clients show a link.
+pub fn content_with_attachments(text: &str, attachments: &[Attachment]) -> String {
+    let mut content = text.trim_end().to_string();
+    for (i, a) in attachments.iter().enumerate() {
+        content.push_str(if i == 0 && !content.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
+        content.push_str(&a.uri());
+    }
+    content
+}
+
+/// The text of `content` without the attachment URI lines that
+/// [`content_with_attachments`] appended.
+pub fn text_without_attachments(content: &str, attachments: &[Attachment]) -> String {
+    let mut text = content;
+    for a in attachments.iter().rev() {
+        let uri = a.uri();
+        if let Some(rest) = text.trim_end().strip_suffix(uri.as_str()) {
+            text = rest;
+        }
+    }
+    text.trim_end().to_string()
+}
