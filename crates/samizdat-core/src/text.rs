@@ -8,6 +8,7 @@
 //! ө→о, ұ→у, ү→у, һ→х, і→и) because people who type on a Russian keyboard
 //! write them so; ё→е and й→и follow from removing diacritics.
 
+use nostr::prelude::Event;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
@@ -48,6 +49,31 @@ pub fn terms(text: &str) -> Vec<String> {
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// The folded text the full-text index holds for `event`, or `None` for
+/// events that are not searchable (reactions, deletions, encrypted kinds).
+///
+/// Notes, testimonies and long-form articles are searched by their content,
+/// place and topics; person reports by name, other spellings, role, place
+/// and details.
+pub fn searchable_text(event: &Event) -> Option<String> {
+    let fields: &[&str] = match event.kind.as_u16() {
+        1 | 30023 => &["location", "t", "title", "summary"],
+        1948 => &["name", "alias", "role", "location"],
+        _ => return None,
+    };
+    let mut text = String::with_capacity(event.content.len() + 64);
+    text.push_str(&event.content);
+    for tag in event.tags.iter() {
+        if let [name, value, ..] = tag.as_slice()
+            && fields.contains(&name.as_str())
+        {
+            text.push('\n');
+            text.push_str(value);
+        }
+    }
+    Some(fold(&text))
 }
 
 #[cfg(test)]

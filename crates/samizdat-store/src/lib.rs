@@ -1,1 +1,185 @@
+//! samizdat storage: events in SQLite, blobs in a content-addressed
+//! directory, secret keys encrypted at rest.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! samizdat.db (+ -wal, -shm)   events, tags, deletions, full-text index
+//! blobs/ab/ab12…               blobs, named by SHA-256
+//! blobs/tmp/                   blobs being written
+//! keys/<name>.json             NIP-49 encrypted secret keys
+//! ```
+//!
+//! Invariants:
+//! - Only [`VerifiedEvent`]s are inserted: every stored event passed
+//!   `samizdat_core::validate`.
+//! - All writes go through one writer thread that groups many inserts into
+//!   one transaction; an insert is reported done only after its
+//!   transaction is durable (`synchronous = FULL` in WAL mode).
+//! - A blob exists under its name only when it is whole; reads re-hash.
 
+mod blobs;
+mod fsutil;
+mod insert;
+mod keys;
+mod migrations;
+mod pool;
+mod query;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use blobs::{BlobEntry, BlobError, BlobStore};
+pub use fsutil::write_atomic;
+pub use insert::InsertOutcome;
+pub use keys::{KeyEntry, KeyError, KeyStore};
+pub use migrations::SCHEMA_VERSION;
+pub use query::{Query, StoredEvent};
+use samizdat_core::VerifiedEvent;
+pub use writer::Pending;
+
+/// File name of the database inside a data directory.
+pub const DB_FILE: &str = "samizdat.db";
+
+/// Errors of the store. Causes are kept, so a user sees the whole chain.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("committing a batch: {0}")]
+    Commit(Arc<rusqlite::Error>),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the database has schema version {found}, newer than this samizdat supports \
+         ({supported}); upgrade samizdat"
+    )]
+    SchemaTooNew { found: u32, supported: u32 },
+    #[error("the store's writer has stopped")]
+    WriterGone,
+    #[error("stored event {0} is damaged: {1}")]
+    Damaged(String, String),
+}
+
+/// Tuning of a store; the defaults suit a laptop.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Most events in one transaction.
+    pub max_batch_events: usize,
+    /// Insert jobs that may wait for the writer before callers block.
+    pub queue_depth: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { max_batch_events: 10_000, queue_depth: 1_024 }
+    }
+}
+
+/// A handle to an open store. Cheap to clone; the writer stops when the last
+/// handle is dropped, after committing what it was given.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    writer: writer::Writer,
+    reads: pool::ReadPool,
+    blobs: BlobStore,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(dir, StoreOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let db = dir.join(DB_FILE);
+        let mut conn = pool::open_connection(&db, false)?;
+        migrations::run(&mut conn)?;
+        let writer = writer::Writer::spawn(conn, options)?;
+        let blobs = BlobStore::open(dir.join("blobs")).map_err(io)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                writer,
+                reads: pool::ReadPool::new(db),
+                blobs,
+            }),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    /// Inserts events in one transaction and returns, after the commit is
+    /// durable, what became of each, in order.
+    pub fn insert(&self, events: Vec<VerifiedEvent>) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.submit(events)?.wait()
+    }
+
+    /// Hands events to the writer and returns at once; [`Pending::wait`]
+    /// returns after they are durably committed. Lets a caller verify the
+    /// next batch while this one commits.
+    pub fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
+        self.inner.writer.submit(events)
+    }
+
+    /// Events matching `query`, newest first (best match first for a
+    /// search).
+    pub fn query(&self, query: &Query) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.query_each(query, |e| {
+            out.push(e);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Streams events matching `query` to `f` until it returns false.
+    pub fn query_each(
+        &self,
+        query: &Query,
+        f: impl FnMut(StoredEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::run(&conn, query, f)
+    }
+
+    /// How many events match `query` (its limit ignored).
+    pub fn count(&self, query: &Query) -> Result<u64, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::count(&conn, query)
+    }
+
+    /// The query plan SQLite chooses for `query`, one line per step.
+    pub fn explain(&self, query: &Query) -> Result<Vec<String>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::explain(&conn, query)
+    }
+
+    /// Streams every stored row, in arrival order, as its id column and
+    /// JSON text, without trusting either: for `verify`.
+    pub fn scan_raw(&self, mut f: impl FnMut(&[u8], &str)) -> Result<(), StoreError> {
+        let conn = self.inner.reads.get()?;
+        let mut stmt = conn.prepare("SELECT id, json FROM events ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: Vec<u8> = row.get(0)?;
+            let json: String = row.get(1)?;
+            f(&id, &json);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! Applying one verified event inside the writer's transaction: duplicates,
+//! replaceable and addressable events, NIP-09 deletions, tags and the
+//! full-text index.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use samizdat_core::VerifiedEvent;
+use samizdat_core::nostr::prelude::{Event, Kind};
+use samizdat_core::retraction::Retraction;
+use samizdat_core::text::searchable_text;
+
+/// Longest tag value indexed for `#x` filters, in bytes; longer values are
+/// stored in the event but cannot be queried.
+const MAX_INDEXED_TAG_BYTES: usize = 512;
+
+/// What became of an inserted event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Newly stored.
+    Stored,
+    /// Already stored; nothing changed.
+    Duplicate,
+    /// Its author deleted it (NIP-09); it can never come back.
+    Deleted,
+    /// A newer version of this replaceable or addressable event is stored.
+    Superseded,
+    /// Ephemeral kind: valid, but not stored.
+    Ephemeral,
+}
+
+impl InsertOutcome {
+    /// Whether the event is now in the store (new or not).
+    pub fn is_stored(self) -> bool {
+        matches!(self, InsertOutcome::Stored | InsertOutcome::Duplicate)
+    }
+}
+
+pub fn apply(tx: &Transaction<'_>, verified: &VerifiedEvent, now: u64) -> rusqlite::Result<InsertOutcome> {
+    let event = verified.event();
+    if event.kind.is_ephemeral() {
+        return Ok(InsertOutcome::Ephemeral);
+    }
+    let id = event.id.as_bytes().as_slice();
+    let pubkey = event.pubkey.as_bytes().as_slice();
+    let created_at = event.created_at.as_secs() as i64;
+    let kind = event.kind.as_u16();
+
+    if event.kind != Kind::EventDeletion {
+        let deleted = tx
+            .prepare_cached("SELECT 1 FROM tombstones WHERE id = ?1 AND pubkey = ?2")?
+            .exists(params![id, pubkey])?;
+        if deleted {
+            return Ok(InsertOutcome::Deleted);
+        }
+    }
+
+    let d_tag = replace_key(event);
+    if let Some(d) = &d_tag {
+        if event.kind.is_addressable() {
+            let until: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT until FROM address_tombstones WHERE pubkey = ?1 AND kind = ?2 AND d_tag = ?3",
+                )?
+                .query_row(params![pubkey, kind, d], |r| r.get(0))
+                .optional()?;
+            if until.is_some_and(|until| created_at <= until) {
+                return Ok(InsertOutcome::Deleted);
+            }
+        }
+        let existing: Option<(i64, i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT seq, created_at, id FROM events WHERE pubkey = ?1 AND kind = ?2 AND d_tag = ?3",
+            )?
+            .query_row(params![pubkey, kind, d], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        if let Some((seq, old_created, old_id)) = existing {
+            // NIP-01: the newest wins; on a tie, the lowest id.
+            if old_created > created_at || (old_created == created_at && old_id.as_slice() <= id) {
+                return Ok(if old_id.as_slice() == id {
+                    InsertOutcome::Duplicate
+                } else {
+                    InsertOutcome::Superseded
+                });
+            }
+            remove(tx, seq)?;
+        }
+    }
+
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![id, pubkey, kind, created_at, d_tag, now as i64, verified.json()])?;
+    if inserted == 0 {
+        return Ok(InsertOutcome::Duplicate);
+    }
+    let seq = tx.last_insert_rowid();
+    index_tags(tx, event, seq, created_at)?;
+    if let Some(text) = searchable_text(event) {
+        tx.prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?
+            .execute(params![seq, text])?;
+    }
+    if event.kind == Kind::EventDeletion {
+        apply_deletion(tx, event)?;
+    }
+    Ok(InsertOutcome::Stored)
+}
+
+/// `''` for replaceable kinds, the `d` value for addressable kinds.
+fn replace_key(event: &Event) -> Option<String> {
+    if event.kind.is_replaceable() {
+        Some(String::new())
+    } else if event.kind.is_addressable() {
+        Some(event.tags.identifier().unwrap_or_default())
+    } else {
+        None
+    }
+}
+
+fn index_tags(tx: &Transaction<'_>, event: &Event, seq: i64, created_at: i64) -> rusqlite::Result<()> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO tags (seq, name, value, created_at) VALUES (?1, ?2, ?3, ?4)")?;
+    for tag in event.tags.iter() {
+        let [name, value, ..] = tag.as_slice() else { continue };
+        let single_letter = name.len() == 1 && name.as_bytes()[0].is_ascii_alphabetic();
+        if !single_letter || value.len() > MAX_INDEXED_TAG_BYTES {
+            continue;
+        }
+        if seen.contains(&(name.as_str(), value.as_str())) {
+            continue;
+        }
+        seen.push((name, value));
+        stmt.execute(params![seq, name, value, created_at])?;
+    }
+    Ok(())
+}
+
+/// Removes one stored event with its tags and search entry.
+fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM tags WHERE seq = ?1")?.execute([seq])?;
+    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([seq])?;
+    tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?.execute([seq])?;
+    Ok(())
+}
+
+/// NIP-09: remember what the author asked to delete and remove it. Only the
+/// author's own events are affected; deleting a deletion has no effect.
+fn apply_deletion(tx: &Transaction<'_>, deletion: &Event) -> rusqlite::Result<()> {
+    // Validation guarantees a kind 5 event parses as a retraction.
+    let Ok(retraction) = Retraction::from_event(deletion) else {
+        return Ok(());
+    };
+    let author = deletion.pubkey.as_bytes().as_slice();
+    for target in &retraction.events {
+        let target = target.as_bytes().as_slice();
+        tx.prepare_cached("INSERT OR IGNORE INTO tombstones (id, pubkey, deletion) VALUES (?1, ?2, ?3)")?
+            .execute(params![target, author, deletion.id.as_bytes().as_slice()])?;
+        let seq: Option<i64> = tx
+            .prepare_cached("SELECT seq FROM events WHERE id = ?1 AND pubkey = ?2 AND kind != 5")?
+            .query_row(params![target, author], |r| r.get(0))
+            .optional()?;
+        if let Some(seq) = seq {
+            remove(tx, seq)?;
+        }
+    }
+    let until = deletion.created_at.as_secs() as i64;
+    for c in retraction.coordinates.iter().filter(|c| c.pubkey == deletion.pubkey) {
+        tx.prepare_cached(
+            "INSERT INTO address_tombstones (pubkey, kind, d_tag, until) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (pubkey, kind, d_tag) DO UPDATE SET until = max(until, excluded.until)",
+        )?
+        .execute(params![author, c.kind, c.identifier, until])?;
+        let doomed: Vec<i64> = tx
+            .prepare_cached(
+                "SELECT seq FROM events WHERE pubkey = ?1 AND kind = ?2 AND d_tag = ?3 AND created_at <= ?4",
+            )?
+            .query_map(params![author, c.kind, c.identifier, until], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for seq in doomed {
+            remove(tx, seq)?;
+        }
+    }
+    Ok(())
+}

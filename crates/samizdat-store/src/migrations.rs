@@ -1,0 +1,86 @@
+//! Numbered schema migrations. The database's `user_version` is the number
+//! of migrations applied; each runs once, in its own transaction, in order.
+//! Never edit a migration that has shipped: add the next one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, their single-letter tags, deletions, full-text search.
+    r#"
+    -- Every stored event. `seq` orders events by arrival and keys the other
+    -- tables; `json` is the canonical NIP-01 JSON, served as is.
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY,
+        id         BLOB    NOT NULL UNIQUE,  -- 32 bytes
+        pubkey     BLOB    NOT NULL,         -- 32 bytes
+        kind       INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        -- '' for replaceable kinds, the `d` value for addressable kinds,
+        -- NULL for every other event.
+        d_tag      TEXT,
+        first_seen INTEGER NOT NULL,         -- when this node first stored it
+        json       TEXT    NOT NULL
+    );
+    CREATE INDEX events_created ON events (created_at);
+    CREATE INDEX events_kind    ON events (kind, created_at);
+    CREATE INDEX events_author  ON events (pubkey, kind, created_at);
+    CREATE INDEX events_replace ON events (pubkey, kind, d_tag) WHERE d_tag IS NOT NULL;
+
+    -- Single-letter tags (the ones NIP-01 filters can name), first value.
+    CREATE TABLE tags (
+        seq        INTEGER NOT NULL,
+        name       TEXT    NOT NULL,
+        value      TEXT    NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX tags_value ON tags (name, value, created_at);
+    CREATE INDEX tags_seq   ON tags (seq);
+
+    -- NIP-09: ids that their author asked to delete. An event listed here
+    -- under its own author's key is refused forever.
+    CREATE TABLE tombstones (
+        id       BLOB NOT NULL,
+        pubkey   BLOB NOT NULL,
+        deletion BLOB NOT NULL,              -- id of the deletion request
+        PRIMARY KEY (id, pubkey)
+    ) WITHOUT ROWID;
+    -- NIP-09 `a` deletions: versions up to `until` of an address are gone.
+    CREATE TABLE address_tombstones (
+        pubkey BLOB    NOT NULL,
+        kind   INTEGER NOT NULL,
+        d_tag  TEXT    NOT NULL,
+        until  INTEGER NOT NULL,
+        PRIMARY KEY (pubkey, kind, d_tag)
+    ) WITHOUT ROWID;
+
+    -- Full-text index over folded text (samizdat_core::text::fold); rowid
+    -- is events.seq.
+    CREATE VIRTUAL TABLE search USING fts5 (
+        text,
+        content = '',
+        contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 0'
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found: current, supported: SCHEMA_VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}

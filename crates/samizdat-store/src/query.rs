@@ -1,0 +1,188 @@
+//! NIP-01 filter queries, translated to SQL that an index serves.
+//!
+//! The driving index is chosen by selectivity, as strfry does: ids, then a
+//! tag, then authors, then kinds, then time. A tag filter drives from the
+//! `tags_value` index with a forced join order (`CROSS JOIN`), so a rare tag
+//! never turns into a walk over every event.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+use samizdat_core::nostr::prelude::{Event, EventId, PublicKey};
+use samizdat_core::text::terms;
+
+use crate::StoreError;
+
+/// A NIP-01 filter, in storage terms. `None` means "no constraint"; an
+/// empty list matches nothing, as NIP-01 says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub ids: Option<Vec<EventId>>,
+    pub authors: Option<Vec<PublicKey>>,
+    pub kinds: Option<Vec<u16>>,
+    /// `#x` filters: tag letter and accepted values; all must match.
+    pub tags: Vec<(char, Vec<String>)>,
+    pub since: Option<u64>,
+    pub until: Option<u64>,
+    pub limit: Option<usize>,
+    /// NIP-50 full-text search: every word must match (as a prefix), in
+    /// any case, with or without diacritics.
+    pub search: Option<String>,
+}
+
+/// An event as stored, with when this node first saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub json: String,
+    pub first_seen: u64,
+}
+
+impl StoredEvent {
+    /// Parses the stored JSON, which was validated when it was inserted.
+    pub fn event(&self) -> Result<Event, StoreError> {
+        Event::from_json(&self.json).map_err(|e| StoreError::Damaged("?".into(), e.to_string()))
+    }
+}
+
+impl Query {
+    fn matches_nothing(&self) -> bool {
+        self.ids.as_ref().is_some_and(Vec::is_empty)
+            || self.authors.as_ref().is_some_and(Vec::is_empty)
+            || self.kinds.as_ref().is_some_and(Vec::is_empty)
+            || self.tags.iter().any(|(_, v)| v.is_empty())
+            || self.limit == Some(0)
+            || self.since.zip(self.until).is_some_and(|(s, u)| s > u)
+            || self.search.as_ref().is_some_and(|s| terms(s).is_empty())
+    }
+}
+
+/// SQL and parameters for a query, without its SELECT list.
+struct Sql {
+    from: String,
+    conditions: Vec<String>,
+    params: Vec<Value>,
+    order: &'static str,
+    distinct: bool,
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+fn build(q: &Query) -> Sql {
+    let mut conditions = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    let mut from = "events e".to_string();
+    let mut order = "ORDER BY e.created_at DESC, e.id";
+    let mut distinct = false;
+    let mut time_column = "e.created_at";
+    let mut tags = q.tags.as_slice();
+
+    if let Some(search) = &q.search {
+        from = "search CROSS JOIN events e ON e.seq = search.rowid".into();
+        let fts: Vec<String> = terms(search).into_iter().map(|t| format!("\"{t}\"*")).collect();
+        conditions.push("search MATCH ?".into());
+        params.push(Value::Text(fts.join(" ")));
+        order = "ORDER BY search.rank, e.created_at DESC";
+    } else if q.ids.is_none()
+        && let Some(((name, values), rest)) = tags.split_first()
+    {
+        from = "tags t CROSS JOIN events e ON e.seq = t.seq".into();
+        conditions.push(format!("t.name = ? AND t.value IN ({})", placeholders(values.len())));
+        params.push(Value::Text(name.to_string()));
+        params.extend(values.iter().cloned().map(Value::Text));
+        order = "ORDER BY t.created_at DESC, e.id";
+        time_column = "t.created_at";
+        distinct = values.len() > 1;
+        tags = rest;
+    }
+    if let Some(ids) = &q.ids {
+        conditions.push(format!("e.id IN ({})", placeholders(ids.len())));
+        params.extend(ids.iter().map(|id| Value::Blob(id.as_bytes().to_vec())));
+    }
+    if let Some(authors) = &q.authors {
+        conditions.push(format!("e.pubkey IN ({})", placeholders(authors.len())));
+        params.extend(authors.iter().map(|p| Value::Blob(p.as_bytes().to_vec())));
+    }
+    if let Some(kinds) = &q.kinds {
+        conditions.push(format!("e.kind IN ({})", placeholders(kinds.len())));
+        params.extend(kinds.iter().map(|k| Value::Integer(i64::from(*k))));
+    }
+    if let Some(since) = q.since {
+        conditions.push(format!("{time_column} >= ?"));
+        params.push(Value::Integer(since.min(i64::MAX as u64) as i64));
+    }
+    if let Some(until) = q.until {
+        conditions.push(format!("{time_column} <= ?"));
+        params.push(Value::Integer(until.min(i64::MAX as u64) as i64));
+    }
+    for (name, values) in tags {
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM tags x WHERE x.seq = e.seq AND x.name = ? AND x.value IN ({}))",
+            placeholders(values.len())
+        ));
+        params.push(Value::Text(name.to_string()));
+        params.extend(values.iter().cloned().map(Value::Text));
+    }
+    Sql { from, conditions, params, order, distinct }
+}
+
+fn select_sql(q: &Query, columns: &str) -> (String, Vec<Value>) {
+    let sql = build(q);
+    let mut text = format!(
+        "SELECT {}{columns} FROM {}",
+        if sql.distinct { "DISTINCT " } else { "" },
+        sql.from
+    );
+    if !sql.conditions.is_empty() {
+        text.push_str(" WHERE ");
+        text.push_str(&sql.conditions.join(" AND "));
+    }
+    text.push(' ');
+    text.push_str(sql.order);
+    let mut params = sql.params;
+    if let Some(limit) = q.limit {
+        text.push_str(" LIMIT ?");
+        params.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+    }
+    (text, params)
+}
+
+pub fn run(conn: &Connection, q: &Query, mut f: impl FnMut(StoredEvent) -> bool) -> Result<(), StoreError> {
+    if q.matches_nothing() {
+        return Ok(());
+    }
+    let columns = if q.search.is_some() {
+        "e.json, e.first_seen, search.rank, e.created_at"
+    } else {
+        "e.json, e.first_seen, e.created_at, e.id"
+    };
+    let (sql, params) = select_sql(q, columns);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        let event = StoredEvent { json: row.get(0)?, first_seen: row.get::<_, i64>(1)? as u64 };
+        if !f(event) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn count(conn: &Connection, q: &Query) -> Result<u64, StoreError> {
+    if q.matches_nothing() {
+        return Ok(0);
+    }
+    let unlimited = Query { limit: None, ..q.clone() };
+    let (sql, params) = select_sql(&unlimited, "e.seq");
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM ({sql})"))?
+        .query_row(params_from_iter(params), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+pub fn explain(conn: &Connection, q: &Query) -> Result<Vec<String>, StoreError> {
+    let (sql, params) = select_sql(q, "e.json");
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let rows = stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

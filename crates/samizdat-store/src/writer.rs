@@ -1,0 +1,125 @@
+//! The one writer: a thread that owns the write connection, takes insert
+//! jobs from a bounded queue, groups all jobs waiting at that moment into
+//! one transaction, commits, and only then answers each job.
+//!
+//! Grouping is what makes durable acknowledgements fast: one fsync covers
+//! every event of the batch. The bounded queue is the back-pressure: when
+//! the disk cannot keep up, callers block in `submit`.
+
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, TransactionBehavior};
+use samizdat_core::VerifiedEvent;
+
+use crate::insert::{self, InsertOutcome};
+use crate::{StoreError, StoreOptions};
+
+type Reply = Result<Vec<InsertOutcome>, StoreError>;
+
+struct Job {
+    events: Vec<VerifiedEvent>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// Events handed to the writer, not yet known to be committed.
+pub struct Pending(oneshot::Receiver<Reply>);
+
+impl Pending {
+    /// Blocks until the events are durably committed (or failed).
+    pub fn wait(self) -> Reply {
+        self.0.recv().unwrap_or(Err(StoreError::WriterGone))
+    }
+
+    /// Waits without blocking a thread (for async callers).
+    pub async fn wait_async(self) -> Reply {
+        self.0.await.unwrap_or(Err(StoreError::WriterGone))
+    }
+}
+
+pub struct Writer {
+    queue: Mutex<Option<SyncSender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub fn spawn(conn: Connection, options: StoreOptions) -> Result<Writer, StoreError> {
+        let (queue, jobs) = sync_channel(options.queue_depth);
+        let thread = std::thread::Builder::new()
+            .name("samizdat-writer".into())
+            .spawn(move || run(conn, jobs, options.max_batch_events))
+            .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
+        Ok(Writer { queue: Mutex::new(Some(queue)), thread: Mutex::new(Some(thread)) })
+    }
+
+    pub fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
+        let (reply, receive) = oneshot::channel();
+        let queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::WriterGone)?;
+        queue.send(Job { events, reply }).map_err(|_| StoreError::WriterGone)?;
+        Ok(Pending(receive))
+    }
+}
+
+impl Drop for Writer {
+    /// Closes the queue and waits for the writer to commit what it holds.
+    fn drop(&mut self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        let mut count = batch[0].events.len();
+        while count < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    count += job.events.len();
+                    batch.push(job);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let started = Instant::now();
+        match commit(&mut conn, &batch) {
+            Ok(outcomes) => {
+                tracing::debug!(events = count, jobs = batch.len(), took = ?started.elapsed(), "committed batch");
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, events = count, "batch failed to commit");
+                let e = Arc::new(e);
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Commit(e.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<InsertOutcome>>> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let mut out = Vec::with_capacity(job.events.len());
+        for event in &job.events {
+            out.push(insert::apply(&tx, event, now)?);
+        }
+        outcomes.push(out);
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
