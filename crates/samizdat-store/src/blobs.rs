@@ -65,7 +65,9 @@ impl BlobStore {
         let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
         tmp.write_all(bytes)?;
         tmp.as_file().sync_all()?;
-        let dir = path.parent().ok_or_else(|| io::Error::other("blob path has no parent"))?;
+        let dir = path
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path has no parent"))?;
         fs::create_dir_all(dir)?;
         tmp.persist(&path).map_err(|e| e.error)?;
         sync_dir(dir)?;
@@ -76,11 +78,17 @@ impl BlobStore {
     pub fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let bytes = fs::read(self.path(hash)).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => BlobError::NotFound(*hash),
-            _ => BlobError::Io { hash: *hash, source: e },
+            _ => BlobError::Io {
+                hash: *hash,
+                source: e,
+            },
         })?;
         let actual = BlobHash::of(&bytes);
         if actual != *hash {
-            return Err(BlobError::Corrupt { hash: *hash, actual });
+            return Err(BlobError::Corrupt {
+                hash: *hash,
+                actual,
+            });
         }
         Ok(bytes)
     }
@@ -89,7 +97,10 @@ impl BlobStore {
     pub fn verify(&self, hash: &BlobHash) -> Result<u64, BlobError> {
         let io_err = |e: io::Error| match e.kind() {
             io::ErrorKind::NotFound => BlobError::NotFound(*hash),
-            _ => BlobError::Io { hash: *hash, source: e },
+            _ => BlobError::Io {
+                hash: *hash,
+                source: e,
+            },
         };
         let mut file = fs::File::open(self.path(hash)).map_err(io_err)?;
         let mut hasher = Sha256::new();
@@ -105,7 +116,10 @@ impl BlobStore {
         }
         let actual = BlobHash::from_bytes(hasher.finalize().into());
         if actual != *hash {
-            return Err(BlobError::Corrupt { hash: *hash, actual });
+            return Err(BlobError::Corrupt {
+                hash: *hash,
+                actual,
+            });
         }
         Ok(size)
     }
@@ -114,7 +128,11 @@ impl BlobStore {
     pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
         let mut out = Vec::new();
         for dir in sorted_entries(&self.root)? {
-            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             if name == "tmp" {
                 continue;
             }
@@ -161,7 +179,10 @@ mod tests {
 
         fs::write(blobs.path(&hash), b"evidencE").expect("tamper");
         assert!(matches!(blobs.get(&hash), Err(BlobError::Corrupt { .. })));
-        assert!(matches!(blobs.verify(&hash), Err(BlobError::Corrupt { .. })));
+        assert!(matches!(
+            blobs.verify(&hash),
+            Err(BlobError::Corrupt { .. })
+        ));
 
         let missing = BlobHash::of(b"nothing");
         assert!(matches!(blobs.get(&missing), Err(BlobError::NotFound(_))));

@@ -34,7 +34,11 @@ impl InsertOutcome {
     }
 }
 
-pub fn apply(tx: &Transaction<'_>, verified: &VerifiedEvent, now: u64) -> rusqlite::Result<InsertOutcome> {
+pub fn apply(
+    tx: &Transaction<'_>,
+    verified: &VerifiedEvent,
+    now: u64,
+) -> rusqlite::Result<InsertOutcome> {
     let event = verified.event();
     if event.kind.is_ephemeral() {
         return Ok(InsertOutcome::Ephemeral);
@@ -90,7 +94,15 @@ pub fn apply(tx: &Transaction<'_>, verified: &VerifiedEvent, now: u64) -> rusqli
             "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
         )?
-        .execute(params![id, pubkey, kind, created_at, d_tag, now as i64, verified.json()])?;
+        .execute(params![
+            id,
+            pubkey,
+            kind,
+            created_at,
+            d_tag,
+            now as i64,
+            verified.json()
+        ])?;
     if inserted == 0 {
         return Ok(InsertOutcome::Duplicate);
     }
@@ -117,12 +129,20 @@ fn replace_key(event: &Event) -> Option<String> {
     }
 }
 
-fn index_tags(tx: &Transaction<'_>, event: &Event, seq: i64, created_at: i64) -> rusqlite::Result<()> {
+fn index_tags(
+    tx: &Transaction<'_>,
+    event: &Event,
+    seq: i64,
+    created_at: i64,
+) -> rusqlite::Result<()> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
-    let mut stmt =
-        tx.prepare_cached("INSERT INTO tags (seq, name, value, created_at) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO tags (seq, name, value, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for tag in event.tags.iter() {
-        let [name, value, ..] = tag.as_slice() else { continue };
+        let [name, value, ..] = tag.as_slice() else {
+            continue;
+        };
         let single_letter = name.len() == 1 && name.as_bytes()[0].is_ascii_alphabetic();
         if !single_letter || value.len() > MAX_INDEXED_TAG_BYTES {
             continue;
@@ -138,9 +158,12 @@ fn index_tags(tx: &Transaction<'_>, event: &Event, seq: i64, created_at: i64) ->
 
 /// Removes one stored event with its tags and search entry.
 fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM tags WHERE seq = ?1")?.execute([seq])?;
-    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([seq])?;
-    tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?.execute([seq])?;
+    tx.prepare_cached("DELETE FROM tags WHERE seq = ?1")?
+        .execute([seq])?;
+    tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+        .execute([seq])?;
+    tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?
+        .execute([seq])?;
     Ok(())
 }
 
@@ -154,8 +177,10 @@ fn apply_deletion(tx: &Transaction<'_>, deletion: &Event) -> rusqlite::Result<()
     let author = deletion.pubkey.as_bytes().as_slice();
     for target in &retraction.events {
         let target = target.as_bytes().as_slice();
-        tx.prepare_cached("INSERT OR IGNORE INTO tombstones (id, pubkey, deletion) VALUES (?1, ?2, ?3)")?
-            .execute(params![target, author, deletion.id.as_bytes().as_slice()])?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO tombstones (id, pubkey, deletion) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![target, author, deletion.id.as_bytes().as_slice()])?;
         let seq: Option<i64> = tx
             .prepare_cached("SELECT seq FROM events WHERE id = ?1 AND pubkey = ?2 AND kind != 5")?
             .query_row(params![target, author], |r| r.get(0))
@@ -165,7 +190,11 @@ fn apply_deletion(tx: &Transaction<'_>, deletion: &Event) -> rusqlite::Result<()
         }
     }
     let until = deletion.created_at.as_secs() as i64;
-    for c in retraction.coordinates.iter().filter(|c| c.pubkey == deletion.pubkey) {
+    for c in retraction
+        .coordinates
+        .iter()
+        .filter(|c| c.pubkey == deletion.pubkey)
+    {
         tx.prepare_cached(
             "INSERT INTO address_tombstones (pubkey, kind, d_tag, until) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (pubkey, kind, d_tag) DO UPDATE SET until = max(until, excluded.until)",

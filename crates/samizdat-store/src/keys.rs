@@ -72,7 +72,9 @@ impl KeyStore {
     fn path(&self, name: &str) -> Result<PathBuf, KeyError> {
         let ok = !name.is_empty()
             && name.len() <= 32
-            && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'));
+            && name
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'));
         if !ok {
             return Err(KeyError::BadName(name.chars().take(40).collect()));
         }
@@ -106,7 +108,13 @@ impl KeyStore {
         }
     }
 
-    fn add(&self, name: &str, sk: &SecretKey, passphrase: &str, security: KeySecurity) -> Result<KeyEntry, KeyError> {
+    fn add(
+        &self,
+        name: &str,
+        sk: &SecretKey,
+        passphrase: &str,
+        security: KeySecurity,
+    ) -> Result<KeyEntry, KeyError> {
         if passphrase.is_empty() {
             return Err(KeyError::EmptyPassphrase);
         }
@@ -119,10 +127,16 @@ impl KeyStore {
         let entry = KeyEntry {
             name: name.to_string(),
             pubkey: Keys::new(sk.clone()).public_key().to_hex(),
-            ncryptsec: encrypted.to_bech32().map_err(|e| KeyError::BadSecret(e.to_string()))?,
+            ncryptsec: encrypted
+                .to_bech32()
+                .map_err(|e| KeyError::BadSecret(e.to_string()))?,
         };
-        let json = serde_json::to_vec_pretty(&entry).map_err(|e| KeyError::BadSecret(e.to_string()))?;
-        write_atomic(&path, &json).map_err(|source| KeyError::Io { path: path.clone(), source })?;
+        let json =
+            serde_json::to_vec_pretty(&entry).map_err(|e| KeyError::BadSecret(e.to_string()))?;
+        write_atomic(&path, &json).map_err(|source| KeyError::Io {
+            path: path.clone(),
+            source,
+        })?;
         if self.default_name()?.is_none() {
             self.set_default(name)?;
         }
@@ -133,22 +147,34 @@ impl KeyStore {
         let path = self.path(name)?;
         let bytes = fs::read(&path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => KeyError::NotFound(name.to_string()),
-            _ => KeyError::Io { path: path.clone(), source },
+            _ => KeyError::Io {
+                path: path.clone(),
+                source,
+            },
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| KeyError::Damaged { path, reason: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|e| KeyError::Damaged {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// Decrypts the secret key of `name`.
     pub fn unlock(&self, name: &str, passphrase: &str) -> Result<Keys, KeyError> {
         let entry = self.get(name)?;
-        let damaged = |reason: String| KeyError::Damaged { path: PathBuf::from(name), reason };
-        let encrypted = EncryptedSecretKey::from_bech32(&entry.ncryptsec).map_err(|e| damaged(e.to_string()))?;
+        let damaged = |reason: String| KeyError::Damaged {
+            path: PathBuf::from(name),
+            reason,
+        };
+        let encrypted = EncryptedSecretKey::from_bech32(&entry.ncryptsec)
+            .map_err(|e| damaged(e.to_string()))?;
         let sk = encrypted
             .decrypt(passphrase)
             .map_err(|_| KeyError::WrongPassphrase(name.to_string()))?;
         let keys = Keys::new(sk);
         if keys.public_key().to_hex() != entry.pubkey {
-            return Err(damaged("the secret key does not match the public key".into()));
+            return Err(damaged(
+                "the secret key does not match the public key".into(),
+            ));
         }
         Ok(keys)
     }
@@ -158,12 +184,24 @@ impl KeyStore {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(KeyError::Io { path: self.dir.clone(), source }),
+            Err(source) => {
+                return Err(KeyError::Io {
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
         };
         let mut names = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| KeyError::Io { path: self.dir.clone(), source })?;
-            if let Some(name) = entry.file_name().to_str().and_then(|n| n.strip_suffix(".json")) {
+            let entry = entry.map_err(|source| KeyError::Io {
+                path: self.dir.clone(),
+                source,
+            })?;
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+            {
                 names.push(name.to_string());
             }
         }
@@ -191,7 +229,10 @@ impl KeyStore {
             return Err(KeyError::NotFound(name.to_string()));
         }
         let default = self.dir.join(DEFAULT_FILE);
-        write_atomic(&default, name.as_bytes()).map_err(|source| KeyError::Io { path: default, source })
+        write_atomic(&default, name.as_bytes()).map_err(|source| KeyError::Io {
+            path: default,
+            source,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -207,23 +248,45 @@ mod tests {
     fn keys_round_trip_and_refuse_wrong_passphrase() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = KeyStore::new(dir.path().join("keys"));
-        let entry = store.generate("witness", "correct horse").expect("generate");
-        assert_eq!(store.default_name().expect("default"), Some("witness".into()));
+        let entry = store
+            .generate("witness", "correct horse")
+            .expect("generate");
+        assert_eq!(
+            store.default_name().expect("default"),
+            Some("witness".into())
+        );
         let raw = fs::read_to_string(dir.path().join("keys/witness.json")).expect("file");
         assert!(raw.contains("ncryptsec1") && !raw.contains("nsec1"));
 
         let keys = store.unlock("witness", "correct horse").expect("unlock");
         assert_eq!(keys.public_key().to_hex(), entry.pubkey);
-        assert!(matches!(store.unlock("witness", "wrong"), Err(KeyError::WrongPassphrase(_))));
-        assert!(matches!(store.generate("witness", "x"), Err(KeyError::Exists(_))));
-        assert!(matches!(store.generate("../etc", "x"), Err(KeyError::BadName(_))));
-        assert!(matches!(store.generate("ok", ""), Err(KeyError::EmptyPassphrase)));
+        assert!(matches!(
+            store.unlock("witness", "wrong"),
+            Err(KeyError::WrongPassphrase(_))
+        ));
+        assert!(matches!(
+            store.generate("witness", "x"),
+            Err(KeyError::Exists(_))
+        ));
+        assert!(matches!(
+            store.generate("../etc", "x"),
+            Err(KeyError::BadName(_))
+        ));
+        assert!(matches!(
+            store.generate("ok", ""),
+            Err(KeyError::EmptyPassphrase)
+        ));
 
         let nsec = keys.secret_key().to_bech32().expect("nsec");
         let imported = store.import("copy", &nsec, "other").expect("import nsec");
         assert_eq!(imported.pubkey, entry.pubkey);
-        assert!(matches!(store.import("copy2", &entry.ncryptsec, "bad"), Err(KeyError::WrongPassphrase(_))));
-        let again = store.import("copy3", &entry.ncryptsec, "correct horse").expect("import ncryptsec");
+        assert!(matches!(
+            store.import("copy2", &entry.ncryptsec, "bad"),
+            Err(KeyError::WrongPassphrase(_))
+        ));
+        let again = store
+            .import("copy3", &entry.ncryptsec, "correct horse")
+            .expect("import ncryptsec");
         assert_eq!(again.pubkey, entry.pubkey);
         assert_eq!(store.list().expect("list").len(), 3);
     }

@@ -50,7 +50,10 @@ pub enum StoreError {
     #[error("committing a batch: {0}")]
     Commit(Arc<rusqlite::Error>),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "the database has schema version {found}, newer than this samizdat supports \
          ({supported}); upgrade samizdat"
@@ -73,7 +76,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_batch_events: 10_000, queue_depth: 1_024 }
+        StoreOptions {
+            max_batch_events: 10_000,
+            queue_depth: 1_024,
+        }
     }
 }
 
@@ -98,7 +104,10 @@ impl Store {
     }
 
     pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let io = |source| StoreError::Io { path: dir.to_path_buf(), source };
+        let io = |source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         let db = dir.join(DB_FILE);
         let mut conn = pool::open_connection(&db, false)?;

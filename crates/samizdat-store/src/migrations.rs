@@ -73,7 +73,10 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { found: current, supported: SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;

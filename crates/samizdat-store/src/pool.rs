@@ -39,7 +39,10 @@ pub struct ReadPool {
 
 impl ReadPool {
     pub fn new(path: PathBuf) -> ReadPool {
-        ReadPool { path, idle: Mutex::new(Vec::new()) }
+        ReadPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn get(&self) -> Result<Pooled<'_>, StoreError> {
@@ -48,7 +51,10 @@ impl ReadPool {
             Some(c) => c,
             None => open_connection(&self.path, true)?,
         };
-        Ok(Pooled { pool: self, conn: Some(conn) })
+        Ok(Pooled {
+            pool: self,
+            conn: Some(conn),
+        })
     }
 }
 

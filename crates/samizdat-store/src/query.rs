@@ -79,7 +79,10 @@ fn build(q: &Query) -> Sql {
 
     if let Some(search) = &q.search {
         from = "search CROSS JOIN events e ON e.seq = search.rowid".into();
-        let fts: Vec<String> = terms(search).into_iter().map(|t| format!("\"{t}\"*")).collect();
+        let fts: Vec<String> = terms(search)
+            .into_iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect();
         conditions.push("search MATCH ?".into());
         params.push(Value::Text(fts.join(" ")));
         order = "ORDER BY search.rank, e.created_at DESC";
@@ -87,7 +90,10 @@ fn build(q: &Query) -> Sql {
         && let Some(((name, values), rest)) = tags.split_first()
     {
         from = "tags t CROSS JOIN events e ON e.seq = t.seq".into();
-        conditions.push(format!("t.name = ? AND t.value IN ({})", placeholders(values.len())));
+        conditions.push(format!(
+            "t.name = ? AND t.value IN ({})",
+            placeholders(values.len())
+        ));
         params.push(Value::Text(name.to_string()));
         params.extend(values.iter().cloned().map(Value::Text));
         order = "ORDER BY t.created_at DESC, e.id";
@@ -123,7 +129,13 @@ fn build(q: &Query) -> Sql {
         params.push(Value::Text(name.to_string()));
         params.extend(values.iter().cloned().map(Value::Text));
     }
-    Sql { from, conditions, params, order, distinct }
+    Sql {
+        from,
+        conditions,
+        params,
+        order,
+        distinct,
+    }
 }
 
 fn select_sql(q: &Query, columns: &str) -> (String, Vec<Value>) {
@@ -147,7 +159,11 @@ fn select_sql(q: &Query, columns: &str) -> (String, Vec<Value>) {
     (text, params)
 }
 
-pub fn run(conn: &Connection, q: &Query, mut f: impl FnMut(StoredEvent) -> bool) -> Result<(), StoreError> {
+pub fn run(
+    conn: &Connection,
+    q: &Query,
+    mut f: impl FnMut(StoredEvent) -> bool,
+) -> Result<(), StoreError> {
     if q.matches_nothing() {
         return Ok(());
     }
@@ -160,7 +176,10 @@ pub fn run(conn: &Connection, q: &Query, mut f: impl FnMut(StoredEvent) -> bool)
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     while let Some(row) = rows.next()? {
-        let event = StoredEvent { json: row.get(0)?, first_seen: row.get::<_, i64>(1)? as u64 };
+        let event = StoredEvent {
+            json: row.get(0)?,
+            first_seen: row.get::<_, i64>(1)? as u64,
+        };
         if !f(event) {
             break;
         }
@@ -172,7 +191,10 @@ pub fn count(conn: &Connection, q: &Query) -> Result<u64, StoreError> {
     if q.matches_nothing() {
         return Ok(0);
     }
-    let unlimited = Query { limit: None, ..q.clone() };
+    let unlimited = Query {
+        limit: None,
+        ..q.clone()
+    };
     let (sql, params) = select_sql(&unlimited, "e.seq");
     let n: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM ({sql})"))?

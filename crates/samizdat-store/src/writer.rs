@@ -50,8 +50,14 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("samizdat-writer".into())
             .spawn(move || run(conn, jobs, options.max_batch_events))
-            .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
-        Ok(Writer { queue: Mutex::new(Some(queue)), thread: Mutex::new(Some(thread)) })
+            .map_err(|source| StoreError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        Ok(Writer {
+            queue: Mutex::new(Some(queue)),
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
     pub fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
@@ -62,7 +68,9 @@ impl Writer {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or(StoreError::WriterGone)?;
-        queue.send(Job { events, reply }).map_err(|_| StoreError::WriterGone)?;
+        queue
+            .send(Job { events, reply })
+            .map_err(|_| StoreError::WriterGone)?;
         Ok(Pending(receive))
     }
 }
@@ -110,7 +118,10 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
 }
 
 fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<InsertOutcome>>> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {

@@ -7,27 +7,105 @@ use crate::{event, fixture, ids, insert};
 fn deleted_events_are_gone_and_cannot_come_back() {
     let f = fixture();
     let (author, stranger) = (Keys::generate(), Keys::generate());
-    let note = event(&author, 1, 1_650_000_000, &[&["t", "x"]], "Ложное сообщение");
+    let note = event(
+        &author,
+        1,
+        1_650_000_000,
+        &[&["t", "x"]],
+        "Ложное сообщение",
+    );
     let keep = event(&author, 1, 1_650_000_001, &[], "keep");
     insert(&f.store, &[note.clone(), keep.clone()]);
 
     // A stranger cannot delete someone else's record.
-    let forged = event(&stranger, 5, 1_650_000_010, &[&["e", &note.id.to_hex()]], "");
+    let forged = event(
+        &stranger,
+        5,
+        1_650_000_010,
+        &[&["e", &note.id.to_hex()]],
+        "",
+    );
     assert_eq!(insert(&f.store, &[forged]), [InsertOutcome::Stored]);
-    assert_eq!(f.store.query(&Query { ids: Some(vec![note.id]), ..Default::default() }).expect("q").len(), 1);
+    assert_eq!(
+        f.store
+            .query(&Query {
+                ids: Some(vec![note.id]),
+                ..Default::default()
+            })
+            .expect("q")
+            .len(),
+        1
+    );
 
-    let deletion = event(&author, 5, 1_650_000_020, &[&["e", &note.id.to_hex()], &["k", "1"]], "wrong place");
-    assert_eq!(insert(&f.store, &[deletion.clone()]), [InsertOutcome::Stored]);
-    assert!(f.store.query(&Query { ids: Some(vec![note.id]), ..Default::default() }).expect("q").is_empty());
-    assert!(f.store.query(&Query { tags: vec![('t', vec!["x".into()])], ..Default::default() }).expect("q").is_empty());
-    assert!(f.store.query(&Query { search: Some("ложное".into()), ..Default::default() }).expect("q").is_empty());
+    let deletion = event(
+        &author,
+        5,
+        1_650_000_020,
+        &[&["e", &note.id.to_hex()], &["k", "1"]],
+        "wrong place",
+    );
+    assert_eq!(
+        insert(&f.store, &[deletion.clone()]),
+        [InsertOutcome::Stored]
+    );
+    assert!(
+        f.store
+            .query(&Query {
+                ids: Some(vec![note.id]),
+                ..Default::default()
+            })
+            .expect("q")
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .query(&Query {
+                tags: vec![('t', vec!["x".into()])],
+                ..Default::default()
+            })
+            .expect("q")
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .query(&Query {
+                search: Some("ложное".into()),
+                ..Default::default()
+            })
+            .expect("q")
+            .is_empty()
+    );
     assert_eq!(insert(&f.store, &[note.clone()]), [InsertOutcome::Deleted]);
 
     // Deleting a deletion has no effect (NIP-09).
-    let undo = event(&author, 5, 1_650_000_030, &[&["e", &deletion.id.to_hex()]], "");
+    let undo = event(
+        &author,
+        5,
+        1_650_000_030,
+        &[&["e", &deletion.id.to_hex()]],
+        "",
+    );
     insert(&f.store, &[undo]);
-    assert_eq!(f.store.query(&Query { ids: Some(vec![deletion.id]), ..Default::default() }).expect("q").len(), 1);
-    assert_eq!(ids(&f.store.query(&Query { ids: Some(vec![keep.id]), ..Default::default() }).expect("q")), [keep.id.to_hex()]);
+    assert_eq!(
+        f.store
+            .query(&Query {
+                ids: Some(vec![deletion.id]),
+                ..Default::default()
+            })
+            .expect("q")
+            .len(),
+        1
+    );
+    assert_eq!(
+        ids(&f
+            .store
+            .query(&Query {
+                ids: Some(vec![keep.id]),
+                ..Default::default()
+            })
+            .expect("q")),
+        [keep.id.to_hex()]
+    );
 }
 
 #[test]
@@ -47,8 +125,19 @@ fn address_deletion_removes_versions_up_to_its_time() {
     let v1 = event(&k, 30023, 1_650_000_000, &[&["d", "a"]], "v1");
     insert(&f.store, &[v1.clone()]);
     let coordinate = format!("30023:{}:a", k.public_key().to_hex());
-    insert(&f.store, &[event(&k, 5, 1_650_000_100, &[&["a", &coordinate]], "")]);
-    assert!(f.store.query(&Query { kinds: Some(vec![30023]), ..Default::default() }).expect("q").is_empty());
+    insert(
+        &f.store,
+        &[event(&k, 5, 1_650_000_100, &[&["a", &coordinate]], "")],
+    );
+    assert!(
+        f.store
+            .query(&Query {
+                kinds: Some(vec![30023]),
+                ..Default::default()
+            })
+            .expect("q")
+            .is_empty()
+    );
     assert_eq!(insert(&f.store, &[v1]), [InsertOutcome::Deleted]);
     let v2 = event(&k, 30023, 1_650_000_200, &[&["d", "a"]], "v2");
     assert_eq!(insert(&f.store, &[v2]), [InsertOutcome::Stored]);

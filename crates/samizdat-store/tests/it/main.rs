@@ -28,7 +28,10 @@ pub fn event(keys: &Keys, kind: u16, at: u64, tags: &[&[&str]], content: &str) -
     Draft {
         kind: Kind::from_u16(kind),
         created_at: Timestamp::from_secs(at),
-        tags: tags.iter().map(|t| t.iter().map(|s| s.to_string()).collect()).collect(),
+        tags: tags
+            .iter()
+            .map(|t| t.iter().map(|s| s.to_string()).collect())
+            .collect(),
         content: content.into(),
     }
     .sign(keys)
@@ -40,26 +43,40 @@ pub fn verified(e: Event) -> VerifiedEvent {
 }
 
 pub fn insert(store: &Store, events: &[Event]) -> Vec<InsertOutcome> {
-    store.insert(events.iter().cloned().map(verified).collect()).expect("insert")
+    store
+        .insert(events.iter().cloned().map(verified).collect())
+        .expect("insert")
 }
 
 pub fn ids(events: &[samizdat_store::StoredEvent]) -> Vec<String> {
-    events.iter().map(|e| e.event().expect("parses").id.to_hex()).collect()
+    events
+        .iter()
+        .map(|e| e.event().expect("parses").id.to_hex())
+        .collect()
 }
 
 #[test]
 fn reopening_keeps_every_committed_event() {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = Keys::generate();
-    let events: Vec<Event> = (0..50).map(|i| event(&keys, 1, 1_650_000_000 + i, &[], &format!("note {i}"))).collect();
+    let events: Vec<Event> = (0..50)
+        .map(|i| event(&keys, 1, 1_650_000_000 + i, &[], &format!("note {i}")))
+        .collect();
     {
         let store = Store::open(dir.path()).expect("open");
-        assert!(insert(&store, &events).iter().all(|o| *o == InsertOutcome::Stored));
+        assert!(
+            insert(&store, &events)
+                .iter()
+                .all(|o| *o == InsertOutcome::Stored)
+        );
     }
     let store = Store::open(dir.path()).expect("reopen");
     let all = store.query(&Default::default()).expect("query");
     assert_eq!(all.len(), 50);
-    assert_eq!(insert(&store, &events[..3]), vec![InsertOutcome::Duplicate; 3]);
+    assert_eq!(
+        insert(&store, &events[..3]),
+        vec![InsertOutcome::Duplicate; 3]
+    );
 }
 
 #[test]
@@ -72,8 +89,17 @@ fn concurrent_writers_are_grouped_and_all_answered() {
                 let keys = Keys::generate();
                 let mut stored = 0;
                 for i in 0..25 {
-                    let e = event(&keys, 1, 1_650_000_000 + i, &[], &format!("thread {t} note {i}"));
-                    stored += insert(&store, &[e]).iter().filter(|o| **o == InsertOutcome::Stored).count();
+                    let e = event(
+                        &keys,
+                        1,
+                        1_650_000_000 + i,
+                        &[],
+                        &format!("thread {t} note {i}"),
+                    );
+                    stored += insert(&store, &[e])
+                        .iter()
+                        .filter(|o| **o == InsertOutcome::Stored)
+                        .count();
                 }
                 stored
             })

@@ -9,43 +9,117 @@ fn filters_select_by_every_field() {
     let (alice, bob) = (Keys::generate(), Keys::generate());
     let a1 = event(&alice, 1, 1_650_000_100, &[&["t", "almaty"]], "a1");
     let a2 = event(&alice, 7, 1_650_000_200, &[&["e", &"ab".repeat(32)]], "+");
-    let b1 = event(&bob, 1, 1_650_000_300, &[&["t", "almaty"], &["t", "zhanaozen"]], "b1");
+    let b1 = event(
+        &bob,
+        1,
+        1_650_000_300,
+        &[&["t", "almaty"], &["t", "zhanaozen"]],
+        "b1",
+    );
     let b2 = event(&bob, 1, 1_650_000_400, &[&["t", "aktobe"]], "b2");
-    assert_eq!(insert(&f.store, &[a1.clone(), a2.clone(), b1.clone(), b2.clone()]), vec![InsertOutcome::Stored; 4]);
+    assert_eq!(
+        insert(&f.store, &[a1.clone(), a2.clone(), b1.clone(), b2.clone()]),
+        vec![InsertOutcome::Stored; 4]
+    );
     let q = |query: Query| ids(&f.store.query(&query).expect("query"));
     let hex = |e: &samizdat_core::nostr::prelude::Event| e.id.to_hex();
 
-    assert_eq!(q(Query::default()), [hex(&b2), hex(&b1), hex(&a2), hex(&a1)]);
-    assert_eq!(q(Query { ids: Some(vec![a2.id, b1.id]), ..Default::default() }), [hex(&b1), hex(&a2)]);
-    assert_eq!(q(Query { authors: Some(vec![alice.public_key()]), ..Default::default() }), [hex(&a2), hex(&a1)]);
-    assert_eq!(q(Query { kinds: Some(vec![7]), ..Default::default() }), [hex(&a2)]);
     assert_eq!(
-        q(Query { tags: vec![('t', vec!["almaty".into()])], ..Default::default() }),
+        q(Query::default()),
+        [hex(&b2), hex(&b1), hex(&a2), hex(&a1)]
+    );
+    assert_eq!(
+        q(Query {
+            ids: Some(vec![a2.id, b1.id]),
+            ..Default::default()
+        }),
+        [hex(&b1), hex(&a2)]
+    );
+    assert_eq!(
+        q(Query {
+            authors: Some(vec![alice.public_key()]),
+            ..Default::default()
+        }),
+        [hex(&a2), hex(&a1)]
+    );
+    assert_eq!(
+        q(Query {
+            kinds: Some(vec![7]),
+            ..Default::default()
+        }),
+        [hex(&a2)]
+    );
+    assert_eq!(
+        q(Query {
+            tags: vec![('t', vec!["almaty".into()])],
+            ..Default::default()
+        }),
         [hex(&b1), hex(&a1)]
     );
     assert_eq!(
-        q(Query { tags: vec![('t', vec!["almaty".into(), "aktobe".into()])], ..Default::default() }),
+        q(Query {
+            tags: vec![('t', vec!["almaty".into(), "aktobe".into()])],
+            ..Default::default()
+        }),
         [hex(&b2), hex(&b1), hex(&a1)]
     );
     assert_eq!(
         q(Query {
-            tags: vec![('t', vec!["almaty".into()]), ('t', vec!["zhanaozen".into()])],
+            tags: vec![
+                ('t', vec!["almaty".into()]),
+                ('t', vec!["zhanaozen".into()])
+            ],
             ..Default::default()
         }),
         [hex(&b1)]
     );
     assert_eq!(
-        q(Query { tags: vec![('t', vec!["almaty".into()])], authors: Some(vec![alice.public_key()]), ..Default::default() }),
+        q(Query {
+            tags: vec![('t', vec!["almaty".into()])],
+            authors: Some(vec![alice.public_key()]),
+            ..Default::default()
+        }),
         [hex(&a1)]
     );
     assert_eq!(
-        q(Query { since: Some(1_650_000_200), until: Some(1_650_000_300), ..Default::default() }),
+        q(Query {
+            since: Some(1_650_000_200),
+            until: Some(1_650_000_300),
+            ..Default::default()
+        }),
         [hex(&b1), hex(&a2)]
     );
-    assert_eq!(q(Query { limit: Some(2), ..Default::default() }), [hex(&b2), hex(&b1)]);
-    assert!(q(Query { ids: Some(vec![]), ..Default::default() }).is_empty());
-    assert!(q(Query { tags: vec![('t', vec!["nowhere".into()])], ..Default::default() }).is_empty());
-    assert_eq!(f.store.count(&Query { kinds: Some(vec![1]), limit: Some(1), ..Default::default() }).expect("count"), 3);
+    assert_eq!(
+        q(Query {
+            limit: Some(2),
+            ..Default::default()
+        }),
+        [hex(&b2), hex(&b1)]
+    );
+    assert!(
+        q(Query {
+            ids: Some(vec![]),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+    assert!(
+        q(Query {
+            tags: vec![('t', vec!["nowhere".into()])],
+            ..Default::default()
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        f.store
+            .count(&Query {
+                kinds: Some(vec![1]),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .expect("count"),
+        3
+    );
 }
 
 #[test]
@@ -55,12 +129,24 @@ fn replaceable_and_addressable_keep_only_the_newest() {
     let old = event(&k, 0, 1_650_000_000, &[], "{\"name\":\"old\"}");
     let new = event(&k, 0, 1_650_000_100, &[], "{\"name\":\"new\"}");
     assert_eq!(insert(&f.store, &[new.clone()]), [InsertOutcome::Stored]);
-    assert_eq!(insert(&f.store, &[old.clone()]), [InsertOutcome::Superseded]);
+    assert_eq!(
+        insert(&f.store, &[old.clone()]),
+        [InsertOutcome::Superseded]
+    );
     let art1 = event(&k, 30023, 1_650_000_000, &[&["d", "report"]], "v1");
     let art2 = event(&k, 30023, 1_650_000_500, &[&["d", "report"]], "v2");
     let other = event(&k, 30023, 1_650_000_000, &[&["d", "other"]], "x");
-    assert_eq!(insert(&f.store, &[art1, other.clone(), art2.clone()]), vec![InsertOutcome::Stored; 3]);
-    let got = ids(&f.store.query(&Query { kinds: Some(vec![0, 30023]), ..Default::default() }).expect("q"));
+    assert_eq!(
+        insert(&f.store, &[art1, other.clone(), art2.clone()]),
+        vec![InsertOutcome::Stored; 3]
+    );
+    let got = ids(&f
+        .store
+        .query(&Query {
+            kinds: Some(vec![0, 30023]),
+            ..Default::default()
+        })
+        .expect("q"));
     assert_eq!(got, [art2.id.to_hex(), new.id.to_hex(), other.id.to_hex()]);
     let ephemeral = event(&k, 20001, 1_650_000_000, &[], "typing");
     assert_eq!(insert(&f.store, &[ephemeral]), [InsertOutcome::Ephemeral]);
@@ -72,15 +158,48 @@ fn query_plans_use_indexes() {
     let f = fixture();
     let k = Keys::generate();
     let shapes = [
-        Query { ids: Some(vec![event(&k, 1, 1_650_000_000, &[], "x").id]), ..Default::default() },
-        Query { authors: Some(vec![k.public_key()]), ..Default::default() },
-        Query { authors: Some(vec![k.public_key()]), kinds: Some(vec![1, 1948]), limit: Some(10), ..Default::default() },
-        Query { kinds: Some(vec![1]), limit: Some(10), ..Default::default() },
-        Query { tags: vec![('e', vec!["ab".repeat(32)])], ..Default::default() },
-        Query { tags: vec![('t', vec!["a".into(), "b".into()])], kinds: Some(vec![1]), limit: Some(5), ..Default::default() },
-        Query { since: Some(1_650_000_000), until: Some(1_660_000_000), ..Default::default() },
-        Query { search: Some("Алматы".into()), ..Default::default() },
-        Query { limit: Some(10), ..Default::default() },
+        Query {
+            ids: Some(vec![event(&k, 1, 1_650_000_000, &[], "x").id]),
+            ..Default::default()
+        },
+        Query {
+            authors: Some(vec![k.public_key()]),
+            ..Default::default()
+        },
+        Query {
+            authors: Some(vec![k.public_key()]),
+            kinds: Some(vec![1, 1948]),
+            limit: Some(10),
+            ..Default::default()
+        },
+        Query {
+            kinds: Some(vec![1]),
+            limit: Some(10),
+            ..Default::default()
+        },
+        Query {
+            tags: vec![('e', vec!["ab".repeat(32)])],
+            ..Default::default()
+        },
+        Query {
+            tags: vec![('t', vec!["a".into(), "b".into()])],
+            kinds: Some(vec![1]),
+            limit: Some(5),
+            ..Default::default()
+        },
+        Query {
+            since: Some(1_650_000_000),
+            until: Some(1_660_000_000),
+            ..Default::default()
+        },
+        Query {
+            search: Some("Алматы".into()),
+            ..Default::default()
+        },
+        Query {
+            limit: Some(10),
+            ..Default::default()
+        },
     ];
     for q in shapes {
         let plan = f.store.explain(&q).expect("explain");

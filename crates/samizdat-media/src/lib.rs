@@ -1,0 +1,154 @@
+//! Attachments without the metadata that exposes witnesses.
+//!
+//! Photos carry GPS coordinates, camera serial numbers, timestamps, editing
+//! software, embedded thumbnails (which keep the uncropped picture) and
+//! vendor trailers. [`strip`] keeps only what is needed to show the picture
+//! the way the witness saw it, losslessly: the compressed image data, the
+//! colour profile and the orientation. Everything else is dropped by
+//! allow-list, so a metadata block that nobody anticipated is dropped too.
+//! Then the result is decoded in full, so a corrupt or truncated file is
+//! refused instead of stored.
+//!
+//! Supported: JPEG and PNG. Any other type is refused with a clear error.
+//! No I/O: bytes in, bytes out.
+
+mod inspect;
+mod jpeg;
+mod png;
+
+use std::io::Cursor;
+
+use image::{ImageFormat, ImageReader, Limits};
+
+pub use inspect::{Finding, inspect};
+
+/// Largest attachment accepted, in bytes.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+/// Most memory a decode may allocate: guards against decompression bombs
+/// (a small file that claims to be 100,000 × 100,000 pixels).
+const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+
+/// Media types samizdat can strip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    Jpeg,
+    Png,
+}
+
+impl MediaType {
+    /// Recognises a type by its leading bytes, never by a file name.
+    pub fn detect(bytes: &[u8]) -> Option<MediaType> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(MediaType::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(MediaType::Png)
+        } else {
+            None
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            MediaType::Jpeg => "image/jpeg",
+            MediaType::Png => "image/png",
+        }
+    }
+
+    fn format(self) -> ImageFormat {
+        match self {
+            MediaType::Jpeg => ImageFormat::Jpeg,
+            MediaType::Png => ImageFormat::Png,
+        }
+    }
+}
+
+/// Why an attachment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error(
+        "{0} files are not accepted: samizdat can remove identifying metadata only from \
+         JPEG and PNG images so far, and stores nothing it cannot clean"
+    )]
+    Unsupported(String),
+    #[error("the file is {size} bytes, more than the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("corrupt {kind} image: {reason}")]
+    Corrupt { kind: &'static str, reason: String },
+}
+
+impl MediaError {
+    fn corrupt(kind: MediaType, reason: impl ToString) -> MediaError {
+        MediaError::Corrupt {
+            kind: match kind {
+                MediaType::Jpeg => "JPEG",
+                MediaType::Png => "PNG",
+            },
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// An attachment cleaned of metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stripped {
+    pub bytes: Vec<u8>,
+    pub media_type: MediaType,
+    /// Width and height in pixels.
+    pub dim: (u32, u32),
+    /// What was removed, in words (for the user's summary).
+    pub removed: Vec<String>,
+}
+
+/// Removes identifying metadata from an image and checks that what remains
+/// decodes.
+pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(MediaError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    let media_type =
+        MediaType::detect(bytes).ok_or_else(|| MediaError::Unsupported(describe(bytes)))?;
+    let (clean, removed) = match media_type {
+        MediaType::Jpeg => jpeg::strip(bytes)?,
+        MediaType::Png => png::strip(bytes)?,
+    };
+    let dim = decode_check(&clean, media_type)?;
+    Ok(Stripped {
+        bytes: clean,
+        media_type,
+        dim,
+        removed,
+    })
+}
+
+/// Decodes the whole image (within memory limits) and returns its size.
+fn decode_check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), MediaError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), media_type.format());
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|e| MediaError::corrupt(media_type, e))?;
+    Ok((image.width(), image.height()))
+}
+
+/// A short name for an unsupported file, from its leading bytes.
+fn describe(bytes: &[u8]) -> String {
+    let known: &[(&[u8], usize, &str)] = &[
+        (b"GIF8", 0, "GIF"),
+        (b"RIFF", 0, "RIFF (WebP, WAV or AVI)"),
+        (b"ftyp", 4, "ISO media (HEIC, MP4 or MOV)"),
+        (b"%PDF", 0, "PDF"),
+        (b"ID3", 0, "MP3"),
+        (b"OggS", 0, "Ogg"),
+        (b"PK\x03\x04", 0, "ZIP"),
+    ];
+    known
+        .iter()
+        .find(|(magic, at, _)| bytes.get(*at..*at + magic.len()) == Some(*magic))
+        .map(|(_, _, name)| name.to_string())
+        .unwrap_or_else(|| "unrecognised".to_string())
+}
