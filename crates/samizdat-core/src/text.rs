@@ -9,21 +9,38 @@
 //! write them so; ё→е and й→и follow from removing diacritics.
 
 use nostr::prelude::Event;
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// Lowercases `text`, removes diacritics and folds letter variants.
+///
+/// Works one character at a time: ASCII and the basic Cyrillic letters take
+/// a fast path; any other character is decomposed (NFKD) and its combining
+/// marks dropped, which for our purpose equals normalising the whole text.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.nfkd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        for lower in c.to_lowercase() {
-            out.push(fold_letter(lower));
-        }
+    for c in text.chars() {
+        fold_char(c, &mut out);
     }
     out
+}
+
+fn fold_char(c: char, out: &mut String) {
+    match c {
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        c if c.is_ascii() => out.push(c),
+        // А-Я and а-я, except Й/й which carry a breve.
+        'А'..='И' | 'К'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+        'а'..='и' | 'к'..='я' => out.push(c),
+        _ => {
+            unicode_normalization::char::decompose_compatible(c, |d| {
+                if !is_combining_mark(d) {
+                    for lower in d.to_lowercase() {
+                        out.push(fold_letter(lower));
+                    }
+                }
+            });
+        }
+    }
 }
 
 fn fold_letter(c: char) -> char {
@@ -44,15 +61,41 @@ fn fold_letter(c: char) -> char {
 
 /// Splits folded text into search terms: runs of letters and digits.
 pub fn terms(text: &str) -> Vec<String> {
-    fold(text)
-        .split(|c: char| !c.is_alphanumeric())
+    let mut joined = String::with_capacity(text.len());
+    push_terms(text, &mut joined);
+    joined
+        .split(' ')
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect()
 }
 
-/// The folded text the full-text index holds for `event`, or `None` for
-/// events that are not searchable (reactions, deletions, encrypted kinds).
+/// Appends the folded terms of `text` to `out`, each preceded by a space
+/// when `out` is not empty: one pass, no allocation per term.
+fn push_terms(text: &str, out: &mut String) {
+    let mut folded = String::with_capacity(8);
+    let mut in_term = false;
+    for c in text.chars() {
+        folded.clear();
+        fold_char(c, &mut folded);
+        for f in folded.chars() {
+            if f.is_alphanumeric() {
+                if !in_term && !out.is_empty() {
+                    out.push(' ');
+                }
+                in_term = true;
+                out.push(f);
+            } else {
+                in_term = false;
+            }
+        }
+    }
+}
+
+/// The folded terms, separated by single spaces, that the full-text index
+/// holds for `event`, or `None` for events that are not searchable
+/// (reactions, deletions, encrypted kinds). Because the terms are already
+/// folded and split, the index's tokenizer only has to split on spaces.
 ///
 /// Notes, testimonies and long-form articles are searched by their content,
 /// place and topics; person reports by name, other spellings, role, place
@@ -63,17 +106,16 @@ pub fn searchable_text(event: &Event) -> Option<String> {
         1948 => &["name", "alias", "role", "location"],
         _ => return None,
     };
-    let mut text = String::with_capacity(event.content.len() + 64);
-    text.push_str(&event.content);
+    let mut out = String::with_capacity(event.content.len() + 64);
+    push_terms(&event.content, &mut out);
     for tag in event.tags.iter() {
         if let [name, value, ..] = tag.as_slice()
             && fields.contains(&name.as_str())
         {
-            text.push('\n');
-            text.push_str(value);
+            push_terms(value, &mut out);
         }
     }
-    Some(fold(&text))
+    Some(out)
 }
 
 #[cfg(test)]
@@ -94,6 +136,26 @@ mod tests {
         assert_eq!(fold("Émile Zoë"), "emile zoe");
         assert_eq!(fold("Şımkent Qazaqstan"), "simkent qazaqstan");
         assert_eq!(fold("Ａｌｍａｔｙ"), "almaty");
+    }
+
+    /// The fast paths agree with normalising the whole text (NFKD, marks
+    /// dropped, lowercased, letters folded) over every Latin, Greek and
+    /// Cyrillic character.
+    #[test]
+    fn fast_paths_match_full_normalisation() {
+        use unicode_normalization::UnicodeNormalization;
+        let slow = |text: &str| -> String {
+            text.nfkd()
+                .filter(|c| !is_combining_mark(*c))
+                .flat_map(char::to_lowercase)
+                .map(fold_letter)
+                .collect()
+        };
+        let sample: String = (0x20u32..0x250)
+            .chain(0x370..0x530)
+            .filter_map(char::from_u32)
+            .collect();
+        assert_eq!(fold(&sample), slow(&sample));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use nostr::prelude::{Event, Timestamp};
 
 use crate::limits::{EARLIEST_CREATED_AT, Limits};
 use crate::record::{Record, RuleViolation};
+use crate::text::searchable_text;
 
 /// Why an event was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,11 +42,14 @@ impl ValidationError {
     }
 }
 
-/// An event that passed [`validate`], with its canonical JSON.
+/// An event that passed [`validate`], with its canonical JSON and its
+/// search terms. Both are derived here, on whichever core validates, so the
+/// store's single writer only writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedEvent {
     event: Event,
     json: String,
+    search: Option<String>,
 }
 
 impl VerifiedEvent {
@@ -56,6 +60,12 @@ impl VerifiedEvent {
     /// The canonical NIP-01 JSON of the event, as stored and served.
     pub fn json(&self) -> &str {
         &self.json
+    }
+
+    /// The folded search terms, for events that are searchable
+    /// ([`crate::text::searchable_text`]).
+    pub fn search_text(&self) -> Option<&str> {
+        self.search.as_deref()
     }
 
     pub fn into_event(self) -> Event {
@@ -84,7 +94,12 @@ pub fn validate(
     if !event.verify_signature() {
         return Err(ValidationError::BadSignature);
     }
-    Ok(VerifiedEvent { event, json })
+    let search = searchable_text(&event);
+    Ok(VerifiedEvent {
+        event,
+        json,
+        search,
+    })
 }
 
 /// Parses one event from JSON text and validates it. Text over the size

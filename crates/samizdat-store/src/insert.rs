@@ -6,7 +6,6 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{Event, Kind};
 use samizdat_core::retraction::Retraction;
-use samizdat_core::text::searchable_text;
 
 /// Longest tag value indexed for `#x` filters, in bytes; longer values are
 /// stored in the event but cannot be queried.
@@ -108,7 +107,7 @@ pub fn apply(
     }
     let seq = tx.last_insert_rowid();
     index_tags(tx, event, seq, created_at)?;
-    if let Some(text) = searchable_text(event) {
+    if let Some(text) = verified.search_text() {
         tx.prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?
             .execute(params![seq, text])?;
     }
@@ -129,37 +128,54 @@ fn replace_key(event: &Event) -> Option<String> {
     }
 }
 
+/// The (name, value) pairs of `event` that are indexed: single-letter tag
+/// names with a first value of reasonable length, each pair once.
+fn indexed_tags(event: &Event) -> Vec<(&str, &str)> {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for tag in event.tags.iter() {
+        let [name, value, ..] = tag.as_slice() else {
+            continue;
+        };
+        let single_letter = name.len() == 1 && name.as_bytes()[0].is_ascii_alphabetic();
+        if single_letter && value.len() <= MAX_INDEXED_TAG_BYTES && !pairs.contains(&(name, value))
+        {
+            pairs.push((name, value));
+        }
+    }
+    pairs
+}
+
 fn index_tags(
     tx: &Transaction<'_>,
     event: &Event,
     seq: i64,
     created_at: i64,
 ) -> rusqlite::Result<()> {
-    let mut seen: Vec<(&str, &str)> = Vec::new();
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO tags (seq, name, value, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO tags (name, value, created_at, seq) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for tag in event.tags.iter() {
-        let [name, value, ..] = tag.as_slice() else {
-            continue;
-        };
-        let single_letter = name.len() == 1 && name.as_bytes()[0].is_ascii_alphabetic();
-        if !single_letter || value.len() > MAX_INDEXED_TAG_BYTES {
-            continue;
-        }
-        if seen.contains(&(name.as_str(), value.as_str())) {
-            continue;
-        }
-        seen.push((name, value));
-        stmt.execute(params![seq, name, value, created_at])?;
+    for (name, value) in indexed_tags(event) {
+        stmt.execute(params![name, value, created_at, seq])?;
     }
     Ok(())
 }
 
 /// Removes one stored event with its tags and search entry.
 fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM tags WHERE seq = ?1")?
-        .execute([seq])?;
+    let (json, created_at): (String, i64) = tx
+        .prepare_cached("SELECT json, created_at FROM events WHERE seq = ?1")?
+        .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // Stored JSON was validated on insert; if it no longer parses, the
+    // event's tag rows cannot be found by key and stay as harmless orphans
+    // (every tag query joins on events).
+    if let Ok(event) = Event::from_json(&json) {
+        let mut stmt = tx.prepare_cached(
+            "DELETE FROM tags WHERE name = ?1 AND value = ?2 AND created_at = ?3 AND seq = ?4",
+        )?;
+        for (name, value) in indexed_tags(&event) {
+            stmt.execute(params![name, value, created_at, seq])?;
+        }
+    }
     tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
         .execute([seq])?;
     tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?

@@ -30,14 +30,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_replace ON events (pubkey, kind, d_tag) WHERE d_tag IS NOT NULL;
 
     -- Single-letter tags (the ones NIP-01 filters can name), first value.
+    -- The key is the index: one b-tree, ordered for `#x` filters newest
+    -- first. Rows are removed by their full key, rebuilt from the event.
     CREATE TABLE tags (
-        seq        INTEGER NOT NULL,
         name       TEXT    NOT NULL,
         value      TEXT    NOT NULL,
-        created_at INTEGER NOT NULL
-    );
-    CREATE INDEX tags_value ON tags (name, value, created_at);
-    CREATE INDEX tags_seq   ON tags (seq);
+        created_at INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        PRIMARY KEY (name, value, created_at, seq)
+    ) WITHOUT ROWID;
 
     -- NIP-09: ids that their author asked to delete. An event listed here
     -- under its own author's key is refused forever.
@@ -56,13 +57,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (pubkey, kind, d_tag)
     ) WITHOUT ROWID;
 
-    -- Full-text index over folded text (samizdat_core::text::fold); rowid
-    -- is events.seq.
+    -- Full-text index; rowid is events.seq. The text is already folded
+    -- and split into terms joined by spaces (samizdat_core::text), so the
+    -- plain `ascii` tokenizer, which keeps every non-ASCII byte inside a
+    -- token, splits it exactly there. `detail = none`: queries are words
+    -- and prefixes, never phrases, so positions are not kept.
     CREATE VIRTUAL TABLE search USING fts5 (
         text,
         content = '',
         contentless_delete = 1,
-        tokenize = 'unicode61 remove_diacritics 0'
+        detail = none,
+        tokenize = 'ascii'
     );
     "#,
 ];

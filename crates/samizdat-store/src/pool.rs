@@ -22,10 +22,17 @@ pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection, Store
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     if !read_only {
+        // Larger pages hold more rows per b-tree node: fewer splits and
+        // page writes per insert. Only takes effect on a new database.
+        conn.pragma_update(None, "page_size", 8192)?;
         // WAL lets readers run while the writer commits; FULL makes every
         // commit durable before it returns, which acknowledgements rely on.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoint every 64 MiB of WAL rather than 4 MiB: pages that every
+        // batch touches (index tails, interior nodes) are copied into the
+        // database once per checkpoint, not once per few batches.
+        conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     }
     conn.pragma_update(None, "cache_size", -32_768)?; // 32 MiB
     conn.pragma_update(None, "temp_store", "MEMORY")?;

@@ -123,7 +123,8 @@ fn build(q: &Query) -> Sql {
     }
     for (name, values) in tags {
         conditions.push(format!(
-            "EXISTS (SELECT 1 FROM tags x WHERE x.seq = e.seq AND x.name = ? AND x.value IN ({}))",
+            "EXISTS (SELECT 1 FROM tags x WHERE x.name = ? AND x.value IN ({}) \
+             AND x.created_at = e.created_at AND x.seq = e.seq)",
             placeholders(values.len())
         ));
         params.push(Value::Text(name.to_string()));

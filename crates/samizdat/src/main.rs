@@ -1,1 +1,53 @@
-fn main() {}
+//! `samizdat`: collect, protect, verify, preserve and spread eyewitness
+//! records. Parses arguments, starts logging, runs the command and prints
+//! any error once, with its causes.
+
+mod app;
+mod cli;
+mod cmd;
+mod context;
+mod exit;
+mod ingest;
+mod output;
+mod passphrase;
+mod progress;
+mod time;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose);
+    match app::run(cli) {
+        Ok(code) => code.into(),
+        Err(err) if is_broken_pipe(&err) => exit::Code::Success.into(),
+        Err(err) => {
+            eprintln!("samizdat: {err:#}");
+            exit::Code::Failure.into()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SAMIZDAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Output piped into `head` that closes early is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}

@@ -45,7 +45,7 @@ fn deleted_events_are_gone_and_cannot_come_back() {
         "wrong place",
     );
     assert_eq!(
-        insert(&f.store, &[deletion.clone()]),
+        insert(&f.store, std::slice::from_ref(&deletion)),
         [InsertOutcome::Stored]
     );
     assert!(
@@ -75,7 +75,10 @@ fn deleted_events_are_gone_and_cannot_come_back() {
             .expect("q")
             .is_empty()
     );
-    assert_eq!(insert(&f.store, &[note.clone()]), [InsertOutcome::Deleted]);
+    assert_eq!(
+        insert(&f.store, std::slice::from_ref(&note)),
+        [InsertOutcome::Deleted]
+    );
 
     // Deleting a deletion has no effect (NIP-09).
     let undo = event(
@@ -123,7 +126,7 @@ fn address_deletion_removes_versions_up_to_its_time() {
     let f = fixture();
     let k = Keys::generate();
     let v1 = event(&k, 30023, 1_650_000_000, &[&["d", "a"]], "v1");
-    insert(&f.store, &[v1.clone()]);
+    insert(&f.store, std::slice::from_ref(&v1));
     let coordinate = format!("30023:{}:a", k.public_key().to_hex());
     insert(
         &f.store,

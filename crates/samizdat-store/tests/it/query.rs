@@ -128,9 +128,12 @@ fn replaceable_and_addressable_keep_only_the_newest() {
     let k = Keys::generate();
     let old = event(&k, 0, 1_650_000_000, &[], "{\"name\":\"old\"}");
     let new = event(&k, 0, 1_650_000_100, &[], "{\"name\":\"new\"}");
-    assert_eq!(insert(&f.store, &[new.clone()]), [InsertOutcome::Stored]);
     assert_eq!(
-        insert(&f.store, &[old.clone()]),
+        insert(&f.store, std::slice::from_ref(&new)),
+        [InsertOutcome::Stored]
+    );
+    assert_eq!(
+        insert(&f.store, std::slice::from_ref(&old)),
         [InsertOutcome::Superseded]
     );
     let art1 = event(&k, 30023, 1_650_000_000, &[&["d", "report"]], "v1");

@@ -1,0 +1,28 @@
+//! Dispatch from the parsed command line to the commands.
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::cmd;
+use crate::context::Context;
+use crate::exit::Code;
+
+pub fn run(cli: Cli) -> Result<Code> {
+    let ctx = Context::from_cli(&cli)?;
+    match cli.command {
+        Command::Init => cmd::init::run(&ctx),
+        Command::Id(c) => cmd::id::run(&ctx, c),
+        Command::Testimony(c) => cmd::record::testimony(&ctx, c),
+        Command::Person(c) => cmd::record::person(&ctx, c),
+        Command::Attest(a) => cmd::record::attest(&ctx, a),
+        Command::Retract(a) => cmd::record::retract(&ctx, a),
+        Command::List(a) => cmd::read::list(&ctx, a),
+        Command::Show(a) => cmd::read::show(&ctx, a),
+        Command::Search(a) => cmd::read::search(&ctx, a),
+        Command::Verify => cmd::verify::run(&ctx),
+        Command::Events(c) => cmd::events::run(&ctx, c),
+        Command::Blob(c) => cmd::blob::run(&ctx, c),
+        Command::Media(c) => cmd::blob::media(&ctx, c),
+        Command::Bench(c) => cmd::bench::run(c),
+    }
+}

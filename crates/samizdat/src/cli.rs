@@ -1,0 +1,332 @@
+//! The command line, as clap types. Resolved once into a `Context` in
+//! `app`; nothing else reads arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// samizdat: collect, protect, verify, preserve and spread eyewitness records.
+///
+/// Records are signed Nostr events kept in a local data directory. Every
+/// command works with no network at all.
+#[derive(Debug, Parser)]
+#[command(name = "samizdat", version, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory [default: $XDG_DATA_HOME/samizdat, ~/.local/share/samizdat]
+    #[arg(long, global = true, env = "SAMIZDAT_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// Print machine-readable JSON (one object per line) instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More log output on stderr (-v, -vv); or set SAMIZDAT_LOG
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory and its store
+    Init,
+    /// Manage identities (keys); secret keys are stored only encrypted
+    #[command(subcommand)]
+    Id(IdCommand),
+    /// Record testimonies
+    #[command(subcommand)]
+    Testimony(TestimonyCommand),
+    /// Report what happened to a person
+    #[command(subcommand)]
+    Person(PersonCommand),
+    /// Corroborate, dispute, verify, or mark a record as duplicate or translation
+    Attest(AttestArgs),
+    /// Retract one of your own records (NIP-09 deletion request)
+    Retract(RetractArgs),
+    /// List records, newest first
+    List(ListArgs),
+    /// Show one record and whether its signature and attachments check out
+    Show(ShowArgs),
+    /// Full-text search in any script, ignoring case and diacritics
+    Search(SearchArgs),
+    /// Re-check every signature and every blob hash in the store
+    Verify,
+    /// Export or import events as NIP-01 JSON lines
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Read stored blobs (attachments)
+    #[command(subcommand)]
+    Blob(BlobCommand),
+    /// Look at the metadata a media file carries
+    #[command(subcommand)]
+    Media(MediaCommand),
+    /// Measure ingest throughput against signature verification alone
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdCommand {
+    /// Create a new identity (asks for a passphrase to encrypt it)
+    New {
+        /// A short local name: a-z, 0-9, - and _
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// List identities with their public keys
+    List,
+    /// Show an identity's public key (npub)
+    Show { name: Option<String> },
+    /// Make an identity the one that signs new records
+    Use { name: String },
+    /// Print the secret key (nsec, or ncryptsec with --encrypted); handle with care
+    Export {
+        name: Option<String>,
+        /// Print the NIP-49 encrypted key instead of the bare nsec
+        #[arg(long)]
+        encrypted: bool,
+    },
+    /// Import a secret key (nsec or ncryptsec), read from standard input
+    Import {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TestimonyCommand {
+    /// Record a testimony
+    Add(TestimonyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestimonyArgs {
+    /// The text; omit it (or give -) to read standard input
+    pub text: Option<String>,
+    /// Read the text from a file
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub file: Option<PathBuf>,
+    /// Language of the text, ISO 639-1 (kk, ru, en, fr…)
+    #[arg(long)]
+    pub lang: String,
+    #[command(flatten)]
+    pub place: PlaceArgs,
+    /// When it was seen: TIME or START..END (2022-01-05T14:00, 2022-01-05 14:00+06:00)
+    #[arg(long, value_name = "TIME")]
+    pub observed: Option<String>,
+    /// Attach a photo (JPEG or PNG); metadata is removed first. Repeatable
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+    /// A topic word. Repeatable
+    #[arg(long = "topic", value_name = "WORD")]
+    pub topics: Vec<String>,
+    /// This testimony translates record ID (adds a translation-of attestation)
+    #[arg(long, value_name = "ID")]
+    pub translation_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// Where it happened, as free text
+    #[arg(long)]
+    pub place: Option<String>,
+    /// Where it happened, as a geohash (precise positions can expose you)
+    #[arg(long, value_name = "GEOHASH")]
+    pub geo: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Report a person missing, detained, injured, killed, released or found
+    Report(PersonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PersonArgs {
+    /// The name, as you would write it
+    #[arg(long)]
+    pub name: String,
+    /// Another spelling of the name. Repeatable
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    #[arg(long)]
+    pub age: Option<u8>,
+    /// Such as journalist, union activist, student
+    #[arg(long)]
+    pub role: Option<String>,
+    #[arg(long, value_enum)]
+    pub status: Status,
+    /// How you know
+    #[arg(long, value_enum)]
+    pub source: Source,
+    /// When it happened: TIME or START..END
+    #[arg(long, value_name = "TIME")]
+    pub when: Option<String>,
+    #[command(flatten)]
+    pub place: PlaceArgs,
+    /// Language of the name and details, ISO 639-1
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Free-text details
+    #[arg(long, default_value = "")]
+    pub details: String,
+    /// Attach a photo of the person (metadata is removed). Repeatable
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Status {
+    Missing,
+    Detained,
+    Injured,
+    Killed,
+    Released,
+    Found,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Source {
+    /// You saw it yourself
+    Witnessed,
+    /// A relative told you
+    Relative,
+    /// An official source
+    Official,
+    /// The media
+    Media,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Label {
+    Corroborates,
+    Disputes,
+    Verified,
+    DuplicateOf,
+    TranslationOf,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    #[arg(value_enum)]
+    pub label: Label,
+    /// The record the attestation is about
+    pub id: String,
+    /// For duplicate-of and translation-of: the original record
+    #[arg(long, value_name = "ID")]
+    pub of: Option<String>,
+    /// A note explaining the attestation
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RetractArgs {
+    pub id: String,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindName {
+    Testimony,
+    Person,
+    Attestation,
+    Retraction,
+    /// Every kind of event, samizdat's or not
+    All,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Only this kind of record. Repeatable
+    #[arg(long = "kind", value_enum)]
+    pub kinds: Vec<KindName>,
+    /// Only records by this author (npub, hex, or a local identity name). Repeatable
+    #[arg(long = "author", value_name = "KEY")]
+    pub authors: Vec<String>,
+    /// Only records signed at or after TIME
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only records signed at or before TIME
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only records with this tag, as NAME=VALUE (t=almaty). Repeatable
+    #[arg(long = "tag", value_name = "NAME=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// At most this many records
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Record id (hex, note1… or nevent1…)
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words to find; every word must match
+    #[arg(required = true)]
+    pub words: Vec<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Write events as JSON lines (all of them, or those matching the filters)
+    Export {
+        /// Output file [default: standard output]
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Read events from JSON lines; each is verified before it is stored
+    Import {
+        /// Input file, or - for standard input
+        #[arg(default_value = "-")]
+        input: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlobCommand {
+    /// Write a blob's bytes (hash checked) to a file or standard output
+    Get {
+        hash: String,
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// List the identifying metadata in a file (GPS, camera, times…)
+    Inspect { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ingest generated signed events into a fresh store, beside signature
+    /// verification alone, in the same run
+    Ingest {
+        /// How many events
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// CPU cores to use (the process is pinned to them)
+        #[arg(long, default_value_t = 1)]
+        cores: usize,
+    },
+}

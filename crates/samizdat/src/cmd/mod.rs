@@ -1,0 +1,10 @@
+//! One module per command (or family of commands).
+
+pub mod bench;
+pub mod blob;
+pub mod events;
+pub mod id;
+pub mod init;
+pub mod read;
+pub mod record;
+pub mod verify;

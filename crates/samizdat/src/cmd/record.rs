@@ -1,0 +1,296 @@
+//! Commands that sign and store a new record: `testimony add`,
+//! `person report`, `attest`, `retract`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use samizdat_core::attestation::{Attestation, Label};
+use samizdat_core::nostr::prelude::{Event, EventId, Keys, Kind, Timestamp};
+use samizdat_core::person::{PersonReport, Source, Status};
+use samizdat_core::retraction::Retraction;
+use samizdat_core::sign::Draft;
+use samizdat_core::tags::{Observed, Place};
+use samizdat_core::testimony::Testimony;
+use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
+use samizdat_store::{InsertOutcome, Query, Store};
+
+use crate::cli::{self, AttestArgs, PersonCommand, PlaceArgs, RetractArgs, TestimonyCommand};
+use crate::context::{self, Context};
+use crate::exit::Code;
+use crate::{output, time};
+
+pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
+    let TestimonyCommand::Add(args) = command;
+    let store = ctx.store()?;
+    let text = match (&args.text, &args.file) {
+        (Some(t), _) if t != "-" => t.clone(),
+        (_, Some(path)) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        _ => {
+            let mut t = String::new();
+            std::io::stdin()
+                .take(samizdat_core::testimony::MAX_TEXT_BYTES as u64 + 1)
+                .read_to_string(&mut t)
+                .context("reading the testimony from standard input")?;
+            t
+        }
+    };
+    let original = args
+        .translation_of
+        .as_deref()
+        .map(|id| find(&store, id))
+        .transpose()?;
+    let keys = ctx.signer()?;
+    let (attachments, blobs) = attach(ctx, &args.attach)?;
+    let testimony = Testimony {
+        text: text.trim().to_string(),
+        lang: args.lang.clone(),
+        place: place(&args.place),
+        observed: args.observed.as_deref().map(observed).transpose()?,
+        attachments,
+        topics: args.topics.iter().map(|t| t.to_lowercase()).collect(),
+    };
+    let now = Timestamp::now();
+    let mut events = vec![sign(
+        &keys,
+        kind::TESTIMONY,
+        now,
+        testimony.tags(),
+        testimony.content(),
+    )?];
+    if let Some(original) = original {
+        let attestation = Attestation {
+            label: Label::TranslationOf,
+            target: events[0].id,
+            target_author: Some(events[0].pubkey),
+            original: Some(original.id),
+            note: String::new(),
+        };
+        events.push(sign(
+            &keys,
+            kind::ATTESTATION,
+            now,
+            attestation.tags(),
+            String::new(),
+        )?);
+    }
+    store_new(ctx, &store, events, blobs)
+}
+
+pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
+    let PersonCommand::Report(args) = command;
+    let store = ctx.store()?;
+    let keys = ctx.signer()?;
+    let (attachments, blobs) = attach(ctx, &args.attach)?;
+    let report = PersonReport {
+        name: args.name.trim().to_string(),
+        aliases: args.aliases.iter().map(|a| a.trim().to_string()).collect(),
+        age: args.age,
+        role: args.role.clone(),
+        status: status(args.status),
+        observed: args.when.as_deref().map(observed).transpose()?,
+        place: place(&args.place),
+        source: source(args.source),
+        lang: args.lang.clone(),
+        details: args.details.trim().to_string(),
+        attachments,
+    };
+    let event = sign(
+        &keys,
+        kind::PERSON_REPORT,
+        Timestamp::now(),
+        report.tags(),
+        report.content(),
+    )?;
+    store_new(ctx, &store, vec![event], blobs)
+}
+
+pub fn attest(ctx: &Context, args: AttestArgs) -> Result<Code> {
+    let store = ctx.store()?;
+    let target = find(&store, &args.id)?;
+    let original = args.of.as_deref().map(|id| find(&store, id)).transpose()?;
+    let attestation = Attestation {
+        label: label(args.label),
+        target: target.id,
+        target_author: Some(target.pubkey),
+        original: original.map(|o| o.id),
+        note: args.note.trim().to_string(),
+    };
+    let keys = ctx.signer()?;
+    let event = sign(
+        &keys,
+        kind::ATTESTATION,
+        Timestamp::now(),
+        attestation.tags(),
+        attestation.note.clone(),
+    )?;
+    store_new(ctx, &store, vec![event], Vec::new())
+}
+
+pub fn retract(ctx: &Context, args: RetractArgs) -> Result<Code> {
+    let store = ctx.store()?;
+    let target = find(&store, &args.id)?;
+    let keys = ctx.signer()?;
+    if target.pubkey != keys.public_key() {
+        bail!(
+            "record {} was signed by someone else; you can retract only your own records",
+            target.id
+        );
+    }
+    let tags = Retraction::tags(&[(target.id, target.kind.as_u16())]);
+    let event = sign(
+        &keys,
+        kind::RETRACTION,
+        Timestamp::now(),
+        tags,
+        args.reason.trim().to_string(),
+    )?;
+    store_new(ctx, &store, vec![event], Vec::new())
+}
+
+/// A stored record, by any form of its id.
+pub fn find(store: &Store, id: &str) -> Result<Event> {
+    let id: EventId = context::event_id(id)?;
+    let found = store.query(&Query {
+        ids: Some(vec![id]),
+        ..Default::default()
+    })?;
+    match found.first() {
+        Some(stored) => Ok(stored.event()?),
+        None => bail!("no record {id} in this store"),
+    }
+}
+
+fn sign(
+    keys: &Keys,
+    kind: Kind,
+    at: Timestamp,
+    tags: Vec<Vec<String>>,
+    content: String,
+) -> Result<Event> {
+    let draft = Draft {
+        kind,
+        created_at: at,
+        tags,
+        content,
+    };
+    Ok(draft.sign(keys)?)
+}
+
+/// Validates new records, then stores their blobs and them; reports each.
+/// Nothing is written unless every record is valid.
+fn store_new(
+    ctx: &Context,
+    store: &Store,
+    events: Vec<Event>,
+    blobs: Vec<Vec<u8>>,
+) -> Result<Code> {
+    let verified = events
+        .into_iter()
+        .map(|e| validate(e, &Limits::default(), Timestamp::now()))
+        .collect::<Result<Vec<_>, _>>()?;
+    for bytes in &blobs {
+        store.blobs().put(bytes).context("storing an attachment")?;
+    }
+    let stored: Vec<Event> = verified.iter().map(|v| v.event().clone()).collect();
+    let outcomes = store.insert(verified)?;
+    for (event, outcome) in stored.iter().zip(outcomes) {
+        if outcome != InsertOutcome::Stored {
+            bail!("record {} was not stored: {outcome:?}", event.id);
+        }
+        if ctx.json {
+            println!("{}", output::record_json(event, None));
+        } else {
+            println!(
+                "stored {} {}",
+                samizdat_core::RecordKind::of(event).name(),
+                event.id
+            );
+        }
+    }
+    Ok(Code::Success)
+}
+
+/// Strips and checks each attachment; refuses the lot if one fails. The
+/// cleaned bytes are stored only once the record is known to be valid.
+fn attach(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<Attachment>, Vec<Vec<u8>>)> {
+    let mut attachments = Vec::new();
+    let mut blobs = Vec::new();
+    for path in paths {
+        let size = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
+        if size > samizdat_media::MAX_INPUT_BYTES as u64 {
+            bail!(
+                "{}: {size} bytes, more than the limit of {}",
+                path.display(),
+                samizdat_media::MAX_INPUT_BYTES
+            );
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let stripped =
+            samizdat_media::strip(&bytes).with_context(|| format!("{}", path.display()))?;
+        let hash = BlobHash::of(&stripped.bytes);
+        if !ctx.json {
+            let removed = if stripped.removed.is_empty() {
+                "nothing".to_string()
+            } else {
+                stripped.removed.join(", ")
+            };
+            eprintln!("{}: removed {removed}; stored as {hash}", path.display());
+        }
+        attachments.push(Attachment {
+            hash,
+            mime: stripped.media_type.mime().to_string(),
+            size: stripped.bytes.len() as u64,
+            dim: Some(stripped.dim),
+        });
+        blobs.push(stripped.bytes);
+    }
+    Ok((attachments, blobs))
+}
+
+fn place(args: &PlaceArgs) -> Place {
+    Place {
+        text: args.place.clone(),
+        geohash: args.geo.clone(),
+    }
+}
+
+fn observed(text: &str) -> Result<Observed> {
+    let (start, end) = time::parse_span(text)?;
+    Ok(Observed { start, end })
+}
+
+fn status(s: cli::Status) -> Status {
+    match s {
+        cli::Status::Missing => Status::Missing,
+        cli::Status::Detained => Status::Detained,
+        cli::Status::Injured => Status::Injured,
+        cli::Status::Killed => Status::Killed,
+        cli::Status::Released => Status::Released,
+        cli::Status::Found => Status::Found,
+        cli::Status::Unknown => Status::Unknown,
+    }
+}
+
+fn source(s: cli::Source) -> Source {
+    match s {
+        cli::Source::Witnessed => Source::Witnessed,
+        cli::Source::Relative => Source::Relative,
+        cli::Source::Official => Source::Official,
+        cli::Source::Media => Source::Media,
+    }
+}
+
+fn label(l: cli::Label) -> Label {
+    match l {
+        cli::Label::Corroborates => Label::Corroborates,
+        cli::Label::Disputes => Label::Disputes,
+        cli::Label::Verified => Label::Verified,
+        cli::Label::DuplicateOf => Label::DuplicateOf,
+        cli::Label::TranslationOf => Label::TranslationOf,
+    }
+}
