@@ -71,22 +71,39 @@ pub fn terms(text: &str) -> Vec<String> {
 }
 
 /// Appends the folded terms of `text` to `out`, each preceded by a space
-/// when `out` is not empty: one pass, no allocation per term.
+/// when `out` is not empty: one pass, no allocation per term. ASCII and
+/// basic Cyrillic letters, nearly all of the text we index, take a fast
+/// path that needs no Unicode table.
 fn push_terms(text: &str, out: &mut String) {
-    let mut folded = String::with_capacity(8);
     let mut in_term = false;
+    let mut push = |f: char, out: &mut String, in_term: &mut bool| {
+        if !*in_term && !out.is_empty() {
+            out.push(' ');
+        }
+        *in_term = true;
+        out.push(f);
+    };
+    let mut folded = String::with_capacity(8);
     for c in text.chars() {
-        folded.clear();
-        fold_char(c, &mut folded);
-        for f in folded.chars() {
-            if f.is_alphanumeric() {
-                if !in_term && !out.is_empty() {
-                    out.push(' ');
+        match c {
+            'a'..='z' | '0'..='9' | 'а'..='и' | 'к'..='я' => push(c, out, &mut in_term),
+            'A'..='Z' => push(c.to_ascii_lowercase(), out, &mut in_term),
+            'А'..='И' | 'К'..='Я' => push(
+                char::from_u32(c as u32 + 0x20).unwrap_or(c),
+                out,
+                &mut in_term,
+            ),
+            c if c.is_ascii() => in_term = false,
+            _ => {
+                folded.clear();
+                fold_char(c, &mut folded);
+                for f in folded.chars() {
+                    if f.is_alphanumeric() {
+                        push(f, out, &mut in_term);
+                    } else {
+                        in_term = false;
+                    }
                 }
-                in_term = true;
-                out.push(f);
-            } else {
-                in_term = false;
             }
         }
     }

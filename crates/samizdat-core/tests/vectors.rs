@@ -343,3 +343,15 @@ fn forged_and_out_of_range_events_are_refused() {
         Err(ValidationError::Malformed(_))
     ));
 }
+
+/// `docs/PROTOCOL.md` shows every vector exactly as the code builds it.
+#[test]
+fn protocol_document_holds_every_vector() {
+    let doc = include_str!("../../../docs/PROTOCOL.md");
+    for (name, event) in vectors() {
+        assert!(
+            doc.contains(&format!("### {name}\n\n```json\n{}\n```", event.as_json())),
+            "{name}"
+        );
+    }
+}
