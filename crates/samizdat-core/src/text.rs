@@ -76,7 +76,7 @@ pub fn terms(text: &str) -> Vec<String> {
 /// path that needs no Unicode table.
 fn push_terms(text: &str, out: &mut String) {
     let mut in_term = false;
-    let mut push = |f: char, out: &mut String, in_term: &mut bool| {
+    let push = |f: char, out: &mut String, in_term: &mut bool| {
         if !*in_term && !out.is_empty() {
             out.push(' ');
         }

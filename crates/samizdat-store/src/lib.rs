@@ -178,6 +178,13 @@ impl Store {
         query::explain(&conn, query)
     }
 
+    /// Ids of stored events whose hex id starts with `prefix` (at most
+    /// `limit`), so people can type the short ids that `list` shows.
+    pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<[u8; 32]>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::ids_with_prefix(&conn, prefix, limit)
+    }
+
     /// Streams every stored row, in arrival order, as its id column and
     /// JSON text, without trusting either: for `verify`.
     pub fn scan_raw(&self, mut f: impl FnMut(&[u8], &str)) -> Result<(), StoreError> {

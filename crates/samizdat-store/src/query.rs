@@ -209,3 +209,33 @@ pub fn explain(conn: &Connection, q: &Query) -> Result<Vec<String>, StoreError> 
     let rows = stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+pub fn ids_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<[u8; 32]>, StoreError> {
+    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Vec::new());
+    }
+    let bound = |fill: char| {
+        let mut full = prefix.to_ascii_lowercase();
+        while full.len() < 64 {
+            full.push(fill);
+        }
+        hex::decode(full).unwrap_or_default()
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM events WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3")?;
+    let rows = stmt.query_map(
+        rusqlite::params![bound('0'), bound('f'), limit as i64],
+        |r| r.get::<_, Vec<u8>>(0),
+    )?;
+    let mut out = Vec::new();
+    for id in rows {
+        if let Ok(id) = <[u8; 32]>::try_from(id?.as_slice()) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     match app::run(cli) {
@@ -43,6 +44,16 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Output piped into `head` that closes early ends the process quietly, as
+/// it does for other Unix tools, instead of failing on the next write.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal disposition to its default, before any
+    // thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Output piped into `head` that closes early is not an error.

@@ -1,6 +1,6 @@
 //! How records look on a terminal and in `--json` output.
 
-use samizdat_core::nostr::prelude::{Event, ToBech32};
+use samizdat_core::nostr::prelude::{Event, PublicKey, ToBech32};
 use samizdat_core::record::Record;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::{Attachment, RecordKind};
@@ -48,7 +48,7 @@ pub fn record_json(event: &Event, first_seen: Option<u64>) -> Value {
     json!({
         "id": event.id.to_hex(),
         "kind": RecordKind::of(event).name(),
-        "author": event.pubkey.to_bech32().unwrap_or_else(|_| event.pubkey.to_hex()),
+        "author": npub(&event.pubkey),
         "created_at": event.created_at.as_secs(),
         "first_seen": first_seen,
         "record": record,
@@ -69,6 +69,11 @@ fn attachments(list: &[Attachment]) -> Value {
     list.iter()
         .map(|a| json!({ "sha256": a.hash.to_hex(), "type": a.mime, "size": a.size, "uri": a.uri() }))
         .collect()
+}
+
+/// A public key as `npub1…`.
+pub fn npub(pubkey: &PublicKey) -> String {
+    pubkey.to_bech32().unwrap_or_else(|_| pubkey.to_hex())
 }
 
 /// One line describing a record, for tables.

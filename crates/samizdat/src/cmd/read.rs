@@ -188,7 +188,18 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<Code> {
             );
         }
         for e in &about {
-            println!("attested:   {}", output::summary(e));
+            if let Ok(Record::Attestation(a)) = Record::parse(e) {
+                let note = if a.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", output::one_line(&a.note, 60))
+                };
+                println!(
+                    "attested:   {} by {}{note}",
+                    a.label,
+                    output::npub(&e.pubkey)
+                );
+            }
         }
     }
     let bad = !signature_ok || blobs.iter().any(|(_, s)| *s == "CORRUPT");
@@ -198,22 +209,47 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<Code> {
 fn print_details(event: &Event, first_seen: Option<u64>) {
     println!("id:         {}", event.id);
     println!("kind:       {}", RecordKind::of(event).name());
-    println!("author:     {}", event.pubkey);
+    println!("author:     {}", output::npub(&event.pubkey));
     println!("signed at:  {}", time::show(event.created_at.as_secs()));
     if let Some(seen) = first_seen {
         println!("first seen: {}", time::show(seen));
     }
     let value = record_json(event, first_seen);
-    if let Some(fields) = value["record"].as_object() {
-        for (key, v) in fields {
-            let shown = match v {
-                serde_json::Value::Null => continue,
-                serde_json::Value::String(s) if s.is_empty() => continue,
-                serde_json::Value::Array(a) if a.is_empty() => continue,
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            println!("{:<11} {shown}", format!("{key}:"));
-        }
+    let Some(fields) = value["record"].as_object() else {
+        return;
+    };
+    for (key, v) in fields {
+        let shown = match (key.as_str(), v) {
+            ("attachments", _) | (_, serde_json::Value::Null) => continue,
+            ("place", p) => match (p["text"].as_str(), p["geohash"].as_str()) {
+                (None, None) => continue,
+                (text, geohash) => [text, geohash.map(|g| format!("geohash {g}")).as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+            ("observed" | "when", o) => {
+                let start = o["start"].as_u64().map(time::show).unwrap_or_default();
+                match o["end"].as_u64() {
+                    Some(end) => format!("{start} to {}", time::show(end)),
+                    None => start,
+                }
+            }
+            (_, serde_json::Value::String(s)) if s.is_empty() => continue,
+            (_, serde_json::Value::String(s)) => s.clone(),
+            (_, serde_json::Value::Array(a)) if a.is_empty() => continue,
+            (_, serde_json::Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            (_, other) => other.to_string(),
+        };
+        println!("{:<11} {shown}", format!("{key}:"));
     }
 }

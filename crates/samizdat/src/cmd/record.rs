@@ -150,9 +150,25 @@ pub fn retract(ctx: &Context, args: RetractArgs) -> Result<Code> {
     store_new(ctx, &store, vec![event], Vec::new())
 }
 
-/// A stored record, by any form of its id.
-pub fn find(store: &Store, id: &str) -> Result<Event> {
-    let id: EventId = context::event_id(id)?;
+/// A stored record, by any form of its id, or by the start of its hex id
+/// (at least 6 digits, as `list` shows them).
+pub fn find(store: &Store, text: &str) -> Result<Event> {
+    let text = text.trim();
+    let id: EventId = match context::event_id(text) {
+        Ok(id) => id,
+        Err(_)
+            if text.len() >= 6
+                && text.len() < 64
+                && text.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            match store.ids_with_prefix(text, 2)?.as_slice() {
+                [one] => EventId::from_byte_array(*one),
+                [] => bail!("no record whose id starts with {text} in this store"),
+                _ => bail!("more than one record's id starts with {text}; give more digits"),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let found = store.query(&Query {
         ids: Some(vec![id]),
         ..Default::default()
@@ -239,7 +255,7 @@ fn attach(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<Attachment>, Vec<Vec<
             } else {
                 stripped.removed.join(", ")
             };
-            eprintln!("{}: removed {removed}; stored as {hash}", path.display());
+            eprintln!("{}: removed {removed}; sha256 {hash}", path.display());
         }
         attachments.push(Attachment {
             hash,
