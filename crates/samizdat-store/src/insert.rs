@@ -2,7 +2,7 @@
 //! replaceable and addressable events, NIP-09 deletions, tags and the
 //! full-text index.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Statement, Transaction, params};
 use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{Event, Kind};
 use samizdat_core::retraction::Retraction;
@@ -33,8 +33,34 @@ impl InsertOutcome {
     }
 }
 
+/// The statements every insert runs, prepared once per transaction rather
+/// than looked up in the statement cache for every event.
+pub struct Hot<'c> {
+    tombstone: Statement<'c>,
+    event: Statement<'c>,
+    tag: Statement<'c>,
+    search: Statement<'c>,
+}
+
+impl<'c> Hot<'c> {
+    pub fn prepare(tx: &'c Transaction<'_>) -> rusqlite::Result<Hot<'c>> {
+        Ok(Hot {
+            tombstone: tx.prepare("SELECT 1 FROM tombstones WHERE id = ?1 AND pubkey = ?2")?,
+            event: tx.prepare(
+                "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+            )?,
+            tag: tx.prepare(
+                "INSERT INTO tags (name, value, created_at, seq) VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            search: tx.prepare("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?,
+        })
+    }
+}
+
 pub fn apply(
     tx: &Transaction<'_>,
+    hot: &mut Hot<'_>,
     verified: &VerifiedEvent,
     now: u64,
 ) -> rusqlite::Result<InsertOutcome> {
@@ -48,9 +74,7 @@ pub fn apply(
     let kind = event.kind.as_u16();
 
     if event.kind != Kind::EventDeletion {
-        let deleted = tx
-            .prepare_cached("SELECT 1 FROM tombstones WHERE id = ?1 AND pubkey = ?2")?
-            .exists(params![id, pubkey])?;
+        let deleted = hot.tombstone.exists(params![id, pubkey])?;
         if deleted {
             return Ok(InsertOutcome::Deleted);
         }
@@ -88,28 +112,24 @@ pub fn apply(
         }
     }
 
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
-        )?
-        .execute(params![
-            id,
-            pubkey,
-            kind,
-            created_at,
-            d_tag,
-            now as i64,
-            verified.json()
-        ])?;
+    let inserted = hot.event.execute(params![
+        id,
+        pubkey,
+        kind,
+        created_at,
+        d_tag,
+        now as i64,
+        verified.json()
+    ])?;
     if inserted == 0 {
         return Ok(InsertOutcome::Duplicate);
     }
     let seq = tx.last_insert_rowid();
-    index_tags(tx, event, seq, created_at)?;
+    for (name, value) in indexed_tags(event) {
+        hot.tag.execute(params![name, value, created_at, seq])?;
+    }
     if let Some(text) = verified.search_text() {
-        tx.prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?
-            .execute(params![seq, text])?;
+        hot.search.execute(params![seq, text])?;
     }
     if event.kind == Kind::EventDeletion {
         apply_deletion(tx, event)?;
@@ -143,21 +163,6 @@ fn indexed_tags(event: &Event) -> Vec<(&str, &str)> {
         }
     }
     pairs
-}
-
-fn index_tags(
-    tx: &Transaction<'_>,
-    event: &Event,
-    seq: i64,
-    created_at: i64,
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO tags (name, value, created_at, seq) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (name, value) in indexed_tags(event) {
-        stmt.execute(params![name, value, created_at, seq])?;
-    }
-    Ok(())
 }
 
 /// Removes one stored event with its tags and search entry.

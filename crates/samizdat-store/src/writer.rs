@@ -124,12 +124,15 @@ fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<Inse
         .unwrap_or(0);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        let mut out = Vec::with_capacity(job.events.len());
-        for event in &job.events {
-            out.push(insert::apply(&tx, event, now)?);
+    {
+        let mut hot = insert::Hot::prepare(&tx)?;
+        for job in batch {
+            let mut out = Vec::with_capacity(job.events.len());
+            for event in &job.events {
+                out.push(insert::apply(&tx, &mut hot, event, now)?);
+            }
+            outcomes.push(out);
         }
-        outcomes.push(out);
     }
     tx.commit()?;
     Ok(outcomes)

@@ -285,7 +285,7 @@ pub struct SearchArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
-    /// Write events as JSON lines (all of them, or those matching the filters)
+    /// Write events as JSON lines: every event, or those matching the filters
     Export {
         /// Output file [default: standard output]
         #[arg(short, long, value_name = "FILE")]

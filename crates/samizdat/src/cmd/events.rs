@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use indicatif::ProgressBar;
 use serde_json::json;
 
-use crate::cli::EventsCommand;
+use crate::cli::{EventsCommand, KindName};
 use crate::context::Context;
 use crate::exit::Code;
 use crate::ingest::{self, Observer, Stats};
@@ -16,8 +16,13 @@ use crate::progress;
 
 pub fn run(ctx: &Context, command: EventsCommand) -> Result<Code> {
     match command {
-        EventsCommand::Export { output, filter } => {
+        EventsCommand::Export { output, mut filter } => {
             let store = ctx.store()?;
+            // Every event unless kinds are named: export is the way out for
+            // everything the store holds.
+            if filter.kinds.is_empty() {
+                filter.kinds.push(KindName::All);
+            }
             let queries = super::read::queries(ctx, &filter, None)?;
             let total: u64 = queries
                 .iter()

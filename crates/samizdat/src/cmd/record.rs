@@ -1,7 +1,7 @@
 //! Commands that sign and store a new record: `testimony add`,
 //! `person report`, `attest`, `retract`.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
@@ -29,6 +29,9 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
         }
         _ => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("Type the testimony, then press Ctrl-D on a new line:");
+            }
             let mut t = String::new();
             std::io::stdin()
                 .take(samizdat_core::testimony::MAX_TEXT_BYTES as u64 + 1)
