@@ -11,7 +11,27 @@ use crate::StoreError;
 /// Idle read connections kept for reuse.
 const MAX_IDLE: usize = 16;
 
+/// Turns off SQLite's global memory statistics, which take a process-wide
+/// mutex on every allocation; samizdat never reads them. Must run before
+/// SQLite initialises, so it runs before the first connection opens.
+fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before any other SQLite call in
+        // this process (guarded by the Once, before the first open); if
+        // SQLite was already initialised it returns SQLITE_MISUSE and
+        // changes nothing.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
+}
+
 pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    configure_sqlite();
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {

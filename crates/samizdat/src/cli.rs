@@ -328,5 +328,18 @@ pub enum BenchCommand {
         /// CPU cores to use (the process is pinned to them)
         #[arg(long, default_value_t = 1)]
         cores: usize,
+        /// What the events look like
+        #[arg(long, value_enum, default_value = "testimony")]
+        shape: Shape,
     },
+}
+
+/// Generated events for `bench ingest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shape {
+    /// samizdat testimonies: ~1.1 KB of Cyrillic text, place, time, topic,
+    /// self-labels (five indexed tags, ~40 search terms)
+    Testimony,
+    /// ordinary Nostr notes: ~250 bytes of text and one topic tag
+    Note,
 }

@@ -157,8 +157,9 @@ fn read_chunk(
             ));
             continue;
         }
-        let text = match String::from_utf8(std::mem::take(&mut buf)) {
-            Ok(t) => t,
+        // One exact-size copy; `buf` keeps its capacity for the next line.
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => t.to_owned(),
             Err(_) => {
                 chunk.push((*line_no, Line::Bad("line is not UTF-8 text".into())));
                 continue;
