@@ -36,18 +36,25 @@ impl Context {
         self.data.join(DB_FILE).is_file()
     }
 
-    /// Opens the store of an initialised data directory.
-    pub fn store(&self) -> Result<Store> {
+    /// Fails, saying how to start, unless `samizdat init` ran here.
+    pub fn require_initialised(&self) -> Result<()> {
         if !self.is_initialised() {
             bail!(
                 "no samizdat data directory at {}; create it with `samizdat init` (or give --data)",
                 self.data.display()
             );
         }
+        Ok(())
+    }
+
+    /// Opens the store of an initialised data directory.
+    pub fn store(&self) -> Result<Store> {
+        self.require_initialised()?;
         Store::open(&self.data)
             .with_context(|| format!("opening the store in {}", self.data.display()))
     }
 
+    /// The key store of this data directory.
     pub fn keys(&self) -> KeyStore {
         KeyStore::new(self.data.join("keys"))
     }

@@ -48,6 +48,15 @@ pub fn insert(store: &Store, events: &[Event]) -> Vec<InsertOutcome> {
         .expect("insert")
 }
 
+/// Whether the store holds the event with this id.
+pub fn has(store: &Store, id: samizdat_core::nostr::prelude::EventId) -> bool {
+    let query = samizdat_store::Query {
+        ids: Some(vec![id]),
+        ..Default::default()
+    };
+    store.count(&query).expect("count") == 1
+}
+
 pub fn ids(events: &[samizdat_store::StoredEvent]) -> Vec<String> {
     events
         .iter()

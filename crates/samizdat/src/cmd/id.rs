@@ -14,9 +14,7 @@ use crate::exit::Code;
 use crate::passphrase;
 
 pub fn run(ctx: &Context, command: IdCommand) -> Result<Code> {
-    if !ctx.is_initialised() {
-        ctx.store()?; // says how to initialise
-    }
+    ctx.require_initialised()?;
     let keys = ctx.keys();
     match command {
         IdCommand::New { name } => {
