@@ -172,6 +172,24 @@ impl Store {
         query::count(&conn, query)
     }
 
+    /// How many distinct events match any of `queries` (limits ignored).
+    pub fn count_any(&self, queries: &[Query]) -> Result<u64, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::count_any(&conn, queries)
+    }
+
+    /// Streams the `created_at` and id of every event matching `query`
+    /// (its limit ignored) until `f` returns false: the set that a
+    /// reconciliation compares, without reading the events.
+    pub fn for_each_key(
+        &self,
+        query: &Query,
+        f: impl FnMut(u64, [u8; 32]) -> bool,
+    ) -> Result<(), StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::for_each_key(&conn, query, f)
+    }
+
     /// The query plan SQLite chooses for `query`, one line per step.
     pub fn explain(&self, query: &Query) -> Result<Vec<String>, StoreError> {
         let conn = self.inner.reads.get()?;

@@ -32,6 +32,7 @@ pub struct Query {
 /// An event as stored, with when this node first saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
+    pub id: [u8; 32],
     pub json: String,
     pub first_seen: u64,
 }
@@ -169,15 +170,20 @@ pub fn run(
         return Ok(());
     }
     let columns = if q.search.is_some() {
-        "e.json, e.first_seen, search.rank, e.created_at"
+        "e.json, e.first_seen, e.id, search.rank, e.created_at"
     } else {
-        "e.json, e.first_seen, e.created_at, e.id"
+        "e.json, e.first_seen, e.id, e.created_at"
     };
     let (sql, params) = select_sql(q, columns);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     while let Some(row) = rows.next()? {
+        let id: Vec<u8> = row.get(2)?;
         let event = StoredEvent {
+            id: id
+                .as_slice()
+                .try_into()
+                .map_err(|_| StoreError::Damaged(hex::encode(&id), "id is not 32 bytes".into()))?,
             json: row.get(0)?,
             first_seen: row.get::<_, i64>(1)? as u64,
         };
@@ -201,6 +207,79 @@ pub fn count(conn: &Connection, q: &Query) -> Result<u64, StoreError> {
         .prepare_cached(&format!("SELECT count(*) FROM ({sql})"))?
         .query_row(params_from_iter(params), |r| r.get(0))?;
     Ok(n as u64)
+}
+
+/// How many distinct events match any of `queries` (limits ignored), as
+/// NIP-45 counts a `COUNT` with several filters.
+pub fn count_any(conn: &Connection, queries: &[Query]) -> Result<u64, StoreError> {
+    let parts: Vec<(String, Vec<Value>)> = queries
+        .iter()
+        .filter(|q| !q.matches_nothing())
+        .map(|q| {
+            let unlimited = Query {
+                limit: None,
+                ..q.clone()
+            };
+            select_sql(&unlimited, "e.seq")
+        })
+        .collect();
+    if parts.is_empty() {
+        return Ok(0);
+    }
+    let mut text = String::from("SELECT count(*) FROM (");
+    let mut params = Vec::new();
+    for (i, (sql, p)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            text.push_str(" UNION ");
+        }
+        // Each arm keeps its ORDER BY out of the compound select.
+        text.push_str(&format!("SELECT * FROM ({sql})"));
+        params.extend(p);
+    }
+    text.push(')');
+    let n: i64 = conn
+        .prepare_cached(&text)?
+        .query_row(params_from_iter(params), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Calls `f` with the `created_at` and id of every event matching `q` (its
+/// limit ignored), in no particular order, until `f` returns false. Reads
+/// two columns only: this feeds set reconciliation, which needs no JSON.
+pub fn for_each_key(
+    conn: &Connection,
+    q: &Query,
+    mut f: impl FnMut(u64, [u8; 32]) -> bool,
+) -> Result<(), StoreError> {
+    if q.matches_nothing() {
+        return Ok(());
+    }
+    let unlimited = Query {
+        limit: None,
+        ..q.clone()
+    };
+    let columns = if q.search.is_some() {
+        "e.created_at, e.id, search.rank"
+    } else {
+        "e.created_at, e.id"
+    };
+    let (sql, params) = select_sql(&unlimited, columns);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        let created_at = row.get::<_, i64>(0)?.max(0) as u64;
+        let id = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let Ok(id) = <[u8; 32]>::try_from(id) else {
+            return Err(StoreError::Damaged(
+                hex::encode(id),
+                "id is not 32 bytes".into(),
+            ));
+        };
+        if !f(created_at, id) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 pub fn explain(conn: &Connection, q: &Query) -> Result<Vec<String>, StoreError> {

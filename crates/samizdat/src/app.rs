@@ -24,5 +24,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Blob(c) => cmd::blob::run(&ctx, c),
         Command::Media(c) => cmd::blob::media(&ctx, c),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Serve(a) => cmd::serve::run(&ctx, a),
     }
 }

@@ -62,6 +62,8 @@ pub enum Command {
     /// Look at the metadata a media file carries
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Run the node: a Nostr relay and a Blossom blob server on one port
+    Serve(ServeArgs),
     /// Measure ingest throughput against signature verification alone
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -342,4 +344,17 @@ pub enum Shape {
     Testimony,
     /// ordinary Nostr notes: ~250 bytes of text and one topic tag
     Note,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Alone, `--listen` serves every network
+    /// interface on the configured port; without it the node listens on
+    /// loopback only (127.0.0.1:4848 unless samizdat.toml says otherwise)
+    #[arg(long, value_name = "ADDR", num_args = 0..=1)]
+    pub listen: Option<Option<std::net::SocketAddr>>,
+
+    /// Configuration file [default: samizdat.toml in the data directory]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -20,7 +20,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = cli::Cli::parse();
-    init_tracing(cli.verbose);
+    // A server logs what it does; other commands only warnings.
+    let serving = matches!(cli.command, cli::Command::Serve(_));
+    init_tracing(cli.verbose.max(u8::from(serving)));
     match app::run(cli) {
         Ok(code) => code.into(),
         Err(err) if is_broken_pipe(&err) => exit::Code::Success.into(),
@@ -40,8 +42,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SAMIZDAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
 }

@@ -7,4 +7,5 @@ pub mod id;
 pub mod init;
 pub mod read;
 pub mod record;
+pub mod serve;
 pub mod verify;

@@ -3,6 +3,9 @@
 mod bad_input;
 mod durability;
 mod records;
+mod relay;
+mod relay_abuse;
+mod served;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -92,6 +95,21 @@ pub fn note(keys: &Keys, i: u64) -> Event {
         created_at: Timestamp::from_secs(1_650_000_000 + i),
         tags: vec![vec!["t".into(), "import".into()]],
         content: format!("imported note number {i}"),
+    }
+    .sign(keys)
+    .expect("signs")
+}
+
+/// An event of any kind, signed by `keys`.
+pub fn signed(keys: &Keys, kind: Kind, at: u64, tags: &[&[&str]], content: &str) -> Event {
+    Draft {
+        kind,
+        created_at: Timestamp::from_secs(at),
+        tags: tags
+            .iter()
+            .map(|t| t.iter().map(|s| s.to_string()).collect())
+            .collect(),
+        content: content.into(),
     }
     .sign(keys)
     .expect("signs")

@@ -1,0 +1,223 @@
+//! The node's configuration: `samizdat.toml` in the data directory, every
+//! key optional, every default chosen for a laptop serving its owner.
+//! `samizdat.example.toml` at the top of the repository documents each key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use samizdat_core::Limits;
+use serde::{Deserialize, Serialize};
+
+/// File name of the configuration inside a data directory.
+pub const CONFIG_FILE: &str = "samizdat.toml";
+
+/// Everything `samizdat serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the node listens. Loopback by default: serving a network is a
+    /// choice the operator makes (`--listen`), because every device that
+    /// can reach the port can read public records and leave new ones.
+    pub listen: SocketAddr,
+    /// What the node says about itself (NIP-11).
+    pub info: Info,
+    /// Limits on what one event may be; applied to every ingest path.
+    pub events: Limits,
+    /// Limits and back-pressure for relay clients.
+    pub relay: RelayLimits,
+    /// Limits for the Blossom blob server.
+    pub blossom: BlossomConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4848)),
+            info: Info::default(),
+            events: Limits::default(),
+            relay: RelayLimits::default(),
+            blossom: BlossomConfig::default(),
+        }
+    }
+}
+
+/// The NIP-11 relay information document's free-text fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Info {
+    pub name: String,
+    pub description: String,
+    /// Hex public key of the operator, if they want to be reachable.
+    pub pubkey: Option<String>,
+    /// How to reach the operator (an email or URI), if they want to be.
+    pub contact: Option<String>,
+}
+
+impl Default for Info {
+    fn default() -> Self {
+        Info {
+            name: "samizdat".into(),
+            description: "A samizdat node: eyewitness records, kept and passed on.".into(),
+            pubkey: None,
+            contact: None,
+        }
+    }
+}
+
+/// What one relay client may do. Each limit protects the others: a
+/// client over a limit is told so with the NIP-01 prefix, and the node
+/// keeps serving everyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayLimits {
+    /// Largest WebSocket message, in bytes. Larger frames close the
+    /// connection (code 1009): reading them would already cost the memory.
+    pub max_message_bytes: usize,
+    /// Open subscriptions per connection.
+    pub max_subscriptions: usize,
+    /// Filters in one `REQ` or `COUNT`.
+    pub max_filters: usize,
+    /// Values in one filter, all lists together (ids, authors, kinds, tag
+    /// values). Keeps a filter within what one SQL statement can carry.
+    pub max_filter_values: usize,
+    /// Longest subscription id, in characters (NIP-01 says 64).
+    pub max_subid_length: usize,
+    /// Most stored events one filter returns; a larger `limit` is cut to it.
+    pub max_limit: usize,
+    /// Stored events a filter without `limit` returns.
+    pub default_limit: usize,
+    /// Events per second one connection may publish (a token bucket that
+    /// holds `2 ×` this many).
+    pub events_per_second: u32,
+    /// Events per second all connections from one IP address may publish
+    /// together.
+    pub events_per_second_per_ip: u32,
+    /// Queries (`REQ`, `COUNT`, `NEG-OPEN`) per second per connection.
+    pub queries_per_second: u32,
+    /// Events one connection may have waiting for their commit at once.
+    /// When it is reached the node stops reading from that connection
+    /// until commits catch up.
+    pub max_events_in_flight: usize,
+    /// Events a live subscriber may fall behind before its subscriptions
+    /// are closed (`CLOSED` with `error: too slow`) rather than buffered.
+    pub live_backlog: usize,
+    /// A connection that sends nothing for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// A connection that does not take a message for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// Most events in one negentropy reconciliation (NIP-77). A larger set
+    /// gets `NEG-ERR` `blocked:`; the client narrows its filter (by time)
+    /// and reconciles in parts. Each event costs 40 bytes while open.
+    pub max_negentropy_items: usize,
+    /// Largest negentropy message the node sends, in bytes (0: no limit).
+    pub negentropy_frame_bytes: u64,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        RelayLimits {
+            max_message_bytes: 512 * 1024,
+            max_subscriptions: 32,
+            max_filters: 16,
+            max_filter_values: 5_000,
+            max_subid_length: 64,
+            max_limit: 1_000,
+            default_limit: 500,
+            events_per_second: 1_000,
+            events_per_second_per_ip: 2_000,
+            queries_per_second: 50,
+            max_events_in_flight: 512,
+            live_backlog: 4_096,
+            idle_timeout: Duration::from_secs(600),
+            write_timeout: Duration::from_secs(30),
+            max_negentropy_items: 500_000,
+            negentropy_frame_bytes: 128 * 1024,
+        }
+    }
+}
+
+/// Blossom limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlossomConfig {
+    /// Largest blob accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for BlossomConfig {
+    fn default() -> Self {
+        BlossomConfig {
+            max_upload_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+}
+
+impl Config {
+    /// Reads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        Config::parse(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn durations_are_human() {
+        let c = Config::parse("[relay]\nidle_timeout = \"2m\"\n").unwrap();
+        assert_eq!(c.relay.idle_timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::parse("[relay]\nmax_subscription = 3\n").unwrap_err();
+        assert!(err.to_string().contains("max_subscription"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let text = include_str!("../../../samizdat.example.toml");
+        assert_eq!(Config::parse(text).unwrap(), Config::default());
+    }
+}

@@ -1,0 +1,90 @@
+//! The node's one way in for events, whichever door they come through
+//! (relay, sync, web): validate on a worker core, hand to the store's
+//! writer, wait for the durable commit, then tell live subscribers.
+//!
+//! Signature checks are the ceiling of ingest, so they run on the rayon
+//! pool (every core) and never on the async runtime; the store's single
+//! writer groups what all connections submit into one transaction.
+
+use std::sync::Arc;
+
+use samizdat_core::nostr::prelude::{Event, Timestamp};
+use samizdat_core::{Limits, ValidationError, VerifiedEvent, validate};
+use samizdat_store::{InsertOutcome, Pending, Store, StoreError};
+use tokio::sync::{broadcast, oneshot};
+
+/// Why an event was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("storing: {0}")]
+    Store(#[from] StoreError),
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+/// Hands events to the store and new ones to live subscribers. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Ingest {
+    store: Store,
+    limits: Limits,
+    live: broadcast::Sender<Arc<VerifiedEvent>>,
+}
+
+impl Ingest {
+    pub fn new(store: Store, limits: Limits, live_backlog: usize) -> Ingest {
+        let (live, _) = broadcast::channel(live_backlog.max(1));
+        Ingest {
+            store,
+            limits,
+            live,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// New events, after their commit. A receiver that falls more than the
+    /// backlog behind is told how many it missed, never buffered for.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<VerifiedEvent>> {
+        self.live.subscribe()
+    }
+
+    /// Validates and stores one parsed event; returns once it is durable.
+    pub async fn submit(&self, event: Event) -> Result<InsertOutcome, IngestError> {
+        let (tx, rx) = oneshot::channel();
+        let store = self.store.clone();
+        let limits = self.limits;
+        rayon::spawn(move || {
+            let _ = tx.send(check_and_submit(&store, event, &limits));
+        });
+        let (copy, pending) = rx.await.map_err(|_| IngestError::Stopped)??;
+        let outcome = pending
+            .wait_async()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(IngestError::Stopped)?;
+        if matches!(outcome, InsertOutcome::Stored | InsertOutcome::Ephemeral) {
+            // No receivers is not an error: nobody is listening.
+            let _ = self.live.send(Arc::new(copy));
+        }
+        Ok(outcome)
+    }
+}
+
+/// Runs on a rayon worker: the expensive checks, then the hand-off to the
+/// writer (which may block briefly when its queue is full: back-pressure).
+fn check_and_submit(
+    store: &Store,
+    event: Event,
+    limits: &Limits,
+) -> Result<(VerifiedEvent, Pending), IngestError> {
+    let verified = validate(event, limits, Timestamp::now())?;
+    let copy = verified.clone();
+    let pending = store.submit(vec![verified])?;
+    Ok((copy, pending))
+}

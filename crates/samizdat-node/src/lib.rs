@@ -1,0 +1,20 @@
+//! The samizdat node: a Nostr relay and a Blossom blob server on one
+//! port, over one data directory.
+//!
+//! - `server`: [`Node`], the handle (bind, run until a signal, drain);
+//! - `config`: [`Config`], what `samizdat.toml` may say;
+//! - `ingest`: the one way in for events (validate on every core, commit
+//!   in batches, then tell live subscribers);
+//! - `relay`: NIP-01 and friends over WebSocket;
+//! - `nip11`: the relay information document.
+
+pub mod config;
+mod ingest;
+mod nip11;
+pub mod relay;
+mod server;
+
+pub use config::{CONFIG_FILE, Config, ConfigError};
+pub use ingest::{Ingest, IngestError};
+pub(crate) use server::State;
+pub use server::{Node, NodeError};

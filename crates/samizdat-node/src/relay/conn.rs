@@ -1,0 +1,460 @@
+//! One relay connection: a single task that reads client messages, runs
+//! them, and writes replies and live events.
+//!
+//! Back-pressure, so that no client can make the node buffer without bound
+//! or stall the others:
+//! - events wait for their commit concurrently, up to
+//!   `max_events_in_flight`; past that the task stops reading the socket;
+//! - stored results stream from the store through a small channel, so a
+//!   slow reader holds back only its own query;
+//! - live events come from a bounded broadcast; a subscriber that falls
+//!   behind is told (`CLOSED` with `error: too slow`) and its live
+//!   subscriptions end, instead of the node queueing for it;
+//! - every write has a deadline (`write_timeout`); a client that does not
+//!   read is disconnected.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use samizdat_core::VerifiedEvent;
+use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
+use samizdat_store::InsertOutcome;
+use serde_json::value::RawValue;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::filter::Filter;
+use super::message::{ClientMessage, MessageError, SubId, out};
+use super::neg::NegSessions;
+use super::rate::TokenBucket;
+use super::{State, auth};
+use crate::ingest::IngestError;
+
+/// The reply to one published event: its id and the `OK` to send.
+type OkFuture = Pin<Box<dyn Future<Output = String> + Send>>;
+
+/// Why the loop ended.
+enum End {
+    /// The client went away or broke the protocol at the WebSocket level.
+    Gone,
+    /// The client stopped taking messages.
+    WriteTimeout,
+    Idle,
+    Shutdown,
+    TooLarge,
+}
+
+pub struct Connection {
+    state: Arc<State>,
+    ws: WebSocket,
+    ip: IpAddr,
+    host: Option<String>,
+    challenge: String,
+    authed: Vec<PublicKey>,
+    subs: HashMap<SubId, Vec<Filter>>,
+    live: Option<broadcast::Receiver<Arc<VerifiedEvent>>>,
+    negs: NegSessions,
+    events: TokenBucket,
+    queries: TokenBucket,
+}
+
+impl Connection {
+    pub fn new(state: Arc<State>, ws: WebSocket, ip: IpAddr, host: Option<String>) -> Connection {
+        let now = Instant::now();
+        let limits = &state.config.relay;
+        Connection {
+            events: TokenBucket::new(limits.events_per_second, now),
+            queries: TokenBucket::new(limits.queries_per_second, now),
+            negs: NegSessions::default(),
+            state,
+            ws,
+            ip,
+            host,
+            challenge: auth::challenge(),
+            authed: Vec::new(),
+            subs: HashMap::new(),
+            live: None,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let mut shutdown = self.state.shutdown.clone();
+        let mut in_flight: FuturesUnordered<OkFuture> = FuturesUnordered::new();
+        let idle_timeout = self.state.config.relay.idle_timeout;
+        let max_in_flight = self.state.config.relay.max_events_in_flight;
+        let idle = tokio::time::sleep(idle_timeout);
+        tokio::pin!(idle);
+
+        let mut end = self.send(out::auth(&self.challenge.clone())).await.err();
+        while end.is_none() {
+            tokio::select! {
+                biased;
+                _ = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => end = Some(End::Shutdown),
+                Some(ok) = in_flight.next(), if !in_flight.is_empty() => {
+                    if let Err(e) = self.send(ok).await {
+                        end = Some(e);
+                    }
+                }
+                message = self.ws.recv(), if in_flight.len() < max_in_flight => {
+                    idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
+                    end = self.on_frame(message, &mut in_flight).await.err();
+                }
+                live = recv_live(&mut self.live) => {
+                    end = self.on_live(live).await.err();
+                }
+                () = &mut idle => end = Some(End::Idle),
+            }
+        }
+        let end = end.unwrap_or(End::Gone);
+        // Events already taken are committed whatever happens; tell the
+        // client which, if it is still there to hear it.
+        if !matches!(end, End::Gone | End::WriteTimeout) {
+            while let Some(ok) = in_flight.next().await {
+                if self.send(ok).await.is_err() {
+                    break;
+                }
+            }
+        }
+        let close = match end {
+            End::Gone | End::WriteTimeout => None,
+            End::Idle => Some((close_code::NORMAL, "idle for too long")),
+            End::Shutdown => Some((close_code::AWAY, "node shutting down")),
+            End::TooLarge => Some((close_code::SIZE, "message too large")),
+        };
+        if let Some((code, reason)) = close {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let _ = tokio::time::timeout(
+                self.state.config.relay.write_timeout,
+                self.ws.send(Message::Close(Some(frame))),
+            )
+            .await;
+        }
+        // Events still in flight when the client vanished are committed by
+        // the writer all the same; nobody is left to tell.
+        drop(in_flight);
+        tracing::debug!(ip = %self.ip, "relay connection closed");
+    }
+
+    async fn send(&mut self, text: String) -> Result<(), End> {
+        match tokio::time::timeout(
+            self.state.config.relay.write_timeout,
+            self.ws.send(Message::text(text)),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::WriteTimeout),
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, axum::Error>>,
+        in_flight: &mut FuturesUnordered<OkFuture>,
+    ) -> Result<(), End> {
+        let limit = self.state.config.relay.max_message_bytes;
+        let too_large = format!("invalid: message larger than {limit} bytes");
+        let text = match frame {
+            None => return Err(End::Gone),
+            Some(Err(e)) => {
+                if is_too_large(&e) {
+                    tracing::debug!(ip = %self.ip, "dropping a connection that sent a huge frame");
+                }
+                return Err(End::Gone);
+            }
+            Some(Ok(Message::Text(text))) if text.len() > limit => {
+                let _ = self.send(out::notice(&too_large)).await;
+                return Err(End::TooLarge);
+            }
+            Some(Ok(Message::Binary(bytes))) if bytes.len() > limit => {
+                let _ = self.send(out::notice(&too_large)).await;
+                return Err(End::TooLarge);
+            }
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                return self
+                    .send(out::notice("invalid: binary frames are not Nostr messages"))
+                    .await;
+            }
+            Some(Ok(Message::Close(_))) => return Err(End::Gone),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        };
+        let limits = &self.state.config.relay;
+        match ClientMessage::parse(text.as_str(), limits) {
+            Ok(ClientMessage::Event(raw)) => {
+                let reply = self.on_event(raw, in_flight);
+                match reply {
+                    Some(ok) => self.send(ok).await,
+                    None => Ok(()),
+                }
+            }
+            Ok(ClientMessage::Req { sub, filters }) => self.on_req(sub, filters).await,
+            Ok(ClientMessage::Count { sub, filters }) => self.on_count(sub, filters).await,
+            Ok(ClientMessage::Close(sub)) => {
+                self.subs.remove(&sub);
+                if self.subs.is_empty() {
+                    self.live = None;
+                }
+                Ok(())
+            }
+            Ok(ClientMessage::Auth(raw)) => {
+                let reply = self.on_auth(raw).await;
+                self.send(reply).await
+            }
+            Ok(ClientMessage::NegOpen {
+                sub,
+                filter,
+                message,
+            }) => {
+                let reply = if self.queries.take(Instant::now()) {
+                    self.negs.open(&self.state, sub, &filter, message).await
+                } else {
+                    out::neg_err(&sub, "rate-limited: too many queries; slow down")
+                };
+                self.send(reply).await
+            }
+            Ok(ClientMessage::NegMsg { sub, message }) => {
+                let reply = self.negs.message(sub, message).await;
+                self.send(reply).await
+            }
+            Ok(ClientMessage::NegClose(sub)) => {
+                self.negs.close(&sub);
+                Ok(())
+            }
+            Err(e) => {
+                let reply = match (&e, e.subscription()) {
+                    (MessageError::NegHex(sub), _) => out::neg_err(sub, &e.to_string()),
+                    (_, Some(sub)) => out::closed(sub, &e.to_string()),
+                    (_, None) => out::notice(&e.to_string()),
+                };
+                self.send(reply).await
+            }
+        }
+    }
+
+    /// Starts checking and storing an event; returns an immediate `OK` when
+    /// it is refused before that.
+    fn on_event(
+        &mut self,
+        raw: &RawValue,
+        in_flight: &mut FuturesUnordered<OkFuture>,
+    ) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Id<'a> {
+            id: &'a str,
+        }
+        let id = match serde_json::from_str::<Id<'_>>(raw.get()) {
+            Ok(Id { id }) if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                id.to_string()
+            }
+            _ => return Some(out::notice("invalid: EVENT holds no event with a valid id")),
+        };
+        let now = Instant::now();
+        if !self.events.take(now) || !self.state.per_ip.take(self.ip, now) {
+            return Some(out::ok(
+                &id,
+                false,
+                "rate-limited: too many events; slow down",
+            ));
+        }
+        let limits = &self.state.config.events;
+        if raw.get().len() > limits.max_event_bytes.saturating_mul(2) {
+            let reason = format!(
+                "invalid: event larger than {} bytes",
+                limits.max_event_bytes
+            );
+            return Some(out::ok(&id, false, &reason));
+        }
+        let event = match Event::from_json(raw.get()) {
+            Ok(event) => event,
+            Err(e) => return Some(out::ok(&id, false, &format!("invalid: {e}"))),
+        };
+        let ingest = self.state.ingest.clone();
+        in_flight.push(Box::pin(async move {
+            let result = ingest.submit(event).await;
+            ok_reply(&id, result)
+        }));
+        None
+    }
+
+    async fn on_req(&mut self, sub: SubId, filters: Vec<Filter>) -> Result<(), End> {
+        let state = Arc::clone(&self.state);
+        let limits = &state.config.relay;
+        if !self.subs.contains_key(&sub) && self.subs.len() >= limits.max_subscriptions {
+            let reason = format!(
+                "blocked: at most {} open subscriptions per connection",
+                limits.max_subscriptions
+            );
+            return self.send(out::closed(&sub, &reason)).await;
+        }
+        if !self.queries.take(Instant::now()) {
+            self.subs.remove(&sub);
+            return self
+                .send(out::closed(
+                    &sub,
+                    "rate-limited: too many queries; slow down",
+                ))
+                .await;
+        }
+        // Listen before reading the store, so nothing committed in between
+        // is missed (it may be sent twice; clients drop duplicates by id).
+        if self.live.is_none() {
+            self.live = Some(self.state.ingest.subscribe());
+        }
+        self.subs.insert(sub.clone(), filters.clone());
+        let mut seen: HashSet<[u8; 32]> = HashSet::new();
+        let several = filters.len() > 1;
+        for filter in &filters {
+            let query = filter.to_query(limits);
+            let mut rx = super::query::stream(&self.state, query);
+            while let Some(item) = rx.recv().await {
+                match item {
+                    Ok(stored) => {
+                        if several && !seen.insert(stored.id) {
+                            continue;
+                        }
+                        self.send(out::event(&sub, &stored.json)).await?;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "query failed");
+                        self.subs.remove(&sub);
+                        return self
+                            .send(out::closed(&sub, "error: the query failed"))
+                            .await;
+                    }
+                }
+            }
+        }
+        self.send(out::eose(&sub)).await
+    }
+
+    async fn on_count(&mut self, sub: SubId, filters: Vec<Filter>) -> Result<(), End> {
+        if !self.queries.take(Instant::now()) {
+            return self
+                .send(out::closed(
+                    &sub,
+                    "rate-limited: too many queries; slow down",
+                ))
+                .await;
+        }
+        let queries = filters.iter().map(Filter::to_unlimited_query).collect();
+        let reply = match super::query::count(&self.state, queries).await {
+            Ok(n) => out::count(&sub, n),
+            Err(e) => {
+                tracing::warn!(error = %e, "count failed");
+                out::closed(&sub, "error: the count failed")
+            }
+        };
+        self.send(reply).await
+    }
+
+    async fn on_auth(&mut self, raw: &RawValue) -> String {
+        let event = match Event::from_json(raw.get()) {
+            Ok(event) => event,
+            Err(_) => return out::notice("invalid: AUTH holds no valid event"),
+        };
+        let id = event.id.to_hex();
+        let verified = tokio::task::spawn_blocking(move || event.verify().map(|()| event)).await;
+        let event = match verified {
+            Ok(Ok(event)) => event,
+            _ => return out::ok(&id, false, "invalid: signature does not verify"),
+        };
+        match auth::check(
+            &event,
+            &self.challenge,
+            self.host.as_deref(),
+            Timestamp::now(),
+        ) {
+            Ok(pubkey) => {
+                if !self.authed.contains(&pubkey) {
+                    self.authed.push(pubkey);
+                }
+                tracing::debug!(%pubkey, "client authenticated");
+                out::ok(&id, true, "")
+            }
+            Err(e) => out::ok(&id, false, &format!("invalid: {e}")),
+        }
+    }
+
+    async fn on_live(&mut self, live: Result<Arc<VerifiedEvent>, RecvError>) -> Result<(), End> {
+        match live {
+            Ok(event) => {
+                let mut matched = Vec::new();
+                for (sub, filters) in &self.subs {
+                    if filters.iter().any(|f| f.matches(&event)) {
+                        matched.push(sub.clone());
+                    }
+                }
+                for sub in matched {
+                    self.send(out::event(&sub, event.json())).await?;
+                }
+                Ok(())
+            }
+            Err(RecvError::Lagged(missed)) => {
+                self.live = None;
+                let subs: Vec<SubId> = self.subs.drain().map(|(sub, _)| sub).collect();
+                let reason = format!(
+                    "error: too slow: {missed} live events were not read in time; \
+                     subscription closed, open it again with since"
+                );
+                for sub in subs {
+                    self.send(out::closed(&sub, &reason)).await?;
+                }
+                Ok(())
+            }
+            Err(RecvError::Closed) => Err(End::Shutdown),
+        }
+    }
+}
+
+/// The next live event, or never when the connection has no subscription.
+async fn recv_live(
+    live: &mut Option<broadcast::Receiver<Arc<VerifiedEvent>>>,
+) -> Result<Arc<VerifiedEvent>, RecvError> {
+    match live {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn is_too_large(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(s) = source {
+        if let Some(t) = s.downcast_ref::<tungstenite::Error>() {
+            return matches!(t, tungstenite::Error::Capacity(_));
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The `OK` for a committed (or refused) event, with NIP-01 prefixes.
+fn ok_reply(id: &str, result: Result<InsertOutcome, IngestError>) -> String {
+    match result {
+        Ok(InsertOutcome::Stored | InsertOutcome::Ephemeral) => out::ok(id, true, ""),
+        Ok(InsertOutcome::Duplicate) => out::ok(id, true, "duplicate: already have this event"),
+        Ok(InsertOutcome::Superseded) => out::ok(
+            id,
+            true,
+            "duplicate: a newer version of this event is stored",
+        ),
+        Ok(InsertOutcome::Deleted) => out::ok(id, false, "blocked: its author deleted this event"),
+        Err(IngestError::Invalid(e)) => out::ok(id, false, &format!("invalid: {e}")),
+        Err(IngestError::Store(e)) => {
+            tracing::error!(error = %e, "storing an event failed");
+            out::ok(id, false, "error: could not store the event")
+        }
+        Err(IngestError::Stopped) => out::ok(id, false, "error: the node is shutting down"),
+    }
+}

@@ -1,0 +1,108 @@
+//! The server side of NIP-77 negentropy reconciliation.
+//!
+//! `NEG-OPEN` loads the `(created_at, id)` keys matching the filter (two
+//! columns, no event JSON) into the `negentropy` crate's sorted vector,
+//! at most `max_negentropy_items` of them: a larger set is refused with
+//! `NEG-ERR` `blocked:`, and the client reconciles by time ranges instead.
+//! The crate recomputes a range's fingerprint by adding up its ids on
+//! every round, so bounding the set also bounds the work per message.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use negentropy::{Id, Negentropy, NegentropyStorageVector};
+
+use super::State;
+use super::filter::Filter;
+use super::message::{SubId, out};
+
+/// Open reconciliations per connection; each holds its key set in memory.
+const MAX_SESSIONS: usize = 2;
+
+type Session = Negentropy<'static, NegentropyStorageVector>;
+
+#[derive(Default)]
+pub struct NegSessions {
+    open: HashMap<SubId, Session>,
+}
+
+impl NegSessions {
+    pub async fn open(
+        &mut self,
+        state: &Arc<State>,
+        sub: SubId,
+        filter: &Filter,
+        message: Vec<u8>,
+    ) -> String {
+        // NIP-77: a NEG-OPEN on an open id replaces it.
+        self.open.remove(&sub);
+        if self.open.len() >= MAX_SESSIONS {
+            return out::neg_err(
+                &sub,
+                &format!("blocked: at most {MAX_SESSIONS} open reconciliations per connection"),
+            );
+        }
+        let limits = &state.config.relay;
+        let max = limits.max_negentropy_items;
+        let keys = match super::query::keys(state, filter.to_unlimited_query(), max).await {
+            Ok(Some(keys)) => keys,
+            Ok(None) => {
+                return out::neg_err(
+                    &sub,
+                    &format!(
+                        "blocked: more than {max} events match; reconcile a narrower \
+                         filter (since/until)"
+                    ),
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "negentropy query failed");
+                return out::neg_err(&sub, "error: the query failed");
+            }
+        };
+        let frame = limits.negentropy_frame_bytes;
+        let built = tokio::task::spawn_blocking(move || {
+            let mut storage = NegentropyStorageVector::with_capacity(keys.len());
+            for (created_at, id) in keys {
+                storage.insert(created_at, Id::from_byte_array(id))?;
+            }
+            storage.seal()?;
+            let mut session = Negentropy::owned(storage, frame)?;
+            let reply = session.reconcile(&message)?;
+            Ok::<_, negentropy::Error>((session, reply))
+        })
+        .await;
+        match built {
+            Ok(Ok((session, reply))) => {
+                let text = out::neg_msg(&sub, &reply);
+                self.open.insert(sub, session);
+                text
+            }
+            Ok(Err(e)) => out::neg_err(&sub, &format!("invalid: {e}")),
+            Err(_) => out::neg_err(&sub, "error: reconciliation failed"),
+        }
+    }
+
+    pub async fn message(&mut self, sub: SubId, message: Vec<u8>) -> String {
+        let Some(mut session) = self.open.remove(&sub) else {
+            return out::neg_err(&sub, "closed: no open reconciliation with this id");
+        };
+        let done = tokio::task::spawn_blocking(move || {
+            let reply = session.reconcile(&message);
+            (session, reply)
+        })
+        .await;
+        match done {
+            Ok((session, Ok(reply))) => {
+                self.open.insert(sub.clone(), session);
+                out::neg_msg(&sub, &reply)
+            }
+            Ok((_, Err(e))) => out::neg_err(&sub, &format!("invalid: {e}")),
+            Err(_) => out::neg_err(&sub, "error: reconciliation failed"),
+        }
+    }
+
+    pub fn close(&mut self, sub: &SubId) {
+        self.open.remove(sub);
+    }
+}

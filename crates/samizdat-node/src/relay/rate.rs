@@ -1,0 +1,102 @@
+//! Token buckets: per connection, and per IP address across connections.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Allows `rate` actions per second on average and bursts of `2 × rate`.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    pub fn new(rate: u32, now: Instant) -> TokenBucket {
+        let rate = f64::from(rate);
+        TokenBucket {
+            tokens: rate * 2.0,
+            rate,
+            burst: rate * 2.0,
+            last: now,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.burst
+    }
+}
+
+/// One bucket per IP address. Buckets that have refilled are forgotten when
+/// the map grows, so a scan of many addresses costs bounded memory.
+pub struct PerIp {
+    rate: u32,
+    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
+}
+
+/// Addresses remembered before full buckets are pruned.
+const PRUNE_AT: usize = 10_000;
+
+impl PerIp {
+    pub fn new(rate: u32) -> PerIp {
+        PerIp {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn take(&self, ip: IpAddr, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= PRUNE_AT {
+            buckets.retain(|_, b| !b.is_full(now));
+        }
+        buckets
+            .entry(ip)
+            .or_insert_with(|| TokenBucket::new(self.rate, now))
+            .take(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn bursts_then_refills() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(10, t0);
+        assert_eq!((0..25).filter(|_| b.take(t0)).count(), 20);
+        assert!(!b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn addresses_have_their_own_buckets() {
+        let t0 = Instant::now();
+        let per_ip = PerIp::new(1);
+        let a: IpAddr = [127, 0, 0, 1].into();
+        let b: IpAddr = [127, 0, 0, 2].into();
+        assert!(per_ip.take(a, t0) && per_ip.take(a, t0));
+        assert!(!per_ip.take(a, t0));
+        assert!(per_ip.take(b, t0));
+    }
+}

@@ -1,0 +1,214 @@
+//! The node as a handle: bind, serve, shut down.
+//!
+//! One port carries everything: a WebSocket upgrade on `/` is the relay,
+//! `GET /` with `Accept: application/nostr+json` is the NIP-11 document,
+//! and the Blossom routes serve blobs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{ConnectInfo, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use samizdat_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::ingest::Ingest;
+use crate::relay::{self, PerIp};
+
+/// How long shutdown waits for connections to finish what they acknowledged.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every connection shares.
+pub(crate) struct State {
+    pub config: Config,
+    pub ingest: Ingest,
+    /// Per-IP publishing budget, across that address's connections.
+    pub per_ip: PerIp,
+    /// Store reads that may run at once.
+    pub reads: Semaphore,
+    /// Turns true when the node begins to shut down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Upgraded connections, which the HTTP server no longer tracks.
+    pub connections: TaskTracker,
+}
+
+/// Why the node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A bound node. Binding comes first, so a caller (or a test on port 0)
+/// knows the address before anything is served.
+pub struct Node {
+    listener: TcpListener,
+    state: Arc<State>,
+    stop: watch::Sender<bool>,
+}
+
+impl Node {
+    pub async fn bind(config: Config, store: Store) -> Result<Node, NodeError> {
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| NodeError::Bind { addr, source })?;
+        let (stop, shutdown) = watch::channel(false);
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let state = Arc::new(State {
+            ingest: Ingest::new(store, config.events, config.relay.live_backlog),
+            per_ip: PerIp::new(config.relay.events_per_second_per_ip),
+            reads: Semaphore::new(cores * 4),
+            shutdown,
+            connections: TaskTracker::new(),
+            config,
+        });
+        Ok(Node {
+            listener,
+            state,
+            stop,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, lets every connection send the `OK`s for what it took,
+    /// closes connections with a reason, and returns. Events acknowledged
+    /// are durable before their `OK`; dropping the store afterwards
+    /// commits anything still queued.
+    pub async fn run(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        let Node {
+            listener,
+            state,
+            stop,
+        } = self;
+        let app = router(Arc::clone(&state));
+        let stopping = async move {
+            signal.await;
+            tracing::info!("shutting down: no new connections; finishing open ones");
+            let _ = stop.send(true);
+        };
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopping)
+        .await
+        .map_err(NodeError::Serve)?;
+        state.connections.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, state.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+        tracing::info!("node stopped");
+        Ok(())
+    }
+}
+
+fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/", get(root).options(preflight))
+        .with_state(state)
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `/`: the relay for WebSocket upgrades, NIP-11 for clients that ask for
+/// it, a short page for browsers.
+async fn root(
+    Extract(state): Extract<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let Ok(upgrade) = upgrade {
+        if *state.shutdown.borrow() {
+            return (StatusCode::SERVICE_UNAVAILABLE, "node shutting down").into_response();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        // Frames up to twice the limit are read, so that their sender gets
+        // a clean close (1009) with a reason; beyond that the WebSocket
+        // layer drops the connection without reading further.
+        let hard_limit = state.config.relay.max_message_bytes.saturating_mul(2);
+        let token = state.connections.token();
+        return upgrade
+            .max_message_size(hard_limit)
+            .max_frame_size(hard_limit)
+            .on_upgrade(move |ws| async move {
+                relay::serve(state, ws, peer, host).await;
+                drop(token);
+            });
+    }
+    let wants_nip11 = headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.contains("application/nostr+json"));
+    if wants_nip11 {
+        let doc = crate::nip11::document(&state.config, now_secs());
+        let mut response = (
+            [(header::CONTENT_TYPE, "application/nostr+json")],
+            doc.to_string(),
+        )
+            .into_response();
+        cors(response.headers_mut());
+        return response;
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "samizdat node. Nostr clients: connect a WebSocket to this address.\n",
+    )
+        .into_response()
+}
+
+async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    cors(response.headers_mut());
+    response
+}
+
+/// NIP-11 and Blossom (BUD-01) both ask for open CORS.
+fn cors(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, *"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, PUT, DELETE, OPTIONS"),
+    );
+}
