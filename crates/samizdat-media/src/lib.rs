@@ -136,7 +136,10 @@ fn decode_check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), Media
 }
 
 /// A short name for an unsupported file, from its leading bytes.
-fn describe(bytes: &[u8]) -> String {
+/// The name of a file's type, by its magic bytes: `"unrecognised"` for
+/// bytes that are no known media or document format (opaque data, such as
+/// an encrypted blob).
+pub fn describe(bytes: &[u8]) -> String {
     let known: &[(&[u8], usize, &str)] = &[
         (b"GIF8", 0, "GIF"),
         (b"RIFF", 0, "RIFF (WebP, WAV or AVI)"),

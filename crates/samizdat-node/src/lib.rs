@@ -6,8 +6,10 @@
 //! - `ingest`: the one way in for events (validate on every core, commit
 //!   in batches, then tell live subscribers);
 //! - `relay`: NIP-01 and friends over WebSocket;
+//! - `blossom`: the blob server (BUD-01, 02, 06, 11, 12);
 //! - `nip11`: the relay information document.
 
+mod blossom;
 pub mod config;
 mod ingest;
 mod nip11;

@@ -14,12 +14,13 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use samizdat_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 
+use crate::blossom;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::relay::{self, PerIp};
@@ -132,7 +133,27 @@ impl Node {
 fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/", get(root).options(preflight))
+        .route(
+            "/upload",
+            put(blossom::upload)
+                .head(blossom::upload_check)
+                .options(preflight),
+        )
+        .route("/list/{pubkey}", get(blossom::list).options(preflight))
+        .route(
+            "/{name}",
+            get(blossom::get_blob)
+                .delete(blossom::delete)
+                .options(preflight),
+        )
+        .layer(axum::middleware::map_response(with_cors))
         .with_state(state)
+}
+
+/// BUD-01 and NIP-11 ask for open CORS on every answer.
+async fn with_cors(mut response: Response) -> Response {
+    cors(response.headers_mut());
+    response
 }
 
 fn now_secs() -> u64 {
@@ -176,13 +197,11 @@ async fn root(
         .is_some_and(|a| a.contains("application/nostr+json"));
     if wants_nip11 {
         let doc = crate::nip11::document(&state.config, now_secs());
-        let mut response = (
+        return (
             [(header::CONTENT_TYPE, "application/nostr+json")],
             doc.to_string(),
         )
             .into_response();
-        cors(response.headers_mut());
-        return response;
     }
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -191,10 +210,8 @@ async fn root(
         .into_response()
 }
 
-async fn preflight() -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    cors(response.headers_mut());
-    response
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 /// NIP-11 and Blossom (BUD-01) both ask for open CORS.
@@ -210,5 +227,9 @@ fn cors(headers: &mut HeaderMap) {
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET, HEAD, PUT, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("*"),
     );
 }

@@ -74,6 +74,20 @@ impl BlobStore {
         Ok(hash)
     }
 
+    /// Deletes a blob's bytes (durably); a missing blob is not an error.
+    pub fn remove(&self, hash: &BlobHash) -> io::Result<()> {
+        let path = self.path(hash);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        match path.parent() {
+            Some(dir) => sync_dir(dir),
+            None => Ok(()),
+        }
+    }
+
     /// Reads a blob and checks its hash.
     pub fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let bytes = fs::read(self.path(hash)).map_err(|e| match e.kind() {

@@ -131,6 +131,10 @@ pub fn apply(
     if let Some(text) = verified.search_text() {
         hot.search.execute(params![seq, text])?;
     }
+    for hash in referenced_blobs(event) {
+        tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (hash, seq) VALUES (?1, ?2)")?
+            .execute(params![hash.as_slice(), seq])?;
+    }
     if event.kind == Kind::EventDeletion {
         apply_deletion(tx, event)?;
     }
@@ -165,7 +169,28 @@ fn indexed_tags(event: &Event) -> Vec<(&str, &str)> {
     pairs
 }
 
-/// Removes one stored event with its tags and search entry.
+/// The SHA-256 hashes an event's NIP-92 `imeta` tags name (`x <hex>`).
+pub fn referenced_blobs(event: &Event) -> Vec<[u8; 32]> {
+    let mut out = Vec::new();
+    for tag in event.tags.iter() {
+        let parts = tag.as_slice();
+        if parts.first().map(String::as_str) != Some("imeta") {
+            continue;
+        }
+        for part in &parts[1..] {
+            let mut hash = [0u8; 32];
+            if let Some(hex_hash) = part.strip_prefix("x ")
+                && hex::decode_to_slice(hex_hash, &mut hash).is_ok()
+                && !out.contains(&hash)
+            {
+                out.push(hash);
+            }
+        }
+    }
+    out
+}
+
+/// Removes one stored event with its tags, search entry and blob references.
 fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
     let (json, created_at): (String, i64) = tx
         .prepare_cached("SELECT json, created_at FROM events WHERE seq = ?1")?
@@ -179,6 +204,10 @@ fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
         )?;
         for (name, value) in indexed_tags(&event) {
             stmt.execute(params![name, value, created_at, seq])?;
+        }
+        for hash in referenced_blobs(&event) {
+            tx.prepare_cached("DELETE FROM blob_refs WHERE hash = ?1 AND seq = ?2")?
+                .execute(params![hash.as_slice(), seq])?;
         }
     }
     tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?

@@ -23,6 +23,7 @@ mod fsutil;
 mod insert;
 mod keys;
 mod migrations;
+mod owners;
 mod pool;
 mod query;
 mod writer;
@@ -35,8 +36,9 @@ pub use fsutil::write_atomic;
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};
 pub use migrations::SCHEMA_VERSION;
+pub use owners::{OwnedBlob, Release};
 pub use query::{Query, StoredEvent};
-use samizdat_core::VerifiedEvent;
+use samizdat_core::{BlobHash, VerifiedEvent};
 pub use writer::Pending;
 
 /// File name of the database inside a data directory.
@@ -170,6 +172,57 @@ impl Store {
     pub fn count(&self, query: &Query) -> Result<u64, StoreError> {
         let conn = self.inner.reads.get()?;
         query::count(&conn, query)
+    }
+
+    /// Records that `pubkey` uploaded the blob (whose bytes are already in
+    /// the blob directory); returns after the commit. A second upload by the
+    /// same key keeps the first time.
+    pub fn add_blob_owner(&self, pubkey: [u8; 32], blob: OwnedBlob) -> Result<(), StoreError> {
+        self.inner
+            .writer
+            .change(Box::new(move |tx| owners::add(tx, &pubkey, &blob)))?
+            .wait()
+            .map(drop)
+    }
+
+    /// Drops `pubkey`'s claim on a blob and, when no other uploader and no
+    /// stored record needs it any more, deletes its bytes.
+    pub fn release_blob(&self, pubkey: [u8; 32], hash: BlobHash) -> Result<Release, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let blobs = self.inner.blobs.clone();
+        self.inner
+            .writer
+            .change(Box::new(move |t| {
+                let release = owners::release(t, &pubkey, &hash)?;
+                if release.was_owner && !release.still_needed {
+                    // Inside the writer's turn, so no upload of the same
+                    // blob can record an owner between check and delete.
+                    if let Err(e) = blobs.remove(&hash) {
+                        tracing::warn!(error = %e, "removing a released blob");
+                    }
+                }
+                let _ = tx.send(release);
+                Ok(())
+            }))?
+            .wait()?;
+        rx.recv().map_err(|_| StoreError::WriterGone)
+    }
+
+    /// The blobs `pubkey` uploaded, newest first, within the upload times.
+    pub fn blobs_owned_by(
+        &self,
+        pubkey: [u8; 32],
+        since: Option<u64>,
+        until: Option<u64>,
+    ) -> Result<Vec<OwnedBlob>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        owners::owned_by(&conn, &pubkey, since, until)
+    }
+
+    /// What the first upload of a blob said about it, if it was uploaded.
+    pub fn describe_blob(&self, hash: &BlobHash) -> Result<Option<OwnedBlob>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        owners::describe(&conn, hash)
     }
 
     /// How many distinct events match any of `queries` (limits ignored).

@@ -70,6 +70,34 @@ const MIGRATIONS: &[&str] = &[
         tokenize = 'ascii'
     );
     "#,
+    // 2: who uploaded which blob (Blossom), and which records reference
+    // which blob (NIP-92 `imeta` `x`), so a blob a record needs is never
+    // deleted and sync can find the blobs that follow records.
+    r#"
+    CREATE TABLE blob_owners (
+        pubkey   BLOB    NOT NULL,           -- 32 bytes
+        hash     BLOB    NOT NULL,           -- SHA-256, 32 bytes
+        uploaded INTEGER NOT NULL,           -- first upload by this key
+        type     TEXT,                       -- MIME type, as detected
+        size     INTEGER NOT NULL,
+        PRIMARY KEY (pubkey, hash)
+    ) WITHOUT ROWID;
+    CREATE INDEX blob_owners_hash ON blob_owners (hash);
+
+    CREATE TABLE blob_refs (
+        hash BLOB    NOT NULL,               -- SHA-256, 32 bytes
+        seq  INTEGER NOT NULL,               -- events.seq of the record
+        PRIMARY KEY (hash, seq)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO blob_refs (hash, seq)
+        SELECT unhex(substr(part.value, 3)), e.seq
+        FROM events e, json_each(e.json, '$.tags') AS tag, json_each(tag.value) AS part
+        WHERE json_extract(tag.value, '$[0]') = 'imeta'
+          AND part.key > 0
+          AND part.value LIKE 'x %'
+          AND length(part.value) = 66
+          AND unhex(substr(part.value, 3)) IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

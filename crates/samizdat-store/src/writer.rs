@@ -19,8 +19,13 @@ use crate::{StoreError, StoreOptions};
 
 type Reply = Result<Vec<InsertOutcome>, StoreError>;
 
+/// Work for the writer that is not an event insert: a few statements run
+/// inside the next batch's transaction.
+pub type Change = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()> + Send>;
+
 struct Job {
     events: Vec<VerifiedEvent>,
+    change: Option<Change>,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -61,6 +66,20 @@ impl Writer {
     }
 
     pub fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
+        self.enqueue(events, None)
+    }
+
+    /// Runs `change` in the writer's next transaction; the reply (an empty
+    /// list) comes after the commit.
+    pub fn change(&self, change: Change) -> Result<Pending, StoreError> {
+        self.enqueue(Vec::new(), Some(change))
+    }
+
+    fn enqueue(
+        &self,
+        events: Vec<VerifiedEvent>,
+        change: Option<Change>,
+    ) -> Result<Pending, StoreError> {
         let (reply, receive) = oneshot::channel();
         let queue = self
             .queue
@@ -69,7 +88,11 @@ impl Writer {
             .clone()
             .ok_or(StoreError::WriterGone)?;
         queue
-            .send(Job { events, reply })
+            .send(Job {
+                events,
+                change,
+                reply,
+            })
             .map_err(|_| StoreError::WriterGone)?;
         Ok(Pending(receive))
     }
@@ -99,7 +122,7 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
             }
         }
         let started = Instant::now();
-        match commit(&mut conn, &batch) {
+        match commit(&mut conn, &mut batch) {
             Ok(outcomes) => {
                 tracing::debug!(events = count, jobs = batch.len(), took = ?started.elapsed(), "committed batch");
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
@@ -117,7 +140,7 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
     }
 }
 
-fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<InsertOutcome>>> {
+fn commit(conn: &mut Connection, batch: &mut [Job]) -> rusqlite::Result<Vec<Vec<InsertOutcome>>> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -126,10 +149,13 @@ fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Vec<Inse
     let mut outcomes = Vec::with_capacity(batch.len());
     {
         let mut hot = insert::Hot::prepare(&tx)?;
-        for job in batch {
+        for job in batch.iter_mut() {
             let mut out = Vec::with_capacity(job.events.len());
             for event in &job.events {
                 out.push(insert::apply(&tx, &mut hot, event, now)?);
+            }
+            if let Some(change) = job.change.take() {
+                change(&tx)?;
             }
             outcomes.push(out);
         }

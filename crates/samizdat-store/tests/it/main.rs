@@ -1,6 +1,7 @@
 //! The store's behaviour, tested through its public API on a real SQLite
 //! file in a temporary directory, with real signed events.
 
+mod blobs;
 mod deletion;
 mod query;
 mod search;

@@ -33,7 +33,11 @@ impl Served {
             .command(&["--json", "serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // The node's log, kept beside its data for a failing test.
+            .stderr(
+                std::fs::File::create(node.dir.path().join("serve.log"))
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
+            )
             .spawn()
             .expect("samizdat serve starts");
         let stdout = child.stdout.take().expect("stdout piped");

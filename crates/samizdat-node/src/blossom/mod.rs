@@ -1,0 +1,422 @@
+//! The Blossom blob server, on the relay's port.
+//!
+//! - `GET`/`HEAD /<sha256>[.ext]` (BUD-01), with single-range requests;
+//! - `PUT /upload` (BUD-02): stored unmodified, or refused;
+//! - `HEAD /upload` (BUD-06): may this upload go ahead?
+//! - `GET /list/<pubkey>` and `DELETE /<sha256>` (BUD-12);
+//! - kind 24242 authorization (BUD-11) for upload and delete.
+//!
+//! The witness comes first: an uploaded JPEG or PNG that still carries
+//! identifying metadata (GPS position, camera serial, times, thumbnails…)
+//! is refused with the list of what it carries, because BUD-02 forbids
+//! changing a blob and storing it would publish the witness's location.
+//! Other recognised media and document formats are refused until samizdat
+//! can clean them; bytes of no recognised format (an encrypted blob, say)
+//! are stored as they are.
+
+mod auth;
+mod range;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use samizdat_core::BlobHash;
+use samizdat_core::nostr::prelude::Timestamp;
+use samizdat_media::MediaType;
+use samizdat_store::{OwnedBlob, StoreError};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use auth::{AuthError, Verb};
+
+use crate::State;
+
+/// An error answer: status, `X-Reason` header and a JSON `message`.
+#[derive(Debug)]
+pub struct BlossomError {
+    status: StatusCode,
+    message: String,
+}
+
+impl BlossomError {
+    fn new(status: StatusCode, message: impl Into<String>) -> BlossomError {
+        BlossomError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> BlossomError {
+        tracing::error!(error = %e, "blossom request failed");
+        BlossomError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
+impl From<AuthError> for BlossomError {
+    fn from(e: AuthError) -> Self {
+        let status = match e {
+            AuthError::Missing | AuthError::Malformed | AuthError::BadSignature => {
+                StatusCode::UNAUTHORIZED
+            }
+            _ => StatusCode::FORBIDDEN,
+        };
+        BlossomError::new(status, e.to_string())
+    }
+}
+
+impl From<StoreError> for BlossomError {
+    fn from(e: StoreError) -> Self {
+        BlossomError::internal(e)
+    }
+}
+
+impl IntoResponse for BlossomError {
+    fn into_response(self) -> Response {
+        let reason = HeaderValue::from_str(&self.message)
+            .unwrap_or_else(|_| HeaderValue::from_static("refused"));
+        let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
+        response.headers_mut().insert("x-reason", reason.clone());
+        response
+            .headers_mut()
+            .insert("blossom-upload-message", reason);
+        response
+    }
+}
+
+type Answer<T> = Result<T, BlossomError>;
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `<64 hex>[.ext]` → the hash. Anything else is no blob address.
+fn blob_name(name: &str) -> Answer<BlobHash> {
+    let hex = name.split_once('.').map_or(name, |(h, _)| h);
+    let mut bytes = [0u8; 32];
+    if hex.len() != 64 || hex::decode_to_slice(hex, &mut bytes).is_err() {
+        return Err(BlossomError::new(
+            StatusCode::NOT_FOUND,
+            "not a blob address: /<sha256>[.ext]",
+        ));
+    }
+    Ok(BlobHash::from_bytes(bytes))
+}
+
+fn extension(mime: Option<&str>) -> &'static str {
+    match mime {
+        Some("image/jpeg") => ".jpg",
+        Some("image/png") => ".png",
+        _ => "",
+    }
+}
+
+fn descriptor(headers: &HeaderMap, blob: &OwnedBlob) -> Value {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let hex = blob.hash.to_hex();
+    json!({
+        "url": format!("http://{host}/{hex}{}", extension(blob.mime.as_deref())),
+        "sha256": hex,
+        "size": blob.size,
+        "type": blob.mime.as_deref().unwrap_or("application/octet-stream"),
+        "uploaded": blob.uploaded,
+    })
+}
+
+/// Reads and verifies the authorization header; the signature is checked
+/// on a blocking thread.
+async fn authorize(headers: &HeaderMap, verb: Verb, hash: Option<&BlobHash>) -> Answer<[u8; 32]> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    let event = auth::parse(header)?;
+    let event = tokio::task::spawn_blocking(move || event.verify().map(|()| event))
+        .await
+        .map_err(BlossomError::internal)?
+        .map_err(|_| AuthError::BadSignature)?;
+    let pubkey = auth::check(&event, verb, hash, Timestamp::now())?;
+    Ok(pubkey.to_bytes())
+}
+
+/// What may be stored: `Ok(mime)` or a refusal that says why.
+fn admit(bytes: &[u8]) -> Answer<Option<String>> {
+    if let Some(media_type) = MediaType::detect(bytes) {
+        let stripped = samizdat_media::strip(bytes)
+            .map_err(|e| BlossomError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
+        // Clean means stripping would change nothing: samizdat's own
+        // output (which keeps only the orientation) passes as it is.
+        if stripped.bytes != bytes {
+            return Err(BlossomError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "refused: the image carries identifying metadata ({}); remove it \
+                     first (samizdat testimony add --attach does) and upload the clean file",
+                    if stripped.removed.is_empty() {
+                        "data outside the picture".to_string()
+                    } else {
+                        stripped.removed.join(", ")
+                    }
+                ),
+            ));
+        }
+        return Ok(Some(media_type.mime().to_string()));
+    }
+    match samizdat_media::describe(bytes).as_str() {
+        "unrecognised" => Ok(None),
+        known => Err(BlossomError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "refused: {known} files may carry identifying metadata that samizdat \
+                 cannot remove yet; only JPEG and PNG images, or opaque (encrypted) data, \
+                 are accepted"
+            ),
+        )),
+    }
+}
+
+pub(crate) async fn upload(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer<Json<Value>> {
+    // Refuse a missing or malformed authorization before reading a body.
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    auth::parse(header)?;
+    let max = state.config.blossom.max_upload_bytes;
+    let too_large = || {
+        BlossomError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("blobs are limited to {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    let hash = {
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || BlobHash::from_bytes(Sha256::digest(&bytes).into()))
+            .await
+            .map_err(BlossomError::internal)?
+    };
+    let pubkey = authorize(&headers, Verb::Upload, Some(&hash)).await?;
+    let store = state.ingest.store().clone();
+    let owned = tokio::task::spawn_blocking(move || -> Answer<OwnedBlob> {
+        let mime = admit(&bytes)?;
+        let blob = OwnedBlob {
+            hash,
+            size: bytes.len() as u64,
+            mime,
+            uploaded: now(),
+        };
+        store.blobs().put(&bytes).map_err(BlossomError::internal)?;
+        store.add_blob_owner(pubkey, blob.clone())?;
+        // A delete of the same blob may have run between the write and the
+        // owner record; the record is in now, so make sure the bytes are.
+        if !store.blobs().contains(&hash) {
+            store.blobs().put(&bytes).map_err(BlossomError::internal)?;
+        }
+        Ok(blob)
+    })
+    .await
+    .map_err(BlossomError::internal)??;
+    tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob uploaded");
+    Ok(Json(descriptor(&headers, &owned)))
+}
+
+/// BUD-06: may an upload with these headers go ahead?
+pub(crate) async fn upload_check(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+) -> Answer<StatusCode> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| headers.get(*n).and_then(|h| h.to_str().ok()))
+            .map(str::to_string)
+    };
+    let size =
+        get(&["x-content-length", "blossom-content-length"]).and_then(|s| s.parse::<u64>().ok());
+    let max = state.config.blossom.max_upload_bytes;
+    if size.is_some_and(|n| n > max) {
+        return Err(BlossomError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("blobs are limited to {max} bytes"),
+        ));
+    }
+    if let Some(mime) = get(&["x-content-type", "blossom-content-type"]) {
+        let accepted = mime == "image/jpeg"
+            || mime == "image/png"
+            || !(mime.starts_with("image/")
+                || mime.starts_with("video/")
+                || mime.starts_with("audio/")
+                || mime == "application/pdf");
+        if !accepted {
+            return Err(BlossomError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("{mime} may carry identifying metadata that samizdat cannot remove yet"),
+            ));
+        }
+    }
+    let hash = get(&["x-sha-256"])
+        .or_else(|| get(&["digest"]).and_then(|d| d.strip_prefix("SHA-256=").map(str::to_string)))
+        .map(|h| blob_name(&h))
+        .transpose()
+        .map_err(|_| BlossomError::new(StatusCode::BAD_REQUEST, "X-SHA-256 is not a SHA-256"))?;
+    authorize(&headers, Verb::Upload, hash.as_ref()).await?;
+    Ok(StatusCode::OK)
+}
+
+pub(crate) async fn get_blob(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Answer<Response> {
+    let hash = blob_name(&name)?;
+    let store = state.ingest.store();
+    let path = store.blobs().path(&hash);
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob"));
+        }
+        Err(e) => return Err(BlossomError::internal(e)),
+    };
+    let len = file.metadata().await.map_err(BlossomError::internal)?.len();
+    let mime = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.describe_blob(&hash))
+            .await
+            .map_err(BlossomError::internal)??
+            .and_then(|b| b.mime)
+    };
+    let mime = match mime {
+        Some(m) => m,
+        None => {
+            let mut head = [0u8; 16];
+            let n = file.read(&mut head).await.map_err(BlossomError::internal)?;
+            file.rewind().await.map_err(BlossomError::internal)?;
+            MediaType::detect(&head[..n])
+                .map_or("application/octet-stream", MediaType::mime)
+                .to_string()
+        }
+    };
+    let wanted = headers
+        .get(header::RANGE)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| range::parse(h, len));
+    let (status, start, count) = match wanted {
+        None | Some(range::Range::Ignore) => (StatusCode::OK, 0, len),
+        Some(range::Range::Bytes { start, end }) => {
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Some(range::Range::Unsatisfiable) => {
+            let mut response =
+                BlossomError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable")
+                    .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(response);
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(BlossomError::internal)?;
+    let stream = tokio_util::io::ReaderStream::new(file.take(count));
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    let value = |s: String| HeaderValue::from_str(&s).map_err(BlossomError::internal);
+    h.insert(header::CONTENT_TYPE, value(mime)?);
+    h.insert(header::CONTENT_LENGTH, value(count.to_string())?);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // The content never changes under its name.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(
+            header::CONTENT_RANGE,
+            value(format!("bytes {start}-{}/{len}", start + count - 1))?,
+        );
+    }
+    Ok(response)
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct Span {
+    since: Option<u64>,
+    until: Option<u64>,
+}
+
+pub(crate) async fn list(
+    Extract(state): Extract<Arc<State>>,
+    Path(pubkey): Path<String>,
+    Query(span): Query<Span>,
+    headers: HeaderMap,
+) -> Answer<Json<Value>> {
+    let mut key = [0u8; 32];
+    if pubkey.len() != 64 || hex::decode_to_slice(&pubkey, &mut key).is_err() {
+        return Err(BlossomError::new(
+            StatusCode::BAD_REQUEST,
+            "the public key must be 64 hex characters",
+        ));
+    }
+    // Listing is public; an authorization, when sent, must still be valid.
+    if headers.contains_key(header::AUTHORIZATION) {
+        authorize(&headers, Verb::List, None).await?;
+    }
+    let store = state.ingest.store().clone();
+    let blobs =
+        tokio::task::spawn_blocking(move || store.blobs_owned_by(key, span.since, span.until))
+            .await
+            .map_err(BlossomError::internal)??;
+    let list: Vec<Value> = blobs.iter().map(|b| descriptor(&headers, b)).collect();
+    Ok(Json(Value::Array(list)))
+}
+
+pub(crate) async fn delete(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Answer<Json<Value>> {
+    let hash = blob_name(&name)?;
+    let pubkey = authorize(&headers, Verb::Delete, Some(&hash)).await?;
+    let store = state.ingest.store().clone();
+    let release = tokio::task::spawn_blocking(move || store.release_blob(pubkey, hash))
+        .await
+        .map_err(BlossomError::internal)??;
+    if !release.was_owner {
+        return Err(BlossomError::new(
+            StatusCode::NOT_FOUND,
+            "this key has not uploaded that blob",
+        ));
+    }
+    let message = if release.still_needed {
+        "deleted from your list; the bytes stay because other uploads or stored records need them"
+    } else {
+        "deleted"
+    };
+    Ok(Json(json!({ "message": message })))
+}

@@ -1,0 +1,132 @@
+//! Blob owners (Blossom) and the records that reference blobs.
+
+use samizdat_core::BlobHash;
+use samizdat_core::nostr::prelude::Keys;
+use samizdat_store::{OwnedBlob, Release, Store};
+
+use crate::{NOW, event, fixture, insert};
+
+fn owned(bytes: &[u8], uploaded: u64) -> OwnedBlob {
+    OwnedBlob {
+        hash: BlobHash::of(bytes),
+        size: bytes.len() as u64,
+        mime: None,
+        uploaded,
+    }
+}
+
+/// A plain note whose NIP-92 `imeta` names `hash`.
+fn referencing(keys: &Keys, hash: &BlobHash) -> samizdat_core::nostr::prelude::Event {
+    let x = format!("x {}", hash.to_hex());
+    event(
+        keys,
+        1,
+        NOW - 10,
+        &[&["imeta", "m image/jpeg", &x]],
+        "a photo",
+    )
+}
+
+#[test]
+fn owners_list_and_release() {
+    let f = fixture();
+    let (alice, bob) = (Keys::generate(), Keys::generate());
+    let a = alice.public_key().to_bytes();
+    let b = bob.public_key().to_bytes();
+    let bytes = b"shared blob".to_vec();
+    let hash = f.store.blobs().put(&bytes).expect("put");
+    f.store.add_blob_owner(a, owned(&bytes, 100)).expect("own");
+    f.store
+        .add_blob_owner(a, owned(&bytes, 200))
+        .expect("own again");
+    f.store.add_blob_owner(b, owned(&bytes, 300)).expect("own");
+    let listed = f.store.blobs_owned_by(a, None, None).expect("list");
+    assert_eq!(
+        listed,
+        vec![owned(&bytes, 100)],
+        "the first upload time stays"
+    );
+    assert!(
+        f.store
+            .blobs_owned_by(a, Some(101), None)
+            .expect("list")
+            .is_empty()
+    );
+
+    let release = f.store.release_blob(a, hash).expect("release");
+    assert_eq!(
+        release,
+        Release {
+            was_owner: true,
+            still_needed: true
+        }
+    );
+    assert!(f.store.blobs().contains(&hash), "bob still has it");
+    let again = f.store.release_blob(a, hash).expect("release");
+    assert!(!again.was_owner);
+    let last = f.store.release_blob(b, hash).expect("release");
+    assert_eq!(
+        last,
+        Release {
+            was_owner: true,
+            still_needed: false
+        }
+    );
+    assert!(
+        !f.store.blobs().contains(&hash),
+        "no owner, no record: gone"
+    );
+}
+
+#[test]
+fn a_referenced_blob_is_kept_until_its_record_goes() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let bytes = b"evidence".to_vec();
+    let hash = f.store.blobs().put(&bytes).expect("put");
+    let record = referencing(&keys, &hash);
+    insert(&f.store, std::slice::from_ref(&record));
+    let me = keys.public_key().to_bytes();
+    f.store.add_blob_owner(me, owned(&bytes, 1)).expect("own");
+    let release = f.store.release_blob(me, hash).expect("release");
+    assert!(release.was_owner && release.still_needed);
+    assert!(f.store.blobs().contains(&hash));
+
+    // Once the record is deleted (NIP-09), nothing needs the blob.
+    let deletion = event(&keys, 5, NOW - 5, &[&["e", &record.id.to_hex()]], "");
+    insert(&f.store, &[deletion]);
+    f.store.add_blob_owner(me, owned(&bytes, 2)).expect("own");
+    let release = f.store.release_blob(me, hash).expect("release");
+    assert!(release.was_owner && !release.still_needed);
+}
+
+#[test]
+fn migration_two_finds_references_in_records_stored_before_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = Keys::generate();
+    let hash = BlobHash::of(b"older evidence");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        insert(&store, &[referencing(&keys, &hash)]);
+    }
+    // Back to schema version 1, as a store written before migration 2.
+    {
+        let conn =
+            rusqlite::Connection::open(dir.path().join(samizdat_store::DB_FILE)).expect("open db");
+        conn.execute_batch(
+            "DROP TABLE blob_owners; DROP TABLE blob_refs; PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
+    }
+    let store = Store::open(dir.path()).expect("reopen and migrate");
+    store.blobs().put(b"older evidence").expect("put");
+    let me = keys.public_key().to_bytes();
+    store
+        .add_blob_owner(me, owned(b"older evidence", 1))
+        .expect("own");
+    let release = store.release_blob(me, hash).expect("release");
+    assert!(
+        release.still_needed,
+        "the backfilled reference keeps the blob"
+    );
+}
