@@ -3,6 +3,7 @@
 mod bad_input;
 mod blossom;
 mod durability;
+mod nostr_sdk;
 mod records;
 mod relay;
 mod relay_abuse;
