@@ -139,18 +139,30 @@ impl Default for RelayLimits {
     }
 }
 
-/// Blossom limits.
+/// The Blossom blob server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BlossomConfig {
-    /// Largest blob accepted, in bytes.
+    /// Largest blob accepted, in bytes, by upload or mirror.
     pub max_upload_bytes: u64,
+    /// Whether `PUT /mirror` (BUD-04) fetches blobs from other servers.
+    pub mirror: bool,
+    /// Whether a mirror URL may point at loopback, private or link-local
+    /// addresses. Off: a client could otherwise make the node fetch from
+    /// the networks behind it (a router's admin page, a local service).
+    pub mirror_private_addresses: bool,
+    /// How long one mirror download may take.
+    #[serde(with = "humantime_serde")]
+    pub mirror_timeout: Duration,
 }
 
 impl Default for BlossomConfig {
     fn default() -> Self {
         BlossomConfig {
             max_upload_bytes: 64 * 1024 * 1024,
+            mirror: true,
+            mirror_private_addresses: false,
+            mirror_timeout: Duration::from_secs(120),
         }
     }
 }

@@ -6,13 +6,15 @@
 //! - `ingest`: the one way in for events (validate on every core, commit
 //!   in batches, then tell live subscribers);
 //! - `relay`: NIP-01 and friends over WebSocket;
-//! - `blossom`: the blob server (BUD-01, 02, 06, 11, 12);
+//! - `blossom`: the blob server (BUD-01, 02, 04, 06, 11, 12);
+//! - `outbound`: HTTP the node itself sends, with an address policy;
 //! - `nip11`: the relay information document.
 
 mod blossom;
 pub mod config;
 mod ingest;
 mod nip11;
+pub mod outbound;
 pub mod relay;
 mod server;
 

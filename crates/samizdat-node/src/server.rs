@@ -23,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use crate::blossom;
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::outbound::{FetchError, Fetcher, Reach};
 use crate::relay::{self, PerIp};
 
 /// How long shutdown waits for connections to finish what they acknowledged.
@@ -40,6 +41,8 @@ pub(crate) struct State {
     pub shutdown: watch::Receiver<bool>,
     /// Upgraded connections, which the HTTP server no longer tracks.
     pub connections: TaskTracker,
+    /// The client `PUT /mirror` downloads with, when mirroring is on.
+    pub mirror: Option<Fetcher>,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -52,6 +55,8 @@ pub enum NodeError {
     },
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    #[error("setting up outgoing HTTP: {0}")]
+    Outbound(#[from] FetchError),
 }
 
 /// A bound node. Binding comes first, so a caller (or a test on port 0)
@@ -70,12 +75,23 @@ impl Node {
             .map_err(|source| NodeError::Bind { addr, source })?;
         let (stop, shutdown) = watch::channel(false);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let mirror = if config.blossom.mirror {
+            let reach = if config.blossom.mirror_private_addresses {
+                Reach::Any
+            } else {
+                Reach::Public
+            };
+            Some(Fetcher::new(reach, config.blossom.mirror_timeout)?)
+        } else {
+            None
+        };
         let state = Arc::new(State {
             ingest: Ingest::new(store, config.events, config.relay.live_backlog),
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
             reads: Semaphore::new(cores * 4),
             shutdown,
             connections: TaskTracker::new(),
+            mirror,
             config,
         });
         Ok(Node {
@@ -139,6 +155,7 @@ fn router(state: Arc<State>) -> Router {
                 .head(blossom::upload_check)
                 .options(preflight),
         )
+        .route("/mirror", put(blossom::mirror).options(preflight))
         .route("/list/{pubkey}", get(blossom::list).options(preflight))
         .route(
             "/{name}",

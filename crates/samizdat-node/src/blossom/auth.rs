@@ -81,14 +81,7 @@ pub fn check(
     if event.created_at.as_secs() > now.as_secs() + SKEW_SECS {
         return Err(AuthError::Future);
     }
-    let values = |name: &'static str| {
-        event
-            .tags
-            .iter()
-            .map(|t| t.as_slice())
-            .filter(move |t| t.len() >= 2 && t[0] == name)
-            .map(|t| t[1].as_str())
-    };
+    let values = |name: &'static str| values(event, name);
     let expiration = values("expiration")
         .next()
         .and_then(|e| e.parse::<u64>().ok())
@@ -102,11 +95,25 @@ pub fn check(
     }
     if let Some(hash) = hash {
         let hex = hash.to_hex();
-        if !values("x").any(|x| x.eq_ignore_ascii_case(&hex)) {
+        if !hashes(event).any(|x| x.eq_ignore_ascii_case(&hex)) {
             return Err(AuthError::Hash);
         }
     }
     Ok(event.pubkey)
+}
+
+/// The blob hashes an authorization names (its `x` tags).
+pub fn hashes(event: &Event) -> impl Iterator<Item = &str> {
+    values(event, "x")
+}
+
+fn values<'a>(event: &'a Event, name: &'static str) -> impl Iterator<Item = &'a str> {
+    event
+        .tags
+        .iter()
+        .map(|t| t.as_slice())
+        .filter(move |t| t.len() >= 2 && t[0] == name)
+        .map(|t| t[1].as_str())
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //!
 //! - `GET`/`HEAD /<sha256>[.ext]` (BUD-01), with single-range requests;
 //! - `PUT /upload` (BUD-02): stored unmodified, or refused;
+//! - `PUT /mirror` (BUD-04): the same, for a blob fetched from a URL, which
+//!   must match the authorization's `x` tag; loopback and private
+//!   addresses are refused unless the operator allows them;
 //! - `HEAD /upload` (BUD-06): may this upload go ahead?
 //! - `GET /list/<pubkey>` and `DELETE /<sha256>` (BUD-12);
 //! - kind 24242 authorization (BUD-11) for upload and delete.
@@ -26,7 +29,7 @@ use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use samizdat_core::BlobHash;
-use samizdat_core::nostr::prelude::Timestamp;
+use samizdat_core::nostr::prelude::{Event, Timestamp};
 use samizdat_media::MediaType;
 use samizdat_store::{OwnedBlob, StoreError};
 use serde_json::{Value, json};
@@ -36,6 +39,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use auth::{AuthError, Verb};
 
 use crate::State;
+use crate::outbound::FetchError;
 
 /// An error answer: status, `X-Reason` header and a JSON `message`.
 #[derive(Debug)]
@@ -135,7 +139,11 @@ fn descriptor(headers: &HeaderMap, blob: &OwnedBlob) -> Value {
 
 /// Reads and verifies the authorization header; the signature is checked
 /// on a blocking thread.
-async fn authorize(headers: &HeaderMap, verb: Verb, hash: Option<&BlobHash>) -> Answer<[u8; 32]> {
+async fn authorize(
+    headers: &HeaderMap,
+    verb: Verb,
+    hash: Option<&BlobHash>,
+) -> Answer<([u8; 32], Event)> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
@@ -145,7 +153,7 @@ async fn authorize(headers: &HeaderMap, verb: Verb, hash: Option<&BlobHash>) -> 
         .map_err(BlossomError::internal)?
         .map_err(|_| AuthError::BadSignature)?;
     let pubkey = auth::check(&event, verb, hash, Timestamp::now())?;
-    Ok(pubkey.to_bytes())
+    Ok((pubkey.to_bytes(), event))
 }
 
 /// What may be stored: `Ok(mime)` or a refusal that says why.
@@ -218,10 +226,24 @@ pub(crate) async fn upload(
             .await
             .map_err(BlossomError::internal)?
     };
-    let pubkey = authorize(&headers, Verb::Upload, Some(&hash)).await?;
+    let (pubkey, _) = authorize(&headers, Verb::Upload, Some(&hash)).await?;
+    let owned = keep(&state, pubkey, hash, bytes.into(), None).await?;
+    tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob uploaded");
+    Ok(Json(descriptor(&headers, &owned)))
+}
+
+/// Admits `bytes` (whose hash is `hash`) and records `pubkey` as an owner.
+/// `hint` is a media type from elsewhere, used only for opaque bytes.
+async fn keep(
+    state: &State,
+    pubkey: [u8; 32],
+    hash: BlobHash,
+    bytes: Vec<u8>,
+    hint: Option<String>,
+) -> Answer<OwnedBlob> {
     let store = state.ingest.store().clone();
-    let owned = tokio::task::spawn_blocking(move || -> Answer<OwnedBlob> {
-        let mime = admit(&bytes)?;
+    tokio::task::spawn_blocking(move || -> Answer<OwnedBlob> {
+        let mime = admit(&bytes)?.or_else(|| hint.filter(|m| !is_media(m)));
         let blob = OwnedBlob {
             hash,
             size: bytes.len() as u64,
@@ -238,8 +260,84 @@ pub(crate) async fn upload(
         Ok(blob)
     })
     .await
-    .map_err(BlossomError::internal)??;
-    tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob uploaded");
+    .map_err(BlossomError::internal)?
+}
+
+/// Media types that say "this may carry metadata" and so are never taken
+/// on a source's word for bytes samizdat does not recognise.
+fn is_media(mime: &str) -> bool {
+    mime.starts_with("image/")
+        || mime.starts_with("video/")
+        || mime.starts_with("audio/")
+        || mime == "application/pdf"
+}
+
+/// Largest `PUT /mirror` request body: `{"url": ...}`.
+const MIRROR_BODY_BYTES: usize = 8 * 1024;
+
+#[derive(serde::Deserialize)]
+struct MirrorRequest {
+    url: String,
+}
+
+/// BUD-04: fetch the blob at a URL, check it against the authorization's
+/// `x` tag, and keep it as if it had been uploaded.
+pub(crate) async fn mirror(
+    Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer<Json<Value>> {
+    let Some(fetcher) = state.mirror.clone() else {
+        return Err(BlossomError::new(
+            StatusCode::FORBIDDEN,
+            "mirroring is turned off on this node",
+        ));
+    };
+    // The authorization is checked before anything is fetched: only an
+    // upload authorization that names the blob may make the node download.
+    let (pubkey, event) = authorize(&headers, Verb::Upload, None).await?;
+    if auth::hashes(&event).next().is_none() {
+        return Err(AuthError::Hash.into());
+    }
+    let body = axum::body::to_bytes(body, MIRROR_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            BlossomError::new(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large")
+        })?;
+    let request: MirrorRequest = serde_json::from_slice(&body).map_err(|e| {
+        BlossomError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be JSON {{\"url\": \"...\"}}: {e}"),
+        )
+    })?;
+    let max = state.config.blossom.max_upload_bytes;
+    let (bytes, mime) = fetcher.get(&request.url, max).await.map_err(|e| match e {
+        FetchError::Scheme(_) | FetchError::Url(_) => {
+            BlossomError::new(StatusCode::BAD_REQUEST, e.to_string())
+        }
+        FetchError::NotPublic(_) => BlossomError::new(StatusCode::FORBIDDEN, e.to_string()),
+        FetchError::TooLarge(_) => BlossomError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
+        FetchError::Status(_) | FetchError::Transport(_) => {
+            BlossomError::new(StatusCode::BAD_GATEWAY, e.to_string())
+        }
+    })?;
+    let (bytes, hash) = tokio::task::spawn_blocking(move || {
+        let hash = BlobHash::from_bytes(Sha256::digest(&bytes).into());
+        (bytes, hash)
+    })
+    .await
+    .map_err(BlossomError::internal)?;
+    if !auth::hashes(&event).any(|x| x.eq_ignore_ascii_case(&hash.to_hex())) {
+        return Err(BlossomError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "the blob at the URL has SHA-256 {}, which the authorization does not name",
+                hash.to_hex()
+            ),
+        ));
+    }
+    let owned = keep(&state, pubkey, hash, bytes, mime).await?;
+    tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob mirrored");
     Ok(Json(descriptor(&headers, &owned)))
 }
 
@@ -402,7 +500,7 @@ pub(crate) async fn delete(
     headers: HeaderMap,
 ) -> Answer<Json<Value>> {
     let hash = blob_name(&name)?;
-    let pubkey = authorize(&headers, Verb::Delete, Some(&hash)).await?;
+    let (pubkey, _) = authorize(&headers, Verb::Delete, Some(&hash)).await?;
     let store = state.ingest.store().clone();
     let release = tokio::task::spawn_blocking(move || store.release_blob(pubkey, hash))
         .await

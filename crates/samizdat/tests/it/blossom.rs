@@ -48,7 +48,7 @@ async fn upload_download_ranges_list_and_delete() {
     let node = Node::start();
     let served = Served::start(&node, "[blossom]\nmax_upload_bytes = 1000000\n");
     let base = format!("http://{}", served.addr);
-    let http = reqwest::Client::new();
+    let http = crate::http();
     let keys = Keys::generate();
 
     let blob = opaque(10_000);
@@ -150,7 +150,7 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
     let node = Node::start();
     let served = Served::start(&node, "[blossom]\nmax_upload_bytes = 1000000\n");
     let base = format!("http://{}", served.addr);
-    let http = reqwest::Client::new();
+    let http = crate::http();
     let keys = Keys::generate();
     let put = |bytes: Vec<u8>, auth: Option<String>| {
         let mut request = http.put(format!("{base}/upload")).body(bytes);
@@ -313,7 +313,7 @@ async fn a_blob_a_record_needs_outlives_its_uploaders_delete() {
     ]);
     let served = Served::start(&node, "");
     let base = format!("http://{}", served.addr);
-    let http = reqwest::Client::new();
+    let http = crate::http();
     let keys = Keys::generate();
     let clean = samizdat_media::strip(&std::fs::read(tour_photo()).expect("photo"))
         .expect("strips")
@@ -346,4 +346,236 @@ async fn a_blob_a_record_needs_outlives_its_uploaders_delete() {
         .expect("get");
     assert_eq!(got.status(), StatusCode::OK);
     assert_eq!(got.bytes().await.expect("body").as_ref(), clean.as_slice());
+}
+
+/// A bare HTTP/1.1 server on loopback that answers every request with
+/// `body`: a source for `PUT /mirror` that is not a Blossom server.
+async fn static_source(body: Vec<u8>, content_type: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        // Ends with the test's runtime; serves a handful of requests.
+        for _ in 0..16 {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: {content_type}\r\n\
+                 Connection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+            let _ = socket.write_all(&body).await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_copies_checks_and_refuses() {
+    let source_node = Node::start();
+    let source = Served::start(&source_node, "");
+    let node = Node::start();
+    let served = Served::start(
+        &node,
+        "[blossom]\nmax_upload_bytes = 1000000\nmirror_private_addresses = true\n",
+    );
+    let base = format!("http://{}", served.addr);
+    let http = crate::http();
+    let keys = Keys::generate();
+    let mirror = |url: String, auth: Option<String>| {
+        let mut request = http
+            .put(format!("{base}/mirror"))
+            .json(&serde_json::json!({ "url": url }));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+
+    // A blob on another server, copied with the upload's authorization.
+    let blob = opaque(20_000);
+    let hash = sha256(&blob);
+    let auth = authorization(&keys, "upload", &[&hash]);
+    let uploaded: Value = http
+        .put(format!("http://{}/upload", source.addr))
+        .header("authorization", auth.clone())
+        .body(blob.clone())
+        .send()
+        .await
+        .expect("upload to the source")
+        .json()
+        .await
+        .expect("descriptor");
+    let url = uploaded["url"].as_str().expect("url").to_string();
+    let response = mirror(url.clone(), Some(auth.clone()))
+        .await
+        .expect("mirror");
+    assert_eq!(response.status(), StatusCode::OK, "{}", reason(&response));
+    let descriptor: Value = response.json().await.expect("descriptor");
+    assert_eq!(descriptor["sha256"], hash.as_str());
+    assert_eq!(descriptor["size"], 20_000);
+    let got = http
+        .get(format!("{base}/{hash}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.bytes().await.expect("body").as_ref(), blob.as_slice());
+    let list: Value = http
+        .get(format!("{base}/list/{}", keys.public_key().to_hex()))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+
+    // The blob at the URL is not the one the authorization names.
+    let other = opaque(3_000);
+    let other_hash = sha256(&other);
+    let upload = http
+        .put(format!("http://{}/upload", source.addr))
+        .header(
+            "authorization",
+            authorization(&keys, "upload", &[&other_hash]),
+        )
+        .body(other.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(upload.status(), StatusCode::OK);
+    let other_url = format!("http://{}/{other_hash}", source.addr);
+    let response = mirror(other_url.clone(), Some(auth.clone()))
+        .await
+        .expect("mirror");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        reason(&response).contains(&other_hash),
+        "{}",
+        reason(&response)
+    );
+    let head = http
+        .head(format!("{base}/{other_hash}"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), StatusCode::NOT_FOUND, "nothing stored");
+
+    // Authorization: none, or one that names no blob.
+    let response = mirror(other_url.clone(), None).await.expect("mirror");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = mirror(other_url, Some(authorization(&keys, "upload", &[])))
+        .await
+        .expect("mirror");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(reason(&response).contains("x tag"), "{}", reason(&response));
+
+    // A body that is not the JSON BUD-04 asks for, and URLs that are not http.
+    let response = http
+        .put(format!("{base}/mirror"))
+        .header("authorization", auth.clone())
+        .body("url=http://example.org/")
+        .send()
+        .await
+        .expect("mirror");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(reason(&response).contains("JSON"), "{}", reason(&response));
+    for bad in ["file:///etc/passwd", "not a url", "gopher://127.0.0.1/"] {
+        let response = mirror(bad.into(), Some(auth.clone()))
+            .await
+            .expect("mirror");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // The source has no such blob.
+    let missing = sha256(b"not on the source");
+    let response = mirror(
+        format!("http://{}/{missing}", source.addr),
+        Some(authorization(&keys, "upload", &[&missing])),
+    )
+    .await
+    .expect("mirror");
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(reason(&response).contains("404"), "{}", reason(&response));
+
+    // A photo that still carries GPS, from a plain web server: refused as
+    // an upload would be.
+    let photo = std::fs::read(tour_photo()).expect("tour photo");
+    let photo_hash = sha256(&photo);
+    let photo_source = static_source(photo, "image/jpeg").await;
+    let response = mirror(
+        format!("http://{photo_source}/photo.jpg"),
+        Some(authorization(&keys, "upload", &[&photo_hash])),
+    )
+    .await
+    .expect("mirror");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reason(&response).contains("GPS"), "{}", reason(&response));
+    let head = http
+        .head(format!("{base}/{photo_hash}"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), StatusCode::NOT_FOUND, "nothing stored");
+
+    // Larger than the node takes.
+    let big = opaque(1_500_000);
+    let big_hash = sha256(&big);
+    let big_source = static_source(big, "application/octet-stream").await;
+    let response = mirror(
+        format!("http://{big_source}/big"),
+        Some(authorization(&keys, "upload", &[&big_hash])),
+    )
+    .await
+    .expect("mirror");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // By default a node will not fetch from loopback or private networks,
+    // named by address or by a name that resolves there.
+    let guarded_node = Node::start();
+    let guarded = Served::start(&guarded_node, "");
+    for target in [url.clone(), url.replace("127.0.0.1", "localhost")] {
+        let response = http
+            .put(format!("http://{}/mirror", guarded.addr))
+            .header("authorization", auth.clone())
+            .json(&serde_json::json!({ "url": target }))
+            .send()
+            .await
+            .expect("mirror");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{target}");
+        let why = reason(&response);
+        assert!(why.contains("private") && why.contains("loopback"), "{why}");
+    }
+    let head = http
+        .head(format!("http://{}/{hash}", guarded.addr))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+
+    // And an operator can turn mirroring off.
+    let off_node = Node::start();
+    let off = Served::start(&off_node, "[blossom]\nmirror = false\n");
+    let response = http
+        .put(format!("http://{}/mirror", off.addr))
+        .header("authorization", auth)
+        .json(&serde_json::json!({ "url": url }))
+        .send()
+        .await
+        .expect("mirror");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(reason(&response).contains("turned off"));
 }
