@@ -114,6 +114,10 @@ pub struct RelayLimits {
     pub max_negentropy_items: usize,
     /// Largest negentropy message the node sends, in bytes (0: no limit).
     pub negentropy_frame_bytes: u64,
+    /// Whether the node answers NIP-77 at all. Off, `NEG-OPEN` is an
+    /// unknown message, as on relays without NIP-77, and peers fall back
+    /// to syncing with `REQ`.
+    pub negentropy: bool,
 }
 
 impl Default for RelayLimits {
@@ -135,6 +139,7 @@ impl Default for RelayLimits {
             write_timeout: Duration::from_secs(30),
             max_negentropy_items: 500_000,
             negentropy_frame_bytes: 128 * 1024,
+            negentropy: true,
         }
     }
 }

@@ -8,7 +8,9 @@
 //! - `relay`: NIP-01 and friends over WebSocket;
 //! - `blossom`: the blob server (BUD-01, 02, 04, 06, 11, 12);
 //! - `outbound`: HTTP the node itself sends, with an address policy;
-//! - `nip11`: the relay information document.
+//! - `nip11`: the relay information document;
+//! - `sync`: the client that reconciles a store with a peer (NIP-77, or
+//!   `REQ` when the peer lacks it).
 
 mod blossom;
 pub mod config;
@@ -17,6 +19,7 @@ mod nip11;
 pub mod outbound;
 pub mod relay;
 mod server;
+pub mod sync;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use ingest::{Ingest, IngestError};

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 
-/// NIPs this node implements.
+/// NIPs this node implements (77 only while negentropy is on).
 pub const SUPPORTED_NIPS: &[u16] = &[1, 9, 11, 42, 45, 50, 77];
 
 pub fn document(config: &Config, now: u64) -> Value {
@@ -14,7 +14,10 @@ pub fn document(config: &Config, now: u64) -> Value {
     let mut doc = json!({
         "name": config.info.name,
         "description": config.info.description,
-        "supported_nips": SUPPORTED_NIPS,
+        "supported_nips": SUPPORTED_NIPS
+            .iter()
+            .filter(|n| **n != 77 || relay.negentropy)
+            .collect::<Vec<_>>(),
         "software": "samizdat",
         "version": env!("CARGO_PKG_VERSION"),
         "limitation": {

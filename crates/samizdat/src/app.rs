@@ -25,5 +25,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Media(c) => cmd::blob::media(&ctx, c),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
+        Command::Sync(a) => cmd::sync::run(&ctx, a),
     }
 }

@@ -64,7 +64,10 @@ pub enum Command {
     Media(MediaCommand),
     /// Run the node: a Nostr relay and a Blossom blob server on one port
     Serve(ServeArgs),
-    /// Measure ingest throughput against signature verification alone
+    /// Reconcile this store with a peer relay (NIP-77, or REQ if it lacks it)
+    Sync(SyncArgs),
+    /// Measure ingest against signature verification alone, or the node
+    /// against nostr-rs-relay
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -334,6 +337,32 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value = "testimony")]
         shape: Shape,
     },
+    /// Run `samizdat serve` (and nostr-rs-relay, if given) on loopback and
+    /// measure both with the same events and queries: ingest with one and
+    /// with many events in flight, REQ latency, memory, bytes on disk;
+    /// beside signature verification on every core
+    Relay {
+        /// How many events to store
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// How many of them go one at a time (send, wait for OK) on one
+        /// connection; the rest go over --connections
+        #[arg(long, default_value_t = 5_000)]
+        serial: usize,
+        /// Connections for the many-in-flight phase
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// Events in flight on each of those connections
+        #[arg(long, default_value_t = 256)]
+        window: usize,
+        /// REQs of each kind (author+kind, tag) for the latency figures
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        /// The nostr-rs-relay binary to compare with (scripts/bench-relay
+        /// installs it and passes it here)
+        #[arg(long, value_name = "PATH")]
+        nostr_rs_relay: Option<PathBuf>,
+    },
 }
 
 /// Generated events for `bench ingest`.
@@ -344,6 +373,27 @@ pub enum Shape {
     Testimony,
     /// ordinary Nostr notes: ~250 bytes of text and one topic tag
     Note,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The peer: ws://host:port or wss://host
+    pub url: String,
+    /// Only take what the peer has
+    #[arg(long, conflicts_with_all = ["push", "both"])]
+    pub pull: bool,
+    /// Only give what the peer lacks
+    #[arg(long, conflicts_with = "both")]
+    pub push: bool,
+    /// Both ways (the default)
+    #[arg(long)]
+    pub both: bool,
+    /// Which events: a NIP-01 filter as JSON, such as '{"kinds":[1948]}'
+    #[arg(long, value_name = "JSON")]
+    pub filter: Option<String>,
+    /// How long to wait for any one answer from the peer
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

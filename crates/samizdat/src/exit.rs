@@ -9,7 +9,8 @@ pub enum Code {
     Failure = 1,
     // 2 is a usage error, reported by the argument parser.
     /// The command ran to the end but found bad items: corrupt records or
-    /// blobs in `verify`, rejected lines in `events import`.
+    /// blobs in `verify`, rejected lines in `events import`, events refused
+    /// either way in `sync`.
     Problems = 3,
 }
 

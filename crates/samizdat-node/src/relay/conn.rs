@@ -18,9 +18,10 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures_util::SinkExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
@@ -144,13 +145,31 @@ impl Connection {
         tracing::debug!(ip = %self.ip, "relay connection closed");
     }
 
+    /// Sends one message and flushes.
     async fn send(&mut self, text: String) -> Result<(), End> {
-        match tokio::time::timeout(
+        Self::within(
             self.state.config.relay.write_timeout,
             self.ws.send(Message::text(text)),
         )
         .await
-        {
+    }
+
+    /// Queues one message of a run that ends with a [`send`](Self::send):
+    /// the socket writes when its buffer fills or at that flush, so a
+    /// query's results leave in a few large writes rather than one each.
+    async fn feed(&mut self, text: String) -> Result<(), End> {
+        Self::within(
+            self.state.config.relay.write_timeout,
+            self.ws.feed(Message::text(text)),
+        )
+        .await
+    }
+
+    async fn within<E>(
+        limit: Duration,
+        write: impl Future<Output = Result<(), E>>,
+    ) -> Result<(), End> {
+        match tokio::time::timeout(limit, write).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(End::WriteTimeout),
@@ -209,6 +228,10 @@ impl Connection {
             }
             Ok(ClientMessage::Auth(raw)) => {
                 let reply = self.on_auth(raw).await;
+                self.send(reply).await
+            }
+            Ok(ClientMessage::NegOpen { .. }) if !self.state.config.relay.negentropy => {
+                let reply = out::notice(&MessageError::UnknownType("NEG-OPEN".into()).to_string());
                 self.send(reply).await
             }
             Ok(ClientMessage::NegOpen {
@@ -323,7 +346,7 @@ impl Connection {
                         if several && !seen.insert(stored.id) {
                             continue;
                         }
-                        self.send(out::event(&sub, &stored.json)).await?;
+                        self.feed(out::event(&sub, &stored.json)).await?;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "query failed");

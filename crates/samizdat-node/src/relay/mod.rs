@@ -9,7 +9,7 @@
 
 mod auth;
 mod conn;
-mod filter;
+pub(crate) mod filter;
 mod message;
 mod neg;
 mod query;

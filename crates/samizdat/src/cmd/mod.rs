@@ -8,4 +8,5 @@ pub mod init;
 pub mod read;
 pub mod record;
 pub mod serve;
+pub mod sync;
 pub mod verify;

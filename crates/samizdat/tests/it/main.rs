@@ -8,6 +8,7 @@ mod records;
 mod relay;
 mod relay_abuse;
 mod served;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,13 +87,13 @@ impl Node {
     }
 }
 
-/// The photo of the README tour: carries GPS, a camera make and serial.
 /// A plain HTTP client (with the TLS provider the node's own client uses).
 pub fn http() -> reqwest::Client {
     samizdat_node::outbound::install_tls_provider();
     reqwest::Client::new()
 }
 
+/// The photo of the README tour: carries GPS, a camera make and serial.
 pub fn tour_photo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tour/photo-with-gps.jpg")
 }

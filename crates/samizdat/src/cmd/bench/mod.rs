@@ -1,3 +1,6 @@
+//! `samizdat bench`. `relay` (in `relay.rs`) runs the node beside
+//! nostr-rs-relay over real sockets.
+//!
 //! `samizdat bench ingest`: how fast events go from JSON lines to durable
 //! storage, beside how fast this machine verifies their signatures, both
 //! measured in the same run on the same pinned cores. The ratio is what
@@ -17,6 +20,8 @@ use samizdat_core::testimony::Testimony;
 use samizdat_store::Store;
 use serde_json::json;
 
+mod relay;
+
 use crate::cli::{BenchCommand, Shape};
 use crate::exit::Code;
 use crate::ingest::{self, Observer, Stats};
@@ -29,7 +34,7 @@ const PLACES: &[&str] = &[
     "Шымкент",
     "Талдықорған",
 ];
-const WORDS: &[&str] = &[
+pub(super) const WORDS: &[&str] = &[
     "задержали",
     "полиция",
     "площадь",
@@ -79,11 +84,31 @@ fn median(mut values: Vec<Duration>) -> Duration {
 }
 
 pub fn run(command: BenchCommand) -> Result<Code> {
-    let BenchCommand::Ingest {
-        events,
-        cores,
-        shape,
-    } = command;
+    match command {
+        BenchCommand::Ingest {
+            events,
+            cores,
+            shape,
+        } => ingest(events, cores, shape),
+        BenchCommand::Relay {
+            events,
+            serial,
+            connections,
+            window,
+            queries,
+            nostr_rs_relay,
+        } => relay::run(relay::Options {
+            events,
+            serial,
+            connections,
+            window,
+            queries,
+            nostr_rs_relay,
+        }),
+    }
+}
+
+fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
     if events == 0 || cores == 0 {
         bail!("--events and --cores must be at least 1");
     }

@@ -1,0 +1,161 @@
+//! Sync with a relay that does not speak NIP-77: page through its events
+//! for the filter with `REQ` (newest first, `until` moving back), storing
+//! what this side lacks as it goes; what this side has and the pages never
+//! showed is what the peer lacks. With `--push` alone, the peer is asked
+//! only which of our ids it has, never for its events.
+
+use std::collections::HashSet;
+
+use samizdat_core::nostr::prelude::Event;
+use samizdat_store::Store;
+use serde_json::{Map, Value, json};
+
+use super::link::{Link, str_at};
+use super::transfer::{account, commit};
+use super::{Observer, Summary, SyncError, SyncOptions};
+
+/// Events asked for per page, and ids per "do you have these" query.
+const PAGE: usize = 500;
+const IDS_PER_REQ: usize = 250;
+/// Pages before giving up: 500 million events.
+const MAX_PAGES: usize = 1_000_000;
+
+/// Returns the ids the peer lacks; with `pull`, stores what we lack on
+/// the way.
+pub async fn diff(
+    link: &mut Link,
+    store: &Store,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    pull: bool,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<Vec<[u8; 32]>, SyncError> {
+    let max = options.max_items;
+    let local: Vec<[u8; 32]> = super::local_keys(store, filter, max)
+        .await?
+        .ok_or_else(|| {
+            SyncError::Filter(format!(
+                "more than {max} events match here; narrow the filter (since/until)"
+            ))
+        })?
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    let known: HashSet<[u8; 32]> = local.iter().copied().collect();
+    let seen = if pull {
+        page_through(link, store, filter, options, &known, summary, observer).await?
+    } else {
+        which_they_have(link, &local, summary).await?
+    };
+    Ok(local.into_iter().filter(|id| !seen.contains(id)).collect())
+}
+
+/// Pages through the peer's events; stores those not in `known`; returns
+/// every id seen.
+async fn page_through(
+    link: &mut Link,
+    store: &Store,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    known: &HashSet<[u8; 32]>,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<HashSet<[u8; 32]>, SyncError> {
+    observer.phase("receiving (REQ pages)", None);
+    let mut seen = HashSet::new();
+    let mut until = filter.get("until").and_then(Value::as_u64);
+    for page in 0..MAX_PAGES {
+        let id = format!("page-{page}");
+        let mut f = filter.clone();
+        f.insert("limit".into(), json!(PAGE));
+        if let Some(until) = until {
+            f.insert("until".into(), json!(until));
+        }
+        link.send(json!(["REQ", id, f]).to_string()).await?;
+        summary.round_trips += 1;
+        let mut fresh = 0;
+        let mut oldest = u64::MAX;
+        let mut batch = Vec::new();
+        for _ in 0..PAGE * 4 + 64 {
+            let (message, raw) = link.recv().await?;
+            match (str_at(&message, 0), str_at(&message, 1)) {
+                ("EVENT", s) if s == id => {
+                    let Some(Ok(event)) = message.get(2).map(|e| Event::from_json(e.to_string()))
+                    else {
+                        summary.rejected_from_peer += 1;
+                        continue;
+                    };
+                    let key = event.id.to_bytes();
+                    oldest = oldest.min(event.created_at.as_secs());
+                    if !seen.insert(key) {
+                        continue;
+                    }
+                    fresh += 1;
+                    if !known.contains(&key) {
+                        summary.missing_here += 1;
+                        summary.received_bytes += raw.len() as u64;
+                        batch.push(event);
+                    }
+                }
+                ("EOSE", s) if s == id => break,
+                ("CLOSED", s) if s == id => {
+                    return Err(SyncError::Refused(str_at(&message, 2).to_string()));
+                }
+                _ => {}
+            }
+        }
+        link.send(json!(["CLOSE", id]).to_string()).await?;
+        if !batch.is_empty() {
+            let store = store.clone();
+            let limits = options.limits;
+            let done = tokio::task::spawn_blocking(move || commit(&store, batch, &limits)).await;
+            account(done, summary, observer)?;
+        }
+        // Same-second events straddle pages, so `until` stays inclusive; a
+        // page with nothing new means the end.
+        if fresh == 0 || oldest == u64::MAX {
+            break;
+        }
+        until = Some(oldest);
+    }
+    Ok(seen)
+}
+
+/// Asks the peer which of `ids` it has, a chunk at a time.
+async fn which_they_have(
+    link: &mut Link,
+    ids: &[[u8; 32]],
+    summary: &mut Summary,
+) -> Result<HashSet<[u8; 32]>, SyncError> {
+    let mut have = HashSet::new();
+    for (n, chunk) in ids.chunks(IDS_PER_REQ).enumerate() {
+        let id = format!("have-{n}");
+        let filter = json!({
+            "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
+            "limit": chunk.len(),
+        });
+        link.send(json!(["REQ", id, filter]).to_string()).await?;
+        summary.round_trips += 1;
+        for _ in 0..chunk.len() + 64 {
+            let (message, _) = link.recv().await?;
+            match (str_at(&message, 0), str_at(&message, 1)) {
+                ("EVENT", s) if s == id => {
+                    let hex_id = message
+                        .get(2)
+                        .and_then(|e| e.get("id"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let mut key = [0u8; 32];
+                    if hex::decode_to_slice(hex_id, &mut key).is_ok() {
+                        have.insert(key);
+                    }
+                }
+                ("EOSE", s) | ("CLOSED", s) if s == id => break,
+                _ => {}
+            }
+        }
+        link.send(json!(["CLOSE", id]).to_string()).await?;
+    }
+    Ok(have)
+}

@@ -1,0 +1,109 @@
+//! One WebSocket connection to a peer relay, as the sync client sees it:
+//! JSON arrays in and out, every wait bounded, every byte counted.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::SyncError;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Largest message taken from a peer: a peer is not trusted to be small.
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+pub struct Link {
+    socket: Socket,
+    /// How long to wait for any one message before giving up on the peer.
+    pub patience: Duration,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+impl Link {
+    pub async fn connect(url: &str, patience: Duration) -> Result<Link, SyncError> {
+        let mut config = WebSocketConfig::default();
+        config.max_message_size = Some(MAX_MESSAGE_BYTES);
+        config.max_frame_size = Some(MAX_MESSAGE_BYTES);
+        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let (socket, _) = tokio::time::timeout(patience, connecting)
+            .await
+            .map_err(|_| SyncError::Connect(url.to_string(), "timed out".into()))?
+            .map_err(|e| SyncError::Connect(url.to_string(), e.to_string()))?;
+        Ok(Link {
+            socket,
+            patience,
+            bytes_in: 0,
+            bytes_out: 0,
+        })
+    }
+
+    /// Queues a message; [`flush`](Self::flush) or [`send`](Self::send)
+    /// writes it.
+    pub async fn feed(&mut self, text: String) -> Result<(), SyncError> {
+        self.bytes_out += text.len() as u64;
+        tokio::time::timeout(self.patience, self.socket.feed(Message::text(text)))
+            .await
+            .map_err(|_| SyncError::Timeout("sending"))?
+            .map_err(|e| SyncError::Link(e.to_string()))
+    }
+
+    pub async fn flush(&mut self) -> Result<(), SyncError> {
+        tokio::time::timeout(self.patience, self.socket.flush())
+            .await
+            .map_err(|_| SyncError::Timeout("sending"))?
+            .map_err(|e| SyncError::Link(e.to_string()))
+    }
+
+    pub async fn send(&mut self, text: String) -> Result<(), SyncError> {
+        self.feed(text).await?;
+        self.flush().await
+    }
+
+    /// The next message as a JSON array, with its raw text, waiting at most
+    /// `patience`. Messages that are not JSON arrays are skipped (and
+    /// counted).
+    pub async fn recv(&mut self) -> Result<(Vec<Value>, String), SyncError> {
+        self.recv_within(self.patience).await
+    }
+
+    pub async fn recv_within(&mut self, wait: Duration) -> Result<(Vec<Value>, String), SyncError> {
+        // Bounded: at most this many unreadable messages in a row.
+        for _ in 0..1_000 {
+            let message = tokio::time::timeout(wait, self.socket.next())
+                .await
+                .map_err(|_| SyncError::Timeout("waiting for the peer"))?
+                .ok_or_else(|| SyncError::Link("the peer closed the connection".into()))?
+                .map_err(|e| SyncError::Link(e.to_string()))?;
+            let text = match message {
+                Message::Text(text) => text.to_string(),
+                Message::Close(frame) => {
+                    return Err(SyncError::Link(format!(
+                        "the peer closed the connection{}",
+                        frame.map_or(String::new(), |f| format!(": {}", f.reason))
+                    )));
+                }
+                _ => continue,
+            };
+            self.bytes_in += text.len() as u64;
+            if let Ok(Value::Array(array)) = serde_json::from_str::<Value>(&text) {
+                return Ok((array, text));
+            }
+            tracing::debug!(message = %text, "unreadable message from the peer");
+        }
+        Err(SyncError::Link("the peer sends nothing readable".into()))
+    }
+
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+    }
+}
+
+/// `array[i]` as a string, or "".
+pub fn str_at(array: &[Value], i: usize) -> &str {
+    array.get(i).and_then(Value::as_str).unwrap_or("")
+}

@@ -1,0 +1,479 @@
+//! The sync client: reconcile the local store with a peer relay and move
+//! what each side lacks.
+//!
+//! 1. **Find the difference.** With NIP-77 (negentropy) the two sides
+//!    compare fingerprints of their `(created_at, id)` sets in a few round
+//!    trips and learn exactly which ids each lacks, whatever the sizes. A
+//!    peer that refuses a set as too large (`NEG-ERR blocked:`) is asked
+//!    again for each half of the time range, recursively. A peer without
+//!    NIP-77 is diffed with plain `REQ`s instead (see `fallback`), and the
+//!    summary says so.
+//! 2. **Move it**, most important first: person reports, then
+//!    testimonies, then attestations and retractions, then everything
+//!    else, oldest to newest within each (see [`priority`]). What the peer
+//!    sends is validated (id, signature, record rules) like anything else
+//!    that enters the store; what is pushed waits for the peer's `OK`.
+//!
+//! Nothing is sent twice: the difference is computed afresh on every run,
+//! so a run cut short resumes with exactly what is still missing.
+
+mod fallback;
+mod link;
+mod transfer;
+
+use std::time::{Duration, Instant};
+
+use negentropy::{Id, Negentropy, NegentropyStorageVector};
+use samizdat_core::Limits;
+use samizdat_core::kind;
+use samizdat_store::Store;
+use serde_json::{Map, Value, json};
+
+use crate::config::RelayLimits;
+use crate::relay::filter::Filter;
+use link::{Link, str_at};
+
+/// Which way events go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Only take what the peer has.
+    Pull,
+    /// Only give what the peer lacks.
+    Push,
+    /// Both.
+    Both,
+}
+
+impl Direction {
+    fn pulls(self) -> bool {
+        matches!(self, Direction::Pull | Direction::Both)
+    }
+
+    fn pushes(self) -> bool {
+        matches!(self, Direction::Push | Direction::Both)
+    }
+}
+
+/// What to sync and how.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub direction: Direction,
+    /// A NIP-01 filter object (no `limit`): which events to reconcile.
+    pub filter: Map<String, Value>,
+    /// How long to wait for any one answer from the peer.
+    pub patience: Duration,
+    /// Most ids in one local reconciliation set; a larger set is split by
+    /// time. Each id costs 40 bytes while the set is open.
+    pub max_items: usize,
+    /// Limits applied to every event the peer sends.
+    pub limits: Limits,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            direction: Direction::Both,
+            filter: Map::new(),
+            patience: Duration::from_secs(30),
+            max_items: 1_000_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// How the difference was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// NIP-77 negentropy.
+    Negentropy,
+    /// Plain REQs: the peer does not support NIP-77.
+    Req,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub method: Method,
+    /// Events the peer had and this store lacked, and how many of them
+    /// were stored (the rest were invalid or already arrived otherwise).
+    pub missing_here: u64,
+    pub received: u64,
+    pub received_bytes: u64,
+    /// Events the peer sent that failed validation.
+    pub rejected_from_peer: u64,
+    /// Events this store had and the peer lacked, and how many the peer
+    /// accepted.
+    pub missing_there: u64,
+    pub sent: u64,
+    pub sent_bytes: u64,
+    /// Events the peer refused (`OK` false), with the first reason.
+    pub refused_by_peer: u64,
+    pub first_refusal: Option<String>,
+    /// Messages that needed an answer before the next step could go.
+    pub round_trips: u64,
+    /// WebSocket payload bytes each way.
+    pub wire_in: u64,
+    pub wire_out: u64,
+    pub seconds: f64,
+}
+
+/// Why a sync could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("connecting to {0}: {1}")]
+    Connect(String, String),
+    #[error("the link failed: {0}")]
+    Link(String),
+    #[error("timed out {0}")]
+    Timeout(&'static str),
+    #[error("the filter is not valid: {0}")]
+    Filter(String),
+    #[error("the peer refused: {0}")]
+    Refused(String),
+    #[error("the peer broke the protocol: {0}")]
+    Protocol(String),
+    #[error("the local store: {0}")]
+    Store(#[from] samizdat_store::StoreError),
+}
+
+/// Told how a sync is going, for a progress bar.
+pub trait Observer: Send {
+    /// A new phase begins; `total` items, if known.
+    fn phase(&mut self, what: &str, total: Option<u64>);
+    /// `n` more items of the phase are done.
+    fn advance(&mut self, n: u64);
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn phase(&mut self, _: &str, _: Option<u64>) {}
+    fn advance(&mut self, _: u64) {}
+}
+
+/// Order in which records cross: person reports, testimonies,
+/// attestations, retractions, then the rest. Lower goes first.
+pub fn priority(kind: u16) -> u8 {
+    match kind {
+        k if k == kind::PERSON_REPORT.as_u16() => 0,
+        k if k == kind::TESTIMONY.as_u16() => 1,
+        k if k == kind::ATTESTATION.as_u16() => 2,
+        k if k == kind::RETRACTION.as_u16() => 3,
+        _ => 4,
+    }
+}
+
+/// The kinds that go first, in order, for asking a peer for them first.
+fn priority_kinds() -> [u16; 4] {
+    [
+        kind::PERSON_REPORT.as_u16(),
+        kind::TESTIMONY.as_u16(),
+        kind::ATTESTATION.as_u16(),
+        kind::RETRACTION.as_u16(),
+    ]
+}
+
+/// The difference between the two sides: ids only this side has, and ids
+/// only the peer has.
+#[derive(Debug, Default)]
+struct Diff {
+    ours: Vec<[u8; 32]>,
+    theirs: Vec<[u8; 32]>,
+}
+
+/// Reconciles `store` with the relay at `url`.
+pub async fn sync(
+    store: &Store,
+    url: &str,
+    options: &SyncOptions,
+    observer: &mut dyn Observer,
+) -> Result<Summary, SyncError> {
+    let started = Instant::now();
+    let mut filter = options.filter.clone();
+    filter.remove("limit");
+    // Checked here first, so a bad filter is our error, not the peer's.
+    local_query(&filter)?;
+
+    let mut link = Link::connect(url, options.patience).await?;
+    let mut summary = Summary {
+        method: Method::Negentropy,
+        missing_here: 0,
+        received: 0,
+        received_bytes: 0,
+        rejected_from_peer: 0,
+        missing_there: 0,
+        sent: 0,
+        sent_bytes: 0,
+        refused_by_peer: 0,
+        first_refusal: None,
+        round_trips: 0,
+        wire_in: 0,
+        wire_out: 0,
+        seconds: 0.0,
+    };
+    observer.phase("reconciling", None);
+    let diff = match reconcile(&mut link, store, &filter, options, &mut summary, observer).await {
+        Ok(diff) => diff,
+        Err(ReconcileError::Fatal(e)) => return Err(e),
+        Err(ReconcileError::Unsupported(why)) => {
+            tracing::info!(peer = url, reason = %why, "no NIP-77; diffing with REQ");
+            summary.method = Method::Req;
+            // The peer may have closed on the unknown message: start afresh.
+            let (wire_in, wire_out) = (link.bytes_in, link.bytes_out);
+            link.close().await;
+            link = Link::connect(url, options.patience).await?;
+            link.bytes_in = wire_in;
+            link.bytes_out = wire_out;
+            let pulls = options.direction.pulls();
+            let ours = fallback::diff(
+                &mut link,
+                store,
+                &filter,
+                options,
+                pulls,
+                &mut summary,
+                observer,
+            )
+            .await?;
+            Diff {
+                ours,
+                theirs: Vec::new(),
+            }
+        }
+    };
+    if options.direction.pulls() && !diff.theirs.is_empty() {
+        summary.missing_here = diff.theirs.len() as u64;
+        transfer::pull(
+            &mut link,
+            store,
+            &diff.theirs,
+            options,
+            &mut summary,
+            observer,
+        )
+        .await?;
+    }
+    if options.direction.pushes() && !diff.ours.is_empty() {
+        summary.missing_there = diff.ours.len() as u64;
+        transfer::push(&mut link, store, &diff.ours, &mut summary, observer).await?;
+    }
+    summary.wire_in = link.bytes_in;
+    summary.wire_out = link.bytes_out;
+    summary.seconds = started.elapsed().as_secs_f64();
+    link.close().await;
+    Ok(summary)
+}
+
+/// Reconciliation fails either in a way that calls for the `REQ`
+/// fallback (the peer does not speak NIP-77, or stops part-way), or
+/// outright.
+enum ReconcileError {
+    Unsupported(String),
+    Fatal(SyncError),
+}
+
+impl From<SyncError> for ReconcileError {
+    fn from(e: SyncError) -> Self {
+        ReconcileError::Fatal(e)
+    }
+}
+
+/// The store query for a NIP-01 filter object (any number of values: the
+/// user's own filter, not a client's).
+fn local_query(filter: &Map<String, Value>) -> Result<samizdat_store::Query, SyncError> {
+    let relaxed = RelayLimits {
+        max_filter_values: usize::MAX,
+        ..RelayLimits::default()
+    };
+    Filter::parse(&Value::Object(filter.clone()).to_string(), &relaxed)
+        .map(|f| f.to_unlimited_query())
+        .map_err(|e| SyncError::Filter(e.to_string()))
+}
+
+/// The `(created_at, id)` keys of the local events matching `filter`, or
+/// `None` if there are more than `max`.
+async fn local_keys(
+    store: &Store,
+    filter: &Map<String, Value>,
+    max: usize,
+) -> Result<Option<Vec<(u64, [u8; 32])>>, SyncError> {
+    let query = local_query(filter)?;
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut keys = Vec::new();
+        let mut over = false;
+        store.for_each_key(&query, |at, id| {
+            over = keys.len() >= max;
+            if !over {
+                keys.push((at, id));
+            }
+            !over
+        })?;
+        Ok((!over).then_some(keys))
+    })
+    .await
+    .map_err(|_| SyncError::Link("the key scan stopped".into()))?
+}
+
+/// Deepest time split before giving up: 2^24 parts.
+const MAX_SPLIT_DEPTH: u32 = 24;
+
+async fn reconcile(
+    link: &mut Link,
+    store: &Store,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<Diff, ReconcileError> {
+    let since = filter.get("since").and_then(Value::as_u64).unwrap_or(0);
+    let until = filter
+        .get("until")
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| {
+            samizdat_core::nostr::prelude::Timestamp::now().as_secs()
+                + options.limits.max_future_seconds
+        });
+    let mut diff = Diff::default();
+    // Ranges still to reconcile, with their depth; a stack, so the work is
+    // bounded by the split depth, not by recursion.
+    let mut ranges = vec![(since, until, 0u32)];
+    let mut first = true;
+    let mut sub = 0u64;
+    while let Some((since, until, depth)) = ranges.pop() {
+        let mut part = filter.clone();
+        part.insert("since".into(), json!(since));
+        part.insert("until".into(), json!(until));
+        sub += 1;
+        match reconcile_range(
+            link,
+            store,
+            &part,
+            options,
+            sub,
+            first,
+            &mut summary.round_trips,
+        )
+        .await?
+        {
+            Outcome::Done(d) => {
+                observer.advance(1);
+                diff.ours.extend(d.ours);
+                diff.theirs.extend(d.theirs);
+            }
+            Outcome::TooLarge(why) => {
+                if depth >= MAX_SPLIT_DEPTH || since >= until {
+                    return Err(ReconcileError::Unsupported(format!(
+                        "the set cannot be narrowed further: {why}"
+                    )));
+                }
+                let mid = since + (until - since) / 2;
+                ranges.push((mid + 1, until, depth + 1));
+                ranges.push((since, mid, depth + 1));
+            }
+        }
+        first = false;
+    }
+    Ok(diff)
+}
+
+enum Outcome {
+    Done(Diff),
+    /// The set is too large for one side: split it.
+    TooLarge(String),
+}
+
+async fn reconcile_range(
+    link: &mut Link,
+    store: &Store,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    sub: u64,
+    first: bool,
+    round_trips: &mut u64,
+) -> Result<Outcome, ReconcileError> {
+    let max = options.max_items;
+    let keys = local_keys(store, filter, max).await?;
+    let Some(keys) = keys else {
+        return Ok(Outcome::TooLarge(format!("more than {max} events here")));
+    };
+    let (mut session, init) = tokio::task::spawn_blocking(move || {
+        let mut storage = NegentropyStorageVector::with_capacity(keys.len());
+        for (at, id) in keys {
+            storage.insert(at, Id::from_byte_array(id))?;
+        }
+        storage.seal()?;
+        let mut session = Negentropy::owned(storage, 0)?;
+        let init = session.initiate()?;
+        Ok::<_, negentropy::Error>((session, init))
+    })
+    .await
+    .map_err(|_| SyncError::Link("building the key set stopped".into()))?
+    .map_err(|e| SyncError::Protocol(e.to_string()))?;
+
+    let id = format!("neg-{sub}");
+    link.send(json!(["NEG-OPEN", id, filter, hex::encode(init)]).to_string())
+        .await?;
+    let mut diff = Diff::default();
+    // Bounded: reconciliation of any set ends in a few dozen rounds.
+    for _ in 0..10_000 {
+        *round_trips += 1;
+        // A peer that ignores NEG-OPEN says nothing: on the first range,
+        // a short wait tells "unsupported" from "slow".
+        let wait = if first {
+            link.patience.min(Duration::from_secs(10))
+        } else {
+            link.patience
+        };
+        let (message, raw) = match link.recv_within(wait).await {
+            Ok(m) => m,
+            Err(SyncError::Timeout(_)) if first => {
+                return Err(ReconcileError::Unsupported("no answer to NEG-OPEN".into()));
+            }
+            Err(SyncError::Link(why)) if first => {
+                return Err(ReconcileError::Unsupported(why));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match (str_at(&message, 0), str_at(&message, 1)) {
+            ("NEG-MSG", s) if s == id => {
+                let bytes = hex::decode(str_at(&message, 2))
+                    .map_err(|_| SyncError::Protocol("NEG-MSG is not hex".into()))?;
+                let mut have = Vec::new();
+                let mut need = Vec::new();
+                let next = session
+                    .reconcile_with_ids(&bytes, &mut have, &mut need)
+                    .map_err(|e| SyncError::Protocol(e.to_string()))?;
+                diff.ours.extend(have.into_iter().map(Id::to_bytes));
+                diff.theirs.extend(need.into_iter().map(Id::to_bytes));
+                match next {
+                    Some(next) => {
+                        link.send(json!(["NEG-MSG", id, hex::encode(next)]).to_string())
+                            .await?;
+                    }
+                    None => {
+                        link.send(json!(["NEG-CLOSE", id]).to_string()).await?;
+                        return Ok(Outcome::Done(diff));
+                    }
+                }
+            }
+            ("NEG-ERR", s) if s == id => {
+                let reason = str_at(&message, 2).to_string();
+                if reason.starts_with("blocked:") {
+                    return Ok(Outcome::TooLarge(reason));
+                }
+                return Err(ReconcileError::Unsupported(reason));
+            }
+            ("NOTICE", _) if first => {
+                return Err(ReconcileError::Unsupported(str_at(&message, 1).to_string()));
+            }
+            ("CLOSED", s) if s == id => {
+                return Err(ReconcileError::Unsupported(str_at(&message, 2).to_string()));
+            }
+            _ => tracing::debug!(message = %raw, "ignored while reconciling"),
+        }
+    }
+    Err(SyncError::Protocol("reconciliation did not end".into()).into())
+}

@@ -1,0 +1,244 @@
+//! Moving events once the difference is known: pull by id with `REQ`,
+//! push with `EVENT` and a window of unacknowledged events, both in
+//! priority order.
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
+use samizdat_core::{Limits, VerifiedEvent, validate};
+use samizdat_store::{InsertOutcome, Query, Store};
+use serde_json::{Value, json};
+
+use super::link::{Link, str_at};
+use super::{Observer, Summary, SyncError, SyncOptions, priority_kinds};
+
+/// Ids asked for in one `REQ`: well under any relay's filter limits.
+const IDS_PER_REQ: usize = 250;
+/// Events pushed before waiting for an `OK`.
+const PUSH_WINDOW: usize = 128;
+
+/// Fetches `ids` from the peer and stores what validates. Priority kinds
+/// are asked for first, across all ids, then whatever is left.
+pub async fn pull(
+    link: &mut Link,
+    store: &Store,
+    ids: &[[u8; 32]],
+    options: &SyncOptions,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    observer.phase("receiving", Some(ids.len() as u64));
+    let mut wanted: HashSet<[u8; 32]> = ids.iter().copied().collect();
+    let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
+    let mut sub = 0u64;
+    for kinds in [Some(priority_kinds().to_vec()), None] {
+        let round: Vec<[u8; 32]> = ids
+            .iter()
+            .filter(|id| wanted.contains(*id))
+            .copied()
+            .collect();
+        for chunk in round.chunks(IDS_PER_REQ) {
+            sub += 1;
+            let id = format!("pull-{sub}");
+            let mut filter = json!({
+                "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
+                "limit": chunk.len(),
+            });
+            if let Some(kinds) = &kinds {
+                filter["kinds"] = json!(kinds);
+            }
+            link.send(json!(["REQ", id, filter]).to_string()).await?;
+            summary.round_trips += 1;
+            let mut batch = Vec::new();
+            // Bounded: at most the chunk's events and a few other messages.
+            for _ in 0..chunk.len() + 64 {
+                let (message, raw) = link.recv().await?;
+                match (str_at(&message, 0), str_at(&message, 1)) {
+                    ("EVENT", s) if s == id => {
+                        let Some(event) = message.get(2) else {
+                            continue;
+                        };
+                        let Ok(event) = Event::from_json(event.to_string()) else {
+                            summary.rejected_from_peer += 1;
+                            continue;
+                        };
+                        let key = event.id.to_bytes();
+                        // Only what was asked for, once.
+                        if wanted.remove(&key) {
+                            summary.received_bytes += raw.len() as u64;
+                            batch.push(event);
+                        }
+                    }
+                    ("EOSE", s) | ("CLOSED", s) if s == id => break,
+                    _ => {}
+                }
+            }
+            link.send(json!(["CLOSE", id]).to_string()).await?;
+            // Commit this batch while the next one is fetched.
+            if let Some(previous) = committing.take() {
+                account(previous.await, summary, observer)?;
+            }
+            let store = store.clone();
+            let limits = options.limits;
+            committing = Some(tokio::task::spawn_blocking(move || {
+                commit(&store, batch, &limits)
+            }));
+        }
+    }
+    if let Some(previous) = committing.take() {
+        account(previous.await, summary, observer)?;
+    }
+    Ok(())
+}
+
+pub(super) struct Stored {
+    stored: u64,
+    rejected: u64,
+    handled: u64,
+}
+
+pub(super) fn account(
+    done: Result<Result<Stored, SyncError>, tokio::task::JoinError>,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    let done = done.map_err(|_| SyncError::Link("storing stopped".into()))??;
+    summary.received += done.stored;
+    summary.rejected_from_peer += done.rejected;
+    observer.advance(done.handled);
+    Ok(())
+}
+
+/// Validates on every core, then commits in one batch and waits until it
+/// is durable.
+pub(super) fn commit(
+    store: &Store,
+    events: Vec<Event>,
+    limits: &Limits,
+) -> Result<Stored, SyncError> {
+    let handled = events.len() as u64;
+    let now = Timestamp::now();
+    let checked: Vec<Result<VerifiedEvent, _>> = events
+        .into_par_iter()
+        .map(|e| validate(e, limits, now))
+        .collect();
+    let mut valid = Vec::with_capacity(checked.len());
+    let mut rejected = 0;
+    for result in checked {
+        match result {
+            Ok(v) => valid.push(v),
+            Err(e) => {
+                tracing::debug!(error = %e, "the peer sent an invalid event");
+                rejected += 1;
+            }
+        }
+    }
+    let outcomes = if valid.is_empty() {
+        Vec::new()
+    } else {
+        store.insert(valid)?
+    };
+    let stored = outcomes
+        .iter()
+        .filter(|o| matches!(o, InsertOutcome::Stored | InsertOutcome::Ephemeral))
+        .count() as u64;
+    Ok(Stored {
+        stored,
+        rejected,
+        handled,
+    })
+}
+
+/// Sends the stored events `ids` to the peer, in priority order, keeping
+/// up to `PUSH_WINDOW` unacknowledged.
+pub async fn push(
+    link: &mut Link,
+    store: &Store,
+    ids: &[[u8; 32]],
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    observer.phase("sending", Some(ids.len() as u64));
+    let mut left: HashSet<[u8; 32]> = ids.iter().copied().collect();
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let classes = priority_kinds().map(|k| Some(vec![k]));
+    for kinds in classes.into_iter().chain([None]) {
+        let round: Vec<[u8; 32]> = ids
+            .iter()
+            .filter(|id| left.contains(*id))
+            .copied()
+            .collect();
+        for chunk in round.chunks(IDS_PER_REQ) {
+            let query = Query {
+                ids: Some(
+                    chunk
+                        .iter()
+                        .map(|id| EventId::from_byte_array(*id))
+                        .collect(),
+                ),
+                kinds: kinds.clone(),
+                ..Query::default()
+            };
+            let mut events = {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.query(&query))
+                    .await
+                    .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+            };
+            // Oldest first within a class: a story in the order it was told.
+            events.sort_by_key(|e| {
+                serde_json::from_str::<Value>(&e.json)
+                    .ok()
+                    .and_then(|v| v["created_at"].as_u64())
+                    .unwrap_or(0)
+            });
+            for stored in events {
+                left.remove(&stored.id);
+                while in_flight.len() >= PUSH_WINDOW {
+                    take_ok(link, &mut in_flight, summary, observer).await?;
+                }
+                let message = format!(r#"["EVENT",{}]"#, stored.json);
+                summary.sent_bytes += stored.json.len() as u64;
+                in_flight.insert(hex::encode(stored.id));
+                link.feed(message).await?;
+            }
+            link.flush().await?;
+        }
+    }
+    // Bounded by what is in flight.
+    while !in_flight.is_empty() {
+        take_ok(link, &mut in_flight, summary, observer).await?;
+    }
+    Ok(())
+}
+
+/// Waits for the next `OK` for an event in flight.
+async fn take_ok(
+    link: &mut Link,
+    in_flight: &mut HashSet<String>,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    link.flush().await?;
+    for _ in 0..1_000 {
+        let (message, _) = link.recv().await?;
+        if str_at(&message, 0) != "OK" || !in_flight.remove(str_at(&message, 1)) {
+            continue;
+        }
+        summary.round_trips += u64::from(in_flight.is_empty());
+        let accepted = message.get(2).and_then(Value::as_bool).unwrap_or(false);
+        let reason = str_at(&message, 3);
+        if accepted || reason.starts_with("duplicate:") {
+            summary.sent += 1;
+        } else {
+            summary.refused_by_peer += 1;
+            if summary.first_refusal.is_none() {
+                summary.first_refusal = Some(reason.to_string());
+            }
+        }
+        observer.advance(1);
+        return Ok(());
+    }
+    Err(SyncError::Protocol("no OK for events sent".into()))
+}

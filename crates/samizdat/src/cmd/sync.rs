@@ -1,0 +1,107 @@
+//! `samizdat sync URL`: reconcile this store with a peer relay, with a
+//! progress bar on a terminal and a summary at the end.
+
+use anyhow::{Context as _, Result, bail};
+use indicatif::ProgressBar;
+use samizdat_node::sync::{Direction, Method, Observer, Summary, SyncOptions};
+use serde_json::{Map, Value};
+
+use crate::cli::SyncArgs;
+use crate::context::Context;
+use crate::exit::Code;
+use crate::progress;
+
+/// Drives one progress bar per phase.
+struct Bar(Option<ProgressBar>);
+
+impl Observer for Bar {
+    fn phase(&mut self, what: &str, total: Option<u64>) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+        self.0 = Some(progress::bar(total, what));
+    }
+
+    fn advance(&mut self, n: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(n);
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
+    let filter: Map<String, Value> = match &args.filter {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => map,
+            _ => bail!("--filter must be a JSON object, such as '{{\"kinds\":[1948]}}'"),
+        },
+    };
+    let direction = if args.pull {
+        Direction::Pull
+    } else if args.push {
+        Direction::Push
+    } else {
+        Direction::Both
+    };
+    let options = SyncOptions {
+        direction,
+        filter,
+        patience: args.timeout,
+        ..SyncOptions::default()
+    };
+    let store = ctx.store()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut bar = Bar(None);
+    let summary = runtime
+        .block_on(samizdat_node::sync::sync(
+            &store, &args.url, &options, &mut bar,
+        ))
+        .with_context(|| format!("syncing with {}", args.url))?;
+    if let Some(bar) = bar.0.take() {
+        bar.finish_and_clear();
+    }
+    report(ctx, &args.url, &summary)?;
+    Ok(
+        if summary.refused_by_peer > 0 || summary.rejected_from_peer > 0 {
+            Code::Problems
+        } else {
+            Code::Success
+        },
+    )
+}
+
+fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string(s)?);
+        return Ok(());
+    }
+    if s.method == Method::Req {
+        println!("{url} does not support NIP-77: differences found with REQ queries instead");
+    }
+    println!(
+        "received {} of {} events missing here ({} bytes), sent {} of {} missing there ({} bytes)",
+        s.received, s.missing_here, s.received_bytes, s.sent, s.missing_there, s.sent_bytes
+    );
+    println!(
+        "{} round trips, {} bytes in and {} bytes out on the wire, {:.2} s",
+        s.round_trips, s.wire_in, s.wire_out, s.seconds
+    );
+    if s.rejected_from_peer > 0 {
+        println!(
+            "{} events from the peer failed validation and were not stored",
+            s.rejected_from_peer
+        );
+    }
+    if s.refused_by_peer > 0 {
+        println!(
+            "the peer refused {} events (first reason: {})",
+            s.refused_by_peer,
+            s.first_refusal.as_deref().unwrap_or("none given")
+        );
+    }
+    Ok(())
+}
