@@ -341,28 +341,31 @@ pub enum BenchCommand {
     /// measure both with the same events and queries: ingest with one and
     /// with many events in flight, REQ latency, memory, bytes on disk;
     /// beside signature verification on every core
-    Relay {
-        /// How many events to store
-        #[arg(long, default_value_t = 100_000)]
-        events: usize,
-        /// How many of them go one at a time (send, wait for OK) on one
-        /// connection; the rest go over --connections
-        #[arg(long, default_value_t = 5_000)]
-        serial: usize,
-        /// Connections for the many-in-flight phase
-        #[arg(long, default_value_t = 8)]
-        connections: usize,
-        /// Events in flight on each of those connections
-        #[arg(long, default_value_t = 256)]
-        window: usize,
-        /// REQs of each kind (author+kind, tag) for the latency figures
-        #[arg(long, default_value_t = 1_000)]
-        queries: usize,
-        /// The nostr-rs-relay binary to compare with (scripts/bench-relay
-        /// installs it and passes it here)
-        #[arg(long, value_name = "PATH")]
-        nostr_rs_relay: Option<PathBuf>,
-    },
+    Relay(BenchRelayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRelayArgs {
+    /// How many events to store
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// How many of them go one at a time (send, wait for OK) on one
+    /// connection; the rest go over --connections
+    #[arg(long, default_value_t = 5_000)]
+    pub serial: usize,
+    /// Connections for the many-in-flight phase
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Events in flight on each of those connections
+    #[arg(long, default_value_t = 256)]
+    pub window: usize,
+    /// REQs of each kind (author+kind, tag) for the latency figures
+    #[arg(long, default_value_t = 1_000)]
+    pub queries: usize,
+    /// The nostr-rs-relay binary to compare with (scripts/bench-relay
+    /// installs it and passes it here)
+    #[arg(long, value_name = "PATH")]
+    pub nostr_rs_relay: Option<PathBuf>,
 }
 
 /// Generated events for `bench ingest`.

@@ -10,7 +10,7 @@
 //!    summary says so.
 //! 2. **Move it**, most important first: person reports, then
 //!    testimonies, then attestations and retractions, then everything
-//!    else, oldest to newest within each (see [`priority`]). What the peer
+//!    else, oldest to newest within each (see `priority_kinds`). What the peer
 //!    sends is validated (id, signature, record rules) like anything else
 //!    that enters the store; what is pushed waits for the peer's `OK`.
 //!
@@ -82,17 +82,18 @@ impl Default for SyncOptions {
 }
 
 /// How the difference was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// NIP-77 negentropy.
+    #[default]
     Negentropy,
     /// Plain REQs: the peer does not support NIP-77.
     Req,
 }
 
 /// What a sync did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
     pub method: Method,
     /// Events the peer had and this store lacked, and how many of them
@@ -153,19 +154,8 @@ impl Observer for Quiet {
     fn advance(&mut self, _: u64) {}
 }
 
-/// Order in which records cross: person reports, testimonies,
-/// attestations, retractions, then the rest. Lower goes first.
-pub fn priority(kind: u16) -> u8 {
-    match kind {
-        k if k == kind::PERSON_REPORT.as_u16() => 0,
-        k if k == kind::TESTIMONY.as_u16() => 1,
-        k if k == kind::ATTESTATION.as_u16() => 2,
-        k if k == kind::RETRACTION.as_u16() => 3,
-        _ => 4,
-    }
-}
-
-/// The kinds that go first, in order, for asking a peer for them first.
+/// The kinds that cross first, in this order (person reports,
+/// testimonies, attestations, retractions); everything else follows.
 fn priority_kinds() -> [u16; 4] {
     [
         kind::PERSON_REPORT.as_u16(),
@@ -197,22 +187,7 @@ pub async fn sync(
     local_query(&filter)?;
 
     let mut link = Link::connect(url, options.patience).await?;
-    let mut summary = Summary {
-        method: Method::Negentropy,
-        missing_here: 0,
-        received: 0,
-        received_bytes: 0,
-        rejected_from_peer: 0,
-        missing_there: 0,
-        sent: 0,
-        sent_bytes: 0,
-        refused_by_peer: 0,
-        first_refusal: None,
-        round_trips: 0,
-        wire_in: 0,
-        wire_out: 0,
-        seconds: 0.0,
-    };
+    let mut summary = Summary::default();
     observer.phase("reconciling", None);
     let diff = match reconcile(&mut link, store, &filter, options, &mut summary, observer).await {
         Ok(diff) => diff,

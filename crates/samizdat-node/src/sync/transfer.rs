@@ -186,13 +186,9 @@ pub async fn push(
                     .await
                     .map_err(|_| SyncError::Link("reading the store stopped".into()))??
             };
-            // Oldest first within a class: a story in the order it was told.
-            events.sort_by_key(|e| {
-                serde_json::from_str::<Value>(&e.json)
-                    .ok()
-                    .and_then(|v| v["created_at"].as_u64())
-                    .unwrap_or(0)
-            });
+            // Oldest first within a class (the store answers newest
+            // first): a story in the order it was told.
+            events.reverse();
             for stored in events {
                 left.remove(&stored.id);
                 while in_flight.len() >= PUSH_WINDOW {

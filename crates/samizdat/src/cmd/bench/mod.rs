@@ -90,21 +90,7 @@ pub fn run(command: BenchCommand) -> Result<Code> {
             cores,
             shape,
         } => ingest(events, cores, shape),
-        BenchCommand::Relay {
-            events,
-            serial,
-            connections,
-            window,
-            queries,
-            nostr_rs_relay,
-        } => relay::run(relay::Options {
-            events,
-            serial,
-            connections,
-            window,
-            queries,
-            nostr_rs_relay,
-        }),
+        BenchCommand::Relay(args) => relay::run(args),
     }
 }
 

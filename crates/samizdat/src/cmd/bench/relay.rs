@@ -11,7 +11,7 @@
 //! 5. resident memory, then a graceful stop and the bytes on disk.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::WORDS;
+use crate::cli::BenchRelayArgs;
 use crate::exit::Code;
 use crate::progress;
 
@@ -38,15 +39,6 @@ const TOPICS: usize = 100;
 const QUERY_LIMIT: usize = 100;
 /// How long any one answer may take before the run is abandoned.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
-
-pub struct Options {
-    pub events: usize,
-    pub serial: usize,
-    pub connections: usize,
-    pub window: usize,
-    pub queries: usize,
-    pub nostr_rs_relay: Option<PathBuf>,
-}
 
 /// One relay under test: a child process, its data directory and its log.
 struct Relay {
@@ -222,15 +214,15 @@ struct Figures {
     disk_bytes: u64,
 }
 
-pub fn run(options: Options) -> Result<Code> {
-    let Options {
+pub fn run(args: BenchRelayArgs) -> Result<Code> {
+    let BenchRelayArgs {
         events,
         serial,
         connections,
         window,
         queries,
         ref nostr_rs_relay,
-    } = options;
+    } = args;
     if events == 0 || serial > events || connections == 0 || window == 0 || queries == 0 {
         bail!("need --events ≥ 1, --serial ≤ --events, and --connections, --window, --queries ≥ 1");
     }
