@@ -64,6 +64,8 @@ async fn page_through(
 ) -> Result<HashSet<[u8; 32]>, SyncError> {
     observer.phase("receiving (REQ pages)", None);
     let mut seen = HashSet::new();
+    // Ids of the valid events received so far.
+    let mut validated: HashSet<[u8; 32]> = HashSet::new();
     let mut until = filter.get("until").and_then(Value::as_u64);
     for page in 0..MAX_PAGES {
         let id = format!("page-{page}");
@@ -88,12 +90,15 @@ async fn page_through(
                     };
                     let key = event.id.to_bytes();
                     oldest = oldest.min(event.created_at.as_secs());
-                    if !seen.insert(key) {
-                        continue;
+                    let here = known.contains(&key) || validated.contains(&key);
+                    if seen.insert(key) {
+                        fresh += 1;
+                        summary.missing_here += u64::from(!here);
                     }
-                    fresh += 1;
-                    if !known.contains(&key) {
-                        summary.missing_here += 1;
+                    // Taken until an event with this id validates: a
+                    // forgery claiming the id cannot shadow the genuine
+                    // event after it.
+                    if !here {
                         summary.received_bytes += raw.len() as u64;
                         batch.push(event);
                     }
@@ -110,7 +115,7 @@ async fn page_through(
             let store = store.clone();
             let limits = options.limits;
             let done = tokio::task::spawn_blocking(move || commit(&store, batch, &limits)).await;
-            account(done, summary, observer)?;
+            validated.extend(account(done, summary, observer)?);
         }
         // Same-second events straddle pages, so `until` stays inclusive; a
         // page with nothing new means the end.

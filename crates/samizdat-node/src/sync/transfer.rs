@@ -33,6 +33,12 @@ pub async fn pull(
     let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
     let mut sub = 0u64;
     for kinds in [Some(priority_kinds().to_vec()), None] {
+        // What the first pass stored is not asked for again.
+        if let Some(previous) = committing.take() {
+            for id in account(previous.await, summary, observer)? {
+                wanted.remove(&id);
+            }
+        }
         let round: Vec<[u8; 32]> = ids
             .iter()
             .filter(|id| wanted.contains(*id))
@@ -63,9 +69,10 @@ pub async fn pull(
                             summary.rejected_from_peer += 1;
                             continue;
                         };
-                        let key = event.id.to_bytes();
-                        // Only what was asked for, once.
-                        if wanted.remove(&key) {
+                        // Only what was asked for. An id stays wanted until
+                        // an event with it validates: a forgery that claims
+                        // the id cannot shadow the genuine event after it.
+                        if wanted.contains(&event.id.to_bytes()) {
                             summary.received_bytes += raw.len() as u64;
                             batch.push(event);
                         }
@@ -77,7 +84,9 @@ pub async fn pull(
             link.send(json!(["CLOSE", id]).to_string()).await?;
             // Commit this batch while the next one is fetched.
             if let Some(previous) = committing.take() {
-                account(previous.await, summary, observer)?;
+                for id in account(previous.await, summary, observer)? {
+                    wanted.remove(&id);
+                }
             }
             let store = store.clone();
             let limits = options.limits;
@@ -87,7 +96,9 @@ pub async fn pull(
         }
     }
     if let Some(previous) = committing.take() {
-        account(previous.await, summary, observer)?;
+        for id in account(previous.await, summary, observer)? {
+            wanted.remove(&id);
+        }
     }
     Ok(())
 }
@@ -96,18 +107,21 @@ pub(super) struct Stored {
     stored: u64,
     rejected: u64,
     handled: u64,
+    /// Ids of the events that validated (stored now or before).
+    valid: Vec<[u8; 32]>,
 }
 
+/// Adds a committed batch to the summary; returns the ids that validated.
 pub(super) fn account(
     done: Result<Result<Stored, SyncError>, tokio::task::JoinError>,
     summary: &mut Summary,
     observer: &mut dyn Observer,
-) -> Result<(), SyncError> {
+) -> Result<Vec<[u8; 32]>, SyncError> {
     let done = done.map_err(|_| SyncError::Link("storing stopped".into()))??;
     summary.received += done.stored;
     summary.rejected_from_peer += done.rejected;
     observer.advance(done.handled);
-    Ok(())
+    Ok(done.valid)
 }
 
 /// Validates on every core, then commits in one batch and waits until it
@@ -134,6 +148,7 @@ pub(super) fn commit(
             }
         }
     }
+    let valid_ids = valid.iter().map(|v| v.event().id.to_bytes()).collect();
     let outcomes = if valid.is_empty() {
         Vec::new()
     } else {
@@ -147,6 +162,7 @@ pub(super) fn commit(
         stored,
         rejected,
         handled,
+        valid: valid_ids,
     })
 }
 

@@ -145,3 +145,108 @@ async fn bad_filters_and_unreachable_peers_are_clear_errors() {
     let err = node.fails(&["sync", "not a url"], 1);
     assert!(err.contains("connecting"), "{err}");
 }
+
+/// A hostile peer on loopback: no NIP-77 (`NOTICE` on `NEG-OPEN`), every
+/// `REQ` answered with a forged event, a malformed one and a good one, and
+/// every pushed event refused.
+async fn hostile_peer(good: Event, forged: Value) -> std::net::SocketAddr {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        // The client connects at most twice (once more for the fallback).
+        for _ in 0..4 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                continue;
+            };
+            let (good, forged) = (good.clone(), forged.clone());
+            tokio::spawn(async move {
+                for _ in 0..10_000 {
+                    let Some(Ok(Message::Text(text))) = ws.next().await else {
+                        return;
+                    };
+                    let message: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    let replies = match message[0].as_str() {
+                        Some("NEG-OPEN") => vec![json!(["NOTICE", "unknown message type"])],
+                        Some("REQ") => {
+                            let sub = &message[1];
+                            vec![
+                                json!(["EVENT", sub, forged]),
+                                json!(["EVENT", sub, {"id": "zz", "kind": "one"}]),
+                                json!([
+                                    "EVENT",
+                                    sub,
+                                    serde_json::from_str::<Value>(&good.as_json()).expect("json")
+                                ]),
+                                json!(["EOSE", sub]),
+                            ]
+                        }
+                        Some("EVENT") => {
+                            vec![json!(["OK", message[1]["id"], false, "blocked: not here"])]
+                        }
+                        _ => vec![],
+                    };
+                    for reply in replies {
+                        if ws.send(Message::text(reply.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_peer_cannot_slip_in_forged_events() {
+    let keys = Keys::generate();
+    let local = Node::start();
+    let ours = notes(&keys, 0, 2, "ours");
+    import(&local, "ours.jsonl", &ours.iter().collect::<Vec<_>>());
+    let good = signed(&keys, Kind::TextNote, 1_700_000_500, &[], "theirs, genuine");
+    let mut forged: Value = serde_json::from_str(&good.as_json()).expect("json");
+    forged["content"] = json!("theirs, altered after signing");
+    let peer = hostile_peer(good.clone(), forged).await;
+
+    let out = local
+        .command(&[
+            "--json",
+            "sync",
+            &format!("ws://{peer}"),
+            "--timeout",
+            "10s",
+        ])
+        .output()
+        .expect("sync runs");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "refusals and bad events are reported: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(summary["method"], "req", "{summary}");
+    assert_eq!(summary["received"], 1, "{summary}");
+    // The forgery once (on the second page its id already belongs to the
+    // genuine event, which came after it on the first), the malformed
+    // event on both pages.
+    assert_eq!(summary["rejected_from_peer"], 3, "{summary}");
+    assert_eq!(summary["sent"], 0, "{summary}");
+    assert_eq!(summary["refused_by_peer"], 2, "{summary}");
+    assert_eq!(summary["first_refusal"], "blocked: not here", "{summary}");
+
+    // Only the genuine event was stored beside ours.
+    let exported = local.dir.path().join("all.jsonl");
+    local.ok(&["events", "export", "-o", exported.to_str().expect("path")]);
+    let lines = std::fs::read_to_string(&exported).expect("export");
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    assert!(lines.contains("theirs, genuine"));
+    assert!(!lines.contains("altered after signing"));
+}
