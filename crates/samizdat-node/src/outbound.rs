@@ -123,9 +123,24 @@ impl Fetcher {
     }
 }
 
+/// An HTTP client for a peer the operator chose (sync): any address, and
+/// a bound on each wait rather than on the whole request, so a large blob
+/// on a slow link is cut only when it stalls, not for being slow.
+pub fn peer_client(patience: Duration) -> Result<reqwest::Client, FetchError> {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("samizdat/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirect::Policy::limited(MAX_REDIRECTS))
+        .no_proxy()
+        .connect_timeout(patience)
+        .read_timeout(patience)
+        .build()
+        .map_err(|e| FetchError::Transport(e.to_string()))
+}
+
 /// The innermost cause says what went wrong ("connection refused", the
 /// policy's refusal); reqwest's outer layers only repeat the URL.
-fn transport(e: reqwest::Error) -> FetchError {
+pub(crate) fn transport(e: reqwest::Error) -> FetchError {
     let mut cause: &dyn StdError = &e;
     while let Some(inner) = cause.source() {
         cause = inner;

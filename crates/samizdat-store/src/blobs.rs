@@ -74,6 +74,46 @@ impl BlobStore {
         Ok(hash)
     }
 
+    /// Where a download of `hash` in progress keeps the bytes it has so
+    /// far, so that a cut link resumes (an HTTP range request) instead of
+    /// starting over.
+    pub fn partial_path(&self, hash: &BlobHash) -> PathBuf {
+        self.root
+            .join("tmp")
+            .join(format!("{}.part", hash.to_hex()))
+    }
+
+    /// Moves a finished download from [`partial_path`](Self::partial_path)
+    /// into the store, after checking that its bytes hash to `hash`. Bytes
+    /// that do not are deleted: a resumed download that went wrong starts
+    /// over rather than being kept. Returns the size.
+    pub fn adopt_partial(&self, hash: &BlobHash) -> Result<u64, BlobError> {
+        let io_err = |source: io::Error| BlobError::Io {
+            hash: *hash,
+            source,
+        };
+        let partial = self.partial_path(hash);
+        let mut file = fs::File::open(&partial).map_err(io_err)?;
+        let (actual, size) = hash_reader(&mut file).map_err(io_err)?;
+        if actual != *hash {
+            drop(file);
+            fs::remove_file(&partial).map_err(io_err)?;
+            return Err(BlobError::Corrupt {
+                hash: *hash,
+                actual,
+            });
+        }
+        file.sync_all().map_err(io_err)?;
+        let path = self.path(hash);
+        let dir = path
+            .parent()
+            .ok_or_else(|| io_err(io::Error::other("blob path has no parent")))?;
+        fs::create_dir_all(dir).map_err(io_err)?;
+        fs::rename(&partial, &path).map_err(io_err)?;
+        sync_dir(dir).map_err(io_err)?;
+        Ok(size)
+    }
+
     /// Deletes a blob's bytes (durably); a missing blob is not an error.
     pub fn remove(&self, hash: &BlobHash) -> io::Result<()> {
         let path = self.path(hash);
@@ -117,18 +157,7 @@ impl BlobStore {
             },
         };
         let mut file = fs::File::open(self.path(hash)).map_err(io_err)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buf).map_err(io_err)?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            hasher.update(&buf[..n]);
-        }
-        let actual = BlobHash::from_bytes(hasher.finalize().into());
+        let (actual, size) = hash_reader(&mut file).map_err(io_err)?;
         if actual != *hash {
             return Err(BlobError::Corrupt {
                 hash: *hash,
@@ -170,6 +199,22 @@ impl BlobStore {
     }
 }
 
+/// The SHA-256 and length of everything `reader` yields, read in pieces.
+fn hash_reader(reader: &mut impl Read) -> io::Result<(BlobHash, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((BlobHash::from_bytes(hasher.finalize().into()), size))
+}
+
 fn sorted_entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut entries = fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
@@ -181,6 +226,26 @@ fn sorted_entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partial_download_is_adopted_only_when_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
+        let hash = BlobHash::of(b"testimony photo");
+        fs::write(blobs.partial_path(&hash), b"testimony").expect("first part");
+        assert!(matches!(
+            blobs.adopt_partial(&hash),
+            Err(BlobError::Corrupt { .. })
+        ));
+        assert!(!blobs.partial_path(&hash).exists(), "bad bytes are dropped");
+        assert!(!blobs.contains(&hash));
+
+        fs::write(blobs.partial_path(&hash), b"testimony photo").expect("whole");
+        assert_eq!(blobs.adopt_partial(&hash).expect("adopt"), 15);
+        assert!(blobs.contains(&hash));
+        assert!(!blobs.partial_path(&hash).exists());
+        assert_eq!(blobs.get(&hash).expect("get"), b"testimony photo");
+    }
 
     #[test]
     fn put_get_and_detect_corruption() {

@@ -243,6 +243,13 @@ impl Store {
         query::for_each_key(&conn, query, f)
     }
 
+    /// The blobs referenced (NIP-92 `imeta`) by the events matching
+    /// `query`, each once: what sync moves after those records.
+    pub fn referenced_blobs(&self, query: &Query) -> Result<Vec<BlobHash>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::referenced_blobs(&conn, query)
+    }
+
     /// The query plan SQLite chooses for `query`, one line per step.
     pub fn explain(&self, query: &Query) -> Result<Vec<String>, StoreError> {
         let conn = self.inner.reads.get()?;

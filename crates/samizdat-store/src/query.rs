@@ -7,6 +7,7 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
+use samizdat_core::BlobHash;
 use samizdat_core::nostr::prelude::{Event, EventId, PublicKey};
 use samizdat_core::text::terms;
 
@@ -280,6 +281,35 @@ pub fn for_each_key(
         }
     }
     Ok(())
+}
+
+/// The distinct blobs (NIP-92 `imeta` `x`) referenced by the events
+/// matching `q` (its limit ignored): the blobs that follow those records.
+pub fn referenced_blobs(conn: &Connection, q: &Query) -> Result<Vec<BlobHash>, StoreError> {
+    if q.matches_nothing() {
+        return Ok(Vec::new());
+    }
+    let unlimited = Query {
+        limit: None,
+        ..q.clone()
+    };
+    let (sql, params) = select_sql(&unlimited, "e.seq");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT DISTINCT r.hash FROM blob_refs r WHERE r.seq IN ({sql})"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let hash = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+        let Ok(hash) = <[u8; 32]>::try_from(hash) else {
+            return Err(StoreError::Damaged(
+                hex::encode(hash),
+                "a blob reference is not 32 bytes".into(),
+            ));
+        };
+        out.push(BlobHash::from_bytes(hash));
+    }
+    Ok(out)
 }
 
 pub fn explain(conn: &Connection, q: &Query) -> Result<Vec<String>, StoreError> {

@@ -397,6 +397,42 @@ pub struct SyncArgs {
     /// How long to wait for any one answer from the peer
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+    /// Stop cleanly this long after starting, having moved records before
+    /// blobs and the most important records first; the next run goes on
+    /// from there
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub window: Option<std::time::Duration>,
+    /// Stop cleanly once about this many bytes have crossed, both ways
+    /// (such as 5M or 200k)
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_bytes: Option<u64>,
+    /// Move only events, not the blobs their records reference
+    #[arg(long)]
+    pub no_blobs: bool,
+    /// The peer's Blossom server, when it is not at the relay's own address
+    #[arg(long, value_name = "URL")]
+    pub blossom: Option<String>,
+}
+
+/// A byte count with an optional k, M or G suffix (powers of 1024).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a byte count such as 500k or 5M"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("{text:?}: the unit must be k, M or G")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 #[derive(Debug, Args)]
@@ -410,4 +446,20 @@ pub struct ServeArgs {
     /// Configuration file [default: samizdat.toml in the data directory]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn byte_counts_take_binary_units_and_refuse_the_rest() {
+        assert_eq!(parse_bytes("512"), Ok(512));
+        assert_eq!(parse_bytes("150k"), Ok(150 * 1024));
+        assert_eq!(parse_bytes("5M"), Ok(5 << 20));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        for bad in ["", "k", "5 parsecs", "-1", "99999999999999G"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
 }

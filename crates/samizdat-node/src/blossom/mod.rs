@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+pub(crate) use auth::KIND as AUTH_KIND;
 use auth::{AuthError, Verb};
 
 use crate::State;
@@ -59,6 +60,12 @@ impl BlossomError {
     fn internal(e: impl std::fmt::Display) -> BlossomError {
         tracing::error!(error = %e, "blossom request failed");
         BlossomError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
+impl std::fmt::Display for BlossomError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -157,7 +164,7 @@ async fn authorize(
 }
 
 /// What may be stored: `Ok(mime)` or a refusal that says why.
-fn admit(bytes: &[u8]) -> Answer<Option<String>> {
+pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
     if let Some(media_type) = MediaType::detect(bytes) {
         let stripped = samizdat_media::strip(bytes)
             .map_err(|e| BlossomError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;

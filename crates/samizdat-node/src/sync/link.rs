@@ -22,6 +22,8 @@ pub struct Link {
     pub patience: Duration,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// When the window closes: no wait goes past it.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Link {
@@ -39,23 +41,27 @@ impl Link {
             patience,
             bytes_in: 0,
             bytes_out: 0,
+            deadline: None,
         })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes_in + self.bytes_out
     }
 
     /// Queues a message; [`flush`](Self::flush) or [`send`](Self::send)
     /// writes it.
     pub async fn feed(&mut self, text: String) -> Result<(), SyncError> {
         self.bytes_out += text.len() as u64;
-        tokio::time::timeout(self.patience, self.socket.feed(Message::text(text)))
-            .await
-            .map_err(|_| SyncError::Timeout("sending"))?
+        let sending = self.socket.feed(Message::text(text));
+        bounded(self.deadline, self.patience, "sending", sending)
+            .await?
             .map_err(|e| SyncError::Link(e.to_string()))
     }
 
     pub async fn flush(&mut self) -> Result<(), SyncError> {
-        tokio::time::timeout(self.patience, self.socket.flush())
-            .await
-            .map_err(|_| SyncError::Timeout("sending"))?
+        bounded(self.deadline, self.patience, "sending", self.socket.flush())
+            .await?
             .map_err(|e| SyncError::Link(e.to_string()))
     }
 
@@ -74,11 +80,15 @@ impl Link {
     pub async fn recv_within(&mut self, wait: Duration) -> Result<(Vec<Value>, String), SyncError> {
         // Bounded: at most this many unreadable messages in a row.
         for _ in 0..1_000 {
-            let message = tokio::time::timeout(wait, self.socket.next())
-                .await
-                .map_err(|_| SyncError::Timeout("waiting for the peer"))?
-                .ok_or_else(|| SyncError::Link("the peer closed the connection".into()))?
-                .map_err(|e| SyncError::Link(e.to_string()))?;
+            let message = bounded(
+                self.deadline,
+                wait,
+                "waiting for the peer",
+                self.socket.next(),
+            )
+            .await?
+            .ok_or_else(|| SyncError::Link("the peer closed the connection".into()))?
+            .map_err(|e| SyncError::Link(e.to_string()))?;
             let text = match message {
                 Message::Text(text) => text.to_string(),
                 Message::Close(frame) => {
@@ -100,6 +110,25 @@ impl Link {
 
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+    }
+}
+
+/// Waits for `future` at most `wait`, and not past `deadline`: a wait
+/// the window cuts short is [`SyncError::WindowClosed`], not a timeout.
+async fn bounded<T>(
+    deadline: Option<tokio::time::Instant>,
+    wait: Duration,
+    what: &'static str,
+    future: impl std::future::Future<Output = T>,
+) -> Result<T, SyncError> {
+    let left = deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+    match left {
+        Some(left) if left < wait => tokio::time::timeout(left, future)
+            .await
+            .map_err(|_| SyncError::WindowClosed),
+        _ => tokio::time::timeout(wait, future)
+            .await
+            .map_err(|_| SyncError::Timeout(what)),
     }
 }
 

@@ -17,6 +17,7 @@
 //! Nothing is sent twice: the difference is computed afresh on every run,
 //! so a run cut short resumes with exactly what is still missing.
 
+mod blobs;
 mod fallback;
 mod link;
 mod transfer;
@@ -67,6 +68,19 @@ pub struct SyncOptions {
     pub max_items: usize,
     /// Limits applied to every event the peer sends.
     pub limits: Limits,
+    /// Stop cleanly this long after starting (`--window`), having moved
+    /// the most important things first.
+    pub window: Option<Duration>,
+    /// Stop cleanly once this many bytes have crossed, both ways, events
+    /// and blobs together.
+    pub max_bytes: Option<u64>,
+    /// Whether the blobs that the synced records reference follow them.
+    pub blobs: bool,
+    /// The peer's Blossom server, when it is not on the relay's own host
+    /// and port.
+    pub blossom: Option<String>,
+    /// Largest blob taken from a peer.
+    pub max_blob_bytes: u64,
 }
 
 impl Default for SyncOptions {
@@ -77,7 +91,58 @@ impl Default for SyncOptions {
             patience: Duration::from_secs(30),
             max_items: 1_000_000,
             limits: Limits::default(),
+            window: None,
+            max_bytes: None,
+            blobs: true,
+            blossom: None,
+            max_blob_bytes: 64 * 1024 * 1024,
         }
+    }
+}
+
+/// Why a sync stopped before it had moved everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stop {
+    /// The time window closed.
+    Window,
+    /// The byte budget was spent.
+    Bytes,
+}
+
+/// The limits of one run: a moment to stop at and bytes to spend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    deadline: Option<tokio::time::Instant>,
+    max_bytes: Option<u64>,
+}
+
+impl Budget {
+    fn new(options: &SyncOptions) -> Budget {
+        Budget {
+            deadline: options.window.map(|w| tokio::time::Instant::now() + w),
+            max_bytes: options.max_bytes,
+        }
+    }
+
+    /// Why no more may be started, with `used` bytes spent so far.
+    fn spent(&self, used: u64) -> Option<Stop> {
+        if self
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            return Some(Stop::Window);
+        }
+        if self.max_bytes.is_some_and(|max| used >= max) {
+            return Some(Stop::Bytes);
+        }
+        None
+    }
+
+    /// Time left in the window, if there is one.
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
     }
 }
 
@@ -116,7 +181,41 @@ pub struct Summary {
     /// WebSocket payload bytes each way.
     pub wire_in: u64,
     pub wire_out: u64,
+    /// Blobs the records reference that the peer had and this store
+    /// lacked; how many arrived whole, how many of those resumed an
+    /// earlier run's partial download, and how many were refused here
+    /// (wrong hash, identifying metadata, too large).
+    pub blobs_missing_here: u64,
+    pub blobs_received: u64,
+    pub blobs_resumed: u64,
+    pub blobs_rejected: u64,
+    pub blob_bytes_in: u64,
+    /// Blobs this store had and the peer lacked, and how many it took.
+    pub blobs_missing_there: u64,
+    pub blobs_sent: u64,
+    pub blobs_refused_by_peer: u64,
+    pub blob_bytes_out: u64,
+    /// The first thing that went wrong with a blob.
+    pub first_blob_problem: Option<String>,
+    /// Why the run stopped before the end, if it did: the next run goes on
+    /// from there.
+    pub stopped: Option<Stop>,
     pub seconds: f64,
+}
+
+impl Summary {
+    fn blob_bytes(&self) -> u64 {
+        self.blob_bytes_in + self.blob_bytes_out
+    }
+
+    /// Whether anything is known to be left for a next run.
+    pub fn complete(&self) -> bool {
+        self.stopped.is_none()
+            && self.received + self.rejected_from_peer >= self.missing_here
+            && self.sent + self.refused_by_peer >= self.missing_there
+            && self.blobs_received + self.blobs_rejected >= self.blobs_missing_here
+            && self.blobs_sent + self.blobs_refused_by_peer >= self.blobs_missing_there
+    }
 }
 
 /// Why a sync could not run or finish.
@@ -136,6 +235,10 @@ pub enum SyncError {
     Protocol(String),
     #[error("the local store: {0}")]
     Store(#[from] samizdat_store::StoreError),
+    /// The window closed while waiting; [`sync`] turns this into a
+    /// summary that says so.
+    #[error("the window closed")]
+    WindowClosed,
 }
 
 /// Told how a sync is going, for a progress bar.
@@ -173,7 +276,8 @@ struct Diff {
     theirs: Vec<[u8; 32]>,
 }
 
-/// Reconciles `store` with the relay at `url`.
+/// Reconciles `store` with the relay at `url`: events first, then the
+/// blobs their records reference.
 pub async fn sync(
     store: &Store,
     url: &str,
@@ -184,12 +288,71 @@ pub async fn sync(
     let mut filter = options.filter.clone();
     filter.remove("limit");
     // Checked here first, so a bad filter is our error, not the peer's.
-    local_query(&filter)?;
+    let query = local_query(&filter)?;
+    let budget = Budget::new(options);
+    let mut summary = Summary::default();
 
     let mut link = Link::connect(url, options.patience).await?;
-    let mut summary = Summary::default();
+    link.deadline = budget.deadline;
+    let events = exchange(
+        &mut link,
+        store,
+        url,
+        &filter,
+        options,
+        &budget,
+        &mut summary,
+        observer,
+    )
+    .await;
+    summary.wire_in = link.bytes_in;
+    summary.wire_out = link.bytes_out;
+    link.close().await;
+    match events {
+        Ok(()) => {}
+        Err(SyncError::WindowClosed) => summary.stopped = Some(Stop::Window),
+        Err(e) => return Err(e),
+    }
+
+    if options.blobs && summary.stopped.is_none() {
+        let peer = blobs::Peer::new(url, options.blossom.as_deref(), options.patience)?;
+        let hashes = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.referenced_blobs(&query))
+                .await
+                .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+        };
+        let wire = summary.wire_in + summary.wire_out;
+        blobs::sync(
+            store,
+            &peer,
+            hashes,
+            options,
+            &budget,
+            wire,
+            &mut summary,
+            observer,
+        )
+        .await?;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The events: find the difference, then move it.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    link: &mut Link,
+    store: &Store,
+    url: &str,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    budget: &Budget,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
     observer.phase("reconciling", None);
-    let diff = match reconcile(&mut link, store, &filter, options, &mut summary, observer).await {
+    let diff = match reconcile(link, store, filter, options, summary, observer).await {
         Ok(diff) => diff,
         Err(ReconcileError::Fatal(e)) => return Err(e),
         Err(ReconcileError::Unsupported(why)) => {
@@ -197,21 +360,14 @@ pub async fn sync(
             summary.method = Method::Req;
             // The peer may have closed on the unknown message: start afresh.
             let (wire_in, wire_out) = (link.bytes_in, link.bytes_out);
-            link.close().await;
-            link = Link::connect(url, options.patience).await?;
+            let fresh = Link::connect(url, options.patience).await?;
+            std::mem::replace(link, fresh).close().await;
             link.bytes_in = wire_in;
             link.bytes_out = wire_out;
+            link.deadline = budget.deadline;
             let pulls = options.direction.pulls();
-            let ours = fallback::diff(
-                &mut link,
-                store,
-                &filter,
-                options,
-                pulls,
-                &mut summary,
-                observer,
-            )
-            .await?;
+            let ours =
+                fallback::diff(link, store, filter, options, pulls, summary, observer).await?;
             Diff {
                 ours,
                 theirs: Vec::new(),
@@ -221,24 +377,21 @@ pub async fn sync(
     if options.direction.pulls() && !diff.theirs.is_empty() {
         summary.missing_here = diff.theirs.len() as u64;
         transfer::pull(
-            &mut link,
+            link,
             store,
             &diff.theirs,
             options,
-            &mut summary,
+            budget,
+            summary,
             observer,
         )
         .await?;
     }
-    if options.direction.pushes() && !diff.ours.is_empty() {
+    if summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
         summary.missing_there = diff.ours.len() as u64;
-        transfer::push(&mut link, store, &diff.ours, &mut summary, observer).await?;
+        transfer::push(link, store, &diff.ours, budget, summary, observer).await?;
     }
-    summary.wire_in = link.bytes_in;
-    summary.wire_out = link.bytes_out;
-    summary.seconds = started.elapsed().as_secs_f64();
-    link.close().await;
-    Ok(summary)
+    Ok(())
 }
 
 /// Reconciliation fails either in a way that calls for the `REQ`

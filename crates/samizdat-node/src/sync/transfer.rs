@@ -11,7 +11,7 @@ use samizdat_store::{InsertOutcome, Query, Store};
 use serde_json::{Value, json};
 
 use super::link::{Link, str_at};
-use super::{Observer, Summary, SyncError, SyncOptions, priority_kinds};
+use super::{Budget, Observer, Summary, SyncError, SyncOptions, priority_kinds};
 
 /// Ids asked for in one `REQ`: well under any relay's filter limits.
 const IDS_PER_REQ: usize = 250;
@@ -19,12 +19,14 @@ const IDS_PER_REQ: usize = 250;
 const PUSH_WINDOW: usize = 128;
 
 /// Fetches `ids` from the peer and stores what validates. Priority kinds
-/// are asked for first, across all ids, then whatever is left.
+/// are asked for first, across all ids, then whatever is left. Whatever
+/// stops the run (a cut, the window), what had arrived is committed.
 pub async fn pull(
     link: &mut Link,
     store: &Store,
     ids: &[[u8; 32]],
     options: &SyncOptions,
+    budget: &Budget,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
@@ -32,7 +34,8 @@ pub async fn pull(
     let mut wanted: HashSet<[u8; 32]> = ids.iter().copied().collect();
     let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
     let mut sub = 0u64;
-    for kinds in [Some(priority_kinds().to_vec()), None] {
+    let mut failure = None;
+    'passes: for kinds in [Some(priority_kinds().to_vec()), None] {
         // What the first pass stored is not asked for again.
         if let Some(previous) = committing.take() {
             for id in account(previous.await, summary, observer)? {
@@ -45,43 +48,22 @@ pub async fn pull(
             .copied()
             .collect();
         for chunk in round.chunks(IDS_PER_REQ) {
+            if let Some(stop) = budget.spent(link.bytes()) {
+                summary.stopped = Some(stop);
+                break 'passes;
+            }
             sub += 1;
-            let id = format!("pull-{sub}");
-            let mut filter = json!({
-                "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
-                "limit": chunk.len(),
-            });
-            if let Some(kinds) = &kinds {
-                filter["kinds"] = json!(kinds);
-            }
-            link.send(json!(["REQ", id, filter]).to_string()).await?;
-            summary.round_trips += 1;
             let mut batch = Vec::new();
-            // Bounded: at most the chunk's events and a few other messages.
-            for _ in 0..chunk.len() + 64 {
-                let (message, raw) = link.recv().await?;
-                match (str_at(&message, 0), str_at(&message, 1)) {
-                    ("EVENT", s) if s == id => {
-                        let Some(event) = message.get(2) else {
-                            continue;
-                        };
-                        let Ok(event) = Event::from_json(event.to_string()) else {
-                            summary.rejected_from_peer += 1;
-                            continue;
-                        };
-                        // Only what was asked for. An id stays wanted until
-                        // an event with it validates: a forgery that claims
-                        // the id cannot shadow the genuine event after it.
-                        if wanted.contains(&event.id.to_bytes()) {
-                            summary.received_bytes += raw.len() as u64;
-                            batch.push(event);
-                        }
-                    }
-                    ("EOSE", s) | ("CLOSED", s) if s == id => break,
-                    _ => {}
-                }
-            }
-            link.send(json!(["CLOSE", id]).to_string()).await?;
+            let fetched = fetch(
+                link,
+                chunk,
+                kinds.as_deref(),
+                sub,
+                &wanted,
+                &mut batch,
+                summary,
+            )
+            .await;
             // Commit this batch while the next one is fetched.
             if let Some(previous) = committing.take() {
                 for id in account(previous.await, summary, observer)? {
@@ -93,6 +75,10 @@ pub async fn pull(
             committing = Some(tokio::task::spawn_blocking(move || {
                 commit(&store, batch, &limits)
             }));
+            if let Err(e) = fetched {
+                failure = Some(e);
+                break 'passes;
+            }
         }
     }
     if let Some(previous) = committing.take() {
@@ -100,7 +86,55 @@ pub async fn pull(
             wanted.remove(&id);
         }
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
+}
+
+/// One `REQ` for a chunk of ids; the events that came are in `batch`,
+/// even when the link fails part-way.
+async fn fetch(
+    link: &mut Link,
+    chunk: &[[u8; 32]],
+    kinds: Option<&[u16]>,
+    sub: u64,
+    wanted: &HashSet<[u8; 32]>,
+    batch: &mut Vec<Event>,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
+    let id = format!("pull-{sub}");
+    let mut filter = json!({
+        "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
+        "limit": chunk.len(),
+    });
+    if let Some(kinds) = kinds {
+        filter["kinds"] = json!(kinds);
+    }
+    link.send(json!(["REQ", id, filter]).to_string()).await?;
+    summary.round_trips += 1;
+    // Bounded: at most the chunk's events and a few other messages.
+    for _ in 0..chunk.len() + 64 {
+        let (message, raw) = link.recv().await?;
+        match (str_at(&message, 0), str_at(&message, 1)) {
+            ("EVENT", s) if s == id => {
+                let Some(event) = message.get(2) else {
+                    continue;
+                };
+                let Ok(event) = Event::from_json(event.to_string()) else {
+                    summary.rejected_from_peer += 1;
+                    continue;
+                };
+                // Only what was asked for. An id stays wanted until an
+                // event with it validates: a forgery that claims the id
+                // cannot shadow the genuine event after it.
+                if wanted.contains(&event.id.to_bytes()) {
+                    summary.received_bytes += raw.len() as u64;
+                    batch.push(event);
+                }
+            }
+            ("EOSE", s) | ("CLOSED", s) if s == id => break,
+            _ => {}
+        }
+    }
+    link.send(json!(["CLOSE", id]).to_string()).await
 }
 
 pub(super) struct Stored {
@@ -172,6 +206,7 @@ pub async fn push(
     link: &mut Link,
     store: &Store,
     ids: &[[u8; 32]],
+    budget: &Budget,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
@@ -179,7 +214,7 @@ pub async fn push(
     let mut left: HashSet<[u8; 32]> = ids.iter().copied().collect();
     let mut in_flight: HashSet<String> = HashSet::new();
     let classes = priority_kinds().map(|k| Some(vec![k]));
-    for kinds in classes.into_iter().chain([None]) {
+    'classes: for kinds in classes.into_iter().chain([None]) {
         let round: Vec<[u8; 32]> = ids
             .iter()
             .filter(|id| left.contains(*id))
@@ -206,6 +241,11 @@ pub async fn push(
             // first): a story in the order it was told.
             events.reverse();
             for stored in events {
+                if let Some(stop) = budget.spent(link.bytes()) {
+                    summary.stopped = Some(stop);
+                    link.flush().await?;
+                    break 'classes;
+                }
                 left.remove(&stored.id);
                 while in_flight.len() >= PUSH_WINDOW {
                     take_ok(link, &mut in_flight, summary, observer).await?;

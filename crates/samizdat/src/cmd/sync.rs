@@ -3,7 +3,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use indicatif::ProgressBar;
-use samizdat_node::sync::{Direction, Method, Observer, Summary, SyncOptions};
+use samizdat_node::sync::{Direction, Method, Observer, Stop, Summary, SyncOptions};
 use serde_json::{Map, Value};
 
 use crate::cli::SyncArgs;
@@ -48,6 +48,10 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
         direction,
         filter,
         patience: args.timeout,
+        window: args.window,
+        max_bytes: args.max_bytes,
+        blobs: !args.no_blobs,
+        blossom: args.blossom.clone(),
         ..SyncOptions::default()
     };
     let store = ctx.store()?;
@@ -65,13 +69,15 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
         bar.finish_and_clear();
     }
     report(ctx, &args.url, &summary)?;
-    Ok(
-        if summary.refused_by_peer > 0 || summary.rejected_from_peer > 0 {
-            Code::Problems
-        } else {
-            Code::Success
-        },
-    )
+    let refused = summary.refused_by_peer
+        + summary.rejected_from_peer
+        + summary.blobs_rejected
+        + summary.blobs_refused_by_peer;
+    Ok(if refused > 0 || !summary.complete() {
+        Code::Problems
+    } else {
+        Code::Success
+    })
 }
 
 fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
@@ -90,6 +96,35 @@ fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
         "{} round trips, {} bytes in and {} bytes out on the wire, {:.2} s",
         s.round_trips, s.wire_in, s.wire_out, s.seconds
     );
+    if s.blobs_missing_here + s.blobs_missing_there > 0 {
+        println!(
+            "blobs: received {} of {} missing here ({} bytes, {} resumed), sent {} of {} missing there ({} bytes)",
+            s.blobs_received,
+            s.blobs_missing_here,
+            s.blob_bytes_in,
+            s.blobs_resumed,
+            s.blobs_sent,
+            s.blobs_missing_there,
+            s.blob_bytes_out
+        );
+    }
+    if s.blobs_rejected + s.blobs_refused_by_peer > 0 {
+        println!(
+            "{} blobs from the peer were refused here and the peer refused {} (first problem: {})",
+            s.blobs_rejected,
+            s.blobs_refused_by_peer,
+            s.first_blob_problem.as_deref().unwrap_or("none given")
+        );
+    }
+    match s.stopped {
+        Some(Stop::Window) => {
+            println!("stopped: the window closed; run again to go on from here")
+        }
+        Some(Stop::Bytes) => {
+            println!("stopped: the byte budget is spent; run again to go on from here")
+        }
+        None => {}
+    }
     if s.rejected_from_peer > 0 {
         println!(
             "{} events from the peer failed validation and were not stored",

@@ -9,12 +9,12 @@ use sha2::{Digest, Sha256};
 use crate::served::Served;
 use crate::{Node, signed, tour_photo};
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 /// `Authorization: Nostr <base64 kind 24242>` for `verb`, naming `hashes`.
-fn authorization(keys: &Keys, verb: &str, hashes: &[&str]) -> String {
+pub(crate) fn authorization(keys: &Keys, verb: &str, hashes: &[&str]) -> String {
     let now = Timestamp::now().as_secs();
     let expiration = (now + 600).to_string();
     let t = ["t", verb];
@@ -28,7 +28,7 @@ fn authorization(keys: &Keys, verb: &str, hashes: &[&str]) -> String {
 }
 
 /// Bytes of no recognised format, like an encrypted blob.
-fn opaque(n: usize) -> Vec<u8> {
+pub(crate) fn opaque(n: usize) -> Vec<u8> {
     (0..n as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect()
@@ -350,7 +350,10 @@ async fn a_blob_a_record_needs_outlives_its_uploaders_delete() {
 
 /// A bare HTTP/1.1 server on loopback that answers every request with
 /// `body`: a source for `PUT /mirror` that is not a Blossom server.
-async fn static_source(body: Vec<u8>, content_type: &'static str) -> std::net::SocketAddr {
+pub(crate) async fn static_source(
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

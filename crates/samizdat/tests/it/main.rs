@@ -3,12 +3,14 @@
 mod bad_input;
 mod blossom;
 mod durability;
+mod faulty;
 mod nostr_sdk;
 mod records;
 mod relay;
 mod relay_abuse;
 mod served;
 mod sync;
+mod sync_faults;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
