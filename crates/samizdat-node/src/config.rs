@@ -28,6 +28,10 @@ pub struct Config {
     pub relay: RelayLimits,
     /// Limits for the Blossom blob server.
     pub blossom: BlossomConfig,
+    /// How the node keeps in step with its peers.
+    pub sync: SyncConfig,
+    /// The nodes and relays this node keeps in step with (`[[peers]]`).
+    pub peers: Vec<PeerConfig>,
 }
 
 impl Default for Config {
@@ -38,6 +42,8 @@ impl Default for Config {
             events: Limits::default(),
             relay: RelayLimits::default(),
             blossom: BlossomConfig::default(),
+            sync: SyncConfig::default(),
+            peers: Vec::new(),
         }
     }
 }
@@ -172,6 +178,73 @@ impl Default for BlossomConfig {
     }
 }
 
+/// Continuous sync with the `[[peers]]`: when, and how patiently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// How often each peer is synced when nothing else prompts it (give or
+    /// take a tenth, so that many nodes do not all call at once).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// How long after a new local record its peers are synced, so that
+    /// records that arrive together travel together.
+    #[serde(with = "humantime_serde")]
+    pub settle: Duration,
+    /// The wait after a first failure; it doubles with each further
+    /// failure, up to `max_retry`, with random jitter.
+    #[serde(with = "humantime_serde")]
+    pub retry: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_retry: Duration,
+    /// How long to wait for any one answer from a peer.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            interval: Duration::from_secs(600),
+            settle: Duration::from_secs(2),
+            retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(900),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One peer the node keeps in step with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's relay: `ws://host:port` or `wss://host`.
+    pub url: String,
+    /// `pull`, `push` or `both`.
+    #[serde(default = "both")]
+    pub direction: crate::sync::Direction,
+    /// Which events: a NIP-01 filter as a TOML table, such as
+    /// `{ kinds = [1948, 1949] }`. All events when absent.
+    #[serde(default)]
+    pub filter: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Whether the blobs the records reference follow them.
+    #[serde(default = "yes")]
+    pub blobs: bool,
+    /// The peer's Blossom server, when not at the relay's own address.
+    #[serde(default)]
+    pub blossom: Option<String>,
+    /// This peer's own `[sync] interval`.
+    #[serde(default, with = "humantime_serde::option")]
+    pub interval: Option<Duration>,
+}
+
+fn both() -> crate::sync::Direction {
+    crate::sync::Direction::Both
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// Why a configuration could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -230,6 +303,29 @@ mod tests {
     fn unknown_keys_are_refused() {
         let err = Config::parse("[relay]\nmax_subscription = 3\n").unwrap_err();
         assert!(err.to_string().contains("max_subscription"), "{err}");
+    }
+
+    #[test]
+    fn peers_take_a_url_and_optional_direction_filter_and_interval() {
+        let c = Config::parse(
+            "[[peers]]\nurl = \"ws://127.0.0.1:4849\"\n\n\
+             [[peers]]\nurl = \"ws://127.0.0.1:4850\"\ndirection = \"push\"\n\
+             filter = { kinds = [1948, 1949], since = 1700000000 }\ninterval = \"1m\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.peers.len(), 2);
+        assert_eq!(c.peers[0].direction, crate::sync::Direction::Both);
+        assert!(c.peers[0].blobs);
+        assert_eq!(c.peers[1].direction, crate::sync::Direction::Push);
+        assert_eq!(
+            serde_json::Value::Object(c.peers[1].filter.clone().unwrap()),
+            serde_json::json!({"kinds": [1948, 1949], "since": 1_700_000_000})
+        );
+        assert_eq!(c.peers[1].interval, Some(Duration::from_secs(60)));
+        let err =
+            Config::parse("[[peers]]\nurl = \"ws://127.0.0.1:1\"\ndirection = \"sideways\"\n")
+                .unwrap_err();
+        assert!(err.to_string().contains("sideways"), "{err}");
     }
 
     #[test]

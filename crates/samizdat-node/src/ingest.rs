@@ -53,6 +53,12 @@ impl Ingest {
         self.live.subscribe()
     }
 
+    /// A handle that tells live subscribers of events stored by another
+    /// door (sync), after their commit.
+    pub fn announcer(&self) -> Announce {
+        Announce(self.live.clone())
+    }
+
     /// Validates and stores one parsed event; returns once it is durable.
     pub async fn submit(&self, event: Event) -> Result<InsertOutcome, IngestError> {
         let (tx, rx) = oneshot::channel();
@@ -87,4 +93,26 @@ fn check_and_submit(
     let copy = verified.clone();
     let pending = store.submit(vec![verified])?;
     Ok((copy, pending))
+}
+
+/// Tells the node's live subscribers of events that arrived by sync.
+#[derive(Clone)]
+pub struct Announce(broadcast::Sender<Arc<VerifiedEvent>>);
+
+impl Announce {
+    /// Called after `events` are durably stored.
+    pub fn stored(&self, events: impl IntoIterator<Item = VerifiedEvent>) {
+        for event in events {
+            // No receivers is not an error: nobody is listening.
+            let _ = self.0.send(Arc::new(event));
+        }
+    }
+}
+
+impl std::fmt::Debug for Announce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Announce")
+            .field("receivers", &self.0.receiver_count())
+            .finish()
+    }
 }

@@ -10,18 +10,21 @@
 //! - `outbound`: HTTP the node itself sends, with an address policy;
 //! - `nip11`: the relay information document;
 //! - `sync`: the client that reconciles a store with a peer (NIP-77, or
-//!   `REQ` when the peer lacks it).
+//!   `REQ` when the peer lacks it);
+//! - `peers`: continuous sync with the peers of `samizdat.toml`, and
+//!   their status.
 
 mod blossom;
 pub mod config;
 mod ingest;
 mod nip11;
 pub mod outbound;
+pub mod peers;
 pub mod relay;
 mod server;
 pub mod sync;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};
-pub use ingest::{Ingest, IngestError};
+pub use ingest::{Announce, Ingest, IngestError};
 pub(crate) use server::State;
 pub use server::{Node, NodeError};

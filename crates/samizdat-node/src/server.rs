@@ -25,6 +25,7 @@ use crate::blossom;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::outbound::{FetchError, Fetcher, Reach};
+use crate::peers::{self, Board, PeerError};
 use crate::relay::{self, PerIp};
 
 /// How long shutdown waits for connections to finish what they acknowledged.
@@ -44,6 +45,8 @@ pub(crate) struct State {
     pub connections: TaskTracker,
     /// The client `PUT /mirror` downloads with, when mirroring is on.
     pub mirror: Option<Fetcher>,
+    /// How each configured peer is doing.
+    pub peers: Arc<Board>,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -58,6 +61,8 @@ pub enum NodeError {
     Serve(std::io::Error),
     #[error("setting up outgoing HTTP: {0}")]
     Outbound(#[from] FetchError),
+    #[error("samizdat.toml: {0}")]
+    Peer(#[from] PeerError),
 }
 
 /// A bound node. Binding comes first, so a caller (or a test on port 0)
@@ -74,6 +79,7 @@ impl Node {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
+        peers::check(&config)?;
         let (stop, shutdown) = watch::channel(false);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let mirror = if config.blossom.mirror {
@@ -86,13 +92,23 @@ impl Node {
         } else {
             None
         };
+        let ingest = Ingest::new(store, config.events, config.relay.live_backlog);
+        let connections = TaskTracker::new();
+        let peers = peers::start(
+            &config,
+            ingest.store(),
+            ingest.announcer(),
+            shutdown.clone(),
+            &connections,
+        );
         let state = Arc::new(State {
-            ingest: Ingest::new(store, config.events, config.relay.live_backlog),
+            ingest,
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
             reads: Semaphore::new(cores * 4),
             shutdown,
-            connections: TaskTracker::new(),
+            connections,
             mirror,
+            peers,
             config,
         });
         Ok(Node {
@@ -163,6 +179,7 @@ fn router(state: Arc<State>) -> Router {
                 .options(preflight),
         )
         .route("/mirror", put(blossom::mirror).options(preflight))
+        .route("/status", get(status))
         .route("/list/{pubkey}", get(blossom::list).options(preflight))
         .route(
             "/{name}",
@@ -230,6 +247,30 @@ async fn root(
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "samizdat node. Nostr clients: connect a WebSocket to this address.\n",
+    )
+        .into_response()
+}
+
+/// `/status`: how the node and each peer are doing, for this machine
+/// only. Which peers a node talks to is not for the network to read.
+async fn status(
+    Extract(state): Extract<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    if !peer.ip().to_canonical().is_loopback() {
+        return (
+            StatusCode::FORBIDDEN,
+            "the status is shown only to this machine; use `samizdat peers` here\n",
+        )
+            .into_response();
+    }
+    let body = serde_json::json!({
+        "time": now_secs(),
+        "peers": state.peers.snapshot(),
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
     )
         .into_response()
 }

@@ -250,6 +250,21 @@ impl Store {
         query::referenced_blobs(&conn, query)
     }
 
+    /// The highest sequence number of a stored event (0 when none): it
+    /// grows whenever any process stores an event, so polling it tells a
+    /// node that something new arrived by a door it does not watch.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::last_seq(&conn)
+    }
+
+    /// How many events stored after sequence number `after` match
+    /// `query`: what is new here since a moment [`Store::last_seq`] marked.
+    pub fn count_after(&self, query: &Query, after: u64) -> Result<u64, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::count_after(&conn, query, after)
+    }
+
     /// The query plan SQLite chooses for `query`, one line per step.
     pub fn explain(&self, query: &Query) -> Result<Vec<String>, StoreError> {
         let conn = self.inner.reads.get()?;

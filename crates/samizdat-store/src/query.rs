@@ -210,6 +210,44 @@ pub fn count(conn: &Connection, q: &Query) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
+/// The highest sequence number given to a stored event (0 when none):
+/// it grows with every event stored, by any process.
+pub fn last_seq(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// How many events stored after sequence number `after` match `q` (its
+/// limit ignored). The newest events are found by the primary key and
+/// only they are matched against the filter.
+pub fn count_after(conn: &Connection, q: &Query, after: u64) -> Result<u64, StoreError> {
+    if q.matches_nothing() {
+        return Ok(0);
+    }
+    let after = after.min(i64::MAX as u64) as i64;
+    if *q == Query::default() {
+        let n: i64 = conn
+            .prepare_cached("SELECT count(*) FROM events WHERE seq > ?1")?
+            .query_row([after], |r| r.get(0))?;
+        return Ok(n as u64);
+    }
+    let unlimited = Query {
+        limit: None,
+        ..q.clone()
+    };
+    let (sql, mut params) = select_sql(&unlimited, "e.seq");
+    params.push(Value::Integer(after));
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM ({sql}) WHERE seq > ?{}",
+            params.len()
+        ))?
+        .query_row(params_from_iter(params), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
 /// How many distinct events match any of `queries` (limits ignored), as
 /// NIP-45 counts a `COUNT` with several filters.
 pub fn count_any(conn: &Connection, queries: &[Query]) -> Result<u64, StoreError> {

@@ -26,5 +26,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Bench(c) => cmd::bench::run(c),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Sync(a) => cmd::sync::run(&ctx, a),
+        Command::Peers { config } => cmd::peers::run(&ctx, config),
     }
 }

@@ -66,6 +66,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Reconcile this store with a peer relay (NIP-77, or REQ if it lacks it)
     Sync(SyncArgs),
+    /// How each peer in samizdat.toml is doing (`serve` keeps them in step)
+    Peers {
+        /// Configuration file [default: samizdat.toml in the data directory]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Measure ingest against signature verification alone, or the node
     /// against nostr-rs-relay
     #[command(subcommand)]

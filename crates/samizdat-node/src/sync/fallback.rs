@@ -114,7 +114,11 @@ async fn page_through(
         if !batch.is_empty() {
             let store = store.clone();
             let limits = options.limits;
-            let done = tokio::task::spawn_blocking(move || commit(&store, batch, &limits)).await;
+            let announce = options.announce.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                commit(&store, batch, &limits, announce.as_ref())
+            })
+            .await;
             validated.extend(account(done, summary, observer)?);
         }
         // Same-second events straddle pages, so `until` stays inclusive; a

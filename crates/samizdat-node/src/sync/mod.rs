@@ -35,7 +35,8 @@ use crate::relay::filter::Filter;
 use link::{Link, str_at};
 
 /// Which way events go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Only take what the peer has.
     Pull,
@@ -46,11 +47,11 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn pulls(self) -> bool {
+    pub fn pulls(self) -> bool {
         matches!(self, Direction::Pull | Direction::Both)
     }
 
-    fn pushes(self) -> bool {
+    pub fn pushes(self) -> bool {
         matches!(self, Direction::Push | Direction::Both)
     }
 }
@@ -81,6 +82,8 @@ pub struct SyncOptions {
     pub blossom: Option<String>,
     /// Largest blob taken from a peer.
     pub max_blob_bytes: u64,
+    /// Where to tell a running node's live subscribers of what arrived.
+    pub announce: Option<crate::Announce>,
 }
 
 impl Default for SyncOptions {
@@ -96,6 +99,7 @@ impl Default for SyncOptions {
             blobs: true,
             blossom: None,
             max_blob_bytes: 64 * 1024 * 1024,
+            announce: None,
         }
     }
 }
@@ -410,7 +414,7 @@ impl From<SyncError> for ReconcileError {
 
 /// The store query for a NIP-01 filter object (any number of values: the
 /// user's own filter, not a client's).
-fn local_query(filter: &Map<String, Value>) -> Result<samizdat_store::Query, SyncError> {
+pub(crate) fn local_query(filter: &Map<String, Value>) -> Result<samizdat_store::Query, SyncError> {
     let relaxed = RelayLimits {
         max_filter_values: usize::MAX,
         ..RelayLimits::default()

@@ -72,8 +72,9 @@ pub async fn pull(
             }
             let store = store.clone();
             let limits = options.limits;
+            let announce = options.announce.clone();
             committing = Some(tokio::task::spawn_blocking(move || {
-                commit(&store, batch, &limits)
+                commit(&store, batch, &limits, announce.as_ref())
             }));
             if let Err(e) = fetched {
                 failure = Some(e);
@@ -159,11 +160,12 @@ pub(super) fn account(
 }
 
 /// Validates on every core, then commits in one batch and waits until it
-/// is durable.
+/// is durable; then tells `announce` what was new.
 pub(super) fn commit(
     store: &Store,
     events: Vec<Event>,
     limits: &Limits,
+    announce: Option<&crate::Announce>,
 ) -> Result<Stored, SyncError> {
     let handled = events.len() as u64;
     let now = Timestamp::now();
@@ -183,15 +185,23 @@ pub(super) fn commit(
         }
     }
     let valid_ids = valid.iter().map(|v| v.event().id.to_bytes()).collect();
+    let copies = announce.map(|_| valid.clone());
     let outcomes = if valid.is_empty() {
         Vec::new()
     } else {
         store.insert(valid)?
     };
-    let stored = outcomes
-        .iter()
-        .filter(|o| matches!(o, InsertOutcome::Stored | InsertOutcome::Ephemeral))
-        .count() as u64;
+    let new = |o: &InsertOutcome| matches!(o, InsertOutcome::Stored | InsertOutcome::Ephemeral);
+    let stored = outcomes.iter().filter(|o| new(o)).count() as u64;
+    if let (Some(announce), Some(copies)) = (announce, copies) {
+        announce.stored(
+            copies
+                .into_iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| new(o))
+                .map(|(v, _)| v),
+        );
+    }
     Ok(Stored {
         stored,
         rejected,

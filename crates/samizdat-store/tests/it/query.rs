@@ -212,3 +212,37 @@ fn query_plans_use_indexes() {
         assert!(!table_scan, "{q:?} scans a table: {plan:#?}");
     }
 }
+
+#[test]
+fn what_is_new_since_a_mark_is_counted_with_or_without_a_filter() {
+    let f = fixture();
+    let keys = Keys::generate();
+    assert_eq!(f.store.last_seq().expect("seq"), 0);
+    let old = event(&keys, 1, 1_650_000_100, &[&["t", "almaty"]], "old");
+    insert(&f.store, &[old]);
+    let mark = f.store.last_seq().expect("seq");
+    assert!(mark > 0);
+    // Newer by arrival, older by created_at: arrival is what counts.
+    let new = [
+        event(&keys, 1, 1_600_000_000, &[&["t", "almaty"]], "new 1"),
+        event(&keys, 7, 1_650_000_300, &[&["t", "almaty"]], "+"),
+        event(&keys, 1, 1_650_000_400, &[&["t", "aktobe"]], "new 2"),
+    ];
+    insert(&f.store, &new);
+    assert!(f.store.last_seq().expect("seq") >= mark + 3);
+    let all = Query::default();
+    assert_eq!(f.store.count_after(&all, mark).expect("count"), 3);
+    assert_eq!(f.store.count_after(&all, 0).expect("count"), 4);
+    let notes_in_almaty = Query {
+        kinds: Some(vec![1]),
+        tags: vec![('t', vec!["almaty".into()])],
+        ..Default::default()
+    };
+    assert_eq!(
+        f.store.count_after(&notes_in_almaty, mark).expect("count"),
+        1
+    );
+    assert_eq!(f.store.count_after(&notes_in_almaty, 0).expect("count"), 2);
+    let last = f.store.last_seq().expect("seq");
+    assert_eq!(f.store.count_after(&all, last).expect("count"), 0);
+}

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod events;
 pub mod id;
 pub mod init;
+pub mod peers;
 pub mod read;
 pub mod record;
 pub mod serve;

@@ -5,6 +5,7 @@ mod blossom;
 mod durability;
 mod faulty;
 mod nostr_sdk;
+mod peers;
 mod records;
 mod relay;
 mod relay_abuse;

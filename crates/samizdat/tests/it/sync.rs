@@ -8,14 +8,14 @@ use crate::served::Served;
 use crate::{Node, signed};
 
 /// Writes `events` as JSON lines and imports them into `node`.
-fn import(node: &Node, name: &str, events: &[&Event]) {
+pub(crate) fn import(node: &Node, name: &str, events: &[&Event]) {
     let path = node.dir.path().join(name);
     let lines: Vec<String> = events.iter().map(|e| e.as_json()).collect();
     std::fs::write(&path, lines.join("\n") + "\n").expect("events written");
     node.ok(&["events", "import", path.to_str().expect("path")]);
 }
 
-fn notes(keys: &Keys, from: u64, n: u64, what: &str) -> Vec<Event> {
+pub(crate) fn notes(keys: &Keys, from: u64, n: u64, what: &str) -> Vec<Event> {
     (from..from + n)
         .map(|i| {
             signed(
