@@ -16,6 +16,10 @@ pub const CONFIG_FILE: &str = "samizdat.toml";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// The proxy every outgoing connection goes through (sync with peers,
+    /// Blossom mirror downloads): `socks5h://127.0.0.1:9050` for Tor,
+    /// `socks5://…` or `http://…` (CONNECT). None by default.
+    pub proxy: Option<String>,
     /// Where the node listens. Loopback by default: serving a network is a
     /// choice the operator makes (`--listen`), because every device that
     /// can reach the port can read public records and leave new ones.
@@ -37,6 +41,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            proxy: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 4848)),
             info: Info::default(),
             events: Limits::default(),
@@ -232,6 +237,10 @@ pub struct PeerConfig {
     /// The peer's Blossom server, when not at the relay's own address.
     #[serde(default)]
     pub blossom: Option<String>,
+    /// This peer's own proxy, instead of the global one; `"direct"` for
+    /// none.
+    #[serde(default)]
+    pub proxy: Option<String>,
     /// This peer's own `[sync] interval`.
     #[serde(default, with = "humantime_serde::option")]
     pub interval: Option<Duration>,

@@ -20,6 +20,7 @@ mod ingest;
 mod nip11;
 pub mod outbound;
 pub mod peers;
+pub mod proxy;
 pub mod relay;
 mod server;
 pub mod sync;

@@ -17,6 +17,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 use reqwest::{StatusCode, Url};
 
+use crate::proxy::Proxy;
+
 /// Makes ring the process's TLS provider, which every HTTP client built
 /// afterwards uses (reqwest is built without a provider of its own, so
 /// that aws-lc's C and assembly need not be compiled). Idempotent; an
@@ -69,7 +71,14 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(reach: Reach, timeout: Duration) -> Result<Fetcher, FetchError> {
+    /// With a `proxy`, the proxy resolves names and connects, so only
+    /// literal addresses (in the URL and every redirect) can be checked
+    /// against `reach` here.
+    pub fn new(
+        reach: Reach,
+        timeout: Duration,
+        proxy: Option<&Proxy>,
+    ) -> Result<Fetcher, FetchError> {
         install_tls_provider();
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
@@ -80,7 +89,7 @@ impl Fetcher {
                 Err(e) => attempt.error(e),
             }
         });
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("samizdat/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(Resolver { reach }))
             .redirect(policy)
@@ -88,7 +97,15 @@ impl Fetcher {
             // the environment, which would bypass the address policy.
             .no_proxy()
             .connect_timeout(Duration::from_secs(15))
-            .timeout(timeout)
+            .timeout(timeout);
+        if let Some(proxy) = proxy {
+            builder = builder.proxy(
+                proxy
+                    .for_http()
+                    .map_err(|e| FetchError::Transport(e.to_string()))?,
+            );
+        }
+        let client = builder
             .build()
             .map_err(|e| FetchError::Transport(e.to_string()))?;
         Ok(Fetcher { client, reach })
@@ -126,14 +143,25 @@ impl Fetcher {
 /// An HTTP client for a peer the operator chose (sync): any address, and
 /// a bound on each wait rather than on the whole request, so a large blob
 /// on a slow link is cut only when it stalls, not for being slow.
-pub fn peer_client(patience: Duration) -> Result<reqwest::Client, FetchError> {
+pub fn peer_client(
+    patience: Duration,
+    proxy: Option<&Proxy>,
+) -> Result<reqwest::Client, FetchError> {
     install_tls_provider();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .user_agent(concat!("samizdat/", env!("CARGO_PKG_VERSION")))
         .redirect(redirect::Policy::limited(MAX_REDIRECTS))
         .no_proxy()
         .connect_timeout(patience)
-        .read_timeout(patience)
+        .read_timeout(patience);
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(
+            proxy
+                .for_http()
+                .map_err(|e| FetchError::Transport(e.to_string()))?,
+        );
+    }
+    builder
         .build()
         .map_err(|e| FetchError::Transport(e.to_string()))
 }

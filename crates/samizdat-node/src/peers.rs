@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, PeerConfig, SyncConfig};
 use crate::ingest::Announce;
+use crate::proxy::{Proxy, ProxyError};
 use crate::sync::{self, Direction, Quiet, SyncOptions};
 
 /// File name of the peer status inside a data directory.
@@ -111,18 +112,33 @@ impl Board {
 
 /// Why the peers could not be started.
 #[derive(Debug, thiserror::Error)]
-#[error("peer {url}: {reason}")]
+#[error("{what}: {reason}")]
 pub struct PeerError {
-    url: String,
+    what: String,
     reason: String,
+}
+
+/// The proxy a peer is reached through: its own, `"direct"` for none, or
+/// the node's.
+pub fn proxy_for(peer: &PeerConfig, config: &Config) -> Result<Option<Proxy>, ProxyError> {
+    match peer.proxy.as_deref().or(config.proxy.as_deref()) {
+        None | Some("direct") => Ok(None),
+        Some(url) => Proxy::parse(url).map(Some),
+    }
 }
 
 /// Checks every peer's configuration, so that a mistake stops the node at
 /// start with a clear message instead of failing quietly later.
 pub fn check(config: &Config) -> Result<(), PeerError> {
+    if let Some(proxy) = &config.proxy {
+        Proxy::parse(proxy).map_err(|e| PeerError {
+            what: "proxy".into(),
+            reason: e.to_string(),
+        })?;
+    }
     for peer in &config.peers {
         let bad = |reason: String| PeerError {
-            url: peer.url.clone(),
+            what: format!("peer {}", peer.url),
             reason,
         };
         let url = reqwest::Url::parse(&peer.url).map_err(|e| bad(e.to_string()))?;
@@ -132,6 +148,7 @@ pub fn check(config: &Config) -> Result<(), PeerError> {
         if let Some(filter) = &peer.filter {
             sync::local_query(filter).map_err(|e| bad(e.to_string()))?;
         }
+        proxy_for(peer, config).map_err(|e| bad(e.to_string()))?;
         if let Some(blossom) = &peer.blossom {
             reqwest::Url::parse(blossom).map_err(|e| bad(format!("blossom: {e}")))?;
         }
@@ -167,6 +184,8 @@ pub fn start(
             blossom: peer.blossom.clone(),
             max_blob_bytes: config.blossom.max_upload_bytes,
             announce: Some(announce.clone()),
+            // Checked by `check` before the node started.
+            proxy: proxy_for(peer, config).ok().flatten(),
             ..SyncOptions::default()
         };
         let keeper = Keeper {

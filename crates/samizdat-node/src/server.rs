@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::outbound::{FetchError, Fetcher, Reach};
 use crate::peers::{self, Board, PeerError};
+use crate::proxy::Proxy;
 use crate::relay::{self, PerIp};
 
 /// How long shutdown waits for connections to finish what they acknowledged.
@@ -88,7 +89,13 @@ impl Node {
             } else {
                 Reach::Public
             };
-            Some(Fetcher::new(reach, config.blossom.mirror_timeout)?)
+            // Checked by `peers::check` above.
+            let proxy = config.proxy.as_deref().and_then(|p| Proxy::parse(p).ok());
+            Some(Fetcher::new(
+                reach,
+                config.blossom.mirror_timeout,
+                proxy.as_ref(),
+            )?)
         } else {
             None
         };

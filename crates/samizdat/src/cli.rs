@@ -78,6 +78,16 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
+impl Command {
+    /// Whether the command opens network connections (or serves them).
+    pub fn uses_network(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_) | Command::Sync(_) | Command::Bench(BenchCommand::Relay(_))
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum IdCommand {
     /// Create a new identity (asks for a passphrase to encrypt it)
@@ -418,6 +428,10 @@ pub struct SyncArgs {
     /// The peer's Blossom server, when it is not at the relay's own address
     #[arg(long, value_name = "URL")]
     pub blossom: Option<String>,
+    /// Go through a proxy: socks5h://127.0.0.1:9050 for Tor (names resolved
+    /// by the proxy), socks5://HOST:PORT, or http://HOST:PORT (CONNECT)
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 }
 
 /// A byte count with an optional k, M or G suffix (powers of 1024).

@@ -18,8 +18,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = cli::Cli::parse();
+    // Commands that talk to the network keep SIGPIPE ignored: a peer that
+    // resets a connection must cost an error on that connection, never the
+    // process (vectored socket writes do not ask the kernel to spare it).
+    if !cli.command.uses_network() {
+        restore_sigpipe();
+    }
     // A server logs what it does; other commands only warnings.
     let serving = matches!(cli.command, cli::Command::Serve(_));
     init_tracing(cli.verbose.max(u8::from(serving)));
@@ -55,7 +60,7 @@ fn init_tracing(verbose: u8) {
 /// it does for other Unix tools, instead of failing on the next write.
 fn restore_sigpipe() {
     // SAFETY: setting a signal disposition to its default, before any
-    // thread is started.
+    // thread is started (argument parsing starts none).
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

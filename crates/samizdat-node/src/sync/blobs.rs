@@ -23,6 +23,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{Budget, Observer, Stop, Summary, SyncError, SyncOptions};
 use crate::outbound;
+use crate::proxy::Proxy;
 
 /// HEAD requests in flight at once while finding what the peer lacks.
 const PARALLEL_HEADS: usize = 8;
@@ -38,7 +39,12 @@ pub struct Peer {
 impl Peer {
     /// The Blossom server at `explicit`, or else on the relay's own host
     /// and port (`ws://` → `http://`, `wss://` → `https://`).
-    pub fn new(relay: &str, explicit: Option<&str>, patience: Duration) -> Result<Peer, SyncError> {
+    pub fn new(
+        relay: &str,
+        explicit: Option<&str>,
+        patience: Duration,
+        proxy: Option<&Proxy>,
+    ) -> Result<Peer, SyncError> {
         let bad = |e: String| SyncError::Connect(relay.to_string(), e);
         let mut base = match explicit {
             Some(url) => Url::parse(url).map_err(|e| bad(e.to_string()))?,
@@ -61,7 +67,7 @@ impl Peer {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let client = outbound::peer_client(patience).map_err(|e| bad(e.to_string()))?;
+        let client = outbound::peer_client(patience, proxy).map_err(|e| bad(e.to_string()))?;
         Ok(Peer { client, base })
     }
 

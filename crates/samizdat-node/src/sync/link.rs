@@ -6,9 +6,11 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::SyncError;
+use crate::proxy::Proxy;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -27,15 +29,57 @@ pub struct Link {
 }
 
 impl Link {
-    pub async fn connect(url: &str, patience: Duration) -> Result<Link, SyncError> {
+    /// Opens the WebSocket (`ws://` or `wss://`), directly or through
+    /// `proxy`.
+    pub async fn connect(
+        url: &str,
+        patience: Duration,
+        proxy: Option<&Proxy>,
+    ) -> Result<Link, SyncError> {
+        let failed = |e: String| SyncError::Connect(url.to_string(), e);
+        crate::outbound::install_tls_provider();
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(MAX_MESSAGE_BYTES);
         config.max_frame_size = Some(MAX_MESSAGE_BYTES);
-        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let request = url
+            .into_client_request()
+            .map_err(|e| failed(e.to_string()))?;
+        let connecting = async {
+            match proxy {
+                None => tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+                    .await
+                    .map_err(|e| failed(e.to_string())),
+                Some(proxy) => {
+                    let uri = request.uri();
+                    let host = uri
+                        .host()
+                        .ok_or_else(|| failed("no host".into()))?
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string();
+                    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+                        Some("wss") => 443,
+                        _ => 80,
+                    });
+                    let stream = proxy
+                        .connect(&host, port, patience)
+                        .await
+                        .map_err(|e| failed(e.to_string()))?;
+                    let _ = stream.set_nodelay(true);
+                    tokio_tungstenite::client_async_tls_with_config(
+                        request,
+                        stream,
+                        Some(config),
+                        None,
+                    )
+                    .await
+                    .map_err(|e| failed(format!("through {proxy}: {e}")))
+                }
+            }
+        };
         let (socket, _) = tokio::time::timeout(patience, connecting)
             .await
-            .map_err(|_| SyncError::Connect(url.to_string(), "timed out".into()))?
-            .map_err(|e| SyncError::Connect(url.to_string(), e.to_string()))?;
+            .map_err(|_| failed("timed out".into()))??;
         Ok(Link {
             socket,
             patience,

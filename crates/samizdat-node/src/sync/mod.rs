@@ -84,6 +84,8 @@ pub struct SyncOptions {
     pub max_blob_bytes: u64,
     /// Where to tell a running node's live subscribers of what arrived.
     pub announce: Option<crate::Announce>,
+    /// The proxy every connection to the peer goes through, if any.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 impl Default for SyncOptions {
@@ -100,6 +102,7 @@ impl Default for SyncOptions {
             blossom: None,
             max_blob_bytes: 64 * 1024 * 1024,
             announce: None,
+            proxy: None,
         }
     }
 }
@@ -296,7 +299,7 @@ pub async fn sync(
     let budget = Budget::new(options);
     let mut summary = Summary::default();
 
-    let mut link = Link::connect(url, options.patience).await?;
+    let mut link = Link::connect(url, options.patience, options.proxy.as_ref()).await?;
     link.deadline = budget.deadline;
     let events = exchange(
         &mut link,
@@ -319,7 +322,12 @@ pub async fn sync(
     }
 
     if options.blobs && summary.stopped.is_none() {
-        let peer = blobs::Peer::new(url, options.blossom.as_deref(), options.patience)?;
+        let peer = blobs::Peer::new(
+            url,
+            options.blossom.as_deref(),
+            options.patience,
+            options.proxy.as_ref(),
+        )?;
         let hashes = {
             let store = store.clone();
             tokio::task::spawn_blocking(move || store.referenced_blobs(&query))
@@ -364,7 +372,7 @@ async fn exchange(
             summary.method = Method::Req;
             // The peer may have closed on the unknown message: start afresh.
             let (wire_in, wire_out) = (link.bytes_in, link.bytes_out);
-            let fresh = Link::connect(url, options.patience).await?;
+            let fresh = Link::connect(url, options.patience, options.proxy.as_ref()).await?;
             std::mem::replace(link, fresh).close().await;
             link.bytes_in = wire_in;
             link.bytes_out = wire_out;

@@ -3,6 +3,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use indicatif::ProgressBar;
+use samizdat_node::proxy::Proxy;
 use samizdat_node::sync::{Direction, Method, Observer, Stop, Summary, SyncOptions};
 use serde_json::{Map, Value};
 
@@ -52,6 +53,12 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
         max_bytes: args.max_bytes,
         blobs: !args.no_blobs,
         blossom: args.blossom.clone(),
+        proxy: args
+            .proxy
+            .as_deref()
+            .map(Proxy::parse)
+            .transpose()
+            .context("--proxy")?,
         ..SyncOptions::default()
     };
     let store = ctx.store()?;

@@ -6,6 +6,7 @@ mod durability;
 mod faulty;
 mod nostr_sdk;
 mod peers;
+mod proxies;
 mod records;
 mod relay;
 mod relay_abuse;

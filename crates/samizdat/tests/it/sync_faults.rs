@@ -34,7 +34,7 @@ fn with_blob(keys: &Keys, at: u64, hash: &str) -> Event {
 
 /// A served node holding an opaque blob of each size in `sizes`, each
 /// referenced by a note, and `plain` notes without blobs.
-async fn remote(sizes: &[usize], plain: u64) -> (Node, Served, Vec<Vec<u8>>) {
+pub(crate) async fn remote(sizes: &[usize], plain: u64) -> (Node, Served, Vec<Vec<u8>>) {
     let node = Node::start();
     let served = Served::start(&node, "[blossom]\nmax_upload_bytes = 20000000\n");
     let keys = Keys::generate();
@@ -74,7 +74,7 @@ async fn remote(sizes: &[usize], plain: u64) -> (Node, Served, Vec<Vec<u8>>) {
 
 /// Runs `samizdat --json sync` and returns its exit code and summary (if
 /// it got as far as one).
-fn sync(node: &Node, url: &str, extra: &[&str]) -> (Option<i32>, Option<Value>, String) {
+pub(crate) fn sync(node: &Node, url: &str, extra: &[&str]) -> (Option<i32>, Option<Value>, String) {
     let mut args = vec!["--json", "sync", url];
     args.extend_from_slice(extra);
     let out = node.run(&args);
@@ -90,7 +90,7 @@ fn sync(node: &Node, url: &str, extra: &[&str]) -> (Option<i32>, Option<Value>, 
 }
 
 /// The bytes of `blob` as `node` holds them, if it does.
-fn held(node: &Node, blob: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn held(node: &Node, blob: &[u8]) -> Option<Vec<u8>> {
     let out = node.run(&["blob", "get", &sha256(blob)]);
     out.status.success().then_some(out.stdout)
 }
