@@ -36,6 +36,8 @@ pub struct Config {
     pub sync: SyncConfig,
     /// The nodes and relays this node keeps in step with (`[[peers]]`).
     pub peers: Vec<PeerConfig>,
+    /// Discovery of other nodes on the local network.
+    pub lan: LanConfig,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             blossom: BlossomConfig::default(),
             sync: SyncConfig::default(),
             peers: Vec::new(),
+            lan: LanConfig::default(),
         }
     }
 }
@@ -216,6 +219,16 @@ impl Default for SyncConfig {
             timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// Local-network discovery (mDNS/DNS-SD), also `serve --lan`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LanConfig {
+    /// Announce this node on the local network and keep in step with
+    /// every other samizdat node found there. Off by default: it tells
+    /// everyone on the network that a samizdat node runs here.
+    pub enabled: bool,
 }
 
 /// One peer the node keeps in step with.

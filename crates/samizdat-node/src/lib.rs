@@ -11,12 +11,14 @@
 //! - `nip11`: the relay information document;
 //! - `sync`: the client that reconciles a store with a peer (NIP-77, or
 //!   `REQ` when the peer lacks it);
+//! - `lan`: discovery of other nodes on the local network (mDNS);
 //! - `peers`: continuous sync with the peers of `samizdat.toml`, and
 //!   their status.
 
 mod blossom;
 pub mod config;
 mod ingest;
+pub mod lan;
 mod nip11;
 pub mod outbound;
 pub mod peers;

@@ -24,6 +24,7 @@ use samizdat_store::{Query, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, PeerConfig, SyncConfig};
@@ -47,12 +48,17 @@ pub enum State {
     Syncing,
     /// The last attempt failed; waiting to try again.
     Retrying,
+    /// No longer kept in step (a discovered peer that left).
+    Gone,
 }
 
 /// How one peer is doing. Times are Unix seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PeerStatus {
     pub url: String,
+    /// Found on the local network rather than configured.
+    #[serde(default)]
+    pub found: bool,
     pub direction: Option<Direction>,
     pub state: State,
     pub last_attempt: Option<u64>,
@@ -80,19 +86,24 @@ pub struct Board {
 }
 
 impl Board {
-    fn new(peers: &[PeerConfig]) -> Board {
-        let peers = peers
-            .iter()
-            .map(|p| PeerStatus {
-                url: p.url.clone(),
-                direction: Some(p.direction),
-                ..PeerStatus::default()
-            })
-            .collect();
+    fn new() -> Board {
         Board {
-            peers: Mutex::new(peers),
+            peers: Mutex::new(Vec::new()),
             changed: watch::channel(0).0,
         }
+    }
+
+    /// Adds a peer; returns its place on the board.
+    fn add(&self, status: PeerStatus) -> usize {
+        let index = match self.peers.lock() {
+            Ok(mut peers) => {
+                peers.push(status);
+                peers.len() - 1
+            }
+            Err(_) => usize::MAX,
+        };
+        self.changed.send_modify(|n| *n += 1);
+        index
     }
 
     /// A copy of every peer's status.
@@ -156,59 +167,132 @@ pub fn check(config: &Config) -> Result<(), PeerError> {
     Ok(())
 }
 
-/// Starts a task per peer, one that watches the store for new events and
-/// one that mirrors the board to `peers.json`; all end when `shutdown`
-/// turns true.
-pub fn start(
-    config: &Config,
-    store: &Store,
+/// The node's peers: the configured ones and any found later (on the
+/// local network), each kept in step by its own task.
+pub struct Peers {
+    board: Arc<Board>,
+    store: Store,
     announce: Announce,
-    shutdown: watch::Receiver<bool>,
-    tasks: &TaskTracker,
-) -> Arc<Board> {
-    let board = Arc::new(Board::new(&config.peers));
-    let path = store.dir().join(STATUS_FILE);
-    tasks.spawn(mirror(board.clone(), path, shutdown.clone()));
-    if config.peers.is_empty() {
-        return board;
+    timing: SyncConfig,
+    limits: samizdat_core::Limits,
+    max_blob_bytes: u64,
+    news: watch::Receiver<u64>,
+    /// Cancelled when the node shuts down; every keeper's token is a child.
+    stopping: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Peers {
+    pub fn board(&self) -> &Arc<Board> {
+        &self.board
     }
-    let (seen, news) = watch::channel(store.last_seq().unwrap_or(0));
-    tasks.spawn(watch_store(store.clone(), seen, shutdown.clone()));
-    for (index, peer) in config.peers.iter().enumerate() {
+
+    /// Stops keeping a peer in step; the board says it is gone.
+    pub fn retire(&self, peer: &Kept) {
+        peer.stop.cancel();
+        self.board.update(peer.index, |s| {
+            s.state = State::Gone;
+            s.next_attempt = None;
+        });
+    }
+
+    /// Starts keeping `peer` in step, through `proxy`; `found` marks a
+    /// peer that was discovered rather than configured.
+    pub fn add(&self, peer: &PeerConfig, proxy: Option<Proxy>, found: bool) -> Kept {
+        let index = self.board.add(PeerStatus {
+            url: peer.url.clone(),
+            direction: Some(peer.direction),
+            found,
+            ..PeerStatus::default()
+        });
         let options = SyncOptions {
             direction: peer.direction,
             filter: peer.filter.clone().unwrap_or_default(),
-            patience: config.sync.timeout,
-            limits: config.events,
+            patience: self.timing.timeout,
+            limits: self.limits,
             blobs: peer.blobs,
             blossom: peer.blossom.clone(),
-            max_blob_bytes: config.blossom.max_upload_bytes,
-            announce: Some(announce.clone()),
-            // Checked by `check` before the node started.
-            proxy: proxy_for(peer, config).ok().flatten(),
+            max_blob_bytes: self.max_blob_bytes,
+            announce: Some(self.announce.clone()),
+            proxy,
             ..SyncOptions::default()
         };
         let keeper = Keeper {
             index,
             url: peer.url.clone(),
-            interval: peer.interval.unwrap_or(config.sync.interval),
-            timing: config.sync.clone(),
+            interval: peer.interval.unwrap_or(self.timing.interval),
+            timing: self.timing.clone(),
             options,
-            store: store.clone(),
-            board: board.clone(),
+            store: self.store.clone(),
+            board: self.board.clone(),
         };
-        tasks.spawn(keeper.run(news.clone(), shutdown.clone()));
+        let stop = self.stopping.child_token();
+        self.tasks
+            .spawn(keeper.run(self.news.clone(), stop.clone()));
+        Kept { index, stop }
     }
-    board
+}
+
+/// A peer being kept in step.
+pub struct Kept {
+    index: usize,
+    stop: CancellationToken,
+}
+
+/// Starts the configured peers, a task that watches the store for new
+/// events and one that mirrors the board to `peers.json`; all end when
+/// `shutdown` turns true.
+pub fn start(
+    config: &Config,
+    store: &Store,
+    announce: Announce,
+    mut shutdown: watch::Receiver<bool>,
+    tasks: &TaskTracker,
+) -> Arc<Peers> {
+    let board = Arc::new(Board::new());
+    let path = store.dir().join(STATUS_FILE);
+    let stopping = CancellationToken::new();
+    tasks.spawn(mirror(board.clone(), path, stopping.clone()));
+    let (seen, news) = watch::channel(store.last_seq().unwrap_or(0));
+    tasks.spawn(watch_store(store.clone(), seen, stopping.clone()));
+    {
+        let stopping = stopping.clone();
+        tasks.spawn(async move {
+            // Bounded: ends at the first change, or when the node is gone.
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+            stopping.cancel();
+        });
+    }
+    let peers = Arc::new(Peers {
+        board,
+        store: store.clone(),
+        announce,
+        timing: config.sync.clone(),
+        limits: config.events,
+        max_blob_bytes: config.blossom.max_upload_bytes,
+        news,
+        stopping,
+        tasks: tasks.clone(),
+    });
+    for peer in &config.peers {
+        // Checked by `check` before the node started.
+        let proxy = proxy_for(peer, config).ok().flatten();
+        peers.add(peer, proxy, false);
+    }
+    peers
 }
 
 /// Tells the keepers when the store's last sequence number moves.
-async fn watch_store(store: Store, seen: watch::Sender<u64>, mut shutdown: watch::Receiver<bool>) {
+async fn watch_store(store: Store, seen: watch::Sender<u64>, stopping: CancellationToken) {
     // Bounded: one cheap query a second until shutdown.
-    while !*shutdown.borrow() {
+    while !stopping.is_cancelled() {
         tokio::select! {
             _ = tokio::time::sleep(WATCH_EVERY) => {}
-            _ = shutdown.changed() => break,
+            _ = stopping.cancelled() => break,
         }
         let store = store.clone();
         if let Ok(Ok(last)) = tokio::task::spawn_blocking(move || store.last_seq()).await {
@@ -222,13 +306,13 @@ async fn watch_store(store: Store, seen: watch::Sender<u64>, mut shutdown: watch
 }
 
 /// Writes the board to `path` whenever it changes (the latest state only).
-async fn mirror(board: Arc<Board>, path: PathBuf, mut shutdown: watch::Receiver<bool>) {
+async fn mirror(board: Arc<Board>, path: PathBuf, stopping: CancellationToken) {
     let mut changed = board.changed.subscribe();
     // Bounded: one write per change until shutdown, then a last one.
     loop {
-        let stopping = tokio::select! {
+        let last = tokio::select! {
             r = changed.changed() => r.is_err(),
-            _ = shutdown.changed() => true,
+            _ = stopping.cancelled() => true,
         };
         changed.borrow_and_update();
         let text = serde_json::json!({
@@ -244,7 +328,7 @@ async fn mirror(board: Arc<Board>, path: PathBuf, mut shutdown: watch::Receiver<
         if let Ok(Err(e)) = written {
             tracing::warn!(error = %e, "writing the peer status");
         }
-        if stopping {
+        if last {
             return;
         }
     }
@@ -262,7 +346,7 @@ struct Keeper {
 }
 
 impl Keeper {
-    async fn run(self, mut news: watch::Receiver<u64>, mut shutdown: watch::Receiver<bool>) {
+    async fn run(self, mut news: watch::Receiver<u64>, stop: CancellationToken) {
         let query = sync::local_query(&self.options.filter).unwrap_or_default();
         let pushes = self.options.direction.pushes();
         // Everything stored here may be new to the peer until a first
@@ -281,7 +365,7 @@ impl Keeper {
                 _ = tokio::time::sleep_until(next) => {}
                 changed = news.changed() => {
                     if changed.is_err() {
-                        return;
+                        break;
                     }
                     // Something new here (not what the last run pulled
                     // from this peer): out soon, unless the peer is being
@@ -293,10 +377,10 @@ impl Keeper {
                     self.refresh_waiting(&query, mark, pushes).await;
                     continue;
                 }
-                _ = shutdown.changed() => return,
+                _ = stop.cancelled() => break,
             }
-            if *shutdown.borrow() {
-                return;
+            if stop.is_cancelled() {
+                break;
             }
             let before = self.last_seq().await;
             self.board.update(self.index, |s| {
@@ -306,7 +390,7 @@ impl Keeper {
             let mut quiet = Quiet;
             let result = tokio::select! {
                 r = sync::sync(&self.store, &self.url, &self.options, &mut quiet) => r,
-                _ = shutdown.changed() => return,
+                _ = stop.cancelled() => break,
             };
             match result {
                 Ok(summary) => {

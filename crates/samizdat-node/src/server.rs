@@ -25,7 +25,7 @@ use crate::blossom;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::outbound::{FetchError, Fetcher, Reach};
-use crate::peers::{self, Board, PeerError};
+use crate::peers::{self, PeerError, Peers};
 use crate::proxy::Proxy;
 use crate::relay::{self, PerIp};
 
@@ -46,8 +46,8 @@ pub(crate) struct State {
     pub connections: TaskTracker,
     /// The client `PUT /mirror` downloads with, when mirroring is on.
     pub mirror: Option<Fetcher>,
-    /// How each configured peer is doing.
-    pub peers: Arc<Board>,
+    /// The peers kept in step, and how each is doing.
+    pub peers: Arc<Peers>,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -64,6 +64,8 @@ pub enum NodeError {
     Outbound(#[from] FetchError),
     #[error("samizdat.toml: {0}")]
     Peer(#[from] PeerError),
+    #[error(transparent)]
+    Lan(#[from] crate::lan::LanError),
 }
 
 /// A bound node. Binding comes first, so a caller (or a test on port 0)
@@ -108,6 +110,10 @@ impl Node {
             shutdown.clone(),
             &connections,
         );
+        if config.lan.enabled {
+            let local = listener.local_addr().unwrap_or(addr);
+            crate::lan::start(local, peers.clone(), shutdown.clone(), &connections)?;
+        }
         let state = Arc::new(State {
             ingest,
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
@@ -273,7 +279,7 @@ async fn status(
     }
     let body = serde_json::json!({
         "time": now_secs(),
-        "peers": state.peers.snapshot(),
+        "peers": state.peers.board().snapshot(),
     });
     (
         [(header::CONTENT_TYPE, "application/json")],

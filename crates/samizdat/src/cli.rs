@@ -466,6 +466,13 @@ pub struct ServeArgs {
     /// Configuration file [default: samizdat.toml in the data directory]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Announce this node on the local network (mDNS) and keep in step
+    /// with every samizdat node found there. Serves every interface unless
+    /// --listen says otherwise; everyone on the network learns that a node
+    /// runs here
+    #[arg(long)]
+    pub lan: bool,
 }
 
 #[cfg(test)]

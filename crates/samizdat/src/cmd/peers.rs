@@ -34,13 +34,13 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
     let (updated, known) = saved.map_or((None, Vec::new()), |s| (Some(s.updated), s.peers));
     // The configuration says which peers there are; the node's file says
     // how each was doing when it last ran.
-    let peers: Vec<PeerStatus> = config
+    let mut peers: Vec<PeerStatus> = config
         .peers
         .iter()
         .map(|p| {
             known
                 .iter()
-                .find(|k| k.url == p.url)
+                .find(|k| k.url == p.url && !k.found)
                 .cloned()
                 .unwrap_or_else(|| PeerStatus {
                     url: p.url.clone(),
@@ -49,6 +49,8 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
                 })
         })
         .collect();
+    // And the peers the node found on the local network (`--lan`).
+    peers.extend(known.into_iter().filter(|k| k.found));
     if ctx.json {
         for peer in &peers {
             println!("{}", serde_json::to_string(peer)?);
@@ -57,7 +59,8 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
     }
     if peers.is_empty() {
         println!(
-            "no peers: add a [[peers]] table with a url to {} (see samizdat.example.toml)",
+            "no peers: add a [[peers]] table with a url to {} (see samizdat.example.toml), \
+             or let `samizdat serve --lan` find nodes on the local network",
             config_path.display()
         );
         return Ok(Code::Success);
@@ -79,8 +82,14 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
             State::Idle => "idle",
             State::Syncing => "syncing",
             State::Retrying => "retrying",
+            State::Gone => "gone",
         };
-        println!("{}  ({direction}, {state})", p.url);
+        let found = if p.found {
+            ", found on the local network"
+        } else {
+            ""
+        };
+        println!("{}  ({direction}, {state}{found})", p.url);
         match p.last_success {
             Some(at) => println!(
                 "  last success {}; since the node started: {} events in, {} out, {} blobs in, {} out",

@@ -20,7 +20,14 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
         .clone()
         .unwrap_or_else(|| ctx.data.join(CONFIG_FILE));
     let mut config = Config::load(&config_path)?;
+    if args.lan {
+        config.lan.enabled = true;
+    }
     match args.listen {
+        // Discovery is for other machines: serve them too.
+        None if config.lan.enabled && config.listen.ip().is_loopback() => {
+            config.listen.set_ip(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        }
         None => {}
         // `--listen` alone: every interface, on the configured port.
         Some(None) => config.listen.set_ip(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),

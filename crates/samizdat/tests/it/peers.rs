@@ -223,4 +223,7 @@ async fn a_bad_peer_configuration_stops_the_node_with_a_clear_error() {
     }
     let text = node.ok(&["peers"]);
     assert!(text.contains("no peers"), "{text}");
+    // Discovery on loopback alone could find nobody: said, not ignored.
+    let err = node.fails(&["serve", "--lan", "--listen", "127.0.0.1:0"], 1);
+    assert!(err.contains("loopback"), "{err}");
 }
