@@ -83,7 +83,9 @@ impl Command {
     pub fn uses_network(&self) -> bool {
         matches!(
             self,
-            Command::Serve(_) | Command::Sync(_) | Command::Bench(BenchCommand::Relay(_))
+            Command::Serve(_)
+                | Command::Sync(_)
+                | Command::Bench(BenchCommand::Relay(_) | BenchCommand::Sync(_))
         )
     }
 }
@@ -358,6 +360,26 @@ pub enum BenchCommand {
     /// with many events in flight, REQ latency, memory, bytes on disk;
     /// beside signature verification on every core
     Relay(BenchRelayArgs),
+    /// Sync two stores over loopback: reconciliation beside the negentropy
+    /// crate in memory, full transfer beside signature verification
+    Sync(BenchSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSyncArgs {
+    /// Events in each of the two stores
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// How many events only one side has (half on each)
+    #[arg(long, default_value_t = 1_000)]
+    pub differ: usize,
+    /// Events moved to an empty peer
+    #[arg(long, default_value_t = 100_000)]
+    pub transfer: usize,
+    /// Largest negentropy message the serving side sends (the node's
+    /// default), for both the node and the in-memory baseline
+    #[arg(long, default_value_t = 131_072)]
+    pub frame_bytes: u64,
 }
 
 #[derive(Debug, Args)]

@@ -185,6 +185,11 @@ pub struct Summary {
     pub first_refusal: Option<String>,
     /// Messages that needed an answer before the next step could go.
     pub round_trips: u64,
+    /// Finding the difference alone: its time, round trips and WebSocket
+    /// payload bytes (both ways), before anything moved.
+    pub reconcile_seconds: f64,
+    pub reconcile_round_trips: u64,
+    pub reconcile_wire: u64,
     /// WebSocket payload bytes each way.
     pub wire_in: u64,
     pub wire_out: u64,
@@ -364,6 +369,7 @@ async fn exchange(
     observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
     observer.phase("reconciling", None);
+    let started = Instant::now();
     let diff = match reconcile(link, store, filter, options, summary, observer).await {
         Ok(diff) => diff,
         Err(ReconcileError::Fatal(e)) => return Err(e),
@@ -386,6 +392,9 @@ async fn exchange(
             }
         }
     };
+    summary.reconcile_seconds = started.elapsed().as_secs_f64();
+    summary.reconcile_round_trips = summary.round_trips;
+    summary.reconcile_wire = link.bytes();
     if options.direction.pulls() && !diff.theirs.is_empty() {
         summary.missing_here = diff.theirs.len() as u64;
         transfer::pull(

@@ -3,6 +3,7 @@
 //! priority order.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
@@ -211,7 +212,10 @@ pub(super) fn commit(
 }
 
 /// Sends the stored events `ids` to the peer, in priority order, keeping
-/// up to `PUSH_WINDOW` unacknowledged.
+/// up to `PUSH_WINDOW` unacknowledged. A peer that answers `rate-limited:`
+/// is given time: sending slows (the pause between events doubles with
+/// each such answer and shrinks with each acceptance) and those events go
+/// again at the end, for a bounded number of rounds.
 pub async fn push(
     link: &mut Link,
     store: &Store,
@@ -221,8 +225,14 @@ pub async fn push(
     observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
     observer.phase("sending", Some(ids.len() as u64));
+    let mut pusher = Pusher {
+        sent: Vec::new(),
+        in_flight: HashSet::new(),
+        later: Vec::new(),
+        pause: Duration::ZERO,
+        limited: false,
+    };
     let mut left: HashSet<[u8; 32]> = ids.iter().copied().collect();
-    let mut in_flight: HashSet<String> = HashSet::new();
     let classes = priority_kinds().map(|k| Some(vec![k]));
     'classes: for kinds in classes.into_iter().chain([None]) {
         let round: Vec<[u8; 32]> = ids
@@ -231,76 +241,182 @@ pub async fn push(
             .copied()
             .collect();
         for chunk in round.chunks(IDS_PER_REQ) {
-            let query = Query {
-                ids: Some(
-                    chunk
-                        .iter()
-                        .map(|id| EventId::from_byte_array(*id))
-                        .collect(),
-                ),
-                kinds: kinds.clone(),
-                ..Query::default()
-            };
-            let mut events = {
-                let store = store.clone();
-                tokio::task::spawn_blocking(move || store.query(&query))
-                    .await
-                    .map_err(|_| SyncError::Link("reading the store stopped".into()))??
-            };
-            // Oldest first within a class (the store answers newest
-            // first): a story in the order it was told.
-            events.reverse();
-            for stored in events {
-                if let Some(stop) = budget.spent(link.bytes()) {
-                    summary.stopped = Some(stop);
-                    link.flush().await?;
-                    break 'classes;
-                }
-                left.remove(&stored.id);
-                while in_flight.len() >= PUSH_WINDOW {
-                    take_ok(link, &mut in_flight, summary, observer).await?;
-                }
-                let message = format!(r#"["EVENT",{}]"#, stored.json);
-                summary.sent_bytes += stored.json.len() as u64;
-                in_flight.insert(hex::encode(stored.id));
-                link.feed(message).await?;
+            let sent = pusher
+                .send(link, store, chunk, kinds.clone(), budget, summary, observer)
+                .await?;
+            for id in &pusher.sent {
+                left.remove(id);
             }
-            link.flush().await?;
+            if !sent {
+                break 'classes;
+            }
         }
     }
-    // Bounded by what is in flight.
-    while !in_flight.is_empty() {
-        take_ok(link, &mut in_flight, summary, observer).await?;
+    // What was rate-limited goes again, more slowly, a bounded number of
+    // times.
+    for _ in 0..RATE_LIMIT_ROUNDS {
+        pusher.drain(link, summary, observer).await?;
+        if pusher.later.is_empty() || summary.stopped.is_some() {
+            break;
+        }
+        let again = std::mem::take(&mut pusher.later);
+        pusher.pause = pusher.pause.max(MIN_PAUSE);
+        for chunk in again.chunks(IDS_PER_REQ) {
+            if !pusher
+                .send(link, store, chunk, None, budget, summary, observer)
+                .await?
+            {
+                break;
+            }
+        }
+    }
+    pusher.drain(link, summary, observer).await?;
+    if !pusher.later.is_empty() {
+        summary.refused_by_peer += pusher.later.len() as u64;
+        summary
+            .first_refusal
+            .get_or_insert_with(|| "rate-limited: the peer kept refusing".into());
     }
     Ok(())
 }
 
-/// Waits for the next `OK` for an event in flight.
-async fn take_ok(
-    link: &mut Link,
-    in_flight: &mut HashSet<String>,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
-) -> Result<(), SyncError> {
-    link.flush().await?;
-    for _ in 0..1_000 {
-        let (message, _) = link.recv().await?;
-        if str_at(&message, 0) != "OK" || !in_flight.remove(str_at(&message, 1)) {
-            continue;
-        }
-        summary.round_trips += u64::from(in_flight.is_empty());
-        let accepted = message.get(2).and_then(Value::as_bool).unwrap_or(false);
-        let reason = str_at(&message, 3);
-        if accepted || reason.starts_with("duplicate:") {
-            summary.sent += 1;
-        } else {
-            summary.refused_by_peer += 1;
-            if summary.first_refusal.is_none() {
-                summary.first_refusal = Some(reason.to_string());
+/// Rounds of resending what a peer refused as rate-limited.
+const RATE_LIMIT_ROUNDS: usize = 20;
+/// The pause between events once a peer has said to slow down, at least,
+/// and at most.
+const MIN_PAUSE: Duration = Duration::from_millis(1);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// The state of one push: what awaits an `OK`, what to send again, and
+/// how long to wait between events.
+struct Pusher {
+    /// What the last `send` sent.
+    sent: Vec<[u8; 32]>,
+    in_flight: HashSet<String>,
+    later: Vec<[u8; 32]>,
+    pause: Duration,
+    /// Whether the last answer was `rate-limited:`: the pause doubles once
+    /// per run of such answers, not once per event in flight.
+    limited: bool,
+}
+
+impl Pusher {
+    /// Sends the events of `chunk` (of `kinds`, if given); false when the
+    /// budget stopped it.
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &mut self,
+        link: &mut Link,
+        store: &Store,
+        chunk: &[[u8; 32]],
+        kinds: Option<Vec<u16>>,
+        budget: &Budget,
+        summary: &mut Summary,
+        observer: &mut dyn Observer,
+    ) -> Result<bool, SyncError> {
+        let query = Query {
+            ids: Some(
+                chunk
+                    .iter()
+                    .map(|id| EventId::from_byte_array(*id))
+                    .collect(),
+            ),
+            kinds,
+            ..Query::default()
+        };
+        let mut events = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.query(&query))
+                .await
+                .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+        };
+        // Oldest first within a class (the store answers newest first): a
+        // story in the order it was told.
+        events.reverse();
+        self.sent.clear();
+        for stored in events {
+            if let Some(stop) = budget.spent(link.bytes()) {
+                summary.stopped = Some(stop);
+                link.flush().await?;
+                return Ok(false);
             }
+            // Paced, the answers steer the pace: one event at a time.
+            let window = if self.pause.is_zero() { PUSH_WINDOW } else { 1 };
+            while self.in_flight.len() >= window {
+                self.take_ok(link, summary, observer).await?;
+            }
+            if !self.pause.is_zero() {
+                link.flush().await?;
+                tokio::time::sleep(self.pause).await;
+            }
+            let message = format!(r#"["EVENT",{}]"#, stored.json);
+            summary.sent_bytes += stored.json.len() as u64;
+            self.in_flight.insert(hex::encode(stored.id));
+            self.sent.push(stored.id);
+            link.feed(message).await?;
         }
-        observer.advance(1);
-        return Ok(());
+        link.flush().await?;
+        Ok(true)
     }
-    Err(SyncError::Protocol("no OK for events sent".into()))
+
+    /// Waits for every `OK` still due.
+    async fn drain(
+        &mut self,
+        link: &mut Link,
+        summary: &mut Summary,
+        observer: &mut dyn Observer,
+    ) -> Result<(), SyncError> {
+        // Bounded by what is in flight.
+        while !self.in_flight.is_empty() {
+            self.take_ok(link, summary, observer).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the next `OK` for an event in flight.
+    async fn take_ok(
+        &mut self,
+        link: &mut Link,
+        summary: &mut Summary,
+        observer: &mut dyn Observer,
+    ) -> Result<(), SyncError> {
+        link.flush().await?;
+        for _ in 0..1_000 {
+            let (message, _) = link.recv().await?;
+            let id = str_at(&message, 1);
+            if str_at(&message, 0) != "OK" || !self.in_flight.remove(id) {
+                continue;
+            }
+            summary.round_trips += u64::from(self.in_flight.is_empty());
+            let accepted = message.get(2).and_then(Value::as_bool).unwrap_or(false);
+            let reason = str_at(&message, 3);
+            let mut bytes = [0u8; 32];
+            if accepted || reason.starts_with("duplicate:") {
+                summary.sent += 1;
+                self.limited = false;
+                self.pause = self.pause.mul_f64(0.9);
+                if self.pause < MIN_PAUSE / 2 {
+                    self.pause = Duration::ZERO;
+                }
+                observer.advance(1);
+            } else if reason.starts_with("rate-limited:")
+                && hex::decode_to_slice(id, &mut bytes).is_ok()
+            {
+                self.later.push(bytes);
+                if !self.limited {
+                    self.pause = (self.pause * 2).clamp(MIN_PAUSE, MAX_PAUSE);
+                }
+                self.limited = true;
+            } else {
+                self.limited = false;
+                summary.refused_by_peer += 1;
+                if summary.first_refusal.is_none() {
+                    summary.first_refusal = Some(reason.to_string());
+                }
+                observer.advance(1);
+            }
+            return Ok(());
+        }
+        Err(SyncError::Protocol("no OK for events sent".into()))
+    }
 }

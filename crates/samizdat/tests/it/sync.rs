@@ -250,3 +250,128 @@ async fn a_hostile_peer_cannot_slip_in_forged_events() {
     assert!(lines.contains("theirs, genuine"));
     assert!(!lines.contains("altered after signing"));
 }
+
+/// nostr-rs-relay on a loopback port, stopped on drop.
+struct RsRelay {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl RsRelay {
+    fn start(binary: &std::ffi::OsStr) -> RsRelay {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let config = dir.path().join("config.toml");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        std::fs::write(
+            &config,
+            format!(
+                "[info]\nrelay_url = \"ws://127.0.0.1:{port}/\"\nname = \"test\"\n\
+                 [database]\ndata_directory = {:?}\n\
+                 [network]\naddress = \"127.0.0.1\"\nport = {port}\n",
+                data.display().to_string()
+            ),
+        )
+        .expect("config");
+        let log = std::fs::File::create(dir.path().join("relay.log")).expect("log");
+        let child = std::process::Command::new(binary)
+            .arg("--config")
+            .arg(&config)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("nostr-rs-relay starts");
+        let relay = RsRelay {
+            child,
+            url: format!("ws://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        // Up to ten seconds for it to open its port.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return relay;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("nostr-rs-relay did not open port {port} within 10 s");
+    }
+}
+
+impl Drop for RsRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Against nostr-rs-relay, which has no NIP-77: the `REQ` fallback both
+/// ways. `scripts/test` installs it and names it in
+/// `SAMIZDAT_TEST_NOSTR_RS_RELAY`; a bare `cargo test` skips this.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_with_nostr_rs_relay_through_the_req_fallback() {
+    let Some(binary) = std::env::var_os("SAMIZDAT_TEST_NOSTR_RS_RELAY") else {
+        eprintln!("skipped: SAMIZDAT_TEST_NOSTR_RS_RELAY is not set (scripts/test sets it)");
+        return;
+    };
+    let relay = RsRelay::start(&binary);
+    let keys = Keys::generate();
+    let shared = notes(&keys, 0, 3, "shared");
+    let here = notes(&keys, 100, 4, "only here");
+    let there = notes(&keys, 200, 5, "only there");
+
+    // Seed the relay: a store pushes eight events to it.
+    let seeder = Node::start();
+    import(
+        &seeder,
+        "seed.jsonl",
+        &shared.iter().chain(&there).collect::<Vec<_>>(),
+    );
+    let seeded = sync(&seeder, &relay.url, &["--push"]);
+    assert_eq!(seeded["method"], "req", "{seeded}");
+    assert_eq!(seeded["sent"], 8, "{seeded}");
+
+    let local = Node::start();
+    import(
+        &local,
+        "local.jsonl",
+        &shared.iter().chain(&here).collect::<Vec<_>>(),
+    );
+    let summary = sync(&local, &relay.url, &[]);
+    assert_eq!(summary["method"], "req", "{summary}");
+    assert_eq!(summary["received"], 5, "{summary}");
+    assert_eq!(summary["missing_there"], 4, "{summary}");
+    assert_eq!(summary["sent"], 4, "{summary}");
+    let again = sync(&local, &relay.url, &[]);
+    assert_eq!(again["received"], 0, "{again}");
+    assert_eq!(again["missing_there"], 0, "{again}");
+
+    // A fresh store takes everything the relay now holds: twelve.
+    let fresh = Node::start();
+    let pulled = sync(&fresh, &relay.url, &["--pull"]);
+    assert_eq!(pulled["received"], 12, "{pulled}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_push_slows_down_and_gets_everything_across() {
+    let keys = Keys::generate();
+    let local = Node::start();
+    let many = notes(&keys, 0, 150, "a backlog");
+    import(&local, "backlog.jsonl", &many.iter().collect::<Vec<_>>());
+    // A peer that takes 50 events a second (a bucket of 100).
+    let served = Served::start(
+        &Node::start(),
+        "[relay]\nevents_per_second = 50\nevents_per_second_per_ip = 50\n",
+    );
+    let out = local.run(&["--json", "sync", &served.url(), "--push"]);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(out.status.code(), Some(0), "{summary}");
+    assert_eq!(summary["sent"], 150, "{summary}");
+    assert_eq!(summary["refused_by_peer"], 0, "{summary}");
+    assert_eq!(count(&served, &keys).await, 150);
+}

@@ -1,5 +1,7 @@
 //! `samizdat bench`. `relay` (in `relay.rs`) runs the node beside
-//! nostr-rs-relay over real sockets.
+//! nostr-rs-relay over real sockets; `sync` (in `sync.rs`) measures
+//! reconciliation and transfer beside the negentropy crate and signature
+//! verification.
 //!
 //! `samizdat bench ingest`: how fast events go from JSON lines to durable
 //! storage, beside how fast this machine verifies their signatures, both
@@ -21,6 +23,7 @@ use samizdat_store::Store;
 use serde_json::json;
 
 mod relay;
+mod sync;
 
 use crate::cli::{BenchCommand, Shape};
 use crate::exit::Code;
@@ -91,6 +94,7 @@ pub fn run(command: BenchCommand) -> Result<Code> {
             shape,
         } => ingest(events, cores, shape),
         BenchCommand::Relay(args) => relay::run(args),
+        BenchCommand::Sync(args) => sync::run(args),
     }
 }
 
@@ -249,7 +253,7 @@ fn db_size(dir: &std::path::Path) -> Result<u64> {
 
 /// Realistic testimonies (Cyrillic text, place, time observed, topics), or
 /// short ordinary notes.
-fn generate(n: usize, shape: Shape) -> Result<Vec<Event>> {
+pub(super) fn generate(n: usize, shape: Shape) -> Result<Vec<Event>> {
     let authors: Vec<Keys> = (0..AUTHORS).map(|_| Keys::generate()).collect();
     let base = Timestamp::now().as_secs() - n as u64;
     (0..n)
