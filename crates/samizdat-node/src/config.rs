@@ -126,6 +126,11 @@ pub struct RelayLimits {
     /// gets `NEG-ERR` `blocked:`; the client narrows its filter (by time)
     /// and reconciles in parts. Each event costs 40 bytes while open.
     pub max_negentropy_items: usize,
+    /// Keys of stored events (40 bytes each) kept in memory between
+    /// reconciliations, so that a sync of the whole store, or of a time
+    /// range of it, reads and sorts nothing. A store with more events
+    /// reads each reconciliation's keys from disk instead.
+    pub negentropy_cached_keys: usize,
     /// Largest negentropy message the node sends, in bytes (0: no limit).
     pub negentropy_frame_bytes: u64,
     /// Whether the node answers NIP-77 at all. Off, `NEG-OPEN` is an
@@ -152,6 +157,7 @@ impl Default for RelayLimits {
             idle_timeout: Duration::from_secs(600),
             write_timeout: Duration::from_secs(30),
             max_negentropy_items: 500_000,
+            negentropy_cached_keys: 2_000_000,
             negentropy_frame_bytes: 128 * 1024,
             negentropy: true,
         }

@@ -19,6 +19,7 @@ mod blossom;
 pub mod config;
 mod ingest;
 pub mod lan;
+mod negkeys;
 mod nip11;
 pub mod outbound;
 pub mod peers;

@@ -176,6 +176,7 @@ pub struct Peers {
     timing: SyncConfig,
     limits: samizdat_core::Limits,
     max_blob_bytes: u64,
+    cached_keys: usize,
     news: watch::Receiver<u64>,
     /// Cancelled when the node shuts down; every keeper's token is a child.
     stopping: CancellationToken,
@@ -210,6 +211,7 @@ impl Peers {
             filter: peer.filter.clone().unwrap_or_default(),
             patience: self.timing.timeout,
             limits: self.limits,
+            cached_keys: self.cached_keys,
             blobs: peer.blobs,
             blossom: peer.blossom.clone(),
             max_blob_bytes: self.max_blob_bytes,
@@ -274,6 +276,7 @@ pub fn start(
         timing: config.sync.clone(),
         limits: config.events,
         max_blob_bytes: config.blossom.max_upload_bytes,
+        cached_keys: config.relay.negentropy_cached_keys,
         news,
         stopping,
         tasks: tasks.clone(),

@@ -214,6 +214,8 @@ fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
         .execute([seq])?;
     tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?
         .execute([seq])?;
+    tx.prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'removals'")?
+        .execute([])?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ mod blobs;
 mod fsutil;
 mod insert;
 mod keys;
+mod keyset;
 mod migrations;
 mod owners;
 mod pool;
@@ -35,6 +36,7 @@ pub use blobs::{BlobEntry, BlobError, BlobStore};
 pub use fsutil::write_atomic;
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};
+pub use keyset::{Key, SortedKeys};
 pub use migrations::SCHEMA_VERSION;
 pub use owners::{OwnedBlob, Release};
 pub use query::{Query, StoredEvent};
@@ -97,6 +99,7 @@ struct Inner {
     writer: writer::Writer,
     reads: pool::ReadPool,
     blobs: BlobStore,
+    keys: keyset::KeyCache,
 }
 
 impl Store {
@@ -122,6 +125,7 @@ impl Store {
                 writer,
                 reads: pool::ReadPool::new(db),
                 blobs,
+                keys: keyset::KeyCache::default(),
             }),
         })
     }
@@ -248,6 +252,15 @@ impl Store {
     pub fn referenced_blobs(&self, query: &Query) -> Result<Vec<BlobHash>, StoreError> {
         let conn = self.inner.reads.get()?;
         query::referenced_blobs(&conn, query)
+    }
+
+    /// The sorted `(created_at, id)` keys of every stored event, kept in
+    /// memory and brought up to date on each call (see `keyset`), or
+    /// `None` if there are more than `max`: what a reconciliation of the
+    /// whole store, or of a time range of it, compares.
+    pub fn all_keys(&self, max: usize) -> Result<Option<keyset::SortedKeys>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        keyset::snapshot(&self.inner.keys, &conn, max)
     }
 
     /// The highest sequence number of a stored event (0 when none): it

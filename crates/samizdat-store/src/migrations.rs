@@ -98,6 +98,17 @@ const MIGRATIONS: &[&str] = &[
           AND length(part.value) = 66
           AND unhex(substr(part.value, 3)) IS NOT NULL;
     "#,
+    // 3: counters. `removals` grows with every event removed (deleted by
+    // its author, replaced by a newer version), so a reader that keeps
+    // the keys of all events in memory knows when to rebuild them rather
+    // than only add what is new.
+    r#"
+    CREATE TABLE counters (
+        name  TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO counters (name, value) VALUES ('removals', 0);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -306,19 +306,25 @@ pub fn for_each_key(
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     while let Some(row) = rows.next()? {
-        let created_at = row.get::<_, i64>(0)?.max(0) as u64;
-        let id = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        let Ok(id) = <[u8; 32]>::try_from(id) else {
-            return Err(StoreError::Damaged(
-                hex::encode(id),
-                "id is not 32 bytes".into(),
-            ));
-        };
+        let (created_at, id) = key_of(row)?;
         if !f(created_at, id) {
             break;
         }
     }
     Ok(())
+}
+
+/// `(created_at, id)` from the first two columns of a row.
+pub(crate) fn key_of(row: &rusqlite::Row<'_>) -> Result<(u64, [u8; 32]), StoreError> {
+    let created_at = row.get::<_, i64>(0)?.max(0) as u64;
+    let id = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+    let Ok(id) = <[u8; 32]>::try_from(id) else {
+        return Err(StoreError::Damaged(
+            hex::encode(id),
+            "id is not 32 bytes".into(),
+        ));
+    };
+    Ok((created_at, id))
 }
 
 /// The distinct blobs (NIP-92 `imeta` `x`) referenced by the events

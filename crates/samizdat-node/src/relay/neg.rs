@@ -1,25 +1,30 @@
 //! The server side of NIP-77 negentropy reconciliation.
 //!
-//! `NEG-OPEN` loads the `(created_at, id)` keys matching the filter (two
-//! columns, no event JSON) into the `negentropy` crate's sorted vector,
-//! at most `max_negentropy_items` of them: a larger set is refused with
-//! `NEG-ERR` `blocked:`, and the client reconciles by time ranges instead.
-//! The crate recomputes a range's fingerprint by adding up its ids on
-//! every round, so bounding the set also bounds the work per message.
+//! `NEG-OPEN` with a filter that bounds only time (the usual sync) takes a
+//! slice of the store's sorted keys of every event, kept in memory between
+//! reconciliations and shared by all of them (`Store::all_keys`, up to
+//! `negentropy_cached_keys` keys, 40 bytes each). Any other filter loads
+//! its `(created_at, id)` keys (two columns, no event JSON) into a sorted
+//! vector for this reconciliation. Either way at most
+//! `max_negentropy_items` keys: a larger set is refused with `NEG-ERR`
+//! `blocked:`, and the client reconciles by time ranges instead. The crate
+//! recomputes a range's fingerprint by adding up its ids on every round,
+//! so bounding the set also bounds the work per message.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use negentropy::{Id, Negentropy, NegentropyStorageVector};
+use negentropy::Negentropy;
 
 use super::State;
 use super::filter::Filter;
 use super::message::{SubId, out};
+use crate::negkeys::{self, KeyStorage};
 
 /// Open reconciliations per connection; each holds its key set in memory.
 const MAX_SESSIONS: usize = 2;
 
-type Session = Negentropy<'static, NegentropyStorageVector>;
+type Session = Negentropy<'static, KeyStorage>;
 
 #[derive(Default)]
 pub struct NegSessions {
@@ -44,29 +49,51 @@ impl NegSessions {
         }
         let limits = &state.config.relay;
         let max = limits.max_negentropy_items;
-        let keys = match super::query::keys(state, filter.to_unlimited_query(), max).await {
-            Ok(Some(keys)) => keys,
-            Ok(None) => {
-                return out::neg_err(
-                    &sub,
-                    &format!(
-                        "blocked: more than {max} events match; reconcile a narrower \
-                         filter (since/until)"
-                    ),
-                );
+        let blocked = || {
+            out::neg_err(
+                &sub,
+                &format!(
+                    "blocked: more than {max} events match; reconcile a narrower \
+                     filter (since/until)"
+                ),
+            )
+        };
+        let query = filter.to_unlimited_query();
+        let mut storage = None;
+        if let Some((since, until)) = negkeys::time_range(&query) {
+            let store = state.ingest.store().clone();
+            let cached = limits.negentropy_cached_keys;
+            match tokio::task::spawn_blocking(move || store.all_keys(cached)).await {
+                Ok(Ok(Some(keys))) => {
+                    let range = KeyStorage::range(keys, since, until);
+                    if range.len() > max {
+                        return blocked();
+                    }
+                    storage = Some(range);
+                }
+                // More events than are kept in memory: read this range.
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "reading the shared keys"),
+                Err(_) => {}
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "negentropy query failed");
-                return out::neg_err(&sub, "error: the query failed");
-            }
+        }
+        let storage = match storage {
+            Some(storage) => Ok(storage),
+            None => match super::query::keys(state, query, max).await {
+                Ok(Some(keys)) => Err(keys),
+                Ok(None) => return blocked(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "negentropy query failed");
+                    return out::neg_err(&sub, "error: the query failed");
+                }
+            },
         };
         let frame = limits.negentropy_frame_bytes;
         let built = tokio::task::spawn_blocking(move || {
-            let mut storage = NegentropyStorageVector::with_capacity(keys.len());
-            for (created_at, id) in keys {
-                storage.insert(created_at, Id::from_byte_array(id))?;
-            }
-            storage.seal()?;
+            let storage = match storage {
+                Ok(shared) => shared,
+                Err(keys) => KeyStorage::vector(keys)?,
+            };
             let mut session = Negentropy::owned(storage, frame)?;
             let reply = session.reconcile(&message)?;
             Ok::<_, negentropy::Error>((session, reply))

@@ -24,13 +24,14 @@ mod transfer;
 
 use std::time::{Duration, Instant};
 
-use negentropy::{Id, Negentropy, NegentropyStorageVector};
+use negentropy::{Id, Negentropy};
 use samizdat_core::Limits;
 use samizdat_core::kind;
 use samizdat_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::config::RelayLimits;
+use crate::negkeys::{self, KeyStorage};
 use crate::relay::filter::Filter;
 use link::{Link, str_at};
 
@@ -67,6 +68,10 @@ pub struct SyncOptions {
     /// Most ids in one local reconciliation set; a larger set is split by
     /// time. Each id costs 40 bytes while the set is open.
     pub max_items: usize,
+    /// Keys of the whole store kept in memory for reconciliations that
+    /// bound only time (40 bytes each); a larger store reads each
+    /// reconciliation's keys from disk.
+    pub cached_keys: usize,
     /// Limits applied to every event the peer sends.
     pub limits: Limits,
     /// Stop cleanly this long after starting (`--window`), having moved
@@ -95,6 +100,7 @@ impl Default for SyncOptions {
             filter: Map::new(),
             patience: Duration::from_secs(30),
             max_items: 1_000_000,
+            cached_keys: 2_000_000,
             limits: Limits::default(),
             window: None,
             max_bytes: None,
@@ -544,16 +550,37 @@ async fn reconcile_range(
     round_trips: &mut u64,
 ) -> Result<Outcome, ReconcileError> {
     let max = options.max_items;
-    let keys = local_keys(store, filter, max).await?;
-    let Some(keys) = keys else {
-        return Ok(Outcome::TooLarge(format!("more than {max} events here")));
+    let too_large = || Ok(Outcome::TooLarge(format!("more than {max} events here")));
+    let query = local_query(filter)?;
+    // A filter that bounds only time: a slice of the store's shared keys.
+    let mut shared = None;
+    if let Some((since, until)) = negkeys::time_range(&query) {
+        let store = store.clone();
+        let cached = options.cached_keys;
+        let keys = tokio::task::spawn_blocking(move || store.all_keys(cached))
+            .await
+            .map_err(|_| SyncError::Link("reading the keys stopped".into()))?
+            .map_err(SyncError::from)?;
+        if let Some(keys) = keys {
+            let range = KeyStorage::range(keys, since, until);
+            if range.len() > max {
+                return too_large();
+            }
+            shared = Some(range);
+        }
+    }
+    let storage = match shared {
+        Some(shared) => Ok(shared),
+        None => match local_keys(store, filter, max).await? {
+            Some(keys) => Err(keys),
+            None => return too_large(),
+        },
     };
     let (mut session, init) = tokio::task::spawn_blocking(move || {
-        let mut storage = NegentropyStorageVector::with_capacity(keys.len());
-        for (at, id) in keys {
-            storage.insert(at, Id::from_byte_array(id))?;
-        }
-        storage.seal()?;
+        let storage = match storage {
+            Ok(shared) => shared,
+            Err(keys) => KeyStorage::vector(keys)?,
+        };
         let mut session = Negentropy::owned(storage, 0)?;
         let init = session.initiate()?;
         Ok::<_, negentropy::Error>((session, init))

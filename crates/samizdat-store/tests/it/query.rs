@@ -246,3 +246,44 @@ fn what_is_new_since_a_mark_is_counted_with_or_without_a_filter() {
     let last = f.store.last_seq().expect("seq");
     assert_eq!(f.store.count_after(&all, last).expect("count"), 0);
 }
+
+#[test]
+fn the_keys_kept_in_memory_follow_inserts_and_removals() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let key = |e: &samizdat_core::nostr::prelude::Event| (e.created_at.as_secs(), e.id.to_bytes());
+    let sorted = |events: &[&samizdat_core::nostr::prelude::Event]| {
+        let mut all: Vec<_> = events.iter().map(|e| key(e)).collect();
+        all.sort_unstable();
+        all
+    };
+    assert_eq!(
+        *f.store.all_keys(10).expect("keys").expect("within"),
+        vec![]
+    );
+    let a = event(&keys, 1, 1_650_000_300, &[], "a");
+    let b = event(&keys, 1, 1_650_000_100, &[], "b");
+    insert(&f.store, &[a.clone(), b.clone()]);
+    let first = f.store.all_keys(10).expect("keys").expect("within");
+    assert_eq!(*first, sorted(&[&a, &b]));
+    // Unchanged: the same shared snapshot.
+    let again = f.store.all_keys(10).expect("keys").expect("within");
+    assert!(std::sync::Arc::ptr_eq(&first, &again));
+    // New events are merged in, in order.
+    let c = event(&keys, 1, 1_650_000_200, &[], "c");
+    insert(&f.store, std::slice::from_ref(&c));
+    assert_eq!(
+        *f.store.all_keys(10).expect("keys").expect("within"),
+        sorted(&[&a, &b, &c])
+    );
+    // A deletion removes a key (and adds its own).
+    let deletion = event(&keys, 5, 1_650_000_400, &[&["e", &b.id.to_hex()]], "");
+    insert(&f.store, std::slice::from_ref(&deletion));
+    assert_eq!(
+        *f.store.all_keys(10).expect("keys").expect("within"),
+        sorted(&[&a, &c, &deletion])
+    );
+    // Over the bound: nothing kept, nothing returned.
+    assert!(f.store.all_keys(2).expect("keys").is_none());
+    assert_eq!(f.store.all_keys(3).expect("keys").expect("within").len(), 3);
+}

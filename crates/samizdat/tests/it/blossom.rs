@@ -255,9 +255,12 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
         .expect("upload");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    // BUD-06 preflight.
+    // BUD-06 preflight, on fresh connections: the node answered the
+    // oversized upload without reading its body and closes that
+    // connection, which a pooled client could otherwise pick up again.
+    let fresh = crate::http();
     let preflight = |headers: Vec<(&'static str, String)>| {
-        let mut request = http.head(format!("{base}/upload"));
+        let mut request = fresh.head(format!("{base}/upload"));
         for (k, v) in headers {
             request = request.header(k, v);
         }
