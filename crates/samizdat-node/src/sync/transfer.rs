@@ -14,8 +14,11 @@ use serde_json::{Value, json};
 use super::link::{Link, str_at};
 use super::{Budget, Observer, Summary, SyncError, SyncOptions, priority_kinds};
 
-/// Ids asked for in one `REQ`: well under any relay's filter limits.
-const IDS_PER_REQ: usize = 250;
+/// Ids asked for in one `REQ`: within common relays' limits (strfry answers
+/// at most 500 events to one filter by default).
+const IDS_PER_REQ: usize = 500;
+/// Events read from the store at a time while pushing.
+const IDS_PER_READ: usize = 250;
 /// Events pushed before waiting for an `OK`.
 const PUSH_WINDOW: usize = 128;
 
@@ -240,7 +243,7 @@ pub async fn push(
             .filter(|id| left.contains(*id))
             .copied()
             .collect();
-        for chunk in round.chunks(IDS_PER_REQ) {
+        for chunk in round.chunks(IDS_PER_READ) {
             let sent = pusher
                 .send(link, store, chunk, kinds.clone(), budget, summary, observer)
                 .await?;
@@ -261,7 +264,7 @@ pub async fn push(
         }
         let again = std::mem::take(&mut pusher.later);
         pusher.pause = pusher.pause.max(MIN_PAUSE);
-        for chunk in again.chunks(IDS_PER_REQ) {
+        for chunk in again.chunks(IDS_PER_READ) {
             if !pusher
                 .send(link, store, chunk, None, budget, summary, observer)
                 .await?
