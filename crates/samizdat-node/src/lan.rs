@@ -86,12 +86,19 @@ pub fn start(
             let Ok(event) = event else { break };
             match event {
                 ServiceEvent::ServiceResolved(service) if service.fullname != own => {
-                    let Some(url) = url_of(&service) else {
-                        continue;
+                    let candidates = addresses_of(&service);
+                    let known = |url: &String| {
+                        candidates
+                            .iter()
+                            .any(|a| *url == format!("ws://{a}"))
                     };
-                    if found.get(&service.fullname).is_some_and(|(u, _)| *u == url) {
+                    if found.get(&service.fullname).is_some_and(|(u, _)| known(u)) {
                         continue;
                     }
+                    let Some(addr) = reachable(&candidates).await else {
+                        continue;
+                    };
+                    let url = format!("ws://{addr}");
                     tracing::info!(peer = %url, name = %service.fullname, "found on the local network");
                     let peer = PeerConfig {
                         url: url.clone(),
@@ -125,20 +132,41 @@ pub fn start(
     Ok(())
 }
 
-/// The relay URL of a found node: an IPv4 address first (it needs no
-/// scope), then a routable IPv6 one.
-fn url_of(service: &ResolvedService) -> Option<String> {
+/// The addresses a found node announced, IPv4 first (they need no
+/// scope), then routable IPv6 (link-local IPv6 needs an interface scope
+/// a URL cannot carry).
+fn addresses_of(service: &ResolvedService) -> Vec<SocketAddr> {
     let mut addresses: Vec<IpAddr> = service
         .addresses
         .iter()
         .map(|a| a.to_ip_addr())
         .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+        .filter(|ip| match ip {
+            IpAddr::V4(_) => true,
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+        })
         .collect();
     addresses.sort_by_key(|ip| (ip.is_ipv6(), *ip));
-    let ip = addresses.into_iter().find(|ip| match ip {
-        IpAddr::V4(_) => true,
-        // Link-local IPv6 needs an interface scope a URL cannot carry.
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
-    })?;
-    Some(format!("ws://{}", SocketAddr::new(ip, service.port)))
+    addresses
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, service.port))
+        .collect()
 }
+
+/// The first of `candidates` that accepts a connection from here (a node
+/// on several networks announces addresses this one cannot reach), or
+/// else the first, which its keeper retries with backoff.
+async fn reachable(candidates: &[SocketAddr]) -> Option<SocketAddr> {
+    // Bounded: a few addresses, two seconds each.
+    for addr in candidates.iter().take(MAX_PROBES) {
+        let probe = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            return Some(*addr);
+        }
+    }
+    candidates.first().copied()
+}
+
+/// Addresses of one found node tried, and how long each.
+const MAX_PROBES: usize = 4;
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
