@@ -89,25 +89,13 @@ impl Fetcher {
                 Err(e) => attempt.error(e),
             }
         });
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(concat!("samizdat/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(Resolver { reach }))
             .redirect(policy)
-            // Proxies come from samizdat's own configuration, never from
-            // the environment, which would bypass the address policy.
-            .no_proxy()
             .connect_timeout(Duration::from_secs(15))
             .timeout(timeout);
-        if let Some(proxy) = proxy {
-            builder = builder.proxy(
-                proxy
-                    .for_http()
-                    .map_err(|e| FetchError::Transport(e.to_string()))?,
-            );
-        }
-        let client = builder
-            .build()
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let client = build(builder, proxy)?;
         Ok(Fetcher { client, reach })
     }
 
@@ -148,12 +136,22 @@ pub fn peer_client(
     proxy: Option<&Proxy>,
 ) -> Result<reqwest::Client, FetchError> {
     install_tls_provider();
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("samizdat/", env!("CARGO_PKG_VERSION")))
         .redirect(redirect::Policy::limited(MAX_REDIRECTS))
-        .no_proxy()
         .connect_timeout(patience)
         .read_timeout(patience);
+    build(builder, proxy)
+}
+
+/// Finishes a client with `proxy` as its only proxy: proxies come from
+/// samizdat's own configuration, never from the environment, which would
+/// bypass the address policy.
+fn build(
+    builder: reqwest::ClientBuilder,
+    proxy: Option<&Proxy>,
+) -> Result<reqwest::Client, FetchError> {
+    let mut builder = builder.no_proxy();
     if let Some(proxy) = proxy {
         builder = builder.proxy(
             proxy

@@ -261,7 +261,7 @@ async fn hostile_blobs_are_refused_and_nothing_is_kept() {
     assert_eq!(summary["blobs_received"], 0, "{summary}");
     let problem = summary["first_blob_problem"].as_str().expect("a reason");
     assert!(
-        problem.contains("metadata") || problem.contains("hashes to"),
+        problem.contains("metadata") || problem.contains("its bytes hash to"),
         "{problem}"
     );
 }
