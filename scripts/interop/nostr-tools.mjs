@@ -1,5 +1,6 @@
 // A stock Nostr client (nostr-tools) against a samizdat node: publish,
-// subscribe, live events, COUNT, NIP-50 search, a refused forgery, NIP-11.
+// subscribe, live events, COUNT, NIP-50 search, a refused forgery, NIP-11,
+// and a compressed link (permessage-deflate as the ws package does it).
 // Usage: node nostr-tools.mjs ws://127.0.0.1:PORT
 // Every wait has a deadline; any failure exits non-zero.
 
@@ -98,6 +99,28 @@ async function main() {
     'NIP-11',
   )
   check(info.supported_nips.includes(77), 'NIP-11 lists the supported NIPs')
+
+  // ws offers permessage-deflate; the node takes it, and what it sends
+  // compressed, ws reads: the stored events come back whole.
+  const raw = new WebSocket(url, { perMessageDeflate: { threshold: 0 } })
+  await within(new Promise((resolve, reject) => {
+    raw.once('open', resolve)
+    raw.once('error', reject)
+  }), 'raw connect')
+  check(raw.extensions.includes('permessage-deflate'), `permessage-deflate is negotiated (${raw.extensions})`)
+  const fetched = []
+  await within(new Promise((resolve, reject) => {
+    raw.on('message', (data) => {
+      const message = JSON.parse(data.toString())
+      if (message[0] === 'EVENT' && message[1] === 'z') fetched.push(message[2])
+      if (message[0] === 'EOSE' && message[1] === 'z') resolve()
+      if (message[0] === 'CLOSED') reject(new Error(`CLOSED: ${message[2]}`))
+    })
+    raw.send(JSON.stringify(['REQ', 'z', { authors: [pk] }]))
+  }), 'compressed REQ')
+  check(fetched.length === 2 && fetched.some((e) => e.content === first.content),
+    `compressed messages arrive whole both ways (${fetched.length} events)`)
+  raw.close()
 
   publisher.close()
   reader.close()

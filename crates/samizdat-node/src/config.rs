@@ -137,6 +137,10 @@ pub struct RelayLimits {
     /// unknown message, as on relays without NIP-77, and peers fall back
     /// to syncing with `REQ`.
     pub negentropy: bool,
+    /// Compress messages with clients that offer permessage-deflate
+    /// (RFC 7692). Events shrink to about half; each such connection
+    /// holds about 300 KiB of compression state.
+    pub permessage_deflate: bool,
 }
 
 impl Default for RelayLimits {
@@ -160,6 +164,7 @@ impl Default for RelayLimits {
             negentropy_cached_keys: 2_000_000,
             negentropy_frame_bytes: 128 * 1024,
             negentropy: true,
+            permessage_deflate: true,
         }
     }
 }

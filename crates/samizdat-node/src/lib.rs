@@ -27,6 +27,7 @@ pub mod proxy;
 pub mod relay;
 mod server;
 pub mod sync;
+pub mod wire;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use ingest::{Announce, Ingest, IngestError};

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -222,9 +221,13 @@ async fn root(
     Extract(state): Extract<Arc<State>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<yawc::IncomingUpgrade, StatusCode>,
 ) -> Response {
-    if let Ok(upgrade) = upgrade {
+    let asks_upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    if let (true, Ok(upgrade)) = (asks_upgrade, upgrade) {
         if *state.shutdown.borrow() {
             return (StatusCode::SERVICE_UNAVAILABLE, "node shutting down").into_response();
         }
@@ -234,16 +237,31 @@ async fn root(
             .map(str::to_string);
         // Frames up to twice the limit are read, so that their sender gets
         // a clean close (1009) with a reason; beyond that the WebSocket
-        // layer drops the connection without reading further.
+        // layer closes (1009) without reading further.
         let hard_limit = state.config.relay.max_message_bytes.saturating_mul(2);
+        let mut options = yawc::Options::default()
+            .with_max_payload_read(hard_limit)
+            .with_max_read_buffer(hard_limit)
+            .with_utf8();
+        if state.config.relay.permessage_deflate {
+            options = options.with_low_latency_compression();
+        }
+        let (response, upgraded) = match upgrade.upgrade(options) {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, format!("WebSocket upgrade: {e}\n"))
+                    .into_response();
+            }
+        };
         let token = state.connections.token();
-        return upgrade
-            .max_message_size(hard_limit)
-            .max_frame_size(hard_limit)
-            .on_upgrade(move |ws| async move {
-                relay::serve(state, ws, peer, host).await;
-                drop(token);
-            });
+        tokio::spawn(async move {
+            match upgraded.await {
+                Ok(ws) => relay::serve(state, ws, peer, host).await,
+                Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
+            }
+            drop(token);
+        });
+        return response.map(axum::body::Body::new);
     }
     let wants_nip11 = headers
         .get(header::ACCEPT)

@@ -20,7 +20,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::SinkExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use samizdat_core::VerifiedEvent;
@@ -29,6 +28,8 @@ use samizdat_store::InsertOutcome;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use yawc::close::CloseCode;
+use yawc::{Frame, HttpWebSocket as WebSocket, OpCode, WebSocketError};
 
 use super::filter::Filter;
 use super::message::{ClientMessage, MessageError, SubId, out};
@@ -102,7 +103,7 @@ impl Connection {
                         end = Some(e);
                     }
                 }
-                message = self.ws.recv(), if in_flight.len() < max_in_flight => {
+                message = self.ws.next_frame(), if in_flight.len() < max_in_flight => {
                     idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     end = self.on_frame(message, &mut in_flight).await.err();
                 }
@@ -124,18 +125,14 @@ impl Connection {
         }
         let close = match end {
             End::Gone | End::WriteTimeout => None,
-            End::Idle => Some((close_code::NORMAL, "idle for too long")),
-            End::Shutdown => Some((close_code::AWAY, "node shutting down")),
-            End::TooLarge => Some((close_code::SIZE, "message too large")),
+            End::Idle => Some((CloseCode::Normal, "idle for too long")),
+            End::Shutdown => Some((CloseCode::Away, "node shutting down")),
+            End::TooLarge => Some((CloseCode::Size, "message too large")),
         };
         if let Some((code, reason)) = close {
-            let frame = CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            };
             let _ = tokio::time::timeout(
                 self.state.config.relay.write_timeout,
-                self.ws.send(Message::Close(Some(frame))),
+                self.ws.send(Frame::close(code, reason)),
             )
             .await;
         }
@@ -149,7 +146,7 @@ impl Connection {
     async fn send(&mut self, text: String) -> Result<(), End> {
         Self::within(
             self.state.config.relay.write_timeout,
-            self.ws.send(Message::text(text)),
+            self.ws.send(Frame::text(text)),
         )
         .await
     }
@@ -160,7 +157,7 @@ impl Connection {
     async fn feed(&mut self, text: String) -> Result<(), End> {
         Self::within(
             self.state.config.relay.write_timeout,
-            self.ws.feed(Message::text(text)),
+            self.ws.feed(Frame::text(text)),
         )
         .await
     }
@@ -178,38 +175,40 @@ impl Connection {
 
     async fn on_frame(
         &mut self,
-        frame: Option<Result<Message, axum::Error>>,
+        frame: Result<Frame, WebSocketError>,
         in_flight: &mut FuturesUnordered<OkFuture>,
     ) -> Result<(), End> {
         let limit = self.state.config.relay.max_message_bytes;
-        let too_large = format!("invalid: message larger than {limit} bytes");
-        let text = match frame {
-            None => return Err(End::Gone),
-            Some(Err(e)) => {
-                if is_too_large(&e) {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                if matches!(e, WebSocketError::FrameTooLarge) {
                     tracing::debug!(ip = %self.ip, "dropping a connection that sent a huge frame");
                 }
                 return Err(End::Gone);
             }
-            Some(Ok(Message::Text(text))) if text.len() > limit => {
+        };
+        match frame.opcode() {
+            OpCode::Text | OpCode::Binary if frame.payload().len() > limit => {
+                let too_large = format!("invalid: message larger than {limit} bytes");
                 let _ = self.send(out::notice(&too_large)).await;
                 return Err(End::TooLarge);
             }
-            Some(Ok(Message::Binary(bytes))) if bytes.len() > limit => {
-                let _ = self.send(out::notice(&too_large)).await;
-                return Err(End::TooLarge);
-            }
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Binary(_))) => {
+            OpCode::Text => {}
+            OpCode::Binary => {
                 return self
                     .send(out::notice("invalid: binary frames are not Nostr messages"))
                     .await;
             }
-            Some(Ok(Message::Close(_))) => return Err(End::Gone),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+            OpCode::Close => return Err(End::Gone),
+            _ => return Ok(()),
+        }
+        // Text frames were checked for UTF-8 as they were read.
+        let Ok(text) = std::str::from_utf8(frame.payload()) else {
+            return Err(End::Gone);
         };
         let limits = &self.state.config.relay;
-        match ClientMessage::parse(text.as_str(), limits) {
+        match ClientMessage::parse(text, limits) {
             Ok(ClientMessage::Event(raw)) => {
                 let reply = self.on_event(raw, in_flight);
                 match reply {
@@ -448,18 +447,6 @@ async fn recv_live(
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
-}
-
-fn is_too_large(e: &axum::Error) -> bool {
-    use std::error::Error as _;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(s) = source {
-        if let Some(t) = s.downcast_ref::<tungstenite::Error>() {
-            return matches!(t, tungstenite::Error::Capacity(_));
-        }
-        source = s.source();
-    }
-    false
 }
 
 /// The `OK` for a committed (or refused) event, with NIP-01 prefixes.

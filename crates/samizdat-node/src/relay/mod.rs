@@ -18,7 +18,7 @@ mod rate;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::ws::WebSocket;
+use yawc::HttpWebSocket as WebSocket;
 
 pub use filter::{Filter, FilterError};
 pub use message::{ClientMessage, MessageError, SubId};

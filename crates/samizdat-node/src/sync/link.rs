@@ -1,103 +1,90 @@
 //! One WebSocket connection to a peer relay, as the sync client sees it:
 //! JSON arrays in and out, every wait bounded, every byte counted.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use yawc::{Frame, OpCode};
 
 use super::SyncError;
 use crate::proxy::Proxy;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::wire::{Dial, Meter, Socket};
 
 /// Largest message taken from a peer: a peer is not trusted to be small.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct Link {
     socket: Socket,
+    /// What crossed this link's sockets (the connection it replaced
+    /// included, see [`reconnect`](Self::reconnect)), compressed and
+    /// framed: the bytes the network carried.
+    meter: Arc<Meter>,
     /// How long to wait for any one message before giving up on the peer.
     pub patience: Duration,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
     /// When the window closes: no wait goes past it.
     pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Link {
     /// Opens the WebSocket (`ws://` or `wss://`), directly or through
-    /// `proxy`.
+    /// `proxy`, offering permessage-deflate.
     pub async fn connect(
         url: &str,
         patience: Duration,
         proxy: Option<&Proxy>,
     ) -> Result<Link, SyncError> {
-        let failed = |e: String| SyncError::Connect(url.to_string(), e);
-        crate::outbound::install_tls_provider();
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(MAX_MESSAGE_BYTES);
-        config.max_frame_size = Some(MAX_MESSAGE_BYTES);
-        let request = url
-            .into_client_request()
-            .map_err(|e| failed(e.to_string()))?;
-        let connecting = async {
-            match proxy {
-                None => tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-                    .await
-                    .map_err(|e| failed(e.to_string())),
-                Some(proxy) => {
-                    let uri = request.uri();
-                    let host = uri
-                        .host()
-                        .ok_or_else(|| failed("no host".into()))?
-                        .trim_start_matches('[')
-                        .trim_end_matches(']')
-                        .to_string();
-                    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
-                        Some("wss") => 443,
-                        _ => 80,
-                    });
-                    let stream = proxy
-                        .connect(&host, port, patience)
-                        .await
-                        .map_err(|e| failed(e.to_string()))?;
-                    let _ = stream.set_nodelay(true);
-                    tokio_tungstenite::client_async_tls_with_config(
-                        request,
-                        stream,
-                        Some(config),
-                        None,
-                    )
-                    .await
-                    .map_err(|e| failed(format!("through {proxy}: {e}")))
-                }
-            }
+        Self::metered(url, patience, proxy, Arc::default()).await
+    }
+
+    async fn metered(
+        url: &str,
+        patience: Duration,
+        proxy: Option<&Proxy>,
+        meter: Arc<Meter>,
+    ) -> Result<Link, SyncError> {
+        let dial = Dial {
+            max_message_bytes: MAX_MESSAGE_BYTES,
+            compress: true,
+            patience,
         };
-        let (socket, _) = tokio::time::timeout(patience, connecting)
+        let socket = crate::wire::connect(url, dial, proxy, meter.clone())
             .await
-            .map_err(|_| failed("timed out".into()))??;
+            .map_err(|e| SyncError::Connect(url.to_string(), e))?;
         Ok(Link {
             socket,
+            meter,
             patience,
-            bytes_in: 0,
-            bytes_out: 0,
             deadline: None,
         })
     }
 
+    /// A fresh connection to the same peer in place of this one, its
+    /// bytes counted with this one's.
+    pub async fn reconnect(&mut self, url: &str, proxy: Option<&Proxy>) -> Result<(), SyncError> {
+        let mut fresh = Self::metered(url, self.patience, proxy, self.meter.clone()).await?;
+        fresh.deadline = self.deadline;
+        std::mem::replace(self, fresh).close().await;
+        Ok(())
+    }
+
+    pub fn bytes_in(&self) -> u64 {
+        self.meter.read()
+    }
+
+    pub fn bytes_out(&self) -> u64 {
+        self.meter.written()
+    }
+
     pub fn bytes(&self) -> u64 {
-        self.bytes_in + self.bytes_out
+        self.bytes_in() + self.bytes_out()
     }
 
     /// Queues a message; [`flush`](Self::flush) or [`send`](Self::send)
     /// writes it.
     pub async fn feed(&mut self, text: String) -> Result<(), SyncError> {
-        self.bytes_out += text.len() as u64;
-        let sending = self.socket.feed(Message::text(text));
+        let sending = self.socket.feed(Frame::text(text));
         bounded(self.deadline, self.patience, "sending", sending)
             .await?
             .map_err(|e| SyncError::Link(e.to_string()))
@@ -124,26 +111,37 @@ impl Link {
     pub async fn recv_within(&mut self, wait: Duration) -> Result<(Vec<Value>, String), SyncError> {
         // Bounded: at most this many unreadable messages in a row.
         for _ in 0..1_000 {
-            let message = bounded(
+            let frame = bounded(
                 self.deadline,
                 wait,
                 "waiting for the peer",
-                self.socket.next(),
+                self.socket.next_frame(),
             )
             .await?
-            .ok_or_else(|| SyncError::Link("the peer closed the connection".into()))?
-            .map_err(|e| SyncError::Link(e.to_string()))?;
-            let text = match message {
-                Message::Text(text) => text.to_string(),
-                Message::Close(frame) => {
+            .map_err(|e| match e {
+                yawc::WebSocketError::ConnectionClosed => {
+                    SyncError::Link("the peer closed the connection".into())
+                }
+                e => SyncError::Link(e.to_string()),
+            })?;
+            let text = match frame.opcode() {
+                OpCode::Text => match String::from_utf8(frame.into_payload().to_vec()) {
+                    Ok(text) => text,
+                    Err(_) => continue,
+                },
+                OpCode::Close => {
+                    let reason = frame.close_reason().ok().flatten().unwrap_or_default();
                     return Err(SyncError::Link(format!(
                         "the peer closed the connection{}",
-                        frame.map_or(String::new(), |f| format!(": {}", f.reason))
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {reason}")
+                        }
                     )));
                 }
                 _ => continue,
             };
-            self.bytes_in += text.len() as u64;
             if let Ok(Value::Array(array)) = serde_json::from_str::<Value>(&text) {
                 return Ok((array, text));
             }
@@ -153,7 +151,7 @@ impl Link {
     }
 
     pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close()).await;
     }
 }
 

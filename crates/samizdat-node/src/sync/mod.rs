@@ -323,8 +323,8 @@ pub async fn sync(
         observer,
     )
     .await;
-    summary.wire_in = link.bytes_in;
-    summary.wire_out = link.bytes_out;
+    summary.wire_in = link.bytes_in();
+    summary.wire_out = link.bytes_out();
     link.close().await;
     match events {
         Ok(()) => {}
@@ -383,12 +383,7 @@ async fn exchange(
             tracing::info!(peer = url, reason = %why, "no NIP-77; diffing with REQ");
             summary.method = Method::Req;
             // The peer may have closed on the unknown message: start afresh.
-            let (wire_in, wire_out) = (link.bytes_in, link.bytes_out);
-            let fresh = Link::connect(url, options.patience, options.proxy.as_ref()).await?;
-            std::mem::replace(link, fresh).close().await;
-            link.bytes_in = wire_in;
-            link.bytes_out = wire_out;
-            link.deadline = budget.deadline;
+            link.reconnect(url, options.proxy.as_ref()).await?;
             let pulls = options.direction.pulls();
             let ours =
                 fallback::diff(link, store, filter, options, pulls, summary, observer).await?;

@@ -109,6 +109,44 @@ async fn one_way_and_filtered() {
     assert_eq!(count(&served, &keys).await, 10);
 }
 
+/// Pulls 400 notes from a node configured with `config`; returns the
+/// bytes that crossed the socket inward and the events' JSON size.
+fn pull_many(config: &str) -> (u64, u64) {
+    let keys = Keys::generate();
+    let many = notes(
+        &keys,
+        0,
+        400,
+        "a testimony about the square, seen from the north side",
+    );
+    let remote = Node::start();
+    import(&remote, "many.jsonl", &many.iter().collect::<Vec<_>>());
+    let served = Served::start(&remote, config);
+    let local = Node::start();
+    let summary = sync(&local, &served.url(), &["--pull"]);
+    assert_eq!(summary["received"], 400, "{summary}");
+    let json: u64 = many.iter().map(|e| e.as_json().len() as u64).sum();
+    (summary["wire_in"].as_u64().expect("wire bytes"), json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_is_compressed_only_when_both_sides_agree() {
+    // Both sides offer permessage-deflate: events cross in well under
+    // their JSON size (the summary counts the socket's bytes).
+    let (compressed, json) = pull_many("");
+    assert!(
+        compressed * 10 < json * 7,
+        "compressed: {compressed} bytes on the wire for {json} bytes of events"
+    );
+    // A node that declines it (as relays without it do) still syncs, in
+    // the clear.
+    let (plain, json) = pull_many("[relay]\npermessage_deflate = false\n");
+    assert!(
+        plain > json,
+        "uncompressed: {plain} bytes on the wire for {json} bytes of events"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn falls_back_to_req_when_the_peer_lacks_nip77() {
     let (local, _remote, served, keys) = two_sides("[relay]\nnegentropy = false\n");

@@ -22,9 +22,10 @@ use rand::RngExt;
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, Keys, Kind, Timestamp};
 use samizdat_core::sign::Draft;
+use samizdat_node::wire::{self, Dial, Socket};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
-use tokio_tungstenite::tungstenite::Message;
+use yawc::{Frame, OpCode};
 
 use super::WORDS;
 use crate::cli::BenchRelayArgs;
@@ -464,29 +465,31 @@ fn generate(n: usize) -> Result<(Vec<String>, Vec<Event>)> {
     ))
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
+/// A plain client, as most Nostr clients are: no compression, no Nagle.
 async fn connect(relay: &Relay) -> Result<Socket> {
-    // Small messages both ways, each awaited: no Nagle on our side either.
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(relay.url.as_str(), None, true)
+    let dial = Dial {
+        max_message_bytes: 16 * 1024 * 1024,
+        compress: false,
+        patience: ANSWER_TIMEOUT,
+    };
+    wire::connect(relay.url.as_str(), dial, None, Arc::default())
         .await
-        .with_context(|| format!("connecting to {} at {}", relay.name, relay.url))?;
-    Ok(socket)
+        .map_err(|e| anyhow!("connecting to {} at {}: {e}", relay.name, relay.url))
 }
 
 /// The next text message, within the answer timeout.
-async fn next_text(
-    socket: &mut (impl StreamExt<Item = tokio_tungstenite::tungstenite::Result<Message>> + Unpin),
-) -> Result<String> {
+async fn next_text(socket: &mut (impl StreamExt<Item = Frame> + Unpin)) -> Result<String> {
     loop {
-        let message = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
+        let frame = tokio::time::timeout(ANSWER_TIMEOUT, socket.next())
             .await
             .map_err(|_| anyhow!("no answer within {ANSWER_TIMEOUT:?}"))?
-            .ok_or_else(|| anyhow!("the relay closed the connection"))??;
-        match message {
-            Message::Text(text) => return Ok(text.to_string()),
-            Message::Close(frame) => bail!("the relay closed the connection: {frame:?}"),
+            .ok_or_else(|| anyhow!("the relay closed the connection"))?;
+        match frame.opcode() {
+            OpCode::Text => return Ok(String::from_utf8(frame.into_payload().to_vec())?),
+            OpCode::Close => bail!(
+                "the relay closed the connection: {:?}",
+                frame.close_reason().ok().flatten()
+            ),
             _ => {}
         }
     }
@@ -519,7 +522,7 @@ async fn ingest_serial(relay: &Relay, lines: &[Arc<str>], ids: &[String]) -> Res
     );
     let started = Instant::now();
     for (line, id) in lines.iter().zip(ids) {
-        socket.send(Message::text(line.as_ref())).await?;
+        socket.send(Frame::text(line.to_string())).await?;
         loop {
             let text = next_text(&mut socket).await?;
             if let Some((ok_id, accepted, message)) = ok_of(&text) {
@@ -536,7 +539,7 @@ async fn ingest_serial(relay: &Relay, lines: &[Arc<str>], ids: &[String]) -> Res
     }
     let elapsed = started.elapsed();
     bar.finish_and_clear();
-    let _ = socket.close(None).await;
+    let _ = socket.close().await;
     Ok(lines.len() as f64 / elapsed.as_secs_f64())
 }
 
@@ -572,7 +575,7 @@ async fn ingest_parallel(
                 tokio::spawn(async move {
                     for line in part {
                         credit.acquire().await?.forget();
-                        sink.send(Message::text(line.as_ref())).await?;
+                        sink.send(Frame::text(line.to_string())).await?;
                     }
                     anyhow::Ok(sink)
                 })
@@ -618,7 +621,7 @@ async fn query_latency(
         let req = json!(["REQ", id, filter(&mut rng)]).to_string();
         let eose = json!(["EOSE", id]).to_string();
         let started = Instant::now();
-        socket.send(Message::text(req)).await?;
+        socket.send(Frame::text(req)).await?;
         let mut received = 0;
         loop {
             let text = next_text(&mut socket).await?;
@@ -638,12 +641,12 @@ async fn query_latency(
             );
         }
         socket
-            .send(Message::text(json!(["CLOSE", id]).to_string()))
+            .send(Frame::text(json!(["CLOSE", id]).to_string()))
             .await?;
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let _ = socket.close(None).await;
+    let _ = socket.close().await;
     latencies.sort();
     let at = |q: f64| {
         let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
