@@ -13,7 +13,8 @@
 //!   `REQ` when the peer lacks it);
 //! - `lan`: discovery of other nodes on the local network (mDNS);
 //! - `peers`: continuous sync with the peers of `samizdat.toml`, and
-//!   their status.
+//!   their status;
+//! - `wire`: outgoing WebSockets (proxy, TLS, compression, byte counts).
 
 mod blossom;
 pub mod config;
@@ -33,3 +34,11 @@ pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use ingest::{Announce, Ingest, IngestError};
 pub(crate) use server::State;
 pub use server::{Node, NodeError};
+
+/// Whether a blob may be stored, by the rule every door applies (Blossom
+/// upload, sync, bundles): images only without identifying metadata,
+/// other recognised media types refused, opaque data taken. `Err` says
+/// why not.
+pub fn admit_blob(bytes: &[u8]) -> Result<(), String> {
+    blossom::admit(bytes).map(drop).map_err(|e| e.to_string())
+}

@@ -88,16 +88,22 @@ impl BlobStore {
     /// that do not are deleted: a resumed download that went wrong starts
     /// over rather than being kept. Returns the size.
     pub fn adopt_partial(&self, hash: &BlobHash) -> Result<u64, BlobError> {
+        self.adopt(&self.partial_path(hash), hash)
+    }
+
+    /// Moves the file at `partial` (on the store's file system) into the
+    /// store as the blob named `hash`, after checking that its bytes hash
+    /// to that name; bytes that do not are deleted. Returns the size.
+    pub fn adopt(&self, partial: &Path, hash: &BlobHash) -> Result<u64, BlobError> {
         let io_err = |source: io::Error| BlobError::Io {
             hash: *hash,
             source,
         };
-        let partial = self.partial_path(hash);
-        let mut file = fs::File::open(&partial).map_err(io_err)?;
+        let mut file = fs::File::open(partial).map_err(io_err)?;
         let (actual, size) = hash_reader(&mut file).map_err(io_err)?;
         if actual != *hash {
             drop(file);
-            fs::remove_file(&partial).map_err(io_err)?;
+            fs::remove_file(partial).map_err(io_err)?;
             return Err(BlobError::Corrupt {
                 hash: *hash,
                 actual,
@@ -109,7 +115,7 @@ impl BlobStore {
             .parent()
             .ok_or_else(|| io_err(io::Error::other("blob path has no parent")))?;
         fs::create_dir_all(dir).map_err(io_err)?;
-        fs::rename(&partial, &path).map_err(io_err)?;
+        fs::rename(partial, &path).map_err(io_err)?;
         sync_dir(dir).map_err(io_err)?;
         Ok(size)
     }

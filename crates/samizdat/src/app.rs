@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Bench(c) => cmd::bench::run(c),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Sync(a) => cmd::sync::run(&ctx, a),
+        Command::Bundle(c) => cmd::bundle::run(&ctx, c),
         Command::Peers { config } => cmd::peers::run(&ctx, config),
     }
 }

@@ -66,6 +66,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Reconcile this store with a peer relay (NIP-77, or REQ if it lacks it)
     Sync(SyncArgs),
+    /// Carry records and their blobs as a file: export, import, inspect
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// How each peer in samizdat.toml is doing (`serve` keeps them in step)
     Peers {
         /// Configuration file [default: samizdat.toml in the data directory]
@@ -261,6 +264,37 @@ pub enum KindName {
     Retraction,
     /// Every kind of event, samizdat's or not
     All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write records (most important first) and then the blobs they
+    /// reference (smallest first) into one bundle file
+    Export {
+        /// The bundle file to write
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Records only, no blobs
+        #[arg(long)]
+        no_blobs: bool,
+    },
+    /// Check bundles whole, then store what they hold
+    Import {
+        /// Bundle files
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// From a damaged or cut bundle, keep every complete member that
+        /// checks out on its own (events by id and signature, blobs by hash)
+        #[arg(long)]
+        salvage: bool,
+    },
+    /// Check a bundle and list what it holds, without importing it
+    Inspect {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args, Default)]

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod blob;
+pub mod bundle;
 pub mod events;
 pub mod id;
 pub mod init;

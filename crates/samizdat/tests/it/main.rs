@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod blossom;
+mod bundles;
 mod durability;
 mod faulty;
 mod nostr_sdk;
