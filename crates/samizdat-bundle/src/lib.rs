@@ -16,6 +16,9 @@
 //! in bounded memory; a bundle cut short has lost only its end, and what
 //! it still holds is in priority order.
 //!
+//! The whole file may be encrypted with age ([`seal`]): to recipients'
+//! X25519 keys or under a passphrase.
+//!
 //! Reading ([`unpack`]) trusts nothing: only regular files with the names
 //! above, each at most its [`Limits`], in that order, once each; every
 //! member's hash is computed as it streams past and compared with the
@@ -24,10 +27,13 @@
 
 mod format;
 mod read;
+pub mod seal;
+mod want;
 mod write;
 
 pub use format::{HEADER, Header, MANIFEST, Manifest, Member, MemberKind, classify};
 pub use read::{Limits, Sink, Unpacked, unpack};
+pub use want::Want;
 pub use write::{Writer, Written};
 
 /// What is wrong with a bundle, or with writing one.
@@ -64,6 +70,10 @@ pub enum BundleError {
     Write(std::io::Error),
     #[error("{0}")]
     Sink(std::io::Error),
+    #[error("{0}")]
+    Key(String),
+    #[error("not a usable want file: {0}")]
+    Want(String),
 }
 
 impl BundleError {

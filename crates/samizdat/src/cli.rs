@@ -279,12 +279,35 @@ pub enum BundleCommand {
         /// Records only, no blobs
         #[arg(long)]
         no_blobs: bool,
+        /// Encrypt to this age recipient (age1…, from `bundle keygen`).
+        /// Repeatable: any one of them opens the bundle
+        #[arg(
+            long = "encrypt-to",
+            value_name = "RECIPIENT",
+            conflicts_with = "passphrase"
+        )]
+        encrypt_to: Vec<String>,
+        /// Encrypt under a passphrase (asked, or SAMIZDAT_BUNDLE_PASSPHRASE)
+        #[arg(long)]
+        passphrase: bool,
+        /// Only what the node that wrote this want file lacks
+        #[arg(long = "for", value_name = "WANT_FILE")]
+        for_want: Option<PathBuf>,
+    },
+    /// Write a small file saying what this node has, for a courier to
+    /// carry to a node that will `bundle export --for` it
+    Want {
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
     },
     /// Check bundles whole, then store what they hold
     Import {
         /// Bundle files
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// An age identity file that opens bundles encrypted to it. Repeatable
+        #[arg(long = "identity", value_name = "FILE")]
+        identities: Vec<PathBuf>,
         /// From a damaged or cut bundle, keep every complete member that
         /// checks out on its own (events by id and signature, blobs by hash)
         #[arg(long)]
@@ -294,6 +317,15 @@ pub enum BundleCommand {
     Inspect {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// An age identity file that opens bundles encrypted to it. Repeatable
+        #[arg(long = "identity", value_name = "FILE")]
+        identities: Vec<PathBuf>,
+    },
+    /// Make a key pair to receive encrypted bundles: the identity goes to
+    /// FILE (keep it safe), the recipient (age1…) to standard output
+    Keygen {
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
     },
 }
 

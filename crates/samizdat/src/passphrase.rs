@@ -5,6 +5,8 @@
 use anyhow::{Context, Result, bail};
 
 pub const ENV: &str = "SAMIZDAT_PASSPHRASE";
+/// For bundles, which are not opened with an identity's passphrase.
+pub const BUNDLE_ENV: &str = "SAMIZDAT_BUNDLE_PASSPHRASE";
 
 /// Asks for the passphrase of an existing key.
 pub fn existing(name: &str) -> Result<String> {
@@ -27,7 +29,38 @@ pub fn new(name: &str) -> Result<String> {
     Ok(first)
 }
 
+/// The passphrase that opens a bundle.
+pub fn bundle_existing() -> Result<String> {
+    if let Ok(p) = std::env::var(BUNDLE_ENV) {
+        return Ok(p);
+    }
+    prompt_for("Passphrase of the bundle: ", BUNDLE_ENV)
+}
+
+/// A new passphrase for a bundle, twice on a terminal.
+pub fn bundle_new() -> Result<String> {
+    let passphrase = match std::env::var(BUNDLE_ENV) {
+        Ok(p) => p,
+        Err(_) => {
+            let first = prompt_for("Passphrase for the bundle: ", BUNDLE_ENV)?;
+            let second = prompt_for("Repeat the passphrase: ", BUNDLE_ENV)?;
+            if first != second {
+                bail!("the two passphrases differ; nothing was written");
+            }
+            first
+        }
+    };
+    if passphrase.is_empty() {
+        bail!("an empty passphrase protects nothing; nothing was written");
+    }
+    Ok(passphrase)
+}
+
 fn prompt(text: &str) -> Result<String> {
+    prompt_for(text, ENV)
+}
+
+fn prompt_for(text: &str, env: &str) -> Result<String> {
     rpassword::prompt_password(text)
-        .with_context(|| format!("cannot ask for a passphrase (no terminal?); set {ENV} instead"))
+        .with_context(|| format!("cannot ask for a passphrase (no terminal?); set {env} instead"))
 }

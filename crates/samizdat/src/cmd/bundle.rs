@@ -7,7 +7,8 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use samizdat_bundle::{BundleError, Limits, Sink, Writer};
+use samizdat_bundle::seal::{self, Lock, Sealed, SecretString};
+use samizdat_bundle::{BundleError, Limits, Sink, Want, Writer};
 use samizdat_core::BlobHash;
 use samizdat_core::kind;
 use samizdat_store::{Query, Store};
@@ -30,25 +31,124 @@ pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
             output,
             mut filter,
             no_blobs,
+            encrypt_to,
+            passphrase,
+            for_want,
         } => {
             if filter.kinds.is_empty() {
                 filter.kinds.push(KindName::All);
             }
             let queries = super::read::queries(ctx, &filter, None)?;
-            export(ctx, &ctx.store()?, &queries, &output, !no_blobs)
+            let lock = if passphrase {
+                Lock::Passphrase(SecretString::from(crate::passphrase::bundle_new()?))
+            } else if !encrypt_to.is_empty() {
+                Lock::Recipients(
+                    encrypt_to
+                        .iter()
+                        .map(|r| seal::recipient(r))
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                Lock::Open
+            };
+            let want = match &for_want {
+                Some(path) => {
+                    let file =
+                        File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                    Some(
+                        Want::read(BufReader::new(file))
+                            .map_err(|e| anyhow!("{}: {e}", path.display()))?,
+                    )
+                }
+                None => None,
+            };
+            let options = ExportOptions {
+                blobs: !no_blobs,
+                lock,
+                want,
+            };
+            export(ctx, &ctx.store()?, &queries, &output, options)
         }
-        BundleCommand::Import { files, salvage } => {
+        BundleCommand::Want { output } => want(ctx, &output),
+        BundleCommand::Import {
+            files,
+            identities,
+            salvage,
+        } => {
             let store = ctx.store()?;
+            let identities = read_identities(&identities)?;
             let mut code = Code::Success;
             for file in &files {
-                if import(ctx, &store, file, salvage)? != Code::Success {
+                if import(ctx, &store, file, &identities, salvage)? != Code::Success {
                     code = Code::Problems;
                 }
             }
             Ok(code)
         }
-        BundleCommand::Inspect { file } => inspect(ctx, &file),
+        BundleCommand::Inspect { file, identities } => {
+            inspect(ctx, &file, &read_identities(&identities)?)
+        }
+        BundleCommand::Keygen { output } => keygen(&output),
     }
+}
+
+/// The identity files' text, read once for every bundle.
+fn read_identities(paths: &[PathBuf]) -> Result<Vec<String>> {
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .with_context(|| format!("reading identity file {}", p.display()))
+        })
+        .collect()
+}
+
+/// Opens `path`, decrypting it if it is encrypted.
+fn open_bundle(path: &Path, identities: &[String]) -> Result<Box<dyn Read>> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut keys = seal::Keys::default();
+    for text in identities {
+        keys.identities.extend(seal::identities(text)?);
+    }
+    keys.passphrase = Some(Box::new(|| {
+        crate::passphrase::bundle_existing()
+            .map(SecretString::from)
+            .map_err(|e| e.to_string())
+    }));
+    seal::open(BufReader::with_capacity(1 << 20, file), keys)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+fn keygen(output: &Path) -> Result<Code> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let identity = seal::Identity::generate();
+    let recipient = identity.to_public();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(output)
+        .with_context(|| {
+            format!(
+                "creating {} (an existing file is never overwritten)",
+                output.display()
+            )
+        })?;
+    use seal::ExposeSecret;
+    writeln!(
+        file,
+        "# samizdat bundle identity: opens bundles encrypted to the recipient below. Keep it secret.\n\
+         # public key: {recipient}\n{}",
+        identity.to_string().expose_secret()
+    )
+    .and_then(|()| file.sync_all())
+    .with_context(|| format!("writing {}", output.display()))?;
+    println!("{recipient}");
+    eprintln!(
+        "identity written to {}; give the line above to whoever sends you bundles (--encrypt-to)",
+        output.display()
+    );
+    Ok(Code::Success)
 }
 
 /// The kinds that go first, in this order: sync's priority.
@@ -91,23 +191,17 @@ fn export(
     store: &Store,
     queries: &[Query],
     output: &Path,
-    blobs: bool,
+    options: ExportOptions,
 ) -> Result<Code> {
+    let ExportOptions { blobs, lock, want } = options;
+    let lacks_event = |id: &[u8; 32]| want.as_ref().is_none_or(|w| !w.has_event(id));
+    let lacks_blob = |h: &BlobHash| want.as_ref().is_none_or(|w| !w.has_blob(h.as_bytes()));
     let ordered = in_priority_order(queries);
     let total: u64 = queries
         .iter()
         .map(|q| store.count(q))
         .sum::<Result<u64, _>>()?;
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    // Written beside the target and renamed at the end: a file with the
-    // bundle's name is always whole.
-    let temp = tempfile::Builder::new()
-        .prefix(".samizdat-bundle-")
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    let temp = beside(output)?;
     let file = temp
         .as_file()
         .try_clone()
@@ -116,12 +210,17 @@ fn export(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut writer = Writer::new(BufWriter::with_capacity(1 << 20, file), id, now)?;
+    let sealed = Sealed::new(BufWriter::with_capacity(1 << 20, file), lock)?;
+    let mut writer = Writer::new(sealed, id, now)?;
 
     let bar = progress::bar(Some(total), "bundling records");
     let mut failure: Option<BundleError> = None;
     for (query, skip_first) in &ordered {
         store.query_each(query, |stored| {
+            if !lacks_event(&stored.id) {
+                bar.inc(1);
+                return true;
+            }
             if *skip_first {
                 let kind = stored.event().map(|e| e.kind.as_u16()).unwrap_or(0);
                 if FIRST.contains(&kind) {
@@ -149,6 +248,7 @@ fn export(
         }
         let mut present: Vec<(u64, BlobHash)> = hashes
             .into_iter()
+            .filter(|h| lacks_blob(h))
             .filter_map(|h| {
                 let size = std::fs::metadata(store.blobs().path(&h)).ok()?.len();
                 Some((size, h))
@@ -171,7 +271,7 @@ fn export(
     }
     let (events, blob_count) = writer.counts();
     let written = writer.finish()?;
-    let mut out = written.out;
+    let mut out = written.out.finish().context("writing the bundle")?;
     out.flush().context("writing the bundle")?;
     drop(out);
     temp.as_file().sync_all().context("syncing the bundle")?;
@@ -189,6 +289,70 @@ fn export(
             "wrote bundle {} to {}: {events} events and {blob_count} blobs ({blob_bytes} bytes of blobs), {size} bytes",
             written.manifest.id,
             output.display()
+        );
+    }
+    Ok(Code::Success)
+}
+
+/// A temporary file in `output`'s directory: written there and renamed
+/// at the end, so that a file with the final name is always whole.
+fn beside(output: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".samizdat-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))
+}
+
+struct ExportOptions {
+    blobs: bool,
+    lock: Lock,
+    /// Leave out what the node of this want file has.
+    want: Option<Want>,
+}
+
+/// `bundle want`: every event id and blob hash of this store, shortened.
+fn want(ctx: &Context, output: &Path) -> Result<Code> {
+    let store = ctx.store()?;
+    let mut ids = Vec::new();
+    store.for_each_key(&Query::default(), |_, id| {
+        ids.push(id);
+        true
+    })?;
+    let blobs: Vec<[u8; 32]> = store
+        .blobs()
+        .list()
+        .context("listing blobs")?
+        .into_iter()
+        .filter_map(|entry| match entry {
+            samizdat_store::BlobEntry::Blob(hash) => Some(*hash.as_bytes()),
+            samizdat_store::BlobEntry::Stray(_) => None,
+        })
+        .collect();
+    let want = Want::new(ids, blobs);
+    let temp = beside(output)?;
+    want.write(BufWriter::new(temp.as_file()))?;
+    temp.as_file().sync_all().context("syncing the want file")?;
+    temp.persist(output)
+        .with_context(|| format!("naming the want file {}", output.display()))?;
+    let (events, blobs) = want.counts();
+    let size = std::fs::metadata(output).map_or(0, |m| m.len());
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"events": events, "blobs": blobs, "bytes": size})
+        );
+    } else {
+        eprintln!(
+            "wrote {}: {events} events and {blobs} blobs this node has, in {size} bytes; \
+             carry it to the other node for `samizdat bundle export --for {}`",
+            output.display(),
+            output
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         );
     }
     Ok(Code::Success)
@@ -234,8 +398,14 @@ impl Sink for Spool {
     }
 }
 
-fn import(ctx: &Context, store: &Store, path: &Path, salvage: bool) -> Result<Code> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+fn import(
+    ctx: &Context,
+    store: &Store,
+    path: &Path,
+    identities: &[String],
+    salvage: bool,
+) -> Result<Code> {
+    let input = open_bundle(path, identities)?;
     let dir = tempfile::Builder::new()
         .prefix("bundle-")
         .tempdir_in(store.dir())
@@ -248,11 +418,7 @@ fn import(ctx: &Context, store: &Store, path: &Path, salvage: bool) -> Result<Co
         already: 0,
         bar: progress::bar(None, &format!("checking {}", path.display())),
     };
-    let unpacked = samizdat_bundle::unpack(
-        BufReader::with_capacity(1 << 20, file),
-        &mut spool,
-        &Limits::default(),
-    );
+    let unpacked = samizdat_bundle::unpack(input, &mut spool, &Limits::default());
     spool.bar.finish_and_clear();
     let damage = match &unpacked {
         Ok(_) => None,
@@ -414,15 +580,11 @@ impl Sink for Tally {
     }
 }
 
-fn inspect(ctx: &Context, path: &Path) -> Result<Code> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+fn inspect(ctx: &Context, path: &Path, identities: &[String]) -> Result<Code> {
+    let input = open_bundle(path, identities)?;
     let mut tally = Tally::default();
-    let unpacked = samizdat_bundle::unpack(
-        BufReader::with_capacity(1 << 20, file),
-        &mut tally,
-        &Limits::default(),
-    )
-    .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let unpacked = samizdat_bundle::unpack(input, &mut tally, &Limits::default())
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let (header, manifest) = (&unpacked.header, &unpacked.manifest);
     if ctx.json {
         println!(

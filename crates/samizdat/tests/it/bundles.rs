@@ -191,3 +191,191 @@ fn a_damaged_bundle_is_refused_whole_unless_salvaged() {
     assert_eq!(count(&to), before + 302);
     to.ok(&["verify"]);
 }
+
+/// Runs `samizdat` on `node` with a bundle passphrase in the environment.
+fn with_passphrase(node: &Node, passphrase: &str, args: &[&str]) -> std::process::Output {
+    node.command(args)
+        .env("SAMIZDAT_BUNDLE_PASSPHRASE", passphrase)
+        .output()
+        .expect("samizdat runs")
+}
+
+#[test]
+fn an_encrypted_bundle_opens_only_with_its_key_or_passphrase() {
+    let (from, _) = source();
+    let to = Node::start();
+    let dir = from.dir.path();
+    let path = |name: &str| dir.join(name).to_str().expect("path").to_string();
+
+    // To a recipient: the receiver makes the key pair, the sender uses
+    // the public half.
+    let recipient = to.ok(&["bundle", "keygen", "-o", &path("receiver.key")]);
+    let recipient = recipient.trim();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    to.fails(&["bundle", "keygen", "-o", &path("receiver.key")], 1);
+    from.ok(&["bundle", "keygen", "-o", &path("stranger.key")]);
+    from.ok(&[
+        "bundle",
+        "export",
+        "-o",
+        &path("sealed.samizdat"),
+        "--encrypt-to",
+        recipient,
+    ]);
+    let bytes = std::fs::read(path("sealed.samizdat")).expect("bundle");
+    assert!(bytes.starts_with(b"age-encryption.org/v1"));
+    assert!(
+        !bytes.windows(6).any(|w| w == "entry ".as_bytes()),
+        "plain text inside an encrypted bundle"
+    );
+    let err = to.fails(&["bundle", "import", &path("sealed.samizdat")], 1);
+    assert!(err.contains("--identity"), "{err}");
+    let err = to.fails(
+        &[
+            "bundle",
+            "import",
+            "--identity",
+            &path("stranger.key"),
+            &path("sealed.samizdat"),
+        ],
+        1,
+    );
+    assert!(err.contains("none of the given identities"), "{err}");
+    assert_eq!(count(&to), 0);
+    let seen = to.json(&[
+        "bundle",
+        "inspect",
+        "--identity",
+        &path("receiver.key"),
+        &path("sealed.samizdat"),
+    ]);
+    assert_eq!(seen[0]["events"], 302, "{seen:?}");
+    // A flipped byte in the ciphertext: refused, nothing stored.
+    let mut altered = bytes.clone();
+    let at = altered.len() / 2;
+    altered[at] ^= 0x01;
+    std::fs::write(path("altered.samizdat"), &altered).expect("write");
+    let err = to.fails(
+        &[
+            "bundle",
+            "import",
+            "--identity",
+            &path("receiver.key"),
+            &path("altered.samizdat"),
+        ],
+        1,
+    );
+    assert!(err.contains("damaged"), "{err}");
+    assert_eq!(count(&to), 0);
+    to.ok(&[
+        "bundle",
+        "import",
+        "--identity",
+        &path("receiver.key"),
+        &path("sealed.samizdat"),
+    ]);
+    assert_eq!(count(&to), 302);
+
+    // Under a passphrase.
+    let out = with_passphrase(
+        &from,
+        "correct horse",
+        &[
+            "bundle",
+            "export",
+            "-o",
+            &path("pass.samizdat"),
+            "--passphrase",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other = Node::start();
+    let out = with_passphrase(
+        &other,
+        "wrong horse",
+        &["bundle", "import", &path("pass.samizdat")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("passphrase does not open"), "{err}");
+    assert_eq!(count(&other), 0);
+    let out = with_passphrase(
+        &other,
+        "correct horse",
+        &["bundle", "import", &path("pass.samizdat")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&other), 302);
+}
+
+#[test]
+fn a_want_file_makes_the_next_bundle_carry_only_what_is_missing() {
+    let (from, _) = source();
+    let to = Node::start();
+    let dir = from.dir.path();
+    let path = |name: &str| dir.join(name).to_str().expect("path").to_string();
+    // The receiving node already has 200 of the 302 events, not the photo.
+    from.ok(&["events", "export", "-o", &path("all.jsonl")]);
+    let all = std::fs::read_to_string(path("all.jsonl")).expect("export");
+    let some: Vec<&str> = all.lines().take(200).collect();
+    std::fs::write(path("some.jsonl"), some.join("\n") + "\n").expect("write");
+    to.ok(&["events", "import", &path("some.jsonl")]);
+
+    let want = to.json(&["bundle", "want", "-o", &path("want")]);
+    assert_eq!(want[0]["events"], 200, "{want:?}");
+    assert!(
+        want[0]["bytes"].as_u64().expect("size") < 200 * 8 + 200,
+        "{want:?}"
+    );
+    let out = from.json(&[
+        "bundle",
+        "export",
+        "-o",
+        &path("delta.samizdat"),
+        "--for",
+        &path("want"),
+    ]);
+    assert_eq!(out[0]["events"], 102, "{out:?}");
+    assert_eq!(out[0]["blobs"], 1, "{out:?}");
+    let imported = to.json(&["bundle", "import", &path("delta.samizdat")]);
+    assert_eq!(imported[0]["events"]["stored"], 102, "{imported:?}");
+    assert_eq!(count(&to), 302);
+
+    // The next round trip carries nothing.
+    to.ok(&["bundle", "want", "-o", &path("want")]);
+    let out = from.json(&[
+        "bundle",
+        "export",
+        "-o",
+        &path("none.samizdat"),
+        "--for",
+        &path("want"),
+    ]);
+    assert_eq!(out[0]["events"], 0, "{out:?}");
+    assert_eq!(out[0]["blobs"], 0, "{out:?}");
+
+    // A damaged want file is refused, naming the problem.
+    let mut bytes = std::fs::read(path("want")).expect("want");
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(path("want"), bytes).expect("write");
+    let err = from.fails(
+        &[
+            "bundle",
+            "export",
+            "-o",
+            &path("x.samizdat"),
+            "--for",
+            &path("want"),
+        ],
+        1,
+    );
+    assert!(err.contains("want"), "{err}");
+}
