@@ -429,6 +429,19 @@ pub enum BenchCommand {
     /// Sync two stores over loopback: reconciliation beside the negentropy
     /// crate in memory, full transfer beside signature verification
     Sync(BenchSyncArgs),
+    /// Export and import a bundle of testimonies with photos, beside
+    /// signature verification alone
+    Bundle(BenchBundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBundleArgs {
+    /// Testimonies in the bundle
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Photos, each attached to one testimony
+    #[arg(long, default_value_t = 1_000)]
+    pub blobs: usize,
 }
 
 #[derive(Debug, Args)]

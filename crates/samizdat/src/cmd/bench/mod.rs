@@ -22,6 +22,7 @@ use samizdat_core::testimony::Testimony;
 use samizdat_store::Store;
 use serde_json::json;
 
+mod bundle;
 mod relay;
 mod sync;
 
@@ -95,6 +96,7 @@ pub fn run(command: BenchCommand) -> Result<Code> {
         } => ingest(events, cores, shape),
         BenchCommand::Relay(args) => relay::run(args),
         BenchCommand::Sync(args) => sync::run(args),
+        BenchCommand::Bundle(args) => bundle::run(args),
     }
 }
 
@@ -254,6 +256,16 @@ fn db_size(dir: &std::path::Path) -> Result<u64> {
 /// Realistic testimonies (Cyrillic text, place, time observed, topics), or
 /// short ordinary notes.
 pub(super) fn generate(n: usize, shape: Shape) -> Result<Vec<Event>> {
+    generate_with(n, shape, &[])
+}
+
+/// As [`generate`]; with `Shape::Testimony` the first events carry one of
+/// `attachments` each.
+pub(super) fn generate_with(
+    n: usize,
+    shape: Shape,
+    attachments: &[samizdat_core::Attachment],
+) -> Result<Vec<Event>> {
     let authors: Vec<Keys> = (0..AUTHORS).map(|_| Keys::generate()).collect();
     let base = Timestamp::now().as_secs() - n as u64;
     (0..n)
@@ -286,7 +298,7 @@ pub(super) fn generate(n: usize, shape: Shape) -> Result<Vec<Event>> {
                     start: at - 3_600,
                     end: None,
                 }),
-                attachments: vec![],
+                attachments: attachments.get(i).cloned().into_iter().collect(),
                 topics: vec!["qantar".into()],
             };
             let draft = Draft {

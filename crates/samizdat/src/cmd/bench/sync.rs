@@ -238,7 +238,7 @@ fn open(dir: &Path) -> Result<Store> {
 }
 
 /// Validates (every core) and stores `events`.
-fn fill(store: &Store, events: &[Event]) -> Result<()> {
+pub(super) fn fill(store: &Store, events: &[Event]) -> Result<()> {
     let limits = Limits::default();
     let now = Timestamp::now();
     for chunk in events.chunks(BATCH) {
