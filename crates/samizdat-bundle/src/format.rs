@@ -23,6 +23,10 @@ pub struct Header {
     pub id: String,
     /// When it was written (Unix seconds).
     pub created_at: u64,
+    /// In a bundle split into parts, which part this file is (from 1).
+    /// Every part of a bundle has the bundle's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
 }
 
 /// One member as the manifest lists it.
@@ -50,6 +54,12 @@ pub struct Manifest {
     /// SHA-256 over the member list: for each member the line
     /// `<sha256 hex> <size> <path>\n`, in order.
     pub digest: String,
+    /// The header's part, in a bundle split into parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
+    /// In the last part only: how many parts there are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<u32>,
 }
 
 impl Manifest {

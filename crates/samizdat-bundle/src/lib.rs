@@ -34,7 +34,7 @@ mod write;
 pub use format::{HEADER, Header, MANIFEST, Manifest, Member, MemberKind, classify};
 pub use read::{Limits, Sink, Unpacked, unpack};
 pub use want::Want;
-pub use write::{Writer, Written};
+pub use write::{MIN_PART_BYTES, Parts, Single, Writer, Written};
 
 /// What is wrong with a bundle, or with writing one.
 #[derive(Debug, thiserror::Error)]

@@ -167,6 +167,19 @@ fn read_members(
                 if parsed.version > VERSION {
                     return Err(BundleError::Version(parsed.version));
                 }
+                let hex_id = parsed.id.len() == 32
+                    && parsed
+                        .id
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                if !hex_id {
+                    return Err(BundleError::NotABundle(
+                        "its id is not 32 lower-case hex digits".into(),
+                    ));
+                }
+                if parsed.part == Some(0) {
+                    return Err(BundleError::NotABundle("parts are numbered from 1".into()));
+                }
                 header = Some(parsed);
             }
             MemberKind::Events(n) => {
@@ -244,6 +257,17 @@ fn check(
             "it names bundle {}, the header {}",
             manifest.id, header.id
         )));
+    }
+    if manifest.part != header.part {
+        return Err(BundleError::Manifest(format!(
+            "it is for part {:?}, the header says {:?}",
+            manifest.part, header.part
+        )));
+    }
+    if manifest.parts.is_some_and(|n| Some(n) != manifest.part) {
+        return Err(BundleError::Manifest(
+            "only the last part says how many parts there are".into(),
+        ));
     }
     for (i, seen) in observed.iter().enumerate() {
         let Some(listed) = manifest.members.get(i) else {
@@ -417,7 +441,8 @@ mod tests {
         writer
             .blob(sha(blob), blob.len() as u64, &blob[..])
             .expect("blob");
-        writer.finish().expect("finish").out
+        let (single, _) = writer.finish().expect("finish");
+        single.into_inner().expect("the output")
     }
 
     fn read(bytes: &[u8]) -> Result<(Unpacked, Collect), BundleError> {
@@ -452,6 +477,71 @@ mod tests {
         assert_eq!(unpacked.manifest.members.len(), 3);
     }
 
+    /// Parts kept in memory.
+    #[derive(Default)]
+    struct Files(Vec<Vec<u8>>);
+
+    impl crate::Parts for Files {
+        type Out = Vec<u8>;
+        fn open(&mut self, _: u32) -> io::Result<Vec<u8>> {
+            Ok(Vec::new())
+        }
+        fn close(&mut self, _: u32, out: Vec<u8>, _: &Manifest) -> io::Result<()> {
+            self.0.push(out);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_split_bundle_is_parts_that_each_read_whole() {
+        let max = crate::MIN_PART_BYTES;
+        let mut writer = Writer::split(Files::default(), max, "cd".repeat(16), 0).expect("writer");
+        for i in 0..2_000 {
+            // Random-looking lines, as ids and signatures are: they do not
+            // compress away.
+            let noise = hex::encode(sha(format!("{i}").as_bytes()));
+            writer
+                .event(&format!(r#"{{"id":"{noise}","n":{i}}}"#))
+                .expect("event");
+        }
+        let blobs: Vec<Vec<u8>> = (0..6u8)
+            .map(|b| {
+                (0..30_000u32)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ b)
+                    .collect()
+            })
+            .collect();
+        for blob in &blobs {
+            writer
+                .blob(sha(blob), blob.len() as u64, blob.as_slice())
+                .expect("blob");
+        }
+        let too_big = vec![1u8; max as usize];
+        assert!(matches!(
+            writer.blob(sha(&too_big), too_big.len() as u64, too_big.as_slice()),
+            Err(BundleError::TooLarge { .. })
+        ));
+        let (Files(parts), written) = writer.finish().expect("finish");
+        assert!(parts.len() >= 3, "{} parts", parts.len());
+        assert_eq!(written.parts as usize, parts.len());
+        let (mut events, mut blob_count) = (0, 0);
+        for (i, bytes) in parts.iter().enumerate() {
+            assert!(
+                bytes.len() as u64 <= max,
+                "part {} is {} bytes",
+                i + 1,
+                bytes.len()
+            );
+            let (unpacked, sink) = read(bytes).expect("each part reads whole");
+            assert_eq!(unpacked.header.part, Some(i as u32 + 1));
+            let last = i + 1 == parts.len();
+            assert_eq!(unpacked.manifest.parts, last.then_some(parts.len() as u32));
+            events += sink.events.iter().filter(|&&b| b == b'\n').count();
+            blob_count += sink.blobs.len();
+        }
+        assert_eq!((events, blob_count), (2_000, 6));
+    }
+
     #[test]
     fn a_cut_or_a_flipped_byte_is_named() {
         let bytes = sample();
@@ -477,6 +567,7 @@ mod tests {
             version: 1,
             id: "00".repeat(16),
             created_at: 0,
+            part: None,
         })
         .expect("json");
         for path in ["../../.bashrc", "/etc/passwd", "blobs/../../x"] {
@@ -502,6 +593,7 @@ mod tests {
             version: 1,
             id: "00".repeat(16),
             created_at: 0,
+            part: None,
         })
         .expect("json");
         let events = b"{\"id\":\"1\"}\n".as_slice();
@@ -526,6 +618,8 @@ mod tests {
                 blobs: 0,
                 digest: digest.unwrap_or_else(|| Manifest::digest_of(&members)),
                 members,
+                part: None,
+                parts: None,
             })
             .expect("json")
         };
@@ -567,6 +661,7 @@ mod tests {
             version: 1,
             id: "00".repeat(16),
             created_at: 0,
+            part: None,
         })
         .expect("json");
         let zeros = vec![0u8; 200 * 1024 * 1024];

@@ -293,6 +293,10 @@ pub enum BundleCommand {
         /// Only what the node that wrote this want file lacks
         #[arg(long = "for", value_name = "WANT_FILE")]
         for_want: Option<PathBuf>,
+        /// Split into parts of at most this size (such as 20M), written
+        /// as FILE.001, FILE.002…; each part imports on its own
+        #[arg(long, value_name = "SIZE")]
+        max_part_size: Option<String>,
     },
     /// Write a small file saying what this node has, for a courier to
     /// carry to a node that will `bundle export --for` it

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use samizdat_bundle::seal::{self, Lock, Sealed, SecretString};
-use samizdat_bundle::{BundleError, Limits, Sink, Want, Writer};
+use samizdat_bundle::{BundleError, Limits, Manifest, Parts, Sink, Want, Writer};
 use samizdat_core::BlobHash;
 use samizdat_core::kind;
 use samizdat_store::{Query, Store};
@@ -34,23 +34,25 @@ pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
             encrypt_to,
             passphrase,
             for_want,
+            max_part_size,
         } => {
             if filter.kinds.is_empty() {
                 filter.kinds.push(KindName::All);
             }
             let queries = super::read::queries(ctx, &filter, None)?;
-            let lock = if passphrase {
-                Lock::Passphrase(SecretString::from(crate::passphrase::bundle_new()?))
+            let seal = if passphrase {
+                Seal::Passphrase(crate::passphrase::bundle_new()?)
             } else if !encrypt_to.is_empty() {
-                Lock::Recipients(
+                Seal::Recipients(
                     encrypt_to
                         .iter()
                         .map(|r| seal::recipient(r))
                         .collect::<Result<_, _>>()?,
                 )
             } else {
-                Lock::Open
+                Seal::Open
             };
+            let max_part = max_part_size.as_deref().map(parse_size).transpose()?;
             let want = match &for_want {
                 Some(path) => {
                     let file =
@@ -64,8 +66,9 @@ pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
             };
             let options = ExportOptions {
                 blobs: !no_blobs,
-                lock,
+                seal,
                 want,
+                max_part,
             };
             export(ctx, &ctx.store()?, &queries, &output, options)
         }
@@ -90,6 +93,27 @@ pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
         }
         BundleCommand::Keygen { output } => keygen(&output),
     }
+}
+
+/// `20M`, `1G`, `512K` or a number of bytes (powers of 1024).
+fn parse_size(text: &str) -> Result<u64> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| anyhow!("--max-part-size {text:?}: write a size such as 20M"))?;
+    let scale: u64 = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => bail!("--max-part-size {text:?}: the unit is K, M or G"),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| anyhow!("--max-part-size {text:?} is too large"))
 }
 
 /// The identity files' text, read once for every bundle.
@@ -193,7 +217,12 @@ fn export(
     output: &Path,
     options: ExportOptions,
 ) -> Result<Code> {
-    let ExportOptions { blobs, lock, want } = options;
+    let ExportOptions {
+        blobs,
+        seal,
+        want,
+        max_part,
+    } = options;
     let lacks_event = |id: &[u8; 32]| want.as_ref().is_none_or(|w| !w.has_event(id));
     let lacks_blob = |h: &BlobHash| want.as_ref().is_none_or(|w| !w.has_blob(h.as_bytes()));
     let ordered = in_priority_order(queries);
@@ -201,17 +230,18 @@ fn export(
         .iter()
         .map(|q| store.count(q))
         .sum::<Result<u64, _>>()?;
-    let temp = beside(output)?;
-    let file = temp
-        .as_file()
-        .try_clone()
-        .context("opening the bundle file")?;
     let id = hex::encode(rand::random::<[u8; 16]>());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let sealed = Sealed::new(BufWriter::with_capacity(1 << 20, file), lock)?;
-    let mut writer = Writer::new(sealed, id, now)?;
+    let parts = FileParts {
+        output: output.to_path_buf(),
+        split: max_part.is_some(),
+        seal,
+        pending: None,
+        files: Vec::new(),
+    };
+    let mut writer = Writer::with_parts(parts, max_part, id.clone(), now)?;
 
     let bar = progress::bar(Some(total), "bundling records");
     let mut failure: Option<BundleError> = None;
@@ -241,6 +271,7 @@ fn export(
     bar.finish_and_clear();
 
     let mut blob_bytes = 0u64;
+    let mut too_large = Vec::new();
     if blobs {
         let mut hashes = BTreeSet::new();
         for q in queries {
@@ -257,6 +288,10 @@ fn export(
         present.sort();
         let bar = progress::bar(Some(present.iter().map(|(s, _)| s).sum()), "bundling blobs");
         for (size, hash) in present {
+            if size > writer.max_blob() {
+                too_large.push(format!("{hash} ({size} bytes)"));
+                continue;
+            }
             let path = store.blobs().path(&hash);
             let file = File::open(&path).with_context(|| format!("opening blob {hash}"))?;
             writer
@@ -269,29 +304,111 @@ fn export(
         }
         bar.finish_and_clear();
     }
-    let (events, blob_count) = writer.counts();
-    let written = writer.finish()?;
-    let mut out = written.out.finish().context("writing the bundle")?;
-    out.flush().context("writing the bundle")?;
-    drop(out);
-    temp.as_file().sync_all().context("syncing the bundle")?;
-    temp.persist(output)
-        .with_context(|| format!("naming the bundle {}", output.display()))?;
-    let size = std::fs::metadata(output).map_or(0, |m| m.len());
+    let (parts, written) = writer.finish()?;
+    let (events, blob_count) = (written.events, written.blobs);
+    let size: u64 = parts.files.iter().map(|(_, size)| size).sum();
+    for blob in &too_large {
+        eprintln!(
+            "blob {blob} is larger than a part and was left out: choose a larger --max-part-size"
+        );
+    }
     if ctx.json {
+        let files: Vec<_> = parts
+            .files
+            .iter()
+            .map(|(path, size)| json!({"file": path, "bytes": size}))
+            .collect();
         println!(
             "{}",
-            json!({"bundle": written.manifest.id, "events": events, "blobs": blob_count,
-                   "blob_bytes": blob_bytes, "bytes": size})
+            json!({"bundle": id, "events": events, "blobs": blob_count, "blob_bytes": blob_bytes,
+                   "bytes": size, "parts": files, "blobs_left_out": too_large.len()})
         );
+    } else if parts.split {
+        eprintln!(
+            "wrote bundle {id} in {} parts ({size} bytes): {events} events and {blob_count} blobs ({blob_bytes} bytes of blobs)",
+            parts.files.len()
+        );
+        for (path, size) in &parts.files {
+            eprintln!("  {} ({size} bytes)", path.display());
+        }
     } else {
         eprintln!(
-            "wrote bundle {} to {}: {events} events and {blob_count} blobs ({blob_bytes} bytes of blobs), {size} bytes",
-            written.manifest.id,
+            "wrote bundle {id} to {}: {events} events and {blob_count} blobs ({blob_bytes} bytes of blobs), {size} bytes",
             output.display()
         );
     }
-    Ok(Code::Success)
+    Ok(if too_large.is_empty() {
+        Code::Success
+    } else {
+        Code::Problems
+    })
+}
+
+/// How each file of a bundle is encrypted.
+#[derive(Clone)]
+enum Seal {
+    Open,
+    Recipients(Vec<seal::Recipient>),
+    Passphrase(String),
+}
+
+impl Seal {
+    fn lock(&self) -> Lock {
+        match self {
+            Seal::Open => Lock::Open,
+            Seal::Recipients(r) => Lock::Recipients(r.clone()),
+            Seal::Passphrase(p) => Lock::Passphrase(SecretString::from(p.clone())),
+        }
+    }
+}
+
+/// The files of a bundle: `FILE`, or `FILE.001`, `FILE.002`… when split;
+/// each written beside its name and renamed when whole.
+struct FileParts {
+    output: PathBuf,
+    split: bool,
+    seal: Seal,
+    pending: Option<tempfile::NamedTempFile>,
+    files: Vec<(PathBuf, u64)>,
+}
+
+impl FileParts {
+    fn name(&self, part: u32) -> PathBuf {
+        if !self.split {
+            return self.output.clone();
+        }
+        let mut name = self.output.clone().into_os_string();
+        name.push(format!(".{part:03}"));
+        PathBuf::from(name)
+    }
+}
+
+impl Parts for FileParts {
+    type Out = Sealed<BufWriter<File>>;
+
+    fn open(&mut self, _: u32) -> io::Result<Self::Out> {
+        let temp = beside(&self.output).map_err(io::Error::other)?;
+        let file = temp.as_file().try_clone()?;
+        self.pending = Some(temp);
+        Sealed::new(BufWriter::with_capacity(1 << 20, file), self.seal.lock())
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
+    fn close(&mut self, part: u32, out: Self::Out, _: &Manifest) -> io::Result<()> {
+        let mut buffered = out.finish()?;
+        buffered.flush()?;
+        drop(buffered);
+        let temp = self
+            .pending
+            .take()
+            .ok_or_else(|| io::Error::other("no part open"))?;
+        temp.as_file().sync_all()?;
+        let name = self.name(part);
+        temp.persist(&name).map_err(|e| e.error)?;
+        let size = std::fs::metadata(&name)?.len();
+        self.files.push((name, size));
+        Ok(())
+    }
 }
 
 /// A temporary file in `output`'s directory: written there and renamed
@@ -309,9 +426,11 @@ fn beside(output: &Path) -> Result<tempfile::NamedTempFile> {
 
 struct ExportOptions {
     blobs: bool,
-    lock: Lock,
+    seal: Seal,
     /// Leave out what the node of this want file has.
     want: Option<Want>,
+    /// Split into parts of at most this many bytes.
+    max_part: Option<u64>,
 }
 
 /// `bundle want`: every event id and blob hash of this store, shortened.
@@ -471,6 +590,43 @@ fn import(
         eprintln!("blob refused: {why}");
     }
     let manifest = unpacked.as_ref().ok().map(|u| &u.manifest);
+    let split = match &unpacked {
+        Ok(u) => match u.header.part {
+            Some(part) => Some((
+                part,
+                note_part(store, &u.header.id, part, u.manifest.parts)?,
+            )),
+            None => None,
+        },
+        Err(_) => None,
+    };
+    if let Some((part, seen)) = &split {
+        let id = manifest.map_or("?", |m| m.id.as_str());
+        let list = |parts: &BTreeSet<u32>| {
+            parts
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let status = match (seen.total, seen.missing()) {
+            (Some(total), Some(missing)) if missing.is_empty() => {
+                format!("all {total} parts are in")
+            }
+            (Some(total), Some(missing)) => format!(
+                "parts {} of {total} are in; still missing: {}",
+                list(&seen.parts),
+                list(&missing)
+            ),
+            _ => format!(
+                "parts {} are in; the last part has not been seen, so how many there are is not known yet",
+                list(&seen.parts)
+            ),
+        };
+        if !ctx.json {
+            eprintln!("bundle {id}, part {part}: {status}");
+        }
+    }
     if ctx.json {
         println!(
             "{}",
@@ -481,6 +637,10 @@ fn import(
                 "blobs_stored": stored_blobs,
                 "blobs_already_here": spool.already,
                 "blobs_refused": refused.len(),
+                "part": split.as_ref().map(|(part, _)| part),
+                "parts_in": split.as_ref().map(|(_, seen)| &seen.parts),
+                "parts_total": split.as_ref().and_then(|(_, seen)| seen.total),
+                "parts_missing": split.as_ref().and_then(|(_, seen)| seen.missing()),
             })
         );
     } else {
@@ -505,6 +665,53 @@ fn import(
             Code::Success
         },
     )
+}
+
+/// Which parts of a split bundle this node has imported, kept in
+/// `bundles/<id>.json` in the data directory across sittings.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct PartsSeen {
+    parts: BTreeSet<u32>,
+    total: Option<u32>,
+}
+
+impl PartsSeen {
+    /// The parts not yet imported, once the last part says how many.
+    fn missing(&self) -> Option<BTreeSet<u32>> {
+        let total = self.total?;
+        Some((1..=total).filter(|p| !self.parts.contains(p)).collect())
+    }
+}
+
+/// Records that part `part` of bundle `id` (32 hex digits, checked when
+/// the bundle was read) is in.
+fn note_part(store: &Store, id: &str, part: u32, total: Option<u32>) -> Result<PartsSeen> {
+    let dir = store.dir().join("bundles");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("{id}.json"));
+    let mut seen: PartsSeen = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            eprintln!(
+                "{}: unreadable ({e}); counting this bundle's parts afresh",
+                path.display()
+            );
+            PartsSeen::default()
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => PartsSeen::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    seen.parts.insert(part);
+    if total.is_some() {
+        seen.total = total;
+    }
+    let temp = beside(&path)?;
+    serde_json::to_writer(temp.as_file(), &seen).context("writing the parts record")?;
+    temp.as_file()
+        .sync_all()
+        .context("writing the parts record")?;
+    temp.persist(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(seen)
 }
 
 /// The media rule for a spooled blob.
@@ -593,6 +800,8 @@ fn inspect(ctx: &Context, path: &Path, identities: &[String]) -> Result<Code> {
                 "bundle": header.id,
                 "version": header.version,
                 "created_at": header.created_at,
+                "part": header.part,
+                "parts": manifest.parts,
                 "events": manifest.events,
                 "kinds": tally.kinds,
                 "blobs": manifest.blobs,
@@ -604,6 +813,11 @@ fn inspect(ctx: &Context, path: &Path, identities: &[String]) -> Result<Code> {
         return Ok(Code::Success);
     }
     println!("bundle {} (format version {})", header.id, header.version);
+    match (header.part, manifest.parts) {
+        (Some(part), Some(total)) => println!("part {part}, the last of {total}"),
+        (Some(part), None) => println!("part {part} (not the last)"),
+        _ => {}
+    }
     println!(
         "written {}",
         jiff::Timestamp::from_second(header.created_at as i64)

@@ -379,3 +379,86 @@ fn a_want_file_makes_the_next_bundle_carry_only_what_is_missing() {
     );
     assert!(err.contains("want"), "{err}");
 }
+
+#[test]
+fn parts_import_in_any_order_and_say_what_is_still_missing() {
+    let (from, hash) = source();
+    let keys = Keys::generate();
+    let more: Vec<_> = (0..1_500)
+        .map(|i| {
+            signed(
+                &keys,
+                Kind::TextNote,
+                1_690_000_000 + i,
+                &[],
+                &format!("note {i}"),
+            )
+        })
+        .collect();
+    import(&from, "more.jsonl", &more.iter().collect::<Vec<_>>());
+    let dir = from.dir.path();
+    let base = dir.join("split.samizdat");
+    let out = from.json(&[
+        "bundle",
+        "export",
+        "-o",
+        base.to_str().expect("path"),
+        "--max-part-size",
+        "64K",
+    ]);
+    let parts: Vec<String> = out[0]["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| {
+            assert!(p["bytes"].as_u64().expect("size") <= 64 * 1024, "{p}");
+            p["file"].as_str().expect("file").to_string()
+        })
+        .collect();
+    assert!(parts.len() >= 3, "{out:?}");
+    assert!(parts[0].ends_with("split.samizdat.001"), "{parts:?}");
+    let n = parts.len() as u64;
+    let seen = from.json(&["bundle", "inspect", &parts[parts.len() - 1]]);
+    assert_eq!(seen[0]["parts"], n, "{seen:?}");
+
+    // The last part first: now the node knows how many there are.
+    let to = Node::start();
+    let last = to.json(&["bundle", "import", &parts[parts.len() - 1]]);
+    assert_eq!(last[0]["parts_total"], n, "{last:?}");
+    assert_eq!(
+        last[0]["parts_missing"].as_array().expect("missing").len() as u64,
+        n - 1,
+        "{last:?}"
+    );
+    // Everything in a part is usable at once: its events are stored.
+    let after_last = count(&to);
+    assert!(after_last > 0);
+    // The rest, first to last but one, in another sitting each.
+    for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
+        let out = to.json(&["bundle", "import", part]);
+        let missing = out[0]["parts_missing"].as_array().expect("missing").len();
+        assert_eq!(missing, parts.len() - 2 - i, "{out:?}");
+    }
+    assert_eq!(count(&to), 1_802);
+    to.ok(&[
+        "blob",
+        "get",
+        &hash,
+        "-o",
+        dir.join("photo").to_str().expect("path"),
+    ]);
+    to.ok(&["verify"]);
+
+    let err = from.fails(
+        &[
+            "bundle",
+            "export",
+            "-o",
+            base.to_str().expect("path"),
+            "--max-part-size",
+            "1K",
+        ],
+        1,
+    );
+    assert!(err.contains("at least"), "{err}");
+}
