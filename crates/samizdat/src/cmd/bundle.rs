@@ -20,9 +20,10 @@ use crate::exit::Code;
 use crate::ingest::{self, Observer, Stats};
 use crate::progress;
 
-/// Blobs larger than this are checked by their first megabyte only (the
-/// media rules recognise a file by its head; an image this large is
-/// refused).
+/// How much of a blob tells its type.
+const HEAD_BYTES: u64 = 1 << 20;
+/// The largest image read whole to check its metadata; a larger one is
+/// refused.
 const WHOLE_CHECK_BYTES: u64 = 256 * 1024 * 1024;
 
 pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
@@ -717,15 +718,21 @@ fn note_part(store: &Store, id: &str, part: u32, total: Option<u32>) -> Result<P
 /// The media rule for a spooled blob.
 fn admit(path: &Path) -> Result<(), String> {
     let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    let bytes = if size <= WHOLE_CHECK_BYTES {
-        std::fs::read(path).map_err(|e| e.to_string())?
-    } else {
-        let mut head = Vec::new();
-        File::open(path)
-            .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
-            .map_err(|e| e.to_string())?;
-        head
-    };
+    let mut head = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(HEAD_BYTES).read_to_end(&mut head))
+        .map_err(|e| e.to_string())?;
+    // Other types are known by their first bytes; only an image is read
+    // whole, to check that stripping would change nothing.
+    if samizdat_media::MediaType::detect(&head).is_none() {
+        return samizdat_node::admit_blob(&head);
+    }
+    if size > WHOLE_CHECK_BYTES {
+        return Err(format!(
+            "refused: an image of {size} bytes is larger than the {WHOLE_CHECK_BYTES} bytes checked"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     samizdat_node::admit_blob(&bytes)
 }
 
