@@ -429,6 +429,18 @@ mod tests {
         }
     }
 
+    /// A sound header, as a hand-built bundle's first member.
+    fn header_json() -> Vec<u8> {
+        serde_json::to_vec(&Header {
+            format: FORMAT.into(),
+            version: 1,
+            id: "00".repeat(16),
+            created_at: 0,
+            part: None,
+        })
+        .expect("json")
+    }
+
     fn sha(bytes: &[u8]) -> [u8; 32] {
         Sha256::digest(bytes).into()
     }
@@ -562,14 +574,7 @@ mod tests {
 
     #[test]
     fn hostile_members_are_refused_by_name() {
-        let header = serde_json::to_vec(&Header {
-            format: FORMAT.into(),
-            version: 1,
-            id: "00".repeat(16),
-            created_at: 0,
-            part: None,
-        })
-        .expect("json");
+        let header = header_json();
         for path in ["../../.bashrc", "/etc/passwd", "blobs/../../x"] {
             let bytes = raw(&[(crate::HEADER, &header), (path, b"x")]);
             let e = read(&bytes).expect_err("a hostile path");
@@ -588,14 +593,7 @@ mod tests {
 
     #[test]
     fn a_manifest_that_lies_is_caught() {
-        let header = serde_json::to_vec(&Header {
-            format: FORMAT.into(),
-            version: 1,
-            id: "00".repeat(16),
-            created_at: 0,
-            part: None,
-        })
-        .expect("json");
+        let header = header_json();
         let events = b"{\"id\":\"1\"}\n".as_slice();
         let honest = vec![
             Member {
@@ -656,14 +654,7 @@ mod tests {
 
     #[test]
     fn a_decompression_bomb_is_stopped() {
-        let header = serde_json::to_vec(&Header {
-            format: FORMAT.into(),
-            version: 1,
-            id: "00".repeat(16),
-            created_at: 0,
-            part: None,
-        })
-        .expect("json");
+        let header = header_json();
         let zeros = vec![0u8; 200 * 1024 * 1024];
         let bytes = raw(&[
             (crate::HEADER, &header),

@@ -252,11 +252,8 @@ fn export(
                 bar.inc(1);
                 return true;
             }
-            if *skip_first {
-                let kind = stored.event().map(|e| e.kind.as_u16()).unwrap_or(0);
-                if FIRST.contains(&kind) {
-                    return true;
-                }
+            if *skip_first && kind_of(&stored.json).is_some_and(|k| FIRST.contains(&k)) {
+                return true;
             }
             if let Err(e) = writer.event(&stored.json) {
                 failure = Some(e);
@@ -763,6 +760,15 @@ impl Observer for Report {
     }
 }
 
+/// An event's kind, read without parsing the rest of it.
+fn kind_of(json: &str) -> Option<u16> {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        kind: u16,
+    }
+    serde_json::from_str::<Kind>(json).ok().map(|k| k.kind)
+}
+
 /// Counts what a bundle holds, keeping nothing.
 #[derive(Default)]
 struct Tally {
@@ -774,14 +780,9 @@ struct Tally {
 impl Sink for Tally {
     fn events(&mut self, _: u32, data: &mut dyn Read) -> io::Result<()> {
         for line in io::BufRead::lines(BufReader::new(data)) {
-            let line = line?;
-            #[derive(serde::Deserialize)]
-            struct Kind {
-                kind: u16,
-            }
-            match serde_json::from_str::<Kind>(&line) {
-                Ok(k) => *self.kinds.entry(k.kind).or_default() += 1,
-                Err(_) => self.unreadable += 1,
+            match kind_of(&line?) {
+                Some(kind) => *self.kinds.entry(kind).or_default() += 1,
+                None => self.unreadable += 1,
             }
         }
         Ok(())
