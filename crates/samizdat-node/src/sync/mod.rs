@@ -590,7 +590,6 @@ async fn reconcile_range(
     let mut diff = Diff::default();
     // Bounded: reconciliation of any set ends in a few dozen rounds.
     for _ in 0..10_000 {
-        *round_trips += 1;
         // A peer that ignores NEG-OPEN says nothing: on the first range,
         // a short wait tells "unsupported" from "slow".
         let wait = if first {
@@ -610,6 +609,9 @@ async fn reconcile_range(
         };
         match (str_at(&message, 0), str_at(&message, 1)) {
             ("NEG-MSG", s) if s == id => {
+                // Counted by answers, not by messages: the node's AUTH
+                // challenge or a NOTICE is not a round trip.
+                *round_trips += 1;
                 let bytes = hex::decode(str_at(&message, 2))
                     .map_err(|_| SyncError::Protocol("NEG-MSG is not hex".into()))?;
                 let mut have = Vec::new();
