@@ -65,7 +65,11 @@ impl fmt::Debug for BlobHash {
 
 /// The media types a record may reference, with the file extension used in
 /// their Blossom URI.
-pub const MEDIA_TYPES: &[(&str, &str)] = &[("image/jpeg", "jpg"), ("image/png", "png")];
+pub const MEDIA_TYPES: &[(&str, &str)] = &[
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/webp", "webp"),
+];
 
 /// A blob attached to a record, described by a NIP-92 `imeta` tag.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! What identifying metadata a file carries, for a person to check a photo
 //! before and after samizdat cleans it.
 
-use crate::{MediaError, MediaType, describe, jpeg, png};
+use crate::{MediaError, MediaType, describe, jpeg, png, webp};
 
 /// One piece of metadata found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Vec<Finding>, MediaError> {
     let (_, removed) = match media_type {
         MediaType::Jpeg => jpeg::strip(bytes)?,
         MediaType::Png => png::strip(bytes)?,
+        MediaType::WebP => webp::strip(bytes)?,
     };
     findings.extend(
         removed
@@ -51,5 +52,6 @@ fn exif_block(bytes: &[u8], media_type: MediaType) -> Option<Vec<u8>> {
     match media_type {
         MediaType::Jpeg => jpeg::exif_block(bytes),
         MediaType::Png => png::exif_block(bytes),
+        MediaType::WebP => webp::exif_block(bytes),
     }
 }

@@ -6,7 +6,7 @@
 use img_parts::Bytes;
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
 
-use crate::{MediaError, MediaType};
+use crate::{MediaError, MediaType, exif_tiff};
 
 pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
     let corrupt = |e: &dyn std::fmt::Display| MediaError::corrupt(MediaType::Jpeg, e);
@@ -20,7 +20,7 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
         }
         keep
     });
-    if let Some(o) = orientation.filter(|o| (2..=8).contains(o)) {
+    if let Some(exif) = orientation.and_then(exif_tiff::orientation_only) {
         // After the JFIF segment if there is one, as readers expect.
         let at = usize::from(
             jpeg.segments()
@@ -29,7 +29,10 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
         );
         jpeg.segments_mut().insert(
             at,
-            JpegSegment::new_with_contents(markers::APP1, orientation_exif(o)),
+            JpegSegment::new_with_contents(
+                markers::APP1,
+                Bytes::from([b"Exif\0\0".as_slice(), &exif].concat()),
+            ),
         );
     }
     let mut out = jpeg.encoder().bytes().to_vec();
@@ -83,28 +86,10 @@ fn name(segment: &JpegSegment) -> String {
 }
 
 fn orientation(jpeg: &Jpeg) -> Option<u32> {
-    let exif = jpeg
+    let tiff = jpeg
         .segments_by_marker(markers::APP1)
         .find_map(|s| s.contents().strip_prefix(b"Exif\0\0").map(<[u8]>::to_vec))?;
-    let exif = exif::Reader::new().read_raw(exif).ok()?;
-    exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?
-        .value
-        .get_uint(0)
-}
-
-/// A minimal EXIF block holding only the orientation: a big-endian TIFF
-/// header and one IFD with one SHORT entry.
-fn orientation_exif(orientation: u32) -> Bytes {
-    let mut b = Vec::with_capacity(32);
-    b.extend_from_slice(b"Exif\0\0MM\0\x2a\0\0\0\x08"); // header, IFD0 at offset 8
-    b.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    b.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    b.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    b.extend_from_slice(&1u32.to_be_bytes()); // count
-    b.extend_from_slice(&(orientation as u16).to_be_bytes());
-    b.extend_from_slice(&[0, 0]); // value padding
-    b.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    Bytes::from(b)
+    exif_tiff::orientation(tiff)
 }
 
 /// Offset just past the EOI marker that ends the image, walking segments

@@ -9,12 +9,15 @@
 //! Then the result is decoded in full, so a corrupt or truncated file is
 //! refused instead of stored.
 //!
-//! Supported: JPEG and PNG. Any other type is refused with a clear error.
+//! Supported: JPEG, PNG and WebP. Any other type is refused with a clear
+//! error.
 //! No I/O: bytes in, bytes out.
 
+mod exif_tiff;
 mod inspect;
 mod jpeg;
 mod png;
+mod webp;
 
 use std::io::Cursor;
 
@@ -33,6 +36,7 @@ const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 pub enum MediaType {
     Jpeg,
     Png,
+    WebP,
 }
 
 impl MediaType {
@@ -42,6 +46,8 @@ impl MediaType {
             Some(MediaType::Jpeg)
         } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
             Some(MediaType::Png)
+        } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+            Some(MediaType::WebP)
         } else {
             None
         }
@@ -51,6 +57,7 @@ impl MediaType {
         match self {
             MediaType::Jpeg => "image/jpeg",
             MediaType::Png => "image/png",
+            MediaType::WebP => "image/webp",
         }
     }
 
@@ -58,6 +65,7 @@ impl MediaType {
         match self {
             MediaType::Jpeg => ImageFormat::Jpeg,
             MediaType::Png => ImageFormat::Png,
+            MediaType::WebP => ImageFormat::WebP,
         }
     }
 }
@@ -67,7 +75,7 @@ impl MediaType {
 pub enum MediaError {
     #[error(
         "{0} files are not accepted: samizdat can remove identifying metadata only from \
-         JPEG and PNG images so far, and stores nothing it cannot clean"
+         JPEG, PNG and WebP images so far, and stores nothing it cannot clean"
     )]
     Unsupported(String),
     #[error("the file is {size} bytes, more than the limit of {limit}")]
@@ -82,6 +90,7 @@ impl MediaError {
             kind: match kind {
                 MediaType::Jpeg => "JPEG",
                 MediaType::Png => "PNG",
+                MediaType::WebP => "WebP",
             },
             reason: reason.to_string(),
         }
@@ -113,6 +122,7 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
     let (clean, removed) = match media_type {
         MediaType::Jpeg => jpeg::strip(bytes)?,
         MediaType::Png => png::strip(bytes)?,
+        MediaType::WebP => webp::strip(bytes)?,
     };
     let dim = decode_check(&clean, media_type)?;
     Ok(Stripped {
@@ -142,7 +152,7 @@ fn decode_check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), Media
 pub fn describe(bytes: &[u8]) -> String {
     let known: &[(&[u8], usize, &str)] = &[
         (b"GIF8", 0, "GIF"),
-        (b"RIFF", 0, "RIFF (WebP, WAV or AVI)"),
+        (b"RIFF", 0, "RIFF (WAV or AVI)"),
         (b"ftyp", 4, "ISO media (HEIC, MP4 or MOV)"),
         (b"%PDF", 0, "PDF"),
         (b"ID3", 0, "MP3"),

@@ -125,6 +125,7 @@ fn extension(mime: Option<&str>) -> &'static str {
     match mime {
         Some("image/jpeg") => ".jpg",
         Some("image/png") => ".png",
+        Some("image/webp") => ".webp",
         _ => "",
     }
 }
@@ -192,7 +193,7 @@ pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "refused: {known} files may carry identifying metadata that samizdat \
-                 cannot remove yet; only JPEG and PNG images, or opaque (encrypted) data, \
+                 cannot remove yet; only JPEG, PNG and WebP images, or opaque (encrypted) data, \
                  are accepted"
             ),
         )),
@@ -371,6 +372,7 @@ pub(crate) async fn upload_check(
     if let Some(mime) = get(&["x-content-type", "blossom-content-type"]) {
         let accepted = mime == "image/jpeg"
             || mime == "image/png"
+            || mime == "image/webp"
             || !(mime.starts_with("image/")
                 || mime.starts_with("video/")
                 || mime.starts_with("audio/")
