@@ -69,6 +69,8 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
     ("image/jpeg", "jpg"),
     ("image/png", "png"),
     ("image/webp", "webp"),
+    ("video/mp4", "mp4"),
+    ("video/quicktime", "mov"),
 ];
 
 /// A blob attached to a record, described by a NIP-92 `imeta` tag.

@@ -1,7 +1,7 @@
 //! What identifying metadata a file carries, for a person to check a photo
 //! before and after samizdat cleans it.
 
-use crate::{MediaError, MediaType, describe, jpeg, png, webp};
+use crate::{MediaError, MediaType, describe, isobmff, jpeg, png, webp};
 
 /// One piece of metadata found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Vec<Finding>, MediaError> {
         MediaType::Jpeg => jpeg::strip(bytes)?,
         MediaType::Png => png::strip(bytes)?,
         MediaType::WebP => webp::strip(bytes)?,
+        MediaType::Mp4 | MediaType::QuickTime => isobmff::strip(bytes, media_type)?,
     };
     findings.extend(
         removed
@@ -53,5 +54,6 @@ fn exif_block(bytes: &[u8], media_type: MediaType) -> Option<Vec<u8>> {
         MediaType::Jpeg => jpeg::exif_block(bytes),
         MediaType::Png => png::exif_block(bytes),
         MediaType::WebP => webp::exif_block(bytes),
+        MediaType::Mp4 | MediaType::QuickTime => None,
     }
 }

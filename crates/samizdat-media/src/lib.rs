@@ -9,12 +9,13 @@
 //! Then the result is decoded in full, so a corrupt or truncated file is
 //! refused instead of stored.
 //!
-//! Supported: JPEG, PNG and WebP. Any other type is refused with a clear
-//! error.
+//! Supported: JPEG, PNG and WebP images, MP4 and QuickTime (MOV) video.
+//! Any other type is refused with a clear error.
 //! No I/O: bytes in, bytes out.
 
 mod exif_tiff;
 mod inspect;
+mod isobmff;
 mod jpeg;
 mod png;
 mod webp;
@@ -37,7 +38,15 @@ pub enum MediaType {
     Jpeg,
     Png,
     WebP,
+    Mp4,
+    QuickTime,
 }
+
+/// `ftyp` brands of MP4 video, by prefix (HEIF, AVIF and audio-only brands
+/// are not among them).
+const MP4_BRANDS: &[&[u8]] = &[
+    b"iso", b"mp4", b"avc1", b"M4V", b"3gp", b"3g2", b"MSNV", b"XAVC",
+];
 
 impl MediaType {
     /// Recognises a type by its leading bytes, never by a file name.
@@ -48,6 +57,14 @@ impl MediaType {
             Some(MediaType::Png)
         } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
             Some(MediaType::WebP)
+        } else if bytes.get(4..8) == Some(b"ftyp") {
+            match bytes.get(8..12) {
+                Some(b"qt  ") => Some(MediaType::QuickTime),
+                Some(brand) if MP4_BRANDS.iter().any(|b| brand.starts_with(b)) => {
+                    Some(MediaType::Mp4)
+                }
+                _ => None,
+            }
         } else {
             None
         }
@@ -58,14 +75,18 @@ impl MediaType {
             MediaType::Jpeg => "image/jpeg",
             MediaType::Png => "image/png",
             MediaType::WebP => "image/webp",
+            MediaType::Mp4 => "video/mp4",
+            MediaType::QuickTime => "video/quicktime",
         }
     }
 
-    fn format(self) -> ImageFormat {
+    /// The image format to decode with; `None` for video.
+    fn image_format(self) -> Option<ImageFormat> {
         match self {
-            MediaType::Jpeg => ImageFormat::Jpeg,
-            MediaType::Png => ImageFormat::Png,
-            MediaType::WebP => ImageFormat::WebP,
+            MediaType::Jpeg => Some(ImageFormat::Jpeg),
+            MediaType::Png => Some(ImageFormat::Png),
+            MediaType::WebP => Some(ImageFormat::WebP),
+            MediaType::Mp4 | MediaType::QuickTime => None,
         }
     }
 }
@@ -75,7 +96,8 @@ impl MediaType {
 pub enum MediaError {
     #[error(
         "{0} files are not accepted: samizdat can remove identifying metadata only from \
-         JPEG, PNG and WebP images so far, and stores nothing it cannot clean"
+         JPEG, PNG and WebP images and MP4 and QuickTime video so far, and stores nothing it \
+         cannot clean"
     )]
     Unsupported(String),
     #[error("the file is {size} bytes, more than the limit of {limit}")]
@@ -91,6 +113,8 @@ impl MediaError {
                 MediaType::Jpeg => "JPEG",
                 MediaType::Png => "PNG",
                 MediaType::WebP => "WebP",
+                MediaType::Mp4 => "MP4",
+                MediaType::QuickTime => "QuickTime",
             },
             reason: reason.to_string(),
         }
@@ -123,8 +147,12 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
         MediaType::Jpeg => jpeg::strip(bytes)?,
         MediaType::Png => png::strip(bytes)?,
         MediaType::WebP => webp::strip(bytes)?,
+        MediaType::Mp4 | MediaType::QuickTime => isobmff::strip(bytes, media_type)?,
     };
-    let dim = decode_check(&clean, media_type)?;
+    let dim = match media_type.image_format() {
+        Some(format) => decode_check(&clean, media_type, format)?,
+        None => isobmff::check(&clean, media_type)?,
+    };
     Ok(Stripped {
         bytes: clean,
         media_type,
@@ -134,8 +162,12 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
 }
 
 /// Decodes the whole image (within memory limits) and returns its size.
-fn decode_check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), MediaError> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), media_type.format());
+fn decode_check(
+    bytes: &[u8],
+    media_type: MediaType,
+    format: ImageFormat,
+) -> Result<(u32, u32), MediaError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
@@ -153,7 +185,11 @@ pub fn describe(bytes: &[u8]) -> String {
     let known: &[(&[u8], usize, &str)] = &[
         (b"GIF8", 0, "GIF"),
         (b"RIFF", 0, "RIFF (WAV or AVI)"),
-        (b"ftyp", 4, "ISO media (HEIC, MP4 or MOV)"),
+        (b"ftyp", 4, "ISO media (HEIC, AVIF or M4A)"),
+        (b"moov", 4, "QuickTime (MOV) without a file type"),
+        (b"mdat", 4, "QuickTime (MOV) without a file type"),
+        (b"wide", 4, "QuickTime (MOV) without a file type"),
+        (b"free", 4, "QuickTime (MOV) without a file type"),
         (b"%PDF", 0, "PDF"),
         (b"ID3", 0, "MP3"),
         (b"OggS", 0, "Ogg"),

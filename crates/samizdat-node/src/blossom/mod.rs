@@ -9,7 +9,7 @@
 //! - `GET /list/<pubkey>` and `DELETE /<sha256>` (BUD-12);
 //! - kind 24242 authorization (BUD-11) for upload and delete.
 //!
-//! The witness comes first: an uploaded JPEG or PNG that still carries
+//! The witness comes first: an uploaded photo or video that still carries
 //! identifying metadata (GPS position, camera serial, times, thumbnails…)
 //! is refused with the list of what it carries, because BUD-02 forbids
 //! changing a blob and storing it would publish the witness's location.
@@ -126,6 +126,8 @@ fn extension(mime: Option<&str>) -> &'static str {
         Some("image/jpeg") => ".jpg",
         Some("image/png") => ".png",
         Some("image/webp") => ".webp",
+        Some("video/mp4") => ".mp4",
+        Some("video/quicktime") => ".mov",
         _ => "",
     }
 }
@@ -193,7 +195,8 @@ pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "refused: {known} files may carry identifying metadata that samizdat \
-                 cannot remove yet; only JPEG, PNG and WebP images, or opaque (encrypted) data, \
+                 cannot remove yet; only JPEG, PNG and WebP images, MP4 and QuickTime video, \
+                 or opaque (encrypted) data, \
                  are accepted"
             ),
         )),
@@ -373,6 +376,8 @@ pub(crate) async fn upload_check(
         let accepted = mime == "image/jpeg"
             || mime == "image/png"
             || mime == "image/webp"
+            || mime == "video/mp4"
+            || mime == "video/quicktime"
             || !(mime.starts_with("image/")
                 || mime.starts_with("video/")
                 || mime.starts_with("audio/")

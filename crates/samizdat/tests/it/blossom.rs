@@ -7,7 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::served::Served;
-use crate::{Node, signed, tour_photo};
+use crate::{Node, signed, tour_photo, tour_video};
 
 pub(crate) fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -199,19 +199,20 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
     assert_eq!(got.headers()["content-type"], "image/jpeg");
     assert_eq!(got.bytes().await.expect("body").as_ref(), clean.as_slice());
 
-    // A video the node cannot clean yet, a corrupt JPEG.
-    let mut video = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
-    video.extend(opaque(500));
-    let h = sha256(&video);
-    let response = put(video, Some(authorization(&keys, "upload", &[&h])))
-        .await
-        .expect("upload");
-    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(
-        reason(&response).contains("ISO media"),
-        "{}",
-        reason(&response)
-    );
+    // A HEIC photo the node cannot clean yet, a broken MP4, a corrupt JPEG.
+    for (header, why) in [
+        (&b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"[..], "ISO media"),
+        (&b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"[..], "corrupt MP4"),
+    ] {
+        let mut file = header.to_vec();
+        file.extend(opaque(500));
+        let h = sha256(&file);
+        let response = put(file, Some(authorization(&keys, "upload", &[&h])))
+            .await
+            .expect("upload");
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(reason(&response).contains(why), "{}", reason(&response));
+    }
     let corrupt = clean[..clean.len() / 2].to_vec();
     let h = sha256(&corrupt);
     let response = put(corrupt, Some(authorization(&keys, "upload", &[&h])))
@@ -280,7 +281,7 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
         .await
         .expect("head");
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let video = preflight(vec![("x-content-type", "video/mp4".into())])
+    let video = preflight(vec![("x-content-type", "video/webm".into())])
         .await
         .expect("head");
     assert_eq!(video.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -299,6 +300,53 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
             response.status()
         );
     }
+}
+
+/// A video attached on the command line is stored without its location and
+/// served as MP4; the raw file is refused over Blossom, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_is_stored_and_served_without_its_location() {
+    let node = Node::start();
+    let raw = std::fs::read(tour_video()).expect("tour video");
+    node.ok(&[
+        "testimony",
+        "add",
+        "--lang",
+        "en",
+        "--attach",
+        tour_video().to_str().expect("utf-8 path"),
+        "Video from the square",
+    ]);
+    let clean = samizdat_media::strip(&raw).expect("strips").bytes;
+    let served = Served::start(&node, "");
+    let base = format!("http://{}", served.addr);
+    let http = crate::http();
+    let got = http
+        .get(format!("{base}/{}.mp4", sha256(&clean)))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "video/mp4");
+    let body = got.bytes().await.expect("body");
+    assert_eq!(body.as_ref(), clean.as_slice());
+    assert!(!body.windows(8).any(|w| w == b"+43.2389"));
+
+    let keys = Keys::generate();
+    let h = sha256(&raw);
+    let response = http
+        .put(format!("{base}/upload"))
+        .header("authorization", authorization(&keys, "upload", &[&h]))
+        .body(raw)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reason(&response).contains("user data"),
+        "{}",
+        reason(&response)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

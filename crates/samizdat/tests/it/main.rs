@@ -103,6 +103,11 @@ pub fn tour_photo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tour/photo-with-gps.jpg")
 }
 
+/// An MP4 with a location, make and serial in every place the format has.
+pub fn tour_video() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tour/video-with-location.mp4")
+}
+
 pub fn note(keys: &Keys, i: u64) -> Event {
     Draft {
         kind: Kind::TextNote,

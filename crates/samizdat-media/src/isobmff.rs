@@ -1,0 +1,522 @@
+//! MP4 and QuickTime (MOV) video: ISO base media files, a tree of boxes.
+//!
+//! Kept, by allow-list: the file type, the movie header, and for each
+//! video or sound track the boxes that define it and its samples; the
+//! sample data (`mdat`) byte for byte. Dropped: user data (`udta`, where
+//! `©xyz` holds the location and others the make, model and software),
+//! metadata (`meta`: Apple's keys with an ISO 6709 location, iTunes-style
+//! tags), `uuid` boxes (XMP), free space, track references, anything after
+//! the last box, and every track that is neither video nor sound (timed
+//! metadata such as a GPS track) together with its samples, which are
+//! zeroed where they lie in the media data. Creation and modification
+//! times are zeroed; data references are replaced by one self-contained
+//! entry. Sample offsets (`stco`, `co64`) are rewritten for what was
+//! removed before the media data, and checked to land in it.
+//!
+//! Fragmented files (`moof`) are refused: their sample offsets are
+//! relative to boxes this walk would move.
+
+use std::ops::Range;
+
+use crate::{MediaError, MediaType};
+
+/// One box: its type and where its body lies in the input.
+#[derive(Clone)]
+struct Atom {
+    kind: [u8; 4],
+    body: Range<usize>,
+}
+
+/// Boxes kept whole inside each container that is walked.
+fn kept(parent: &[u8; 4], kind: &[u8; 4]) -> bool {
+    let allowed: &[&[u8; 4]] = match parent {
+        b"moov" => &[b"mvhd", b"trak", b"iods"],
+        b"trak" => &[b"tkhd", b"edts", b"mdia", b"tapt"],
+        b"mdia" => &[b"mdhd", b"hdlr", b"minf"],
+        // QuickTime puts a data handler (`hdlr`) here too.
+        b"minf" => &[b"vmhd", b"smhd", b"hdlr", b"dinf", b"stbl"],
+        _ => &[],
+    };
+    allowed.contains(&kind)
+}
+
+/// Boxes whose children are walked rather than copied.
+const CONTAINERS: &[&[u8; 4]] = &[b"moov", b"trak", b"mdia", b"minf"];
+/// Boxes whose first bytes are a version and the creation and modification
+/// times.
+const TIMED: &[&[u8; 4]] = &[b"mvhd", b"tkhd", b"mdhd"];
+
+pub fn strip(bytes: &[u8], media_type: MediaType) -> Result<(Vec<u8>, Vec<String>), MediaError> {
+    let corrupt = |reason: String| MediaError::corrupt(media_type, reason);
+    let (top, trailer) = parse_top(bytes).map_err(corrupt)?;
+    let mut removed = Vec::new();
+    if trailer > 0 {
+        removed.push(format!("{trailer} bytes after the last box"));
+    }
+    if top
+        .iter()
+        .any(|a| matches!(&a.kind, b"moof" | b"mfra" | b"styp"))
+    {
+        return Err(MediaError::Unsupported("fragmented MP4 (moof)".into()));
+    }
+    let moov = one(&top, b"moov").map_err(corrupt)?;
+    if !top.iter().any(|a| &a.kind == b"mdat") {
+        return Err(corrupt("no media data (mdat)".into()));
+    }
+
+    // Tracks other than video and sound go, and their samples are zeroed.
+    let mut source = bytes.to_vec();
+    let mut dropped_tracks = Vec::new();
+    for trak in children(bytes, &moov)
+        .map_err(corrupt)?
+        .into_iter()
+        .filter(|a| &a.kind == b"trak")
+    {
+        let handler = handler(bytes, &trak).map_err(corrupt)?;
+        if !matches!(&handler, b"vide" | b"soun") {
+            for range in track_chunks(bytes, &trak).map_err(corrupt)? {
+                source[range].fill(0);
+            }
+            dropped_tracks.push(trak.body.start);
+            removed.push(format!(
+                "a {} track (timed metadata)",
+                String::from_utf8_lossy(&handler).trim_end()
+            ));
+        }
+    }
+
+    let mut out = Writer::default();
+    for atom in &top {
+        match &atom.kind {
+            b"ftyp" => out.copy(&atom.kind, &source[atom.body.clone()]),
+            b"mdat" => out.mdat(&source, atom.body.clone()),
+            b"moov" => out
+                .container(&source, atom, &dropped_tracks, &mut removed)
+                .map_err(corrupt)?,
+            other => removed.push(name(other)),
+        }
+    }
+    let bytes = out.finish().map_err(corrupt)?;
+    removed.sort();
+    removed.dedup();
+    Ok((bytes, removed))
+}
+
+/// The width and height of the first video track of a stripped file, after
+/// checking that every sample offset lands in its media data.
+pub fn check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), MediaError> {
+    let corrupt = |reason: String| MediaError::corrupt(media_type, reason);
+    let (top, _) = parse_top(bytes).map_err(corrupt)?;
+    let moov = one(&top, b"moov").map_err(corrupt)?;
+    let mdats: Vec<Range<usize>> = top
+        .iter()
+        .filter(|a| &a.kind == b"mdat")
+        .map(|a| a.body.clone())
+        .collect();
+    let mut dim = None;
+    for trak in children(bytes, &moov)
+        .map_err(corrupt)?
+        .into_iter()
+        .filter(|a| &a.kind == b"trak")
+    {
+        for chunk in track_chunks(bytes, &trak).map_err(corrupt)? {
+            if !mdats
+                .iter()
+                .any(|m| m.start <= chunk.start && chunk.end <= m.end)
+            {
+                return Err(corrupt(format!(
+                    "samples at bytes {}..{} lie outside the media data",
+                    chunk.start, chunk.end
+                )));
+            }
+        }
+        if dim.is_none() && &handler(bytes, &trak).map_err(corrupt)? == b"vide" {
+            dim = Some(dimensions(bytes, &trak).map_err(corrupt)?);
+        }
+    }
+    dim.ok_or_else(|| MediaError::Unsupported("MP4 audio (no video track)".into()))
+}
+
+fn name(kind: &[u8; 4]) -> String {
+    match kind {
+        b"udta" => "user data (udta: location, make, model, software)".into(),
+        b"meta" => "metadata (meta: location, device, tags)".into(),
+        b"uuid" => "uuid box (XMP)".into(),
+        b"free" | b"skip" | b"wide" => "free space".into(),
+        b"tref" => "track references".into(),
+        other => format!("{} box", String::from_utf8_lossy(other).trim_end()),
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn be64(b: &[u8], at: usize) -> Option<u64> {
+    b.get(at..at + 8).map(|s| {
+        let mut a = [0; 8];
+        a.copy_from_slice(s);
+        u64::from_be_bytes(a)
+    })
+}
+
+/// The boxes in `range`; each must end within it.
+fn parse(b: &[u8], range: Range<usize>) -> Result<Vec<Atom>, String> {
+    let mut atoms = Vec::new();
+    let mut at = range.start;
+    while at < range.end {
+        let atom = parse_one(b, at, range.end)?;
+        at = atom.1;
+        atoms.push(atom.0);
+    }
+    Ok(atoms)
+}
+
+/// One box at `at`, and where the next one starts.
+fn parse_one(b: &[u8], at: usize, end: usize) -> Result<(Atom, usize), String> {
+    let short = || format!("a box at byte {at} runs past its end (truncated file?)");
+    let size = be32(b, at).ok_or_else(short)?;
+    let kind: [u8; 4] = b
+        .get(at + 4..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(short)?;
+    let (mut header, size) = match size {
+        1 => (
+            16,
+            usize::try_from(be64(b, at + 8).ok_or_else(short)?).map_err(|_| short())?,
+        ),
+        0 => (8, end - at),
+        n => (8, n as usize),
+    };
+    if &kind == b"uuid" {
+        header += 16;
+    }
+    let box_end = at.checked_add(size).ok_or_else(short)?;
+    if size < header || box_end > end {
+        return Err(short());
+    }
+    Ok((
+        Atom {
+            kind,
+            body: at + header..box_end,
+        },
+        box_end,
+    ))
+}
+
+/// The top-level boxes, and how many bytes follow the last one that are
+/// not a box (a vendor trailer).
+fn parse_top(b: &[u8]) -> Result<(Vec<Atom>, usize), String> {
+    let mut atoms = Vec::new();
+    let mut at = 0;
+    while at < b.len() {
+        match parse_one(b, at, b.len()) {
+            Ok((atom, next)) => {
+                atoms.push(atom);
+                at = next;
+            }
+            // Bytes that do not even name a box are a trailer; a box that
+            // names itself and runs past the end is a truncated file.
+            Err(e) => {
+                let named = b
+                    .get(at + 4..at + 8)
+                    .is_some_and(|k| k.iter().all(|c| c.is_ascii_alphanumeric() || *c == b' '));
+                if named || atoms.is_empty() {
+                    return Err(e);
+                }
+                return Ok((atoms, b.len() - at));
+            }
+        }
+    }
+    Ok((atoms, 0))
+}
+
+fn children(b: &[u8], atom: &Atom) -> Result<Vec<Atom>, String> {
+    parse(b, atom.body.clone())
+}
+
+fn one(atoms: &[Atom], kind: &[u8; 4]) -> Result<Atom, String> {
+    let mut found = atoms.iter().filter(|a| &a.kind == kind);
+    match (found.next(), found.next()) {
+        (Some(a), None) => Ok(a.clone()),
+        (None, _) => Err(format!("no {} box", String::from_utf8_lossy(kind))),
+        (Some(_), Some(_)) => Err(format!("two {} boxes", String::from_utf8_lossy(kind))),
+    }
+}
+
+/// The box at `path` below `atom`, one level at a time.
+fn find(b: &[u8], atom: &Atom, path: &[&[u8; 4]]) -> Result<Atom, String> {
+    let mut at = atom.clone();
+    for kind in path {
+        at = one(&children(b, &at)?, kind)?;
+    }
+    Ok(at)
+}
+
+/// A track's handler type: `vide`, `soun`, `meta`…
+fn handler(b: &[u8], trak: &Atom) -> Result<[u8; 4], String> {
+    let hdlr = find(b, trak, &[b"mdia", b"hdlr"])?;
+    // version and flags, pre_defined, then the handler type.
+    b.get(hdlr.body.start + 8..hdlr.body.start + 12)
+        .and_then(|s| s.try_into().ok())
+        .filter(|_| hdlr.body.len() >= 12)
+        .ok_or_else(|| "a short hdlr box".to_string())
+}
+
+/// Width and height from a track header (16.16 fixed point).
+fn dimensions(b: &[u8], trak: &Atom) -> Result<(u32, u32), String> {
+    let tkhd = find(b, trak, &[b"tkhd"])?;
+    let body = &b[tkhd.body.clone()];
+    let at = match body.first() {
+        Some(1) => 88,
+        Some(0) => 76,
+        _ => return Err("a tkhd box of unknown version".into()),
+    };
+    match (be32(body, at), be32(body, at + 4)) {
+        (Some(w), Some(h)) => Ok((w >> 16, h >> 16)),
+        _ => Err("a short tkhd box".into()),
+    }
+}
+
+/// Where a track's samples lie, chunk by chunk, from its sample table.
+fn track_chunks(b: &[u8], trak: &Atom) -> Result<Vec<Range<usize>>, String> {
+    let stbl = find(b, trak, &[b"mdia", b"minf", b"stbl"])?;
+    let boxes = children(b, &stbl)?;
+    let table = |kind: &[u8; 4]| {
+        boxes
+            .iter()
+            .find(|a| &a.kind == kind)
+            .map(|a| &b[a.body.clone()])
+    };
+    let bad = |what: &str| format!("a malformed {what} box");
+
+    let offsets: Vec<u64> = match (table(b"stco"), table(b"co64")) {
+        (Some(t), None) => entries(t, 4).ok_or_else(|| bad("stco"))?,
+        (None, Some(t)) => entries(t, 8).ok_or_else(|| bad("co64"))?,
+        _ => return Err("a track without exactly one chunk offset table".into()),
+    };
+    let stsz = table(b"stsz").ok_or("a track without sample sizes (stsz)")?;
+    let fixed = be32(stsz, 4).ok_or_else(|| bad("stsz"))?;
+    let count = be32(stsz, 8).ok_or_else(|| bad("stsz"))? as usize;
+    // One size for every sample, or one each (bounded by the box's length).
+    let sizes: Vec<u64> = if fixed == 0 {
+        let sizes =
+            entries(stsz.get(4..).ok_or_else(|| bad("stsz"))?, 4).ok_or_else(|| bad("stsz"))?;
+        if sizes.len() != count {
+            return Err(bad("stsz"));
+        }
+        sizes
+    } else {
+        Vec::new()
+    };
+    let bytes_of = |from: usize, to: usize| -> u64 {
+        if fixed == 0 {
+            sizes[from..to].iter().sum()
+        } else {
+            u64::from(fixed) * (to - from) as u64
+        }
+    };
+    // stsc: runs of (first chunk, samples per chunk, description).
+    let stsc = table(b"stsc").ok_or("a track without sample-to-chunk runs (stsc)")?;
+    let runs = be32(stsc, 4).ok_or_else(|| bad("stsc"))? as usize;
+    if stsc.len() < 8 + runs.saturating_mul(12) {
+        return Err(bad("stsc"));
+    }
+    let run = |i: usize| {
+        (
+            be32(stsc, 8 + i * 12).unwrap_or(0) as usize,
+            be32(stsc, 12 + i * 12).unwrap_or(0) as usize,
+        )
+    };
+    let mut chunks = Vec::with_capacity(offsets.len());
+    let mut sample = 0usize;
+    // The run that applies is the last one starting at or before the
+    // chunk. Chunks only increase, so runs are passed once (linear time,
+    // whatever the tables claim).
+    let mut next_run = 0;
+    for (i, &offset) in offsets.iter().enumerate() {
+        let chunk = i + 1;
+        while next_run < runs && run(next_run).0 <= chunk {
+            next_run += 1;
+        }
+        let per_chunk = next_run
+            .checked_sub(1)
+            .map(|r| run(r).1)
+            .ok_or_else(|| bad("stsc"))?;
+        let end = sample.checked_add(per_chunk).filter(|&e| e <= count);
+        let end = end.ok_or("more samples in chunks than sizes")?;
+        let len = bytes_of(sample, end);
+        sample = end;
+        let start = usize::try_from(offset).map_err(|_| bad("chunk offset"))?;
+        let stop = offset
+            .checked_add(len)
+            .and_then(|s| usize::try_from(s).ok())
+            .filter(|&s| s <= b.len())
+            .ok_or_else(|| format!("samples at byte {offset} run past the end of the file"))?;
+        chunks.push(start..stop);
+    }
+    Ok(chunks)
+}
+
+/// A full box's table: version and flags, a count, then `count` numbers of
+/// `width` bytes.
+fn entries(body: &[u8], width: usize) -> Option<Vec<u64>> {
+    let count = be32(body, 4)? as usize;
+    let table = body.get(8..8 + count.checked_mul(width)?)?;
+    Some(
+        table
+            .chunks_exact(width)
+            .map(|c| match width {
+                4 => u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+                _ => be64(c, 0).unwrap_or(0),
+            })
+            .collect(),
+    )
+}
+
+/// The output, with what is needed to rewrite sample offsets at the end.
+#[derive(Default)]
+struct Writer {
+    bytes: Vec<u8>,
+    /// Where a chunk offset table's entries start in the output, how many,
+    /// and whether they are 64-bit.
+    tables: Vec<(usize, usize, bool)>,
+    /// Each media data body: where it was in the input, where it is now.
+    mdats: Vec<(Range<usize>, usize)>,
+}
+
+impl Writer {
+    fn open(&mut self, kind: &[u8; 4]) -> usize {
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&[0; 4]);
+        self.bytes.extend_from_slice(kind);
+        at
+    }
+
+    fn close(&mut self, at: usize) -> Result<(), String> {
+        let size = u32::try_from(self.bytes.len() - at).map_err(|_| "a box over 4 GiB")?;
+        self.bytes[at..at + 4].copy_from_slice(&size.to_be_bytes());
+        Ok(())
+    }
+
+    fn copy(&mut self, kind: &[u8; 4], body: &[u8]) {
+        let at = self.open(kind);
+        self.bytes.extend_from_slice(body);
+        // Within 4 GiB: the input is bounded far below that.
+        let _ = self.close(at);
+    }
+
+    fn mdat(&mut self, source: &[u8], body: Range<usize>) {
+        let at = self.open(b"mdat");
+        self.mdats.push((body.clone(), self.bytes.len()));
+        self.bytes.extend_from_slice(&source[body]);
+        let _ = self.close(at);
+    }
+
+    /// Walks a container, keeping what the allow-list keeps.
+    fn container(
+        &mut self,
+        source: &[u8],
+        atom: &Atom,
+        dropped_tracks: &[usize],
+        removed: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let at = self.open(&atom.kind);
+        for child in children(source, atom)? {
+            if !kept(&atom.kind, &child.kind) {
+                removed.push(name(&child.kind));
+                continue;
+            }
+            if &child.kind == b"trak" && dropped_tracks.contains(&child.body.start) {
+                continue;
+            }
+            if CONTAINERS.contains(&&child.kind) {
+                self.container(source, &child, dropped_tracks, removed)?;
+            } else if &child.kind == b"dinf" {
+                self.self_contained_dinf();
+            } else if &child.kind == b"stbl" {
+                self.stbl(source, &child)?;
+            } else if TIMED.contains(&&child.kind) {
+                let mut body = source[child.body.clone()].to_vec();
+                let times = match body.first() {
+                    Some(1) => 4..20,
+                    _ => 4..12,
+                };
+                if let Some(t) = body.get_mut(times) {
+                    t.fill(0);
+                }
+                self.copy(&child.kind, &body);
+            } else {
+                self.copy(&child.kind, &source[child.body.clone()]);
+            }
+        }
+        self.close(at)
+    }
+
+    /// One data reference: "the media is in this file".
+    fn self_contained_dinf(&mut self) {
+        let dinf = self.open(b"dinf");
+        let dref = self.open(b"dref");
+        self.bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+        let url = self.open(b"url ");
+        self.bytes.extend_from_slice(&[0, 0, 0, 1]); // flags: self-contained
+        let _ = self.close(url);
+        let _ = self.close(dref);
+        let _ = self.close(dinf);
+    }
+
+    /// The sample table, copied, with its chunk offsets noted for rewriting.
+    fn stbl(&mut self, source: &[u8], stbl: &Atom) -> Result<(), String> {
+        let at = self.open(b"stbl");
+        for child in children(source, stbl)? {
+            let body = &source[child.body.clone()];
+            let wide = match &child.kind {
+                b"stco" => Some(false),
+                b"co64" => Some(true),
+                _ => None,
+            };
+            let header = self.open(&child.kind);
+            if let Some(wide) = wide {
+                let count = be32(body, 4).ok_or("a malformed chunk offset table")? as usize;
+                let width = if wide { 8 } else { 4 };
+                if body.len() < 8 + count.saturating_mul(width) {
+                    return Err("a malformed chunk offset table".into());
+                }
+                self.tables.push((self.bytes.len() + 8, count, wide));
+            }
+            self.bytes.extend_from_slice(body);
+            self.close(header)?;
+        }
+        self.close(at)
+    }
+
+    /// Rewrites every chunk offset for where its media data now lies.
+    fn finish(mut self) -> Result<Vec<u8>, String> {
+        for &(start, count, wide) in &self.tables {
+            let width = if wide { 8 } else { 4 };
+            for i in 0..count {
+                let at = start + i * width;
+                let old = if wide {
+                    be64(&self.bytes, at)
+                } else {
+                    be32(&self.bytes, at).map(u64::from)
+                }
+                .ok_or("a chunk offset table ends early")?;
+                let new = self
+                    .mdats
+                    .iter()
+                    .find(|(body, _)| (body.start as u64) <= old && old <= body.end as u64)
+                    .map(|(body, now)| old - body.start as u64 + *now as u64)
+                    .ok_or_else(|| format!("samples at byte {old} are outside the media data"))?;
+                if wide {
+                    self.bytes[at..at + 8].copy_from_slice(&new.to_be_bytes());
+                } else {
+                    let new = u32::try_from(new).map_err(|_| "a chunk offset past 4 GiB")?;
+                    self.bytes[at..at + 4].copy_from_slice(&new.to_be_bytes());
+                }
+            }
+        }
+        Ok(self.bytes)
+    }
+}
