@@ -71,6 +71,7 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
     ("image/webp", "webp"),
     ("video/mp4", "mp4"),
     ("video/quicktime", "mov"),
+    ("audio/mp4", "m4a"),
 ];
 
 /// A blob attached to a record, described by a NIP-92 `imeta` tag.

@@ -35,7 +35,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Vec<Finding>, MediaError> {
         MediaType::Jpeg => jpeg::strip(bytes)?,
         MediaType::Png => png::strip(bytes)?,
         MediaType::WebP => webp::strip(bytes)?,
-        MediaType::Mp4 | MediaType::QuickTime => isobmff::strip(bytes, media_type)?,
+        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => {
+            isobmff::strip(bytes, media_type)?
+        }
     };
     findings.extend(
         removed
@@ -54,6 +56,6 @@ fn exif_block(bytes: &[u8], media_type: MediaType) -> Option<Vec<u8>> {
         MediaType::Jpeg => jpeg::exif_block(bytes),
         MediaType::Png => png::exif_block(bytes),
         MediaType::WebP => webp::exif_block(bytes),
-        MediaType::Mp4 | MediaType::QuickTime => None,
+        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => None,
     }
 }

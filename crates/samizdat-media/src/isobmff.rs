@@ -1,4 +1,5 @@
-//! MP4 and QuickTime (MOV) video: ISO base media files, a tree of boxes.
+//! MP4 and QuickTime (MOV) video and M4A sound: ISO base media files, a
+//! tree of boxes.
 //!
 //! Kept, by allow-list: the file type, the movie header, and for each
 //! video or sound track the boxes that define it and its samples; the
@@ -102,9 +103,10 @@ pub fn strip(bytes: &[u8], media_type: MediaType) -> Result<(Vec<u8>, Vec<String
     Ok((bytes, removed))
 }
 
-/// The width and height of the first video track of a stripped file, after
-/// checking that every sample offset lands in its media data.
-pub fn check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), MediaError> {
+/// Checks that every sample offset of a stripped file lands in its media
+/// data, and that it has what its type promises: for video, the width and
+/// height of its first video track; for sound, a sound track.
+pub fn check(bytes: &[u8], media_type: MediaType) -> Result<Option<(u32, u32)>, MediaError> {
     let corrupt = |reason: String| MediaError::corrupt(media_type, reason);
     let (top, _) = parse_top(bytes).map_err(corrupt)?;
     let moov = one(&top, b"moov").map_err(corrupt)?;
@@ -114,6 +116,7 @@ pub fn check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), MediaErr
         .map(|a| a.body.clone())
         .collect();
     let mut dim = None;
+    let mut sound = false;
     for trak in children(bytes, &moov)
         .map_err(corrupt)?
         .into_iter()
@@ -130,11 +133,20 @@ pub fn check(bytes: &[u8], media_type: MediaType) -> Result<(u32, u32), MediaErr
                 )));
             }
         }
-        if dim.is_none() && &handler(bytes, &trak).map_err(corrupt)? == b"vide" {
-            dim = Some(dimensions(bytes, &trak).map_err(corrupt)?);
+        match &handler(bytes, &trak).map_err(corrupt)? {
+            b"vide" if dim.is_none() => dim = Some(dimensions(bytes, &trak).map_err(corrupt)?),
+            b"soun" => sound = true,
+            _ => {}
         }
     }
-    dim.ok_or_else(|| MediaError::Unsupported("MP4 audio (no video track)".into()))
+    match (media_type, dim) {
+        (MediaType::M4a, _) if sound => Ok(None),
+        (MediaType::M4a, _) => Err(corrupt("no sound track".into())),
+        (_, Some(dim)) => Ok(Some(dim)),
+        (_, None) => Err(MediaError::Unsupported(
+            "MP4 audio without the M4A brand".into(),
+        )),
+    }
 }
 
 fn name(kind: &[u8; 4]) -> String {

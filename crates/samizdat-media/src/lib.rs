@@ -9,7 +9,8 @@
 //! Then the result is decoded in full, so a corrupt or truncated file is
 //! refused instead of stored.
 //!
-//! Supported: JPEG, PNG and WebP images, MP4 and QuickTime (MOV) video.
+//! Supported: JPEG, PNG and WebP images, MP4 and QuickTime (MOV) video,
+//! M4A sound.
 //! Any other type is refused with a clear error.
 //! No I/O: bytes in, bytes out.
 
@@ -40,6 +41,7 @@ pub enum MediaType {
     WebP,
     Mp4,
     QuickTime,
+    M4a,
 }
 
 /// `ftyp` brands of MP4 video, by prefix (HEIF, AVIF and audio-only brands
@@ -60,6 +62,7 @@ impl MediaType {
         } else if bytes.get(4..8) == Some(b"ftyp") {
             match bytes.get(8..12) {
                 Some(b"qt  ") => Some(MediaType::QuickTime),
+                Some(b"M4A ") => Some(MediaType::M4a),
                 Some(brand) if MP4_BRANDS.iter().any(|b| brand.starts_with(b)) => {
                     Some(MediaType::Mp4)
                 }
@@ -77,6 +80,7 @@ impl MediaType {
             MediaType::WebP => "image/webp",
             MediaType::Mp4 => "video/mp4",
             MediaType::QuickTime => "video/quicktime",
+            MediaType::M4a => "audio/mp4",
         }
     }
 
@@ -86,7 +90,7 @@ impl MediaType {
             MediaType::Jpeg => Some(ImageFormat::Jpeg),
             MediaType::Png => Some(ImageFormat::Png),
             MediaType::WebP => Some(ImageFormat::WebP),
-            MediaType::Mp4 | MediaType::QuickTime => None,
+            MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => None,
         }
     }
 }
@@ -96,7 +100,7 @@ impl MediaType {
 pub enum MediaError {
     #[error(
         "{0} files are not accepted: samizdat can remove identifying metadata only from \
-         JPEG, PNG and WebP images and MP4 and QuickTime video so far, and stores nothing it \
+         JPEG, PNG and WebP images, MP4 and QuickTime video and M4A sound so far, and stores nothing it \
          cannot clean"
     )]
     Unsupported(String),
@@ -115,6 +119,7 @@ impl MediaError {
                 MediaType::WebP => "WebP",
                 MediaType::Mp4 => "MP4",
                 MediaType::QuickTime => "QuickTime",
+                MediaType::M4a => "M4A",
             },
             reason: reason.to_string(),
         }
@@ -126,8 +131,8 @@ impl MediaError {
 pub struct Stripped {
     pub bytes: Vec<u8>,
     pub media_type: MediaType,
-    /// Width and height in pixels.
-    pub dim: (u32, u32),
+    /// Width and height in pixels; `None` for sound.
+    pub dim: Option<(u32, u32)>,
     /// What was removed, in words (for the user's summary).
     pub removed: Vec<String>,
 }
@@ -147,10 +152,12 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
         MediaType::Jpeg => jpeg::strip(bytes)?,
         MediaType::Png => png::strip(bytes)?,
         MediaType::WebP => webp::strip(bytes)?,
-        MediaType::Mp4 | MediaType::QuickTime => isobmff::strip(bytes, media_type)?,
+        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => {
+            isobmff::strip(bytes, media_type)?
+        }
     };
     let dim = match media_type.image_format() {
-        Some(format) => decode_check(&clean, media_type, format)?,
+        Some(format) => Some(decode_check(&clean, media_type, format)?),
         None => isobmff::check(&clean, media_type)?,
     };
     Ok(Stripped {
@@ -185,7 +192,7 @@ pub fn describe(bytes: &[u8]) -> String {
     let known: &[(&[u8], usize, &str)] = &[
         (b"GIF8", 0, "GIF"),
         (b"RIFF", 0, "RIFF (WAV or AVI)"),
-        (b"ftyp", 4, "ISO media (HEIC, AVIF or M4A)"),
+        (b"ftyp", 4, "ISO media (HEIC or AVIF)"),
         (b"moov", 4, "QuickTime (MOV) without a file type"),
         (b"mdat", 4, "QuickTime (MOV) without a file type"),
         (b"wide", 4, "QuickTime (MOV) without a file type"),

@@ -281,7 +281,7 @@ fn strip_checked(original: &[u8], media_type: MediaType) -> samizdat_media::Stri
     );
     let clean = strip(original).expect("strips");
     assert_eq!(clean.media_type, media_type);
-    assert_eq!(clean.dim, (64, 48));
+    assert_eq!(clean.dim, Some((64, 48)));
     for secret in SECRETS {
         assert!(!contains(&clean.bytes, secret), "{secret} survived");
     }

@@ -1,4 +1,4 @@
-//! An MP4 built here carries a location, a device make and a serial in
+//! An MP4 (and an M4A) built here carries a location, a device make and a serial in
 //! every place the format offers (movie and track user data, Apple-style
 //! metadata, an XMP `uuid` box, free space, a timed text track, a trailer),
 //! with all of it placed before the media data, so that removing it moves
@@ -9,8 +9,8 @@ use std::io::Cursor;
 
 use img_parts::Bytes;
 use mp4::{
-    AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Reader, Mp4Sample, Mp4Writer, TrackConfig,
-    TrackType, TtxtConfig,
+    AacConfig, AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Reader, Mp4Sample, Mp4Writer,
+    TrackConfig, TrackType, TtxtConfig,
 };
 use samizdat_media::{MediaError, MediaType, inspect, strip};
 
@@ -50,13 +50,13 @@ fn top_level(b: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
     out
 }
 
-/// A plain MP4 from the `mp4` crate: one H.264 video track and one timed
+/// A plain file from the `mp4` crate: one track of `main`, and one timed
 /// text track whose samples name a place.
-fn plain_mp4() -> Vec<u8> {
+fn plain(brand: &str, main: MediaConfig, track_type: TrackType) -> Vec<u8> {
     let config = Mp4Config {
-        major_brand: "isom".parse::<FourCC>().expect("brand"),
+        major_brand: brand.parse::<FourCC>().expect("brand"),
         minor_version: 512,
-        compatible_brands: ["isom", "iso2", "avc1", "mp41"]
+        compatible_brands: [brand, "isom", "iso2", "mp41"]
             .iter()
             .map(|b| b.parse().expect("brand"))
             .collect(),
@@ -65,17 +65,12 @@ fn plain_mp4() -> Vec<u8> {
     let mut writer = Mp4Writer::write_start(Cursor::new(Vec::new()), &config).expect("start");
     writer
         .add_track(&TrackConfig {
-            track_type: TrackType::Video,
+            track_type,
             timescale: 1000,
             language: "und".into(),
-            media_conf: MediaConfig::AvcConfig(AvcConfig {
-                width: 64,
-                height: 48,
-                seq_param_set: vec![0x67, 0x42, 0x00, 0x0a, 0xf8, 0x41, 0xa2],
-                pic_param_set: vec![0x68, 0xce, 0x38, 0x80],
-            }),
+            media_conf: main,
         })
-        .expect("video track");
+        .expect("main track");
     writer
         .add_track(&TrackConfig {
             track_type: TrackType::Subtitle,
@@ -104,11 +99,36 @@ fn plain_mp4() -> Vec<u8> {
     writer.into_writer().into_inner()
 }
 
-/// `plain_mp4` with identifying data everywhere, the movie box moved in
+fn plain_mp4() -> Vec<u8> {
+    plain(
+        "isom",
+        MediaConfig::AvcConfig(AvcConfig {
+            width: 64,
+            height: 48,
+            seq_param_set: vec![0x67, 0x42, 0x00, 0x0a, 0xf8, 0x41, 0xa2],
+            pic_param_set: vec![0x68, 0xce, 0x38, 0x80],
+        }),
+        TrackType::Video,
+    )
+}
+
+fn plain_m4a() -> Vec<u8> {
+    plain(
+        "M4A ",
+        MediaConfig::AacConfig(AacConfig::default()),
+        TrackType::Audio,
+    )
+}
+
+fn mp4_with_everything() -> Vec<u8> {
+    with_everything(&plain_mp4())
+}
+
+/// A plain file with identifying data everywhere, the movie box moved in
 /// front of the media data (as phones write it) and its sample offsets
 /// moved to match.
-fn mp4_with_everything() -> Vec<u8> {
-    let boxes = top_level(&plain_mp4());
+fn with_everything(plain: &[u8]) -> Vec<u8> {
+    let boxes = top_level(plain);
     let part = |kind: &[u8; 4]| {
         boxes
             .iter()
@@ -249,7 +269,7 @@ fn mp4_loses_every_identifier_and_keeps_its_video_samples() {
 
     let clean = strip(&original).expect("strips");
     assert_eq!(clean.media_type, MediaType::Mp4);
-    assert_eq!(clean.dim, (64, 48));
+    assert_eq!(clean.dim, Some((64, 48)));
     for secret in SECRETS {
         assert!(!contains(&clean.bytes, secret), "{secret} survived");
     }
@@ -276,6 +296,20 @@ fn mp4_loses_every_identifier_and_keeps_its_video_samples() {
     assert_eq!(clean_mov.media_type, MediaType::QuickTime);
     assert_eq!(clean_mov.media_type.mime(), "video/quicktime");
     assert_eq!(clean_mov.bytes[12..], clean.bytes[12..]);
+}
+
+#[test]
+fn m4a_loses_every_identifier_and_keeps_its_sound() {
+    let original = with_everything(&plain_m4a());
+    let frames: Vec<Vec<u8>> = (0..FRAMES).map(frame).collect();
+    let clean = strip(&original).expect("strips");
+    assert_eq!(clean.media_type, MediaType::M4a);
+    assert_eq!(clean.media_type.mime(), "audio/mp4");
+    assert_eq!(clean.dim, None);
+    for secret in SECRETS {
+        assert!(!contains(&clean.bytes, secret), "{secret} survived");
+    }
+    assert_eq!(samples(&clean.bytes), vec![("Audio".to_string(), frames)]);
 }
 
 #[test]
@@ -309,7 +343,7 @@ fn broken_and_unsupported_video_is_refused() {
     huge[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
     // (Materialising them would abort the test for want of 16 GiB.)
     let _ = strip(&huge);
-    // Audio alone, HEIF and fragmented files are not taken.
+    // HEIF and fragmented files are not taken.
     let mut heic = original.clone();
     heic[8..12].copy_from_slice(b"heic");
     assert!(matches!(strip(&heic), Err(MediaError::Unsupported(_))));

@@ -128,6 +128,7 @@ fn extension(mime: Option<&str>) -> &'static str {
         Some("image/webp") => ".webp",
         Some("video/mp4") => ".mp4",
         Some("video/quicktime") => ".mov",
+        Some("audio/mp4") => ".m4a",
         _ => "",
     }
 }
@@ -196,7 +197,7 @@ pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
             format!(
                 "refused: {known} files may carry identifying metadata that samizdat \
                  cannot remove yet; only JPEG, PNG and WebP images, MP4 and QuickTime video, \
-                 or opaque (encrypted) data, \
+                 M4A sound, or opaque (encrypted) data, \
                  are accepted"
             ),
         )),
@@ -378,6 +379,7 @@ pub(crate) async fn upload_check(
             || mime == "image/webp"
             || mime == "video/mp4"
             || mime == "video/quicktime"
+            || mime == "audio/mp4"
             || !(mime.starts_with("image/")
                 || mime.starts_with("video/")
                 || mime.starts_with("audio/")

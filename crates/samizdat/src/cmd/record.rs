@@ -264,7 +264,7 @@ fn attach(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<Attachment>, Vec<Vec<
             hash,
             mime: stripped.media_type.mime().to_string(),
             size: stripped.bytes.len() as u64,
-            dim: Some(stripped.dim),
+            dim: stripped.dim,
         });
         blobs.push(stripped.bytes);
     }
