@@ -72,6 +72,7 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
     ("video/mp4", "mp4"),
     ("video/quicktime", "mov"),
     ("audio/mp4", "m4a"),
+    ("audio/mpeg", "mp3"),
 ];
 
 /// A blob attached to a record, described by a NIP-92 `imeta` tag.

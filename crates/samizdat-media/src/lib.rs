@@ -10,7 +10,7 @@
 //! refused instead of stored.
 //!
 //! Supported: JPEG, PNG and WebP images, MP4 and QuickTime (MOV) video,
-//! M4A sound.
+//! M4A and MP3 sound.
 //! Any other type is refused with a clear error.
 //! No I/O: bytes in, bytes out.
 
@@ -18,6 +18,7 @@ mod exif_tiff;
 mod inspect;
 mod isobmff;
 mod jpeg;
+mod mp3;
 mod png;
 mod webp;
 
@@ -42,6 +43,7 @@ pub enum MediaType {
     Mp4,
     QuickTime,
     M4a,
+    Mp3,
 }
 
 /// `ftyp` brands of MP4 video, by prefix (HEIF, AVIF and audio-only brands
@@ -59,6 +61,8 @@ impl MediaType {
             Some(MediaType::Png)
         } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
             Some(MediaType::WebP)
+        } else if mp3::looks_like(bytes) {
+            Some(MediaType::Mp3)
         } else if bytes.get(4..8) == Some(b"ftyp") {
             match bytes.get(8..12) {
                 Some(b"qt  ") => Some(MediaType::QuickTime),
@@ -81,6 +85,7 @@ impl MediaType {
             MediaType::Mp4 => "video/mp4",
             MediaType::QuickTime => "video/quicktime",
             MediaType::M4a => "audio/mp4",
+            MediaType::Mp3 => "audio/mpeg",
         }
     }
 
@@ -90,7 +95,7 @@ impl MediaType {
             MediaType::Jpeg => Some(ImageFormat::Jpeg),
             MediaType::Png => Some(ImageFormat::Png),
             MediaType::WebP => Some(ImageFormat::WebP),
-            MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => None,
+            MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a | MediaType::Mp3 => None,
         }
     }
 }
@@ -100,7 +105,7 @@ impl MediaType {
 pub enum MediaError {
     #[error(
         "{0} files are not accepted: samizdat can remove identifying metadata only from \
-         JPEG, PNG and WebP images, MP4 and QuickTime video and M4A sound so far, and stores nothing it \
+         JPEG, PNG and WebP images, MP4 and QuickTime video and M4A and MP3 sound so far, and stores nothing it \
          cannot clean"
     )]
     Unsupported(String),
@@ -120,6 +125,7 @@ impl MediaError {
                 MediaType::Mp4 => "MP4",
                 MediaType::QuickTime => "QuickTime",
                 MediaType::M4a => "M4A",
+                MediaType::Mp3 => "MP3",
             },
             reason: reason.to_string(),
         }
@@ -155,10 +161,15 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
         MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => {
             isobmff::strip(bytes, media_type)?
         }
+        MediaType::Mp3 => mp3::strip(bytes)?,
     };
-    let dim = match media_type.image_format() {
-        Some(format) => Some(decode_check(&clean, media_type, format)?),
-        None => isobmff::check(&clean, media_type)?,
+    let dim = match (media_type, media_type.image_format()) {
+        (_, Some(format)) => Some(decode_check(&clean, media_type, format)?),
+        (MediaType::Mp3, None) => {
+            mp3::check(&clean)?;
+            None
+        }
+        (_, None) => isobmff::check(&clean, media_type)?,
     };
     Ok(Stripped {
         bytes: clean,

@@ -129,6 +129,7 @@ fn extension(mime: Option<&str>) -> &'static str {
         Some("video/mp4") => ".mp4",
         Some("video/quicktime") => ".mov",
         Some("audio/mp4") => ".m4a",
+        Some("audio/mpeg") => ".mp3",
         _ => "",
     }
 }
@@ -197,7 +198,7 @@ pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
             format!(
                 "refused: {known} files may carry identifying metadata that samizdat \
                  cannot remove yet; only JPEG, PNG and WebP images, MP4 and QuickTime video, \
-                 M4A sound, or opaque (encrypted) data, \
+                 M4A and MP3 sound, or opaque (encrypted) data, \
                  are accepted"
             ),
         )),
@@ -380,6 +381,7 @@ pub(crate) async fn upload_check(
             || mime == "video/mp4"
             || mime == "video/quicktime"
             || mime == "audio/mp4"
+            || mime == "audio/mpeg"
             || !(mime.starts_with("image/")
                 || mime.starts_with("video/")
                 || mime.starts_with("audio/")
