@@ -28,5 +28,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Sync(a) => cmd::sync::run(&ctx, a),
         Command::Bundle(c) => cmd::bundle::run(&ctx, c),
         Command::Peers { config } => cmd::peers::run(&ctx, config),
+        Command::Wipe(a) => cmd::wipe::run(&ctx, a),
     }
 }

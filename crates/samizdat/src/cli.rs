@@ -79,6 +79,8 @@ pub enum Command {
     /// against nostr-rs-relay
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Destroy this node's keys and data, keys first (asks to confirm)
+    Wipe(WipeArgs),
 }
 
 impl Command {
@@ -360,6 +362,13 @@ pub struct ListArgs {
     /// At most this many records
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Confirm without a prompt (for scripts): everything is destroyed
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,3 +12,4 @@ pub mod record;
 pub mod serve;
 pub mod sync;
 pub mod verify;
+pub mod wipe;

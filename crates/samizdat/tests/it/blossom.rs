@@ -353,15 +353,7 @@ async fn a_video_is_stored_and_served_without_its_location() {
 async fn a_blob_a_record_needs_outlives_its_uploaders_delete() {
     let node = Node::start();
     // The CLI stores the cleaned photo and a testimony that references it.
-    node.ok(&[
-        "testimony",
-        "add",
-        "--lang",
-        "ru",
-        "--attach",
-        tour_photo().to_str().expect("utf-8 path"),
-        "Фото с площади",
-    ]);
+    node.add_photo_testimony("Фото с площади");
     let served = Served::start(&node, "");
     let base = format!("http://{}", served.addr);
     let http = crate::http();

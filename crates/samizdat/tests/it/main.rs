@@ -14,6 +14,7 @@ mod relay_abuse;
 mod served;
 mod sync;
 mod sync_faults;
+mod wipe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -79,6 +80,13 @@ impl Node {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stderr).expect("utf-8 output")
+    }
+
+    /// A testimony in Russian with the tour photo (cleaned on the way in).
+    pub fn add_photo_testimony(&self, text: &str) {
+        let photo = tour_photo();
+        let photo = photo.to_str().expect("utf-8 path");
+        self.ok(&["testimony", "add", "--lang", "ru", "--attach", photo, text]);
     }
 
     /// `--json` output as one value per line.
