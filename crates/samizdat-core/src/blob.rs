@@ -73,6 +73,7 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
     ("video/quicktime", "mov"),
     ("audio/mp4", "m4a"),
     ("audio/mpeg", "mp3"),
+    ("image/heic", "heic"),
 ];
 
 /// A blob attached to a record, described by a NIP-92 `imeta` tag.

@@ -1,7 +1,7 @@
 //! What identifying metadata a file carries, for a person to check a photo
 //! before and after samizdat cleans it.
 
-use crate::{MediaError, MediaType, describe, isobmff, jpeg, mp3, png, webp};
+use crate::{MediaError, MediaType, describe, heif, isobmff, jpeg, mp3, png, webp};
 
 /// One piece of metadata found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Vec<Finding>, MediaError> {
             isobmff::strip(bytes, media_type)?
         }
         MediaType::Mp3 => mp3::strip(bytes)?,
+        MediaType::Heic => heif::strip(bytes)?,
     };
     findings.extend(
         removed
@@ -57,6 +58,10 @@ fn exif_block(bytes: &[u8], media_type: MediaType) -> Option<Vec<u8>> {
         MediaType::Jpeg => jpeg::exif_block(bytes),
         MediaType::Png => png::exif_block(bytes),
         MediaType::WebP => webp::exif_block(bytes),
-        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a | MediaType::Mp3 => None,
+        MediaType::Mp4
+        | MediaType::QuickTime
+        | MediaType::M4a
+        | MediaType::Mp3
+        | MediaType::Heic => None,
     }
 }

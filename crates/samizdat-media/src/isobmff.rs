@@ -21,11 +21,12 @@ use std::ops::Range;
 
 use crate::{MediaError, MediaType};
 
-/// One box: its type and where its body lies in the input.
+/// One box: its type, where it starts and where its body lies in the input.
 #[derive(Clone)]
-struct Atom {
-    kind: [u8; 4],
-    body: Range<usize>,
+pub(crate) struct Atom {
+    pub kind: [u8; 4],
+    pub start: usize,
+    pub body: Range<usize>,
 }
 
 /// Boxes kept whole inside each container that is walked.
@@ -160,12 +161,12 @@ fn name(kind: &[u8; 4]) -> String {
     }
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
     b.get(at..at + 4)
         .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-fn be64(b: &[u8], at: usize) -> Option<u64> {
+pub(crate) fn be64(b: &[u8], at: usize) -> Option<u64> {
     b.get(at..at + 8).map(|s| {
         let mut a = [0; 8];
         a.copy_from_slice(s);
@@ -174,7 +175,7 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
 }
 
 /// The boxes in `range`; each must end within it.
-fn parse(b: &[u8], range: Range<usize>) -> Result<Vec<Atom>, String> {
+pub(crate) fn parse(b: &[u8], range: Range<usize>) -> Result<Vec<Atom>, String> {
     let mut atoms = Vec::new();
     let mut at = range.start;
     while at < range.end {
@@ -211,6 +212,7 @@ fn parse_one(b: &[u8], at: usize, end: usize) -> Result<(Atom, usize), String> {
     Ok((
         Atom {
             kind,
+            start: at,
             body: at + header..box_end,
         },
         box_end,
@@ -219,7 +221,7 @@ fn parse_one(b: &[u8], at: usize, end: usize) -> Result<(Atom, usize), String> {
 
 /// The top-level boxes, and how many bytes follow the last one that are
 /// not a box (a vendor trailer).
-fn parse_top(b: &[u8]) -> Result<(Vec<Atom>, usize), String> {
+pub(crate) fn parse_top(b: &[u8]) -> Result<(Vec<Atom>, usize), String> {
     let mut atoms = Vec::new();
     let mut at = 0;
     while at < b.len() {
@@ -248,7 +250,7 @@ fn children(b: &[u8], atom: &Atom) -> Result<Vec<Atom>, String> {
     parse(b, atom.body.clone())
 }
 
-fn one(atoms: &[Atom], kind: &[u8; 4]) -> Result<Atom, String> {
+pub(crate) fn one(atoms: &[Atom], kind: &[u8; 4]) -> Result<Atom, String> {
     let mut found = atoms.iter().filter(|a| &a.kind == kind);
     match (found.next(), found.next()) {
         (Some(a), None) => Ok(a.clone()),
@@ -398,18 +400,29 @@ struct Writer {
     mdats: Vec<(Range<usize>, usize)>,
 }
 
+/// Starts a box of `kind` at the end of `bytes`; its size is written by
+/// [`close_box`].
+pub(crate) fn open_box(bytes: &mut Vec<u8>, kind: &[u8; 4]) -> usize {
+    let at = bytes.len();
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(kind);
+    at
+}
+
+/// Ends the box started at `at`: everything after it is its body.
+pub(crate) fn close_box(bytes: &mut [u8], at: usize) -> Result<(), String> {
+    let size = u32::try_from(bytes.len() - at).map_err(|_| "a box over 4 GiB")?;
+    bytes[at..at + 4].copy_from_slice(&size.to_be_bytes());
+    Ok(())
+}
+
 impl Writer {
     fn open(&mut self, kind: &[u8; 4]) -> usize {
-        let at = self.bytes.len();
-        self.bytes.extend_from_slice(&[0; 4]);
-        self.bytes.extend_from_slice(kind);
-        at
+        open_box(&mut self.bytes, kind)
     }
 
     fn close(&mut self, at: usize) -> Result<(), String> {
-        let size = u32::try_from(self.bytes.len() - at).map_err(|_| "a box over 4 GiB")?;
-        self.bytes[at..at + 4].copy_from_slice(&size.to_be_bytes());
-        Ok(())
+        close_box(&mut self.bytes, at)
     }
 
     fn copy(&mut self, kind: &[u8; 4], body: &[u8]) {

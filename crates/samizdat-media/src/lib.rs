@@ -9,12 +9,13 @@
 //! Then the result is decoded in full, so a corrupt or truncated file is
 //! refused instead of stored.
 //!
-//! Supported: JPEG, PNG and WebP images, MP4 and QuickTime (MOV) video,
+//! Supported: JPEG, PNG, WebP and HEIC images, MP4 and QuickTime (MOV) video,
 //! M4A and MP3 sound.
 //! Any other type is refused with a clear error.
 //! No I/O: bytes in, bytes out.
 
 mod exif_tiff;
+mod heif;
 mod inspect;
 mod isobmff;
 mod jpeg;
@@ -44,7 +45,11 @@ pub enum MediaType {
     QuickTime,
     M4a,
     Mp3,
+    Heic,
 }
+
+/// `ftyp` brands of HEIF images coded with HEVC, as phones write them.
+const HEIC_BRANDS: &[&[u8]] = &[b"heic", b"heix", b"heim", b"heis", b"mif1"];
 
 /// `ftyp` brands of MP4 video, by prefix (HEIF, AVIF and audio-only brands
 /// are not among them).
@@ -67,6 +72,7 @@ impl MediaType {
             match bytes.get(8..12) {
                 Some(b"qt  ") => Some(MediaType::QuickTime),
                 Some(b"M4A ") => Some(MediaType::M4a),
+                Some(brand) if HEIC_BRANDS.contains(&brand) => Some(MediaType::Heic),
                 Some(brand) if MP4_BRANDS.iter().any(|b| brand.starts_with(b)) => {
                     Some(MediaType::Mp4)
                 }
@@ -86,6 +92,7 @@ impl MediaType {
             MediaType::QuickTime => "video/quicktime",
             MediaType::M4a => "audio/mp4",
             MediaType::Mp3 => "audio/mpeg",
+            MediaType::Heic => "image/heic",
         }
     }
 
@@ -95,7 +102,11 @@ impl MediaType {
             MediaType::Jpeg => Some(ImageFormat::Jpeg),
             MediaType::Png => Some(ImageFormat::Png),
             MediaType::WebP => Some(ImageFormat::WebP),
-            MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a | MediaType::Mp3 => None,
+            MediaType::Mp4
+            | MediaType::QuickTime
+            | MediaType::M4a
+            | MediaType::Mp3
+            | MediaType::Heic => None,
         }
     }
 }
@@ -105,7 +116,7 @@ impl MediaType {
 pub enum MediaError {
     #[error(
         "{0} files are not accepted: samizdat can remove identifying metadata only from \
-         JPEG, PNG and WebP images, MP4 and QuickTime video and M4A and MP3 sound so far, and stores nothing it \
+         JPEG, PNG, WebP and HEIC images, MP4 and QuickTime video and M4A and MP3 sound so far, and stores nothing it \
          cannot clean"
     )]
     Unsupported(String),
@@ -126,6 +137,7 @@ impl MediaError {
                 MediaType::QuickTime => "QuickTime",
                 MediaType::M4a => "M4A",
                 MediaType::Mp3 => "MP3",
+                MediaType::Heic => "HEIC",
             },
             reason: reason.to_string(),
         }
@@ -162,6 +174,7 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
             isobmff::strip(bytes, media_type)?
         }
         MediaType::Mp3 => mp3::strip(bytes)?,
+        MediaType::Heic => heif::strip(bytes)?,
     };
     let dim = match (media_type, media_type.image_format()) {
         (_, Some(format)) => Some(decode_check(&clean, media_type, format)?),
@@ -169,6 +182,7 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
             mp3::check(&clean)?;
             None
         }
+        (MediaType::Heic, None) => heif::check(&clean)?,
         (_, None) => isobmff::check(&clean, media_type)?,
     };
     Ok(Stripped {
@@ -203,7 +217,7 @@ pub fn describe(bytes: &[u8]) -> String {
     let known: &[(&[u8], usize, &str)] = &[
         (b"GIF8", 0, "GIF"),
         (b"RIFF", 0, "RIFF (WAV or AVI)"),
-        (b"ftyp", 4, "ISO media (HEIC or AVIF)"),
+        (b"ftyp", 4, "ISO media (AVIF or another brand)"),
         (b"moov", 4, "QuickTime (MOV) without a file type"),
         (b"mdat", 4, "QuickTime (MOV) without a file type"),
         (b"wide", 4, "QuickTime (MOV) without a file type"),

@@ -343,10 +343,10 @@ fn broken_and_unsupported_video_is_refused() {
     huge[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
     // (Materialising them would abort the test for want of 16 GiB.)
     let _ = strip(&huge);
-    // HEIF and fragmented files are not taken.
-    let mut heic = original.clone();
-    heic[8..12].copy_from_slice(b"heic");
-    assert!(matches!(strip(&heic), Err(MediaError::Unsupported(_))));
+    // AVIF and fragmented files are not taken.
+    let mut avif = original.clone();
+    avif[8..12].copy_from_slice(b"avif");
+    assert!(matches!(strip(&avif), Err(MediaError::Unsupported(_))));
     let mut fragmented = original;
     let free = fragmented
         .windows(4)

@@ -130,6 +130,7 @@ fn extension(mime: Option<&str>) -> &'static str {
         Some("video/quicktime") => ".mov",
         Some("audio/mp4") => ".m4a",
         Some("audio/mpeg") => ".mp3",
+        Some("image/heic") => ".heic",
         _ => "",
     }
 }
@@ -197,7 +198,7 @@ pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "refused: {known} files may carry identifying metadata that samizdat \
-                 cannot remove yet; only JPEG, PNG and WebP images, MP4 and QuickTime video, \
+                 cannot remove yet; only JPEG, PNG, WebP and HEIC images, MP4 and QuickTime video, \
                  M4A and MP3 sound, or opaque (encrypted) data, \
                  are accepted"
             ),
@@ -382,6 +383,7 @@ pub(crate) async fn upload_check(
             || mime == "video/quicktime"
             || mime == "audio/mp4"
             || mime == "audio/mpeg"
+            || mime == "image/heic"
             || !(mime.starts_with("image/")
                 || mime.starts_with("video/")
                 || mime.starts_with("audio/")

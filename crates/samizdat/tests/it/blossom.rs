@@ -199,9 +199,9 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
     assert_eq!(got.headers()["content-type"], "image/jpeg");
     assert_eq!(got.bytes().await.expect("body").as_ref(), clean.as_slice());
 
-    // A HEIC photo the node cannot clean yet, a broken MP4, a corrupt JPEG.
+    // An AVIF image the node cannot clean yet, a broken MP4, a corrupt JPEG.
     for (header, why) in [
-        (&b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"[..], "ISO media"),
+        (&b"\0\0\0\x18ftypavif\0\0\0\0mif1avif"[..], "ISO media"),
         (&b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"[..], "corrupt MP4"),
     ] {
         let mut file = header.to_vec();
