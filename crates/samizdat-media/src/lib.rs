@@ -1,17 +1,18 @@
 //! Attachments without the metadata that exposes witnesses.
 //!
-//! Photos carry GPS coordinates, camera serial numbers, timestamps, editing
-//! software, embedded thumbnails (which keep the uncropped picture) and
-//! vendor trailers. [`strip`] keeps only what is needed to show the picture
-//! the way the witness saw it, losslessly: the compressed image data, the
-//! colour profile and the orientation. Everything else is dropped by
-//! allow-list, so a metadata block that nobody anticipated is dropped too.
-//! Then the result is decoded in full, so a corrupt or truncated file is
-//! refused instead of stored.
+//! Photos, videos and recordings carry GPS coordinates, device serial
+//! numbers, timestamps, editing software, embedded thumbnails (which keep
+//! the uncropped picture) and vendor trailers. [`strip`] keeps only what is
+//! needed to show or play the file the way the witness recorded it,
+//! losslessly: the coded pictures and sound, the colour profile and the
+//! orientation. Everything else is dropped by allow-list, so a metadata
+//! block that nobody anticipated is dropped too. Then the result is
+//! checked (images decoded in full; video, sound and HEIC walked so that
+//! every sample lies where the file says), so a corrupt or truncated file
+//! is refused instead of stored.
 //!
-//! Supported: JPEG, PNG, WebP and HEIC images, MP4 and QuickTime (MOV) video,
-//! M4A and MP3 sound.
-//! Any other type is refused with a clear error.
+//! Supported: JPEG, PNG, WebP and HEIC images, MP4 and QuickTime (MOV)
+//! video, M4A and MP3 sound. Any other type is refused with a clear error.
 //! No I/O: bytes in, bytes out.
 
 mod exif_tiff;
