@@ -60,6 +60,15 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
         return Err(corrupt("a short meta box".into()));
     }
     let children = parse(bytes, meta_body).map_err(corrupt)?;
+    // Full boxes start with a version and flags: four bytes at least.
+    if let Some(short) = children.iter().find(|c| {
+        matches!(&c.kind, b"hdlr" | b"pitm" | b"iloc" | b"iinf" | b"iref") && c.body.len() < 4
+    }) {
+        return Err(corrupt(format!(
+            "a short {} box",
+            String::from_utf8_lossy(&short.kind)
+        )));
+    }
     let iinf = one(&children, b"iinf").map_err(corrupt)?;
     let iloc_box = one(&children, b"iloc").map_err(corrupt)?;
     let items = item_types(bytes, &iinf).map_err(corrupt)?;

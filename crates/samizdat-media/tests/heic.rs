@@ -199,6 +199,23 @@ fn broken_heic_is_refused() {
         strip(&bad),
         Err(MediaError::Corrupt { kind: "HEIC", .. })
     ));
+    // A `meta` at the very end whose last box is too short for its header.
+    let mut short = original[..original.len() - b"TRAILER-SECRET".len()].to_vec();
+    let meta_at = short.windows(4).position(|w| w == b"meta").expect("meta") - 4;
+    let meta_len = u32::from_be_bytes(short[meta_at..meta_at + 4].try_into().expect("4")) as usize;
+    let meta = short[meta_at..meta_at + meta_len].to_vec();
+    short.drain(meta_at..meta_at + meta_len);
+    let mut meta = meta;
+    meta.extend_from_slice(&[0, 0, 0, 9, b'i', b'r', b'e', b'f', 0]);
+    let grown = (meta.len() as u32).to_be_bytes();
+    meta[..4].copy_from_slice(&grown);
+    short.extend(meta);
+    let err = strip(&short).expect_err("refused");
+    assert!(
+        matches!(err, MediaError::Corrupt { kind: "HEIC", .. })
+            && err.to_string().contains("short iref"),
+        "{err:?}"
+    );
     // AVIF is not taken yet.
     let mut avif = original;
     avif[8..12].copy_from_slice(b"avif");
