@@ -1,7 +1,7 @@
 //! What identifying metadata a file carries, for a person to check a photo
 //! before and after samizdat cleans it.
 
-use crate::{MediaError, MediaType, describe, heif, isobmff, jpeg, mp3, png, webp};
+use crate::{MediaError, MediaType, describe, jpeg, png, remove_metadata, webp};
 
 /// One piece of metadata found in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +31,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Vec<Finding>, MediaError> {
             });
         }
     }
-    let (_, removed) = match media_type {
-        MediaType::Jpeg => jpeg::strip(bytes)?,
-        MediaType::Png => png::strip(bytes)?,
-        MediaType::WebP => webp::strip(bytes)?,
-        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => {
-            isobmff::strip(bytes, media_type)?
-        }
-        MediaType::Mp3 => mp3::strip(bytes)?,
-        MediaType::Heic => heif::strip(bytes)?,
-    };
+    let (_, removed) = remove_metadata(bytes, media_type)?;
     findings.extend(
         removed
             .into_iter()

@@ -167,16 +167,7 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
     }
     let media_type =
         MediaType::detect(bytes).ok_or_else(|| MediaError::Unsupported(describe(bytes)))?;
-    let (clean, removed) = match media_type {
-        MediaType::Jpeg => jpeg::strip(bytes)?,
-        MediaType::Png => png::strip(bytes)?,
-        MediaType::WebP => webp::strip(bytes)?,
-        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => {
-            isobmff::strip(bytes, media_type)?
-        }
-        MediaType::Mp3 => mp3::strip(bytes)?,
-        MediaType::Heic => heif::strip(bytes)?,
-    };
+    let (clean, removed) = remove_metadata(bytes, media_type)?;
     let dim = match (media_type, media_type.image_format()) {
         (_, Some(format)) => Some(decode_check(&clean, media_type, format)?),
         (MediaType::Mp3, None) => {
@@ -192,6 +183,21 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
         dim,
         removed,
     })
+}
+
+/// The type's own stripping: the cleaned bytes, and what was removed.
+fn remove_metadata(
+    bytes: &[u8],
+    media_type: MediaType,
+) -> Result<(Vec<u8>, Vec<String>), MediaError> {
+    match media_type {
+        MediaType::Jpeg => jpeg::strip(bytes),
+        MediaType::Png => png::strip(bytes),
+        MediaType::WebP => webp::strip(bytes),
+        MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => isobmff::strip(bytes, media_type),
+        MediaType::Mp3 => mp3::strip(bytes),
+        MediaType::Heic => heif::strip(bytes),
+    }
 }
 
 /// Decodes the whole image (within memory limits) and returns its size.
