@@ -15,7 +15,9 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use crate::isobmff::{Atom, be32, be64, close_box, one, open_box, parse, parse_top};
+use crate::isobmff::{
+    Atom, be32, be64, close_box, one, open_box, parse, parse_top, put_offset, relocate,
+};
 use crate::{MediaError, MediaType};
 
 /// Item types that are (part of) a picture.
@@ -485,23 +487,12 @@ impl Out {
     /// Rewrites each file offset for where its `mdat` now lies.
     fn finish(mut self) -> Result<Vec<u8>, String> {
         for &(at, size, absolute, relative_to) in &self.fields {
-            let new = self
-                .mdats
-                .iter()
-                .find(|(body, _)| body.start as u64 <= absolute && absolute <= body.end as u64)
-                .map(|(body, now)| absolute - body.start as u64 + *now as u64)
+            let new = relocate(&self.mdats, absolute)
                 .ok_or_else(|| format!("an item at byte {absolute} is outside the media data"))?;
             let value = new
                 .checked_sub(relative_to)
                 .ok_or("an item offset that cannot be rewritten")?;
-            match size {
-                4 => {
-                    let v = u32::try_from(value).map_err(|_| "an item offset past 4 GiB")?;
-                    self.bytes[at..at + 4].copy_from_slice(&v.to_be_bytes());
-                }
-                8 => self.bytes[at..at + 8].copy_from_slice(&value.to_be_bytes()),
-                _ => return Err("an item offset of unknown width".into()),
-            }
+            put_offset(&mut self.bytes, at, size, value)?;
         }
         Ok(self.bytes)
     }

@@ -400,6 +400,33 @@ struct Writer {
     mdats: Vec<(Range<usize>, usize)>,
 }
 
+/// Where input position `old`, inside one of the media data bodies, is in
+/// the output: each body is `(where it was, where it starts now)`.
+pub(crate) fn relocate(mdats: &[(Range<usize>, usize)], old: u64) -> Option<u64> {
+    mdats
+        .iter()
+        .find(|(body, _)| body.start as u64 <= old && old <= body.end as u64)
+        .map(|(body, now)| old - body.start as u64 + *now as u64)
+}
+
+/// Writes a big-endian offset of `width` bytes (4 or 8) at `at`.
+pub(crate) fn put_offset(
+    bytes: &mut [u8],
+    at: usize,
+    width: usize,
+    value: u64,
+) -> Result<(), String> {
+    match width {
+        4 => {
+            let v = u32::try_from(value).map_err(|_| "an offset past 4 GiB")?;
+            bytes[at..at + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        8 => bytes[at..at + 8].copy_from_slice(&value.to_be_bytes()),
+        _ => return Err("an offset of unknown width".into()),
+    }
+    Ok(())
+}
+
 /// Starts a box of `kind` at the end of `bytes`; its size is written by
 /// [`close_box`].
 pub(crate) fn open_box(bytes: &mut Vec<u8>, kind: &[u8; 4]) -> usize {
@@ -528,18 +555,9 @@ impl Writer {
                     be32(&self.bytes, at).map(u64::from)
                 }
                 .ok_or("a chunk offset table ends early")?;
-                let new = self
-                    .mdats
-                    .iter()
-                    .find(|(body, _)| (body.start as u64) <= old && old <= body.end as u64)
-                    .map(|(body, now)| old - body.start as u64 + *now as u64)
+                let new = relocate(&self.mdats, old)
                     .ok_or_else(|| format!("samples at byte {old} are outside the media data"))?;
-                if wide {
-                    self.bytes[at..at + 8].copy_from_slice(&new.to_be_bytes());
-                } else {
-                    let new = u32::try_from(new).map_err(|_| "a chunk offset past 4 GiB")?;
-                    self.bytes[at..at + 4].copy_from_slice(&new.to_be_bytes());
-                }
+                put_offset(&mut self.bytes, at, width, new)?;
             }
         }
         Ok(self.bytes)
