@@ -29,6 +29,7 @@ use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use samizdat_core::BlobHash;
+use samizdat_core::blob::MEDIA_TYPES;
 use samizdat_core::nostr::prelude::{Event, Timestamp};
 use samizdat_media::MediaType;
 use samizdat_store::{OwnedBlob, StoreError};
@@ -121,18 +122,13 @@ fn blob_name(name: &str) -> Answer<BlobHash> {
     Ok(BlobHash::from_bytes(bytes))
 }
 
-fn extension(mime: Option<&str>) -> &'static str {
-    match mime {
-        Some("image/jpeg") => ".jpg",
-        Some("image/png") => ".png",
-        Some("image/webp") => ".webp",
-        Some("video/mp4") => ".mp4",
-        Some("video/quicktime") => ".mov",
-        Some("audio/mp4") => ".m4a",
-        Some("audio/mpeg") => ".mp3",
-        Some("image/heic") => ".heic",
-        _ => "",
-    }
+/// The URL suffix for a stored type (`.jpg`…), from the protocol's list.
+fn extension(mime: Option<&str>) -> String {
+    MEDIA_TYPES
+        .iter()
+        .find(|(m, _)| Some(*m) == mime)
+        .map(|(_, ext)| format!(".{ext}"))
+        .unwrap_or_default()
 }
 
 fn descriptor(headers: &HeaderMap, blob: &OwnedBlob) -> Value {
@@ -376,14 +372,7 @@ pub(crate) async fn upload_check(
         ));
     }
     if let Some(mime) = get(&["x-content-type", "blossom-content-type"]) {
-        let accepted = mime == "image/jpeg"
-            || mime == "image/png"
-            || mime == "image/webp"
-            || mime == "video/mp4"
-            || mime == "video/quicktime"
-            || mime == "audio/mp4"
-            || mime == "audio/mpeg"
-            || mime == "image/heic"
+        let accepted = MEDIA_TYPES.iter().any(|(m, _)| *m == mime)
             || !(mime.starts_with("image/")
                 || mime.starts_with("video/")
                 || mime.starts_with("audio/")
