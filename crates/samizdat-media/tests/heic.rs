@@ -4,6 +4,9 @@
 //! picture item's bytes are found, unchanged, where the rewritten `iloc`
 //! says they are (read here by code independent of samizdat's).
 
+mod common;
+
+use common::{boxed, contains};
 use samizdat_media::{MediaError, MediaType, strip};
 
 const SECRETS: &[&str] = &[
@@ -14,13 +17,6 @@ const SECRETS: &[&str] = &[
     "comment-by-witness",
     "TRAILER-SECRET",
 ];
-
-fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(body);
-    out
-}
 
 fn full(kind: &[u8; 4], version: u8, body: &[u8]) -> Vec<u8> {
     let mut b = vec![version, 0, 0, 0];
@@ -117,12 +113,6 @@ fn heic_with_everything() -> Vec<u8> {
     out.extend(boxed(b"mdat", &parts.concat()));
     out.extend_from_slice(b"TRAILER-SECRET");
     out
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// The (id, offset, length) entries of a version-0 `iloc` with 4-byte

@@ -3,6 +3,9 @@
 //! and junk between frames; after `strip`, only the audio frames remain,
 //! byte for byte.
 
+mod common;
+
+use common::contains;
 use samizdat_media::{MediaError, MediaType, strip};
 
 const SECRETS: &[&str] = &[
@@ -60,12 +63,6 @@ fn mp3_with_everything() -> Vec<u8> {
     v1.resize(128, 0);
     out.extend(v1);
     out
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 #[test]

@@ -3,8 +3,11 @@
 //! of it remains anywhere in the bytes, and the picture decodes to the same
 //! pixels.
 
+mod common;
+
 use std::io::Cursor;
 
+use common::contains;
 use exif::experimental::Writer;
 use exif::{Field, In, Rational, Tag, Value};
 use image::{ImageEncoder, RgbImage};
@@ -297,12 +300,6 @@ fn assert_only_orientation_6(tiff: Vec<u8>) {
             .and_then(|f| f.value.get_uint(0)),
         Some(6)
     );
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 fn pixels(bytes: &[u8]) -> Vec<u8> {

@@ -5,8 +5,11 @@
 //! the samples. After `strip`, none remains anywhere in the bytes, and an
 //! independent reader (the `mp4` crate) finds the same video samples.
 
+mod common;
+
 use std::io::Cursor;
 
+use common::{boxed, contains};
 use img_parts::Bytes;
 use mp4::{
     AacConfig, AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Reader, Mp4Sample, Mp4Writer,
@@ -28,13 +31,6 @@ const FRAMES: u32 = 5;
 
 fn frame(i: u32) -> Vec<u8> {
     format!("video-frame-{i}-").repeat(40).into_bytes()
-}
-
-fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(body);
-    out
 }
 
 /// The top-level boxes of a small file: (type, whole box).
@@ -216,12 +212,6 @@ fn shift_chunk_offsets(moov: &mut [u8], delta: u32) {
         }
         at = body;
     }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// Every sample of every track, as an independent reader sees them.
