@@ -123,7 +123,7 @@ pub enum MediaError {
     Unsupported(String),
     #[error("the file is {size} bytes, more than the limit of {limit}")]
     TooLarge { size: usize, limit: usize },
-    #[error("corrupt {kind} image: {reason}")]
+    #[error("corrupt {kind} file: {reason}")]
     Corrupt { kind: &'static str, reason: String },
 }
 

@@ -409,6 +409,20 @@ fn webp_animation_frames_lose_their_private_chunks() {
     // The decoder composes the frame onto the canvas (with its own
     // rounding): the same before and after.
     assert_eq!(pixels(&clean.bytes), pixels(&original));
+
+    // A sub-chunk that claims more bytes than its frame holds.
+    let mut broken = original;
+    let at = broken
+        .windows(4)
+        .position(|w| w == b"prVt")
+        .expect("private sub-chunk");
+    broken[at + 4..at + 8].copy_from_slice(&1_000_000u32.to_le_bytes());
+    let err = strip(&broken).expect_err("refused");
+    assert!(
+        matches!(err, MediaError::Corrupt { kind: "WebP", .. })
+            && err.to_string().contains("animation frame"),
+        "{err:?}"
+    );
 }
 
 #[test]

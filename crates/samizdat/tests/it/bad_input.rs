@@ -85,7 +85,7 @@ fn corrupt_or_foreign_attachments_are_refused_and_nothing_is_stored() {
         ],
         1,
     );
-    assert!(err.contains("corrupt JPEG image"), "{err}");
+    assert!(err.contains("corrupt JPEG file"), "{err}");
     let gif = node.dir.path().join("photo.jpg");
     std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").expect("write");
     let err = node.fails(
