@@ -6,7 +6,7 @@
 //! Only the person report has a kind of its own (1948), because no NIP
 //! describes a claim about a person's fate.
 
-use nostr::prelude::{Event, Kind};
+use nostr::prelude::{Event, Kind, Tags};
 
 /// NIP-32 namespace of every samizdat label.
 pub const NAMESPACE: &str = "samizdat";
@@ -39,13 +39,19 @@ impl RecordKind {
     /// Classifies an event by its kind and, for kinds shared with other
     /// applications (1 and 1985), by its samizdat label.
     pub fn of(event: &Event) -> RecordKind {
-        if event.kind == PERSON_REPORT {
+        RecordKind::of_parts(event.kind, &event.tags)
+    }
+
+    /// [`of`](Self::of) for an event's kind and tags, such as those of an
+    /// unsigned sealed record.
+    pub fn of_parts(kind: Kind, tags: &Tags) -> RecordKind {
+        if kind == PERSON_REPORT {
             RecordKind::PersonReport
-        } else if event.kind == RETRACTION {
+        } else if kind == RETRACTION {
             RecordKind::Retraction
-        } else if event.kind == TESTIMONY && has_label(event, TESTIMONY_LABEL) {
+        } else if kind == TESTIMONY && has_label(tags, TESTIMONY_LABEL) {
             RecordKind::Testimony
-        } else if event.kind == ATTESTATION && has_namespace(event) {
+        } else if kind == ATTESTATION && has_namespace(tags) {
             RecordKind::Attestation
         } else {
             RecordKind::Other
@@ -75,15 +81,13 @@ impl RecordKind {
     }
 }
 
-fn has_namespace(event: &Event) -> bool {
-    event
-        .tags
-        .iter()
+fn has_namespace(tags: &Tags) -> bool {
+    tags.iter()
         .any(|t| matches!(t.as_slice(), [name, ns, ..] if name == "L" && ns == NAMESPACE))
 }
 
-fn has_label(event: &Event, label: &str) -> bool {
-    event.tags.iter().any(|t| {
+fn has_label(tags: &Tags, label: &str) -> bool {
+    tags.iter().any(|t| {
         matches!(t.as_slice(), [name, value, ns, ..] if name == "l" && value == label && ns == NAMESPACE)
     })
 }

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod person;
 pub mod record;
 pub mod retraction;
+pub mod sealed;
 pub mod sign;
 pub mod tags;
 pub mod testimony;

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use samizdat_core::Limits;
+use samizdat_core::nostr::prelude::PublicKey;
 use serde::{Deserialize, Serialize};
 
 /// File name of the configuration inside a data directory.
@@ -38,6 +39,33 @@ pub struct Config {
     pub peers: Vec<PeerConfig>,
     /// Discovery of other nodes on the local network.
     pub lan: LanConfig,
+    /// Node keys (npub or hex) that this node hands every sealed record
+    /// (gift wrap) to, once they authenticate (NIP-42): the nodes trusted
+    /// to carry sealed records on. Anyone else gets only the gift wraps
+    /// addressed to the key they authenticated as. `samizdat peers` shows
+    /// this node's own key.
+    pub carriers: Vec<Carrier>,
+}
+
+/// A node key allowed to carry sealed records, written as npub or hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Carrier(pub PublicKey);
+
+impl TryFrom<String> for Carrier {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        PublicKey::parse(text.trim())
+            .map(Carrier)
+            .map_err(|_| format!("carrier {text:?} is not a public key (npub1… or 64 hex digits)"))
+    }
+}
+
+impl From<Carrier> for String {
+    fn from(carrier: Carrier) -> String {
+        carrier.0.to_hex()
+    }
 }
 
 impl Default for Config {
@@ -52,6 +80,7 @@ impl Default for Config {
             sync: SyncConfig::default(),
             peers: Vec::new(),
             lan: LanConfig::default(),
+            carriers: Vec::new(),
         }
     }
 }
@@ -359,6 +388,15 @@ mod tests {
             Config::parse("[[peers]]\nurl = \"ws://127.0.0.1:1\"\ndirection = \"sideways\"\n")
                 .unwrap_err();
         assert!(err.to_string().contains("sideways"), "{err}");
+    }
+
+    #[test]
+    fn carriers_are_public_keys() {
+        let npub = "npub180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6";
+        let c = Config::parse(&format!("carriers = [\"{npub}\"]\n")).unwrap();
+        assert_eq!(c.carriers[0].0, PublicKey::parse(npub).unwrap());
+        let err = Config::parse("carriers = [\"npub1nope\"]\n").unwrap_err();
+        assert!(err.to_string().contains("not a public key"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod ingest;
 pub mod lan;
 mod negkeys;
 mod nip11;
+pub mod node_key;
 pub mod outbound;
 pub mod peers;
 pub mod proxy;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::config::Config;
 
 /// NIPs this node implements (77 only while negentropy is on).
-pub const SUPPORTED_NIPS: &[u16] = &[1, 9, 11, 42, 45, 50, 77];
+pub const SUPPORTED_NIPS: &[u16] = &[1, 9, 11, 42, 45, 50, 59, 77];
 
 pub fn document(config: &Config, now: u64) -> Value {
     let relay = &config.relay;

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngExt;
+use samizdat_core::nostr::prelude::Keys;
 use samizdat_store::{Query, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -177,6 +178,8 @@ pub struct Peers {
     limits: samizdat_core::Limits,
     max_blob_bytes: u64,
     cached_keys: usize,
+    /// What this node authenticates to its peers with.
+    node_key: Keys,
     news: watch::Receiver<u64>,
     /// Cancelled when the node shuts down; every keeper's token is a child.
     stopping: CancellationToken,
@@ -217,6 +220,7 @@ impl Peers {
             max_blob_bytes: self.max_blob_bytes,
             announce: Some(self.announce.clone()),
             proxy,
+            identity: Some(self.node_key.clone()),
             ..SyncOptions::default()
         };
         let keeper = Keeper {
@@ -246,6 +250,7 @@ pub struct Kept {
 /// `shutdown` turns true.
 pub fn start(
     config: &Config,
+    node_key: Keys,
     store: &Store,
     announce: Announce,
     mut shutdown: watch::Receiver<bool>,
@@ -277,6 +282,7 @@ pub fn start(
         limits: config.events,
         max_blob_bytes: config.blossom.max_upload_bytes,
         cached_keys: config.relay.negentropy_cached_keys,
+        node_key,
         news,
         stopping,
         tasks: tasks.clone(),

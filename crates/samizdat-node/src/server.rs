@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::serve::ListenerExt;
+use samizdat_core::nostr::prelude::ToBech32;
 use samizdat_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -65,6 +66,8 @@ pub enum NodeError {
     Peer(#[from] PeerError),
     #[error(transparent)]
     Lan(#[from] crate::lan::LanError),
+    #[error(transparent)]
+    NodeKey(#[from] crate::node_key::NodeKeyError),
 }
 
 /// A bound node. Binding comes first, so a caller (or a test on port 0)
@@ -82,6 +85,12 @@ impl Node {
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
         peers::check(&config)?;
+        let node_key = crate::node_key::load_or_create(store.dir())?;
+        tracing::info!(
+            node = %node_key.public_key().to_bech32().unwrap_or_default(),
+            carriers = config.carriers.len(),
+            "node key (peers list it in `carriers` to hand this node sealed records)"
+        );
         let (stop, shutdown) = watch::channel(false);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let mirror = if config.blossom.mirror {
@@ -104,6 +113,7 @@ impl Node {
         let connections = TaskTracker::new();
         let peers = peers::start(
             &config,
+            node_key,
             ingest.store(),
             ingest.announcer(),
             shutdown.clone(),

@@ -28,7 +28,14 @@ pub struct Query {
     /// NIP-50 full-text search: every word must match (as a prefix), in
     /// any case, with or without diacritics.
     pub search: Option<String>,
+    /// Which gift wraps (kind 1059, sealed records) may be seen: `None`
+    /// for all of them; otherwise only those whose `p` tag names one of
+    /// these keys, so an empty list hides every gift wrap.
+    pub gift_wraps_for: Option<Vec<PublicKey>>,
 }
+
+/// Kind of a gift wrap (NIP-59), the only kind whose reading is restricted.
+const GIFT_WRAP: i64 = 1059;
 
 /// An event as stored, with when this node first saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +138,18 @@ fn build(q: &Query) -> Sql {
         ));
         params.push(Value::Text(name.to_string()));
         params.extend(values.iter().cloned().map(Value::Text));
+    }
+    if let Some(readers) = &q.gift_wraps_for {
+        if readers.is_empty() {
+            conditions.push(format!("e.kind != {GIFT_WRAP}"));
+        } else {
+            conditions.push(format!(
+                "(e.kind != {GIFT_WRAP} OR EXISTS (SELECT 1 FROM tags w WHERE w.name = 'p' \
+                 AND w.value IN ({}) AND w.created_at = e.created_at AND w.seq = e.seq))",
+                placeholders(readers.len())
+            ));
+            params.extend(readers.iter().map(|k| Value::Text(k.to_hex())));
+        }
     }
     Sql {
         from,

@@ -14,6 +14,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Id(c) => cmd::id::run(&ctx, c),
         Command::Testimony(c) => cmd::record::testimony(&ctx, c),
         Command::Person(c) => cmd::record::person(&ctx, c),
+        Command::Sealed(c) => cmd::sealed::run(&ctx, c),
         Command::Attest(a) => cmd::record::attest(&ctx, a),
         Command::Retract(a) => cmd::record::retract(&ctx, a),
         Command::List(a) => cmd::read::list(&ctx, a),

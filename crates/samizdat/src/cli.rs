@@ -41,6 +41,9 @@ pub enum Command {
     /// Report what happened to a person
     #[command(subcommand)]
     Person(PersonCommand),
+    /// Open and publish sealed records addressed to you
+    #[command(subcommand)]
+    Sealed(SealedCommand),
     /// Corroborate, dispute, verify, or mark a record as duplicate or translation
     Attest(AttestArgs),
     /// Retract one of your own records (NIP-09 deletion request)
@@ -152,8 +155,43 @@ pub struct TestimonyArgs {
     #[arg(long = "topic", value_name = "WORD")]
     pub topics: Vec<String>,
     /// This testimony translates record ID (adds a translation-of attestation)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "seal_to")]
     pub translation_of: Option<String>,
+    #[command(flatten)]
+    pub seal: SealArgs,
+}
+
+/// Sealing a new record for chosen readers instead of making it public.
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// Seal the record for this reader (npub, hex or local identity name)
+    /// instead of making it public: only they can open it, any node can
+    /// carry it. Repeatable, one sealed copy per reader
+    #[arg(long = "seal-to", value_name = "KEY")]
+    pub seal_to: Vec<String>,
+    /// What the sealed record is: publishable (signed; a reader may make
+    /// it public unchanged), private (signed and provable, but marked
+    /// not to be published), deniable (unsigned; it proves nothing if it
+    /// leaks, and can never be published)
+    #[arg(long, value_enum, default_value = "publishable", requires = "seal_to")]
+    pub sealed_as: SealedAs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SealedAs {
+    Publishable,
+    Private,
+    Deniable,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SealedCommand {
+    /// List the sealed records addressed to your identity
+    List,
+    /// Open one sealed record (by the id of its wrap) and show what is inside
+    Show { id: String },
+    /// Make a sealed record public, unchanged, its author's signature intact
+    Publish { id: String },
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +242,8 @@ pub struct PersonArgs {
     /// Attach a photo of the person (metadata is removed). Repeatable
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
+    #[command(flatten)]
+    pub seal: SealArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

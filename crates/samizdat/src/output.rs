@@ -93,6 +93,13 @@ pub fn summary(event: &Event) -> String {
             "retracts {} record(s)",
             r.events.len() + r.coordinates.len()
         ),
+        Ok(Record::Other) | Err(_) if event.kind == samizdat_core::sealed::GIFT_WRAP => {
+            let readers: Vec<String> = samizdat_core::sealed::recipients(event)
+                .iter()
+                .map(|k| short(&npub(k)).to_string())
+                .collect();
+            format!("sealed record for {}", readers.join(", "))
+        }
         Ok(Record::Other) | Err(_) => event.content.clone(),
     };
     one_line(&text, 70)

@@ -24,7 +24,8 @@ use futures_util::SinkExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
-use samizdat_store::InsertOutcome;
+use samizdat_core::sealed;
+use samizdat_store::{InsertOutcome, Query};
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -239,7 +240,10 @@ impl Connection {
                 message,
             }) => {
                 let reply = if self.queries.take(Instant::now()) {
-                    self.negs.open(&self.state, sub, &filter, message).await
+                    let readers = self.gift_wrap_readers();
+                    self.negs
+                        .open(&self.state, sub, &filter, readers, message)
+                        .await
                 } else {
                     out::neg_err(&sub, "rate-limited: too many queries; slow down")
                 };
@@ -336,8 +340,12 @@ impl Connection {
         self.subs.insert(sub.clone(), filters.clone());
         let mut seen: HashSet<[u8; 32]> = HashSet::new();
         let several = filters.len() > 1;
+        let readers = self.gift_wrap_readers();
         for filter in &filters {
-            let query = filter.to_query(limits);
+            let query = Query {
+                gift_wraps_for: readers.clone(),
+                ..filter.to_query(limits)
+            };
             let mut rx = super::query::stream(&self.state, query);
             while let Some(item) = rx.recv().await {
                 match item {
@@ -369,7 +377,14 @@ impl Connection {
                 ))
                 .await;
         }
-        let queries = filters.iter().map(Filter::to_unlimited_query).collect();
+        let readers = self.gift_wrap_readers();
+        let queries = filters
+            .iter()
+            .map(|f| Query {
+                gift_wraps_for: readers.clone(),
+                ..f.to_unlimited_query()
+            })
+            .collect();
         let reply = match super::query::count(&self.state, queries).await {
             Ok(n) => out::count(&sub, n),
             Err(e) => {
@@ -408,8 +423,25 @@ impl Connection {
         }
     }
 
+    /// Whose gift wraps (sealed records) this client may read: `None` for
+    /// all, when it authenticated as a carrier; otherwise those addressed
+    /// to the keys it authenticated as (none before it authenticates).
+    fn gift_wrap_readers(&self) -> Option<Vec<PublicKey>> {
+        let carriers = &self.state.config.carriers;
+        if self
+            .authed
+            .iter()
+            .any(|key| carriers.iter().any(|c| c.0 == *key))
+        {
+            None
+        } else {
+            Some(self.authed.clone())
+        }
+    }
+
     async fn on_live(&mut self, live: Result<Arc<VerifiedEvent>, RecvError>) -> Result<(), End> {
         match live {
+            Ok(event) if !self.may_read(event.event()) => Ok(()),
             Ok(event) => {
                 let mut matched = Vec::new();
                 for (sub, filters) in &self.subs {
@@ -435,6 +467,22 @@ impl Connection {
                 Ok(())
             }
             Err(RecvError::Closed) => Err(End::Shutdown),
+        }
+    }
+}
+
+impl Connection {
+    /// Whether this client may read `event`: anything but a gift wrap, or
+    /// a gift wrap it is allowed ([`gift_wrap_readers`]).
+    fn may_read(&self, event: &Event) -> bool {
+        if event.kind != sealed::GIFT_WRAP {
+            return true;
+        }
+        match self.gift_wrap_readers() {
+            None => true,
+            Some(readers) => sealed::recipients(event)
+                .iter()
+                .any(|to| readers.contains(to)),
         }
     }
 }

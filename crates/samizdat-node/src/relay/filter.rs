@@ -145,6 +145,7 @@ impl Filter {
     }
 
     /// The store query with no limit, for counting and reconciliation.
+    /// It hides every gift wrap; the caller opens them up to a reader.
     pub fn to_unlimited_query(&self) -> Query {
         Query {
             ids: self
@@ -162,6 +163,9 @@ impl Filter {
             until: self.until,
             limit: None,
             search: self.search.as_ref().map(|(s, _)| s.clone()),
+            // A client's filter sees no gift wrap until the connection
+            // says whose it may read.
+            gift_wraps_for: Some(Vec::new()),
         }
     }
 

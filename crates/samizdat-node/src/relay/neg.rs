@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use negentropy::Negentropy;
+use samizdat_core::nostr::prelude::PublicKey;
+use samizdat_core::sealed;
+use samizdat_store::Query;
 
 use super::State;
 use super::filter::Filter;
@@ -37,6 +40,7 @@ impl NegSessions {
         state: &Arc<State>,
         sub: SubId,
         filter: &Filter,
+        gift_wraps_for: Option<Vec<PublicKey>>,
         message: Vec<u8>,
     ) -> String {
         // NIP-77: a NEG-OPEN on an open id replaces it.
@@ -58,9 +62,14 @@ impl NegSessions {
                 ),
             )
         };
-        let query = filter.to_unlimited_query();
+        let query = Query {
+            gift_wraps_for,
+            ..filter.to_unlimited_query()
+        };
         let mut storage = None;
-        if let Some((since, until)) = negkeys::time_range(&query) {
+        if let Some((since, until)) = negkeys::time_range(&query)
+            && !hides_gift_wraps(state, &query).await
+        {
             let store = state.ingest.store().clone();
             let cached = limits.negentropy_cached_keys;
             match tokio::task::spawn_blocking(move || store.all_keys(cached)).await {
@@ -132,4 +141,27 @@ impl NegSessions {
     pub fn close(&mut self, sub: &SubId) {
         self.open.remove(sub);
     }
+}
+
+/// Whether `query` hides a gift wrap stored in its time range from this
+/// client. The shared keys hold every event, so they serve only a client
+/// from whom nothing in that range is hidden; the others read their keys
+/// through the query. Gift wraps are few, so the check is one index probe.
+async fn hides_gift_wraps(state: &Arc<State>, query: &Query) -> bool {
+    if query.gift_wraps_for.is_none() {
+        return false;
+    }
+    let probe = Query {
+        kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
+        since: query.since,
+        until: query.until,
+        limit: Some(1),
+        ..Query::default()
+    };
+    let store = state.ingest.store().clone();
+    // On error, assume the worst: the query path is always right.
+    !matches!(
+        tokio::task::spawn_blocking(move || store.query(&probe)).await,
+        Ok(Ok(found)) if found.is_empty()
+    )
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
+use samizdat_core::nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, Tag};
 use serde_json::Value;
 use yawc::{Frame, OpCode};
 
@@ -25,17 +26,31 @@ pub struct Link {
     pub patience: Duration,
     /// When the window closes: no wait goes past it.
     pub deadline: Option<tokio::time::Instant>,
+    /// The node key this side authenticates with (NIP-42), if any.
+    identity: Option<Keys>,
+    /// Whether the peer accepted that authentication.
+    pub authenticated: bool,
 }
+
+/// How long to wait for a peer's NIP-42 challenge after connecting. A
+/// samizdat node sends it at once; a relay that sends none costs this
+/// much per connection.
+const CHALLENGE_WAIT: Duration = Duration::from_secs(1);
 
 impl Link {
     /// Opens the WebSocket (`ws://` or `wss://`), directly or through
     /// `proxy`, offering permessage-deflate.
+    /// With `identity`, it then answers the peer's NIP-42 challenge.
     pub async fn connect(
         url: &str,
         patience: Duration,
         proxy: Option<&Proxy>,
+        identity: Option<&Keys>,
     ) -> Result<Link, SyncError> {
-        Self::metered(url, patience, proxy, Arc::default()).await
+        let mut link = Self::metered(url, patience, proxy, Arc::default()).await?;
+        link.identity = identity.cloned();
+        link.authenticate(url).await?;
+        Ok(link)
     }
 
     async fn metered(
@@ -57,7 +72,54 @@ impl Link {
             meter,
             patience,
             deadline: None,
+            identity: None,
+            authenticated: false,
         })
+    }
+
+    /// Answers the challenge the peer sends on connecting, if it sends
+    /// one soon, and waits for its verdict. A refusal is not an error:
+    /// the peer then treats this side as any client.
+    async fn authenticate(&mut self, url: &str) -> Result<(), SyncError> {
+        let Some(keys) = self.identity.clone() else {
+            return Ok(());
+        };
+        let challenge = match self.recv_within(self.patience.min(CHALLENGE_WAIT)).await {
+            Ok((message, _)) if str_at(&message, 0) == "AUTH" => str_at(&message, 1).to_string(),
+            Ok((_, raw)) => {
+                tracing::debug!(peer = url, message = %raw, "no NIP-42 challenge");
+                return Ok(());
+            }
+            Err(SyncError::Timeout(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let tags = [["relay", url], ["challenge", challenge.as_str()]]
+            .into_iter()
+            .map(Tag::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let event = EventBuilder::new(Kind::Authentication, "")
+            .tags(tags)
+            .finalize(&keys)
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let id = event.id.to_hex();
+        self.send(format!("[\"AUTH\",{}]", event.as_json())).await?;
+        // Bounded: a few messages at most come before the answer.
+        for _ in 0..16 {
+            let (message, _) = self.recv().await?;
+            if str_at(&message, 0) == "OK" && str_at(&message, 1) == id {
+                self.authenticated = message.get(2).and_then(Value::as_bool) == Some(true);
+                if !self.authenticated {
+                    tracing::info!(
+                        peer = url,
+                        reason = str_at(&message, 3),
+                        "authentication refused"
+                    );
+                }
+                return Ok(());
+            }
+        }
+        Err(SyncError::Protocol("no answer to AUTH".into()))
     }
 
     /// A fresh connection to the same peer in place of this one, its
@@ -65,6 +127,8 @@ impl Link {
     pub async fn reconnect(&mut self, url: &str, proxy: Option<&Proxy>) -> Result<(), SyncError> {
         let mut fresh = Self::metered(url, self.patience, proxy, self.meter.clone()).await?;
         fresh.deadline = self.deadline;
+        fresh.identity = self.identity.clone();
+        fresh.authenticate(url).await?;
         std::mem::replace(self, fresh).close().await;
         Ok(())
     }

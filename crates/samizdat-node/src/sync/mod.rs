@@ -91,6 +91,9 @@ pub struct SyncOptions {
     pub announce: Option<crate::Announce>,
     /// The proxy every connection to the peer goes through, if any.
     pub proxy: Option<crate::proxy::Proxy>,
+    /// The node key to authenticate with (NIP-42), so that a peer which
+    /// counts this node among its carriers shares its sealed records.
+    pub identity: Option<samizdat_core::nostr::prelude::Keys>,
 }
 
 impl Default for SyncOptions {
@@ -109,6 +112,7 @@ impl Default for SyncOptions {
             max_blob_bytes: 64 * 1024 * 1024,
             announce: None,
             proxy: None,
+            identity: None,
         }
     }
 }
@@ -310,7 +314,13 @@ pub async fn sync(
     let budget = Budget::new(options);
     let mut summary = Summary::default();
 
-    let mut link = Link::connect(url, options.patience, options.proxy.as_ref()).await?;
+    let mut link = Link::connect(
+        url,
+        options.patience,
+        options.proxy.as_ref(),
+        options.identity.as_ref(),
+    )
+    .await?;
     link.deadline = budget.deadline;
     let events = exchange(
         &mut link,
@@ -438,7 +448,11 @@ pub(crate) fn local_query(filter: &Map<String, Value>) -> Result<samizdat_store:
         ..RelayLimits::default()
     };
     Filter::parse(&Value::Object(filter.clone()).to_string(), &relaxed)
-        .map(|f| f.to_unlimited_query())
+        // Our own store: every gift wrap is ours to carry.
+        .map(|f| samizdat_store::Query {
+            gift_wraps_for: None,
+            ..f.to_unlimited_query()
+        })
         .map_err(|e| SyncError::Filter(e.to_string()))
 }
 

@@ -9,6 +9,7 @@ pub mod init;
 pub mod peers;
 pub mod read;
 pub mod record;
+pub mod sealed;
 pub mod serve;
 pub mod sync;
 pub mod verify;

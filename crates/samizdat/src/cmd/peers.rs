@@ -57,6 +57,17 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
         }
         return Ok(Code::Success);
     }
+    let node = samizdat_node::node_key::load_or_create(&ctx.data)?.public_key();
+    println!(
+        "this node: {} (a peer that lists it in `carriers` hands it sealed records to carry)",
+        crate::output::npub(&node)
+    );
+    if !config.carriers.is_empty() {
+        println!(
+            "carriers: {} node(s) are handed every sealed record",
+            config.carriers.len()
+        );
+    }
     if peers.is_empty() {
         println!(
             "no peers: add a [[peers]] table with a url to {} (see samizdat.example.toml), \

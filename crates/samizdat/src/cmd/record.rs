@@ -6,16 +6,22 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::attestation::{Attestation, Label};
-use samizdat_core::nostr::prelude::{Event, EventId, Keys, Kind, Timestamp};
+use samizdat_core::nostr::prelude::{
+    Event, EventId, Keys, Kind, PublicKey, Timestamp, UnsignedEvent,
+};
 use samizdat_core::person::{PersonReport, Source, Status};
 use samizdat_core::retraction::Retraction;
+use samizdat_core::sealed::{self, Inner};
 use samizdat_core::sign::Draft;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::testimony::Testimony;
-use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
+use samizdat_core::{Attachment, BlobHash, Limits, RecordKind, kind, validate};
 use samizdat_store::{InsertOutcome, Query, Store};
+use serde_json::json;
 
-use crate::cli::{self, AttestArgs, PersonCommand, PlaceArgs, RetractArgs, TestimonyCommand};
+use crate::cli::{
+    self, AttestArgs, PersonCommand, PlaceArgs, RetractArgs, SealArgs, SealedAs, TestimonyCommand,
+};
 use crate::context::{self, Context};
 use crate::exit::Code;
 use crate::{output, time};
@@ -45,6 +51,7 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
         .as_deref()
         .map(|id| find(&store, id))
         .transpose()?;
+    let sealing = Sealing::new(ctx, &args.seal, &args.attach)?;
     let keys = ctx.signer()?;
     let (attachments, blobs) = attach(ctx, &args.attach)?;
     let testimony = Testimony {
@@ -56,13 +63,16 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
         topics: args.topics.iter().map(|t| t.to_lowercase()).collect(),
     };
     let now = Timestamp::now();
-    let mut events = vec![sign(
-        &keys,
-        kind::TESTIMONY,
-        now,
-        testimony.tags(),
-        testimony.content(),
-    )?];
+    let draft = Draft {
+        kind: kind::TESTIMONY,
+        created_at: now,
+        tags: testimony.tags(),
+        content: testimony.content(),
+    };
+    if let Some(sealing) = sealing {
+        return sealing.seal(ctx, &store, &keys, draft);
+    }
+    let mut events = vec![draft.sign(&keys)?];
     if let Some(original) = original {
         let attestation = Attestation {
             label: Label::TranslationOf,
@@ -85,6 +95,7 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
 pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
     let PersonCommand::Report(args) = command;
     let store = ctx.store()?;
+    let sealing = Sealing::new(ctx, &args.seal, &args.attach)?;
     let keys = ctx.signer()?;
     let (attachments, blobs) = attach(ctx, &args.attach)?;
     let report = PersonReport {
@@ -100,13 +111,16 @@ pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
         details: args.details.trim().to_string(),
         attachments,
     };
-    let event = sign(
-        &keys,
-        kind::PERSON_REPORT,
-        Timestamp::now(),
-        report.tags(),
-        report.content(),
-    )?;
+    let draft = Draft {
+        kind: kind::PERSON_REPORT,
+        created_at: Timestamp::now(),
+        tags: report.tags(),
+        content: report.content(),
+    };
+    if let Some(sealing) = sealing {
+        return sealing.seal(ctx, &store, &keys, draft);
+    }
+    let event = draft.sign(&keys)?;
     store_new(ctx, &store, vec![event], blobs)
 }
 
@@ -196,6 +210,78 @@ fn sign(
         content,
     };
     Ok(draft.sign(keys)?)
+}
+
+/// How a new record is sealed, when it is not made public.
+struct Sealing<'a> {
+    how: &'a SealArgs,
+    readers: Vec<PublicKey>,
+}
+
+impl<'a> Sealing<'a> {
+    /// `None` for a public record.
+    fn new(ctx: &Context, how: &'a SealArgs, attachments: &[PathBuf]) -> Result<Option<Self>> {
+        if how.seal_to.is_empty() {
+            return Ok(None);
+        }
+        if !attachments.is_empty() {
+            bail!(
+                "a sealed record cannot carry attachments yet: blobs travel in the clear, so \
+                 the photo would be readable by anyone who carries it. Send the attachments in \
+                 a public record, or send the record without them"
+            );
+        }
+        let mut readers = Vec::new();
+        for text in &how.seal_to {
+            let key = ctx.public_key(text)?;
+            if !readers.contains(&key) {
+                readers.push(key);
+            }
+        }
+        Ok(Some(Sealing { how, readers }))
+    }
+
+    /// Signs the record, seals it for each reader, and stores only the
+    /// sealed copies (gift wraps): the plain record is not kept here.
+    fn seal(self, ctx: &Context, store: &Store, keys: &Keys, mut draft: Draft) -> Result<Code> {
+        if self.how.sealed_as == SealedAs::Private {
+            // NIP-70: only the author may publish it.
+            draft.tags.push(vec!["-".to_string()]);
+        }
+        let now = draft.created_at;
+        // The record must be valid as a public one would be: a reader who
+        // publishes it publishes exactly this.
+        let record = validate(draft.sign(keys)?, &Limits::default(), now)?.into_event();
+        let kind = RecordKind::of(&record).name();
+        let inner = match self.how.sealed_as {
+            SealedAs::Publishable | SealedAs::Private => Inner::Signed(record),
+            SealedAs::Deniable => Inner::Unsigned(UnsignedEvent::from(record)),
+        };
+        let mut wraps = Vec::new();
+        for reader in &self.readers {
+            let wrap = sealed::wrap(keys, &inner, reader, now)?;
+            let wrap = validate(wrap, &Limits::default(), now)
+                .context("the sealed record is too large for one event; shorten the text")?;
+            wraps.push(wrap);
+        }
+        let ids: Vec<EventId> = wraps.iter().map(|w| w.event().id).collect();
+        let outcomes = store.insert(wraps)?;
+        let record = inner.id().map(|id| id.to_hex()).unwrap_or_default();
+        let how = format!("{:?}", self.how.sealed_as).to_lowercase();
+        for ((reader, wrap), outcome) in self.readers.iter().zip(ids).zip(outcomes) {
+            if outcome != InsertOutcome::Stored {
+                bail!("sealed record {wrap} was not stored: {outcome:?}");
+            }
+            let reader = output::npub(reader);
+            if ctx.json {
+                let line = json!({"sealed": kind, "record": record, "as": how, "for": reader, "wrap": wrap.to_hex()});
+                println!("{line}");
+            } else {
+                println!("sealed {kind} {record} for {reader} as {wrap}");
+            }
+        }
+        Ok(Code::Success)
+    }
 }
 
 /// Validates new records, then stores their blobs and them; reports each.

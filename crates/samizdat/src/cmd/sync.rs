@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
     } else {
         Direction::Both
     };
-    let options = SyncOptions {
+    let mut options = SyncOptions {
         direction,
         filter,
         patience: args.timeout,
@@ -62,6 +62,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
         ..SyncOptions::default()
     };
     let store = ctx.store()?;
+    options.identity = Some(samizdat_node::node_key::load_or_create(&ctx.data)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

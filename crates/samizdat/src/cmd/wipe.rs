@@ -20,6 +20,7 @@ use crate::exit::Code;
 
 /// Entries of a data directory, in the order they are destroyed.
 const KEYS: &str = "keys";
+use samizdat_node::node_key::NODE_KEY_FILE;
 const SMALL_SECRETS: &[&str] = &["samizdat.toml", "peers.json"];
 const DATA: &[&str] = &[
     "samizdat.db-wal",
@@ -58,7 +59,13 @@ pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
             }
         }
     }
-    for name in std::iter::once(KEYS)
+    let node_key = data.join(NODE_KEY_FILE);
+    if is_real_file(&node_key) {
+        overwrite(&node_key).with_context(|| format!("overwriting {}", node_key.display()))?;
+        summary.keys_overwritten += 1;
+    }
+    for name in [KEYS, NODE_KEY_FILE]
+        .into_iter()
         .chain(SMALL_SECRETS.iter().copied())
         .chain(DATA.iter().copied())
     {

@@ -11,6 +11,7 @@ mod proxies;
 mod records;
 mod relay;
 mod relay_abuse;
+mod sealed;
 mod served;
 mod sync;
 mod sync_faults;

@@ -13,6 +13,9 @@ fn wipe_destroys_keys_and_data_and_nothing_else() {
     node.add_photo_testimony("Колонна техники на проспекте");
     let data = node.data();
     let key_file = data.join("keys/witness.json");
+    // The node key, made on first use, is a key too.
+    node.ok(&["peers"]);
+    assert!(data.join("node.key").is_file());
 
     // No terminal and no --yes: nothing happens.
     let err = node.fails(&["wipe"], 1);
@@ -34,7 +37,8 @@ fn wipe_destroys_keys_and_data_and_nothing_else() {
     assert!(before.contains("ncryptsec"));
 
     let summary = &node.json(&["wipe", "--yes"])[0];
-    assert!(summary["keys_overwritten"].as_u64() >= Some(2), "{summary}");
+    assert!(summary["keys_overwritten"].as_u64() >= Some(3), "{summary}");
+    assert!(!data.join("node.key").exists());
     assert_eq!(summary["left"], serde_json::json!(["notes.txt"]));
     assert_eq!(summary["directory_removed"], false);
 

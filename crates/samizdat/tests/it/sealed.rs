@@ -1,0 +1,310 @@
+//! Sealed records: a round trip between three keys through the command
+//! line, and a relay that hands gift wraps only to their readers and to
+//! the nodes it trusts to carry them.
+
+use samizdat_core::nostr::prelude::{Event, Keys, Kind, Timestamp, ToBech32};
+use samizdat_core::sealed::{self, Inner};
+use serde_json::{Value, json};
+
+use crate::served::{Client, Served};
+use crate::{Node, signed};
+
+fn npub(node: &Node) -> String {
+    node.json(&["id", "show"])
+        .pop()
+        .and_then(|v| v["npub"].as_str().map(str::to_string))
+        .expect("an npub")
+}
+
+/// Every file under `dir`, read whole.
+fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            found.push((path, bytes));
+        }
+    }
+    found
+}
+
+/// Carries every event of `from` to `to`, as JSON lines or in a bundle.
+fn carry(from: &Node, to: &Node, bundle: bool) {
+    let path = from.dir.path().join("carried");
+    let path = path.to_str().expect("path");
+    if bundle {
+        from.ok(&["bundle", "export", "-o", path]);
+        to.ok(&["bundle", "import", path]);
+    } else {
+        from.ok(&["events", "export", "--output", path]);
+        to.ok(&["events", "import", path]);
+    }
+}
+
+#[test]
+fn sealed_records_round_trip_between_three_keys() {
+    let witness = Node::start();
+    let documenter = Node::start();
+    let editor = Node::start();
+    let stranger = Node::start();
+    let (d, e) = (npub(&documenter), npub(&editor));
+
+    let text = "Soldiers took eleven people from the square at noon";
+    let public = witness.json(&[
+        "testimony",
+        "add",
+        text,
+        "--lang",
+        "en",
+        "--seal-to",
+        &d,
+        "--seal-to",
+        &e,
+    ]);
+    assert_eq!(public.len(), 2, "one sealed copy per reader: {public:?}");
+    assert!(public.iter().all(|v| v["as"] == "publishable"));
+    let record = public[0]["record"].as_str().expect("record id").to_string();
+    assert_eq!(
+        public[1]["record"],
+        record.as_str(),
+        "the same record for both"
+    );
+    witness.json(&[
+        "person",
+        "report",
+        "--name",
+        "Asel Nurlanqyzy",
+        "--status",
+        "detained",
+        "--source",
+        "witnessed",
+        "--seal-to",
+        &d,
+        "--sealed-as",
+        "deniable",
+    ]);
+    witness.json(&[
+        "testimony",
+        "add",
+        "Only for the editor",
+        "--lang",
+        "en",
+        "--seal-to",
+        &e,
+        "--sealed-as",
+        "private",
+    ]);
+
+    // The witness keeps only the sealed copies: nothing readable is left
+    // on their disk, and their timeline is empty.
+    for (path, bytes) in files(&witness.data()) {
+        assert!(
+            !crate::contains(&bytes, b"eleven people") && !crate::contains(&bytes, b"Nurlanqyzy"),
+            "{} holds the sealed text",
+            path.display()
+        );
+    }
+    assert!(witness.json(&["list"]).is_empty());
+    // Attachments cannot be sealed yet, and saying so is better than
+    // sending a photo in the clear.
+    let photo = crate::tour_photo();
+    let err = witness.fails(
+        &[
+            "testimony",
+            "add",
+            "x",
+            "--lang",
+            "en",
+            "--attach",
+            photo.to_str().expect("path"),
+            "--seal-to",
+            &d,
+        ],
+        1,
+    );
+    assert!(err.contains("cannot carry attachments"), "{err}");
+
+    // Sealed records travel like any other: the editor's in a bundle.
+    carry(&witness, &documenter, false);
+    carry(&witness, &editor, true);
+    carry(&witness, &stranger, false);
+    let listed = |node: &Node| {
+        let mut found: Vec<(String, String, String)> = node
+            .json(&["sealed", "list"])
+            .iter()
+            .map(|v| {
+                (
+                    v["kind"].as_str().unwrap_or("").to_string(),
+                    v["as"].as_str().unwrap_or("").to_string(),
+                    v["wrap"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let shape = |found: &[(String, String, String)]| -> Vec<String> {
+        found.iter().map(|(k, a, _)| format!("{k} {a}")).collect()
+    };
+    let for_documenter = listed(&documenter);
+    assert_eq!(
+        shape(&for_documenter),
+        ["person deniable", "testimony publishable"]
+    );
+    let for_editor = listed(&editor);
+    assert_eq!(
+        shape(&for_editor),
+        ["testimony private", "testimony publishable"]
+    );
+    assert!(listed(&stranger).is_empty());
+
+    // The wrong key fails cleanly, whatever it tries.
+    let wrap = &for_documenter[1].2;
+    let err = stranger.fails(&["sealed", "show", wrap], 1);
+    assert!(err.contains("addressed to someone else"), "{err}");
+    let err = stranger.fails(&["sealed", "publish", wrap], 1);
+    assert!(err.contains("addressed to someone else"), "{err}");
+
+    // What the author did not allow is not published.
+    let err = documenter.fails(&["sealed", "publish", &for_documenter[0].2], 1);
+    assert!(err.contains("deniable"), "{err}");
+    let err = editor.fails(&["sealed", "publish", &for_editor[0].2], 1);
+    assert!(err.contains("private"), "{err}");
+    assert!(documenter.json(&["list"]).is_empty());
+
+    // What it did allow is published unchanged: the witness's signature
+    // holds, and the record id is the one the witness was told.
+    let shown = documenter
+        .json(&["sealed", "show", wrap])
+        .pop()
+        .expect("shown");
+    assert_eq!(shown["inner"]["content"], text);
+    documenter.ok(&["sealed", "publish", wrap]);
+    let published = documenter.json(&["show", &record]).pop().expect("shown");
+    assert_eq!(published["checks"]["signature"], "ok");
+    assert_eq!(published["author"], npub(&witness).as_str());
+    assert_eq!(published["record"]["text"], text);
+    // Publishing twice changes nothing.
+    documenter.ok(&["sealed", "publish", wrap]);
+    assert_eq!(documenter.json(&["list"]).len(), 1);
+}
+
+fn auth(keys: &Keys, url: &str, challenge: &str) -> Event {
+    signed(
+        keys,
+        Kind::Authentication,
+        Timestamp::now().as_secs(),
+        &[&["relay", url], &["challenge", challenge]],
+        "",
+    )
+}
+
+fn ids(events: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| e["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn authenticate(client: &mut Client, keys: &Keys, url: &str) {
+    let event = auth(keys, url, &client.challenge.clone());
+    client.send(json!(["AUTH", event])).await;
+    assert_eq!(client.recv().await[2], true);
+}
+
+/// The kinds of every event in `node`'s store.
+fn kinds(node: &Node) -> Vec<u64> {
+    let path = node.dir.path().join("all.jsonl");
+    node.ok(&["events", "export", "--output", path.to_str().expect("path")]);
+    let mut kinds: Vec<u64> = std::fs::read_to_string(&path)
+        .expect("exported")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["kind"].as_u64())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_hands_gift_wraps_only_to_their_readers_and_carriers() {
+    let node = Node::start();
+    let carrier = Node::start();
+    let bystander = Node::start();
+    // `peers` makes and shows the node key a carrier authenticates with.
+    assert!(carrier.ok(&["peers"]).contains("this node: npub1"));
+    let secret = std::fs::read_to_string(carrier.data().join("node.key")).expect("node key");
+    let carrier_key = Keys::parse(secret.trim()).expect("a key");
+    let config = format!(
+        "carriers = [\"{}\"]\n",
+        carrier_key.public_key().to_bech32().expect("npub")
+    );
+    let served = Served::start(&node, &config);
+    let url = served.url();
+
+    let [witness, alice, bob] = [Keys::generate(), Keys::generate(), Keys::generate()];
+    let now = Timestamp::now();
+    let public = signed(&witness, Kind::TextNote, now.as_secs(), &[], "public");
+    let wrap_for = |reader: &Keys, text: &str| {
+        let inner = signed(&witness, Kind::TextNote, now.as_secs(), &[], text);
+        sealed::wrap(&witness, &Inner::Signed(inner), &reader.public_key(), now).expect("wrapped")
+    };
+    let for_alice = wrap_for(&alice, "for alice");
+    let for_bob = wrap_for(&bob, "for bob");
+    // Anyone may leave a sealed record: the node carries it.
+    let mut anon = served.client().await;
+    for event in [&public, &for_alice, &for_bob] {
+        let (accepted, message) = anon.publish(event).await;
+        assert!(accepted, "{message}");
+    }
+
+    // Before authenticating: no gift wrap, however it is asked for.
+    assert_eq!(
+        ids(&anon.req_once("a", vec![json!({})]).await),
+        [public.id.to_hex()]
+    );
+    assert!(
+        anon.req_once("b", vec![json!({"kinds": [1059]})])
+            .await
+            .is_empty()
+    );
+    let by_id = json!({"ids": [for_alice.id.to_hex()]});
+    assert!(anon.req_once("c", vec![by_id.clone()]).await.is_empty());
+    anon.send(json!(["COUNT", "n", {"kinds": [1059]}])).await;
+    assert_eq!(anon.recv().await[2]["count"], 0);
+
+    // Authenticated as alice: her gift wrap, not bob's.
+    let mut reader = served.client().await;
+    authenticate(&mut reader, &alice, &url).await;
+    let found = reader.req_once("d", vec![json!({"kinds": [1059]})]).await;
+    assert_eq!(ids(&found), [for_alice.id.to_hex()]);
+    reader.send(json!(["COUNT", "n", {}])).await;
+    assert_eq!(reader.recv().await[2]["count"], 2);
+
+    // Live: a new gift wrap for alice reaches her, and nobody else; the
+    // public note after it reaches both, so anon has had its chance.
+    // (`limit: 0`: no stored events, only new ones.)
+    reader.req("live", vec![json!({"limit": 0})]).await;
+    anon.req("live", vec![json!({"limit": 0})]).await;
+    let fresh = wrap_for(&alice, "again");
+    let after = signed(&witness, Kind::TextNote, now.as_secs() + 1, &[], "after");
+    let mut writer = served.client().await;
+    assert!(writer.publish(&fresh).await.0);
+    assert!(writer.publish(&after).await.0);
+    let got = reader.recv().await;
+    assert_eq!(got[2]["id"], fresh.id.to_hex(), "{got}");
+    assert_eq!(reader.recv().await[2]["id"], after.id.to_hex());
+    let got = anon.recv().await;
+    assert_eq!(got[2]["id"], after.id.to_hex(), "anon saw {got}");
+
+    // A node that is not a carrier syncs the public records only; a
+    // carrier takes every sealed record to carry on.
+    bystander.ok(&["sync", &url, "--pull"]);
+    assert_eq!(kinds(&bystander), [1, 1]);
+    carrier.ok(&["sync", &url, "--pull"]);
+    assert_eq!(kinds(&carrier), [1, 1, 1059, 1059, 1059]);
+}
