@@ -15,6 +15,7 @@ pub mod person;
 pub mod record;
 pub mod retraction;
 pub mod sealed;
+pub mod sealed_file;
 pub mod sign;
 pub mod tags;
 pub mod testimony;

@@ -169,10 +169,13 @@ fn tweaked(now: Timestamp) -> Timestamp {
 }
 
 /// Seals `inner` (written by `author`) for `recipient` and wraps it.
+/// `outer` tags go on the wrap, beside the `p` tag, for anyone to see:
+/// only what carriers need (the encrypted blob a file message names).
 pub fn wrap(
     author: &Keys,
     inner: &Inner,
     recipient: &PublicKey,
+    outer: &[Tag],
     now: Timestamp,
 ) -> Result<Event, SealError> {
     if inner.pubkey() != author.public_key() {
@@ -190,6 +193,7 @@ pub fn wrap(
     let one_time = Keys::generate();
     let wrapped = encrypt(one_time.secret_key(), seal.as_json())?;
     EventBuilder::new(GIFT_WRAP, wrapped)
+        .tags(outer.iter().cloned())
         .tag(Tag::public_key(*recipient))
         .custom_created_at(tweaked(now))
         .finalize(&one_time)
@@ -284,7 +288,7 @@ mod tests {
             [Keys::generate(), Keys::generate(), Keys::generate()];
         let signed = Inner::Signed(draft(Vec::new()).sign(&witness).unwrap());
         let now = Timestamp::from_secs(1_800_000_000);
-        let gift = wrap(&witness, &signed, &documenter.public_key(), now).unwrap();
+        let gift = wrap(&witness, &signed, &documenter.public_key(), &[], now).unwrap();
         assert_eq!(gift.kind, GIFT_WRAP);
         assert!(gift.verify().is_ok());
         assert_eq!(recipients(&gift), vec![documenter.public_key()]);
@@ -317,7 +321,14 @@ mod tests {
         let [witness, documenter] = [Keys::generate(), Keys::generate()];
         let rumor = UnsignedEvent::from(draft(Vec::new()).sign(&witness).unwrap());
         let inner = Inner::Unsigned(rumor.clone());
-        let gift = wrap(&witness, &inner, &documenter.public_key(), Timestamp::now()).unwrap();
+        let gift = wrap(
+            &witness,
+            &inner,
+            &documenter.public_key(),
+            &[],
+            Timestamp::now(),
+        )
+        .unwrap();
         let opened = open(&documenter, &gift).unwrap();
         assert!(!opened.inner.is_signed());
         assert_eq!(opened.inner.id(), rumor.id);
@@ -332,6 +343,7 @@ mod tests {
             &witness,
             &Inner::Signed(signed),
             &documenter.public_key(),
+            &[],
             Timestamp::now(),
         )
         .unwrap();
@@ -342,7 +354,13 @@ mod tests {
     fn someone_elses_record_is_not_sealed_in_their_name() {
         let [witness, other] = [Keys::generate(), Keys::generate()];
         let signed = Inner::Signed(draft(Vec::new()).sign(&witness).unwrap());
-        let result = wrap(&other, &signed, &witness.public_key(), Timestamp::now());
+        let result = wrap(
+            &other,
+            &signed,
+            &witness.public_key(),
+            &[],
+            Timestamp::now(),
+        );
         assert!(matches!(result, Err(SealError::NotYourRecord)));
     }
 

@@ -175,6 +175,11 @@ pub struct SealArgs {
     /// leaks, and can never be published)
     #[arg(long, value_enum, default_value = "publishable", requires = "seal_to")]
     pub sealed_as: SealedAs,
+    /// Keep the untouched attachments (their metadata intact, as evidence)
+    /// sealed for this reader, while the record carries only the stripped
+    /// copies; only the sealed part links the two. Repeatable
+    #[arg(long = "seal-original-to", value_name = "KEY", requires = "attach")]
+    pub seal_original_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -190,8 +195,15 @@ pub enum SealedCommand {
     List,
     /// Open one sealed record (by the id of its wrap) and show what is inside
     Show { id: String },
-    /// Make a sealed record public, unchanged, its author's signature intact
+    /// Make a sealed record public, unchanged, its author's signature
+    /// intact, with its sealed attachments
     Publish { id: String },
+    /// Write a sealed file (an original or an attachment) to FILE
+    Save {
+        id: String,
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

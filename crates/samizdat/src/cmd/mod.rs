@@ -10,6 +10,7 @@ pub mod peers;
 pub mod read;
 pub mod record;
 pub mod sealed;
+pub mod sealing;
 pub mod serve;
 pub mod sync;
 pub mod verify;

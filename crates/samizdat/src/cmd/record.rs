@@ -6,22 +6,17 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::attestation::{Attestation, Label};
-use samizdat_core::nostr::prelude::{
-    Event, EventId, Keys, Kind, PublicKey, Timestamp, UnsignedEvent,
-};
+use samizdat_core::nostr::prelude::{Event, EventId, Keys, Kind, Timestamp};
 use samizdat_core::person::{PersonReport, Source, Status};
 use samizdat_core::retraction::Retraction;
-use samizdat_core::sealed::{self, Inner};
 use samizdat_core::sign::Draft;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::testimony::Testimony;
-use samizdat_core::{Attachment, BlobHash, Limits, RecordKind, kind, validate};
+use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
 use samizdat_store::{InsertOutcome, Query, Store};
-use serde_json::json;
 
-use crate::cli::{
-    self, AttestArgs, PersonCommand, PlaceArgs, RetractArgs, SealArgs, SealedAs, TestimonyCommand,
-};
+use super::sealing::Sealing;
+use crate::cli::{self, AttestArgs, PersonCommand, PlaceArgs, RetractArgs, TestimonyCommand};
 use crate::context::{self, Context};
 use crate::exit::Code;
 use crate::{output, time};
@@ -51,15 +46,15 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
         .as_deref()
         .map(|id| find(&store, id))
         .transpose()?;
-    let sealing = Sealing::new(ctx, &args.seal, &args.attach)?;
+    let sealing = Sealing::new(ctx, &args.seal)?;
     let keys = ctx.signer()?;
-    let (attachments, blobs) = attach(ctx, &args.attach)?;
+    let attached = attach(ctx, &args.attach, sealing.keeps_originals())?;
     let testimony = Testimony {
         text: text.trim().to_string(),
         lang: args.lang.clone(),
         place: place(&args.place),
         observed: args.observed.as_deref().map(observed).transpose()?,
-        attachments,
+        attachments: attached.attachments.clone(),
         topics: args.topics.iter().map(|t| t.to_lowercase()).collect(),
     };
     let now = Timestamp::now();
@@ -69,8 +64,8 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
         tags: testimony.tags(),
         content: testimony.content(),
     };
-    if let Some(sealing) = sealing {
-        return sealing.seal(ctx, &store, &keys, draft);
+    if sealing.seals_record() {
+        return sealing.seal(ctx, &store, &keys, draft, &attached);
     }
     let mut events = vec![draft.sign(&keys)?];
     if let Some(original) = original {
@@ -89,15 +84,17 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
             String::new(),
         )?);
     }
-    store_new(ctx, &store, events, blobs)
+    let record = events[0].id;
+    store_new(ctx, &store, events, &attached.stripped)?;
+    sealing.seal_originals(ctx, &store, &keys, record, &attached)
 }
 
 pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
     let PersonCommand::Report(args) = command;
     let store = ctx.store()?;
-    let sealing = Sealing::new(ctx, &args.seal, &args.attach)?;
+    let sealing = Sealing::new(ctx, &args.seal)?;
     let keys = ctx.signer()?;
-    let (attachments, blobs) = attach(ctx, &args.attach)?;
+    let attached = attach(ctx, &args.attach, sealing.keeps_originals())?;
     let report = PersonReport {
         name: args.name.trim().to_string(),
         aliases: args.aliases.iter().map(|a| a.trim().to_string()).collect(),
@@ -109,7 +106,7 @@ pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
         source: source(args.source),
         lang: args.lang.clone(),
         details: args.details.trim().to_string(),
-        attachments,
+        attachments: attached.attachments.clone(),
     };
     let draft = Draft {
         kind: kind::PERSON_REPORT,
@@ -117,11 +114,13 @@ pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
         tags: report.tags(),
         content: report.content(),
     };
-    if let Some(sealing) = sealing {
-        return sealing.seal(ctx, &store, &keys, draft);
+    if sealing.seals_record() {
+        return sealing.seal(ctx, &store, &keys, draft, &attached);
     }
     let event = draft.sign(&keys)?;
-    store_new(ctx, &store, vec![event], blobs)
+    let record = event.id;
+    store_new(ctx, &store, vec![event], &attached.stripped)?;
+    sealing.seal_originals(ctx, &store, &keys, record, &attached)
 }
 
 pub fn attest(ctx: &Context, args: AttestArgs) -> Result<Code> {
@@ -143,7 +142,7 @@ pub fn attest(ctx: &Context, args: AttestArgs) -> Result<Code> {
         attestation.tags(),
         attestation.note.clone(),
     )?;
-    store_new(ctx, &store, vec![event], Vec::new())
+    store_new(ctx, &store, vec![event], &[])
 }
 
 pub fn retract(ctx: &Context, args: RetractArgs) -> Result<Code> {
@@ -164,7 +163,7 @@ pub fn retract(ctx: &Context, args: RetractArgs) -> Result<Code> {
         tags,
         args.reason.trim().to_string(),
     )?;
-    store_new(ctx, &store, vec![event], Vec::new())
+    store_new(ctx, &store, vec![event], &[])
 }
 
 /// A stored record, by any form of its id, or by the start of its hex id
@@ -212,91 +211,14 @@ fn sign(
     Ok(draft.sign(keys)?)
 }
 
-/// How a new record is sealed, when it is not made public.
-struct Sealing<'a> {
-    how: &'a SealArgs,
-    readers: Vec<PublicKey>,
-}
-
-impl<'a> Sealing<'a> {
-    /// `None` for a public record.
-    fn new(ctx: &Context, how: &'a SealArgs, attachments: &[PathBuf]) -> Result<Option<Self>> {
-        if how.seal_to.is_empty() {
-            return Ok(None);
-        }
-        if !attachments.is_empty() {
-            bail!(
-                "a sealed record cannot carry attachments yet: blobs travel in the clear, so \
-                 the photo would be readable by anyone who carries it. Send the attachments in \
-                 a public record, or send the record without them"
-            );
-        }
-        let mut readers = Vec::new();
-        for text in &how.seal_to {
-            let key = ctx.public_key(text)?;
-            if !readers.contains(&key) {
-                readers.push(key);
-            }
-        }
-        Ok(Some(Sealing { how, readers }))
-    }
-
-    /// Signs the record, seals it for each reader, and stores only the
-    /// sealed copies (gift wraps): the plain record is not kept here.
-    fn seal(self, ctx: &Context, store: &Store, keys: &Keys, mut draft: Draft) -> Result<Code> {
-        if self.how.sealed_as == SealedAs::Private {
-            // NIP-70: only the author may publish it.
-            draft.tags.push(vec!["-".to_string()]);
-        }
-        let now = draft.created_at;
-        // The record must be valid as a public one would be: a reader who
-        // publishes it publishes exactly this.
-        let record = validate(draft.sign(keys)?, &Limits::default(), now)?.into_event();
-        let kind = RecordKind::of(&record).name();
-        let inner = match self.how.sealed_as {
-            SealedAs::Publishable | SealedAs::Private => Inner::Signed(record),
-            SealedAs::Deniable => Inner::Unsigned(UnsignedEvent::from(record)),
-        };
-        let mut wraps = Vec::new();
-        for reader in &self.readers {
-            let wrap = sealed::wrap(keys, &inner, reader, now)?;
-            let wrap = validate(wrap, &Limits::default(), now)
-                .context("the sealed record is too large for one event; shorten the text")?;
-            wraps.push(wrap);
-        }
-        let ids: Vec<EventId> = wraps.iter().map(|w| w.event().id).collect();
-        let outcomes = store.insert(wraps)?;
-        let record = inner.id().map(|id| id.to_hex()).unwrap_or_default();
-        let how = format!("{:?}", self.how.sealed_as).to_lowercase();
-        for ((reader, wrap), outcome) in self.readers.iter().zip(ids).zip(outcomes) {
-            if outcome != InsertOutcome::Stored {
-                bail!("sealed record {wrap} was not stored: {outcome:?}");
-            }
-            let reader = output::npub(reader);
-            if ctx.json {
-                let line = json!({"sealed": kind, "record": record, "as": how, "for": reader, "wrap": wrap.to_hex()});
-                println!("{line}");
-            } else {
-                println!("sealed {kind} {record} for {reader} as {wrap}");
-            }
-        }
-        Ok(Code::Success)
-    }
-}
-
 /// Validates new records, then stores their blobs and them; reports each.
 /// Nothing is written unless every record is valid.
-fn store_new(
-    ctx: &Context,
-    store: &Store,
-    events: Vec<Event>,
-    blobs: Vec<Vec<u8>>,
-) -> Result<Code> {
+fn store_new(ctx: &Context, store: &Store, events: Vec<Event>, blobs: &[Vec<u8>]) -> Result<Code> {
     let verified = events
         .into_iter()
         .map(|e| validate(e, &Limits::default(), Timestamp::now()))
         .collect::<Result<Vec<_>, _>>()?;
-    for bytes in &blobs {
+    for bytes in blobs {
         store.blobs().put(bytes).context("storing an attachment")?;
     }
     let stored: Vec<Event> = verified.iter().map(|v| v.event().clone()).collect();
@@ -318,11 +240,24 @@ fn store_new(
     Ok(Code::Success)
 }
 
+/// A new record's attachments: what the record says of each, its
+/// stripped bytes, and (when `--seal-original-to` asks) the untouched
+/// file.
+pub(crate) struct Attached {
+    pub attachments: Vec<Attachment>,
+    pub stripped: Vec<Vec<u8>>,
+    /// One per attachment when originals are kept, else empty.
+    pub originals: Vec<Vec<u8>>,
+}
+
 /// Strips and checks each attachment; refuses the lot if one fails. The
 /// cleaned bytes are stored only once the record is known to be valid.
-fn attach(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<Attachment>, Vec<Vec<u8>>)> {
-    let mut attachments = Vec::new();
-    let mut blobs = Vec::new();
+fn attach(ctx: &Context, paths: &[PathBuf], keep_originals: bool) -> Result<Attached> {
+    let mut attached = Attached {
+        attachments: Vec::new(),
+        stripped: Vec::new(),
+        originals: Vec::new(),
+    };
     for path in paths {
         let size = std::fs::metadata(path)
             .with_context(|| format!("reading {}", path.display()))?
@@ -346,15 +281,18 @@ fn attach(ctx: &Context, paths: &[PathBuf]) -> Result<(Vec<Attachment>, Vec<Vec<
             };
             eprintln!("{}: removed {removed}; sha256 {hash}", path.display());
         }
-        attachments.push(Attachment {
+        attached.attachments.push(Attachment {
             hash,
             mime: stripped.media_type.mime().to_string(),
             size: stripped.bytes.len() as u64,
             dim: stripped.dim,
         });
-        blobs.push(stripped.bytes);
+        attached.stripped.push(stripped.bytes);
+        if keep_originals {
+            attached.originals.push(bytes);
+        }
     }
-    Ok((attachments, blobs))
+    Ok(attached)
 }
 
 fn place(args: &PlaceArgs) -> Place {

@@ -1,11 +1,16 @@
-//! `sealed list | show | publish`: the sealed records addressed to the
-//! default identity.
+//! `sealed list | show | publish | save`: the sealed records and files
+//! addressed to the default identity.
+
+use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::nostr::prelude::{Event, Keys, Timestamp};
+use samizdat_core::record::Record;
 use samizdat_core::sealed::{self, Inner, Opened};
-use samizdat_core::{Limits, RecordKind, validate};
-use samizdat_store::{InsertOutcome, Query, Store};
+use samizdat_core::sealed_file::{FILE_MESSAGE, Role, SealedFile};
+use samizdat_core::{Attachment, Limits, RecordKind, validate};
+use samizdat_store::{BlobError, InsertOutcome, Query, Store};
 use serde_json::json;
 
 use crate::cli::SealedCommand;
@@ -18,47 +23,66 @@ pub fn run(ctx: &Context, command: SealedCommand) -> Result<Code> {
     let store = ctx.store()?;
     let keys = ctx.signer()?;
     match command {
-        SealedCommand::List => list(ctx, &store, &keys),
+        SealedCommand::List => {
+            let mine = addressed(&store, &keys)?;
+            for (wrap, opened) in &mine.opened {
+                print(ctx, wrap, opened, false);
+            }
+            if !ctx.json {
+                eprintln!(
+                    "{} sealed record(s) for {}{}",
+                    mine.opened.len(),
+                    output::npub(&keys.public_key()),
+                    if mine.unreadable > 0 {
+                        format!(
+                            "; {} addressed to you could not be opened (see -v)",
+                            mine.unreadable
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            Ok(Code::Success)
+        }
         SealedCommand::Show { id } => {
             let (wrap, opened) = open(&store, &keys, &id)?;
             print(ctx, &wrap, &opened, true);
             Ok(Code::Success)
         }
         SealedCommand::Publish { id } => publish(ctx, &store, &keys, &id),
+        SealedCommand::Save { id, output } => save(ctx, &store, &keys, &id, &output),
     }
 }
 
+/// The gift wraps in the store addressed to a key, opened.
+struct Addressed {
+    opened: Vec<(Event, Opened)>,
+    unreadable: usize,
+}
+
 /// Every gift wrap in the store addressed to `keys`, newest first.
-fn list(ctx: &Context, store: &Store, keys: &Keys) -> Result<Code> {
+fn addressed(store: &Store, keys: &Keys) -> Result<Addressed> {
     let wraps = store.query(&Query {
         kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
         tags: vec![('p', vec![keys.public_key().to_hex()])],
         ..Default::default()
     })?;
-    let mut unreadable = 0;
+    let mut mine = Addressed {
+        opened: Vec::new(),
+        unreadable: 0,
+    };
     for stored in &wraps {
         let wrap = stored.event()?;
         match sealed::open(keys, &wrap) {
-            Ok(opened) => print(ctx, &wrap, &opened, false),
+            Ok(opened) => mine.opened.push((wrap, opened)),
             Err(e) => {
-                unreadable += 1;
+                mine.unreadable += 1;
                 tracing::warn!(wrap = %wrap.id, error = %e, "a sealed record does not open");
             }
         }
     }
-    if !ctx.json {
-        eprintln!(
-            "{} sealed record(s) for {}{}",
-            wraps.len() - unreadable,
-            output::npub(&keys.public_key()),
-            if unreadable > 0 {
-                format!("; {unreadable} addressed to you could not be opened (see -v)")
-            } else {
-                String::new()
-            }
-        );
-    }
-    Ok(Code::Success)
+    Ok(mine)
 }
 
 fn open(store: &Store, keys: &Keys, id: &str) -> Result<(Event, Opened)> {
@@ -66,6 +90,14 @@ fn open(store: &Store, keys: &Keys, id: &str) -> Result<(Event, Opened)> {
     let opened =
         sealed::open(keys, &wrap).with_context(|| format!("opening sealed record {}", wrap.id))?;
     Ok((wrap, opened))
+}
+
+/// The file message inside, if it is one.
+fn file_of(inner: &Inner) -> Option<Result<SealedFile>> {
+    (inner.kind() == FILE_MESSAGE).then(|| {
+        SealedFile::from_tags(&inner.readable().tags)
+            .context("the sealed file message is not readable")
+    })
 }
 
 /// What the sealed record is, in the words the command line uses.
@@ -77,10 +109,32 @@ fn nature(inner: &Inner) -> &'static str {
     }
 }
 
+/// One line about a sealed file: what it is to which record.
+fn describe(file: &SealedFile) -> String {
+    let of = output::short(&file.record.to_hex()).to_string();
+    match file.role {
+        Role::Attachment => format!("{} attachment of {of}", file.mime),
+        Role::Original { stripped } => format!(
+            "{} original of {} in {of}",
+            file.mime,
+            output::short(&stripped.to_hex())
+        ),
+    }
+}
+
 fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
     let inner = &opened.inner;
-    let kind = inner.record_kind().name();
+    let file = file_of(inner).and_then(Result::ok);
+    let kind = if file.is_some() {
+        "file"
+    } else {
+        inner.record_kind().name()
+    };
     let id = inner.id().map(|id| id.to_hex()).unwrap_or_default();
+    let summary = match &file {
+        Some(file) => describe(file),
+        None => output::summary(&inner.readable()),
+    };
     if ctx.json {
         let mut value = json!({
             "wrap": wrap.id.to_hex(),
@@ -89,7 +143,19 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
             "as": nature(inner),
             "record": id,
             "created_at": inner.created_at().as_secs(),
+            "summary": summary,
         });
+        if let Some(file) = &file {
+            value["file"] = json!({
+                "of": file.record.to_hex(),
+                "sha256": file.plain.to_hex(),
+                "type": file.mime,
+                "stripped": match file.role {
+                    Role::Original { stripped } => Some(stripped.to_hex()),
+                    Role::Attachment => None,
+                },
+            });
+        }
         if full {
             value["inner"] = serde_json::from_str(&inner.json()).unwrap_or_default();
         }
@@ -106,26 +172,89 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
             crate::time::show(inner.created_at().as_secs())
         );
         println!();
-        println!("{}", output::summary(&inner.readable()));
-        if !inner.content().is_empty() {
+        println!("{summary}");
+        if file.is_none() && !inner.content().is_empty() {
             println!();
             println!("{}", inner.content());
         }
     } else {
         println!(
-            "{}  {kind:<11} {:<11} from {}  {}",
+            "{}  {kind:<11} {:<11} from {}  {summary}",
             output::short(&wrap.id.to_hex()),
             nature(inner),
             output::short(&output::npub(&opened.sender)),
-            output::summary(&inner.readable())
         );
     }
 }
 
-/// Stores the signed inner record as a public record, unchanged.
+/// Opens a sealed file's encrypted blob from the store.
+fn decrypt(store: &Store, file: &SealedFile) -> Result<Vec<u8>> {
+    let encrypted = match store.blobs().get(&file.encrypted) {
+        Ok(bytes) => bytes,
+        Err(BlobError::NotFound(_)) => bail!(
+            "the encrypted file {} has not arrived here yet (it travels with the sealed \
+             record, by sync or bundle)",
+            file.encrypted
+        ),
+        Err(e @ BlobError::Corrupt { .. }) => {
+            bail!("the encrypted file is damaged and cannot be opened: {e}")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(file.decrypt(&encrypted)?)
+}
+
+/// Writes a sealed file, opened, to `path` (never over an existing file).
+fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Result<Code> {
+    let (_, opened) = open(store, keys, id)?;
+    let Some(file) = file_of(&opened.inner) else {
+        bail!("this sealed record is not a file; `sealed show` prints it");
+    };
+    let file = file?;
+    let plain = decrypt(store, &file)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    out.write_all(&plain)
+        .and_then(|()| out.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"saved": path.display().to_string(), "sha256": file.plain.to_hex(), "size": plain.len()})
+        );
+    } else {
+        println!(
+            "saved {} ({}, {} bytes, sha256 {})",
+            path.display(),
+            describe(&file),
+            plain.len(),
+            file.plain
+        );
+    }
+    Ok(Code::Success)
+}
+
+/// The attachments a record names.
+fn attachments(event: &Event) -> Vec<Attachment> {
+    match Record::parse(event) {
+        Ok(Record::Testimony(t)) => t.attachments,
+        Ok(Record::PersonReport(p)) => p.attachments,
+        _ => Vec::new(),
+    }
+}
+
+/// Stores the signed inner record as a public record, unchanged, after
+/// opening its sealed attachments into the store.
 fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> {
     let (_, opened) = open(store, keys, id)?;
     let event = match opened.inner {
+        Inner::Signed(_) if opened.inner.kind() == FILE_MESSAGE => bail!(
+            "this is a sealed file, kept as evidence; it is never published (`sealed save` \
+             writes it out)"
+        ),
         Inner::Unsigned(_) => bail!(
             "this sealed record is deniable: its author did not sign it, so it cannot be \
              published as theirs"
@@ -139,10 +268,10 @@ fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> 
     let verified = validate(event, &Limits::default(), Timestamp::now())
         .context("the sealed record is not a valid public record")?;
     let event = verified.event().clone();
+    open_attachments(store, keys, &event)?;
     let outcome = store.insert(vec![verified])?;
     match outcome.first() {
-        Some(InsertOutcome::Stored) => {}
-        Some(InsertOutcome::Duplicate) => {}
+        Some(InsertOutcome::Stored | InsertOutcome::Duplicate) => {}
         other => bail!("record {} was not stored: {other:?}", event.id),
     }
     if ctx.json {
@@ -156,4 +285,42 @@ fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> 
         );
     }
     Ok(Code::Success)
+}
+
+/// Puts every attachment of `event` that this store lacks into it, from
+/// the sealed files addressed to `keys` for that record; refuses if one
+/// cannot be found or opened, before anything is published.
+fn open_attachments(store: &Store, keys: &Keys, event: &Event) -> Result<()> {
+    let missing: Vec<Attachment> = attachments(event)
+        .into_iter()
+        .filter(|a| !store.blobs().contains(&a.hash))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let files: Vec<SealedFile> = addressed(store, keys)?
+        .opened
+        .iter()
+        .filter(|(_, o)| o.sender == event.pubkey)
+        .filter_map(|(_, o)| file_of(&o.inner).and_then(Result::ok))
+        .filter(|f| f.role == Role::Attachment && f.record == event.id)
+        .collect();
+    let mut opened = Vec::new();
+    for attachment in &missing {
+        let Some(file) = files.iter().find(|f| f.plain == attachment.hash) else {
+            bail!(
+                "attachment {} has not arrived here yet: no sealed file for it is addressed \
+                 to you; publish again once it has",
+                attachment.hash
+            );
+        };
+        let plain = decrypt(store, file)?;
+        samizdat_node::admit_blob(&plain)
+            .map_err(|why| anyhow::anyhow!("attachment {}: {why}", attachment.hash))?;
+        opened.push(plain);
+    }
+    for plain in &opened {
+        store.blobs().put(plain).context("storing an attachment")?;
+    }
+    Ok(())
 }

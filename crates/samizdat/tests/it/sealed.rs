@@ -107,25 +107,6 @@ fn sealed_records_round_trip_between_three_keys() {
         );
     }
     assert!(witness.json(&["list"]).is_empty());
-    // Attachments cannot be sealed yet, and saying so is better than
-    // sending a photo in the clear.
-    let photo = crate::tour_photo();
-    let err = witness.fails(
-        &[
-            "testimony",
-            "add",
-            "x",
-            "--lang",
-            "en",
-            "--attach",
-            photo.to_str().expect("path"),
-            "--seal-to",
-            &d,
-        ],
-        1,
-    );
-    assert!(err.contains("cannot carry attachments"), "{err}");
-
     // Sealed records travel like any other: the editor's in a bundle.
     carry(&witness, &documenter, false);
     carry(&witness, &editor, true);
@@ -251,7 +232,14 @@ async fn the_relay_hands_gift_wraps_only_to_their_readers_and_carriers() {
     let public = signed(&witness, Kind::TextNote, now.as_secs(), &[], "public");
     let wrap_for = |reader: &Keys, text: &str| {
         let inner = signed(&witness, Kind::TextNote, now.as_secs(), &[], text);
-        sealed::wrap(&witness, &Inner::Signed(inner), &reader.public_key(), now).expect("wrapped")
+        sealed::wrap(
+            &witness,
+            &Inner::Signed(inner),
+            &reader.public_key(),
+            &[],
+            now,
+        )
+        .expect("wrapped")
     };
     let for_alice = wrap_for(&alice, "for alice");
     let for_bob = wrap_for(&bob, "for bob");
@@ -307,4 +295,176 @@ async fn the_relay_hands_gift_wraps_only_to_their_readers_and_carriers() {
     assert_eq!(kinds(&bystander), [1, 1]);
     carrier.ok(&["sync", &url, "--pull"]);
     assert_eq!(kinds(&carrier), [1, 1, 1059, 1059, 1059]);
+}
+
+/// The hash of the encrypted blob a sealed file names (its `x` tag).
+fn encrypted_blob(node: &Node, wrap: &str) -> String {
+    let shown = node.json(&["sealed", "show", wrap]).pop().expect("shown");
+    shown["inner"]["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .find(|t| t[0] == "x")
+        .and_then(|t| t[1].as_str())
+        .expect("an x tag")
+        .to_string()
+}
+
+fn blob_path(node: &Node, hash: &str) -> std::path::PathBuf {
+    node.data().join("blobs").join(&hash[..2]).join(hash)
+}
+
+#[test]
+fn sealed_originals_keep_the_evidence_for_chosen_readers_only() {
+    let witness = Node::start();
+    let documenter = Node::start();
+    let stranger = Node::start();
+    let photo = crate::tour_photo();
+    let original = std::fs::read(&photo).expect("photo");
+    let lines = witness.json(&[
+        "testimony",
+        "add",
+        "The column on the avenue",
+        "--lang",
+        "en",
+        "--attach",
+        photo.to_str().expect("path"),
+        "--seal-original-to",
+        &npub(&documenter),
+    ]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let record = lines[0]["id"].as_str().expect("id").to_string();
+    let stripped = lines[0]["record"]["attachments"][0]["sha256"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    assert_eq!(lines[1]["sealed"], "original");
+    assert_eq!(lines[1]["record"], record.as_str());
+    let original_hash = lines[1]["file"].as_str().expect("hash").to_string();
+    assert_ne!(original_hash, stripped);
+
+    // The public record names only the stripped copy, and the original's
+    // metadata is nowhere on the witness's disk in the clear.
+    let shown = witness.ok(&["show", &record]);
+    assert!(!shown.contains(&original_hash), "{shown}");
+    for (path, bytes) in files(&witness.data()) {
+        for secret in [&b"SN-4417-0042"[..], b"ACME-PHONE", b"IPTC-ALMATY"] {
+            assert!(
+                !crate::contains(&bytes, secret),
+                "{} holds it",
+                path.display()
+            );
+        }
+    }
+
+    // A bundle carries the sealed file and its encrypted blob.
+    carry(&witness, &documenter, true);
+    carry(&witness, &stranger, true);
+    let listed = documenter.json(&["sealed", "list"]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["kind"], "file");
+    assert_eq!(listed[0]["file"]["of"], record.as_str());
+    assert_eq!(listed[0]["file"]["stripped"], stripped.as_str());
+    let wrap = listed[0]["wrap"].as_str().expect("wrap").to_string();
+
+    // The documenter gets the original back, byte for byte.
+    let out = documenter.dir.path().join("original.jpg");
+    let out_path = out.to_str().expect("path");
+    documenter.ok(&["sealed", "save", &wrap, "-o", out_path]);
+    assert_eq!(std::fs::read(&out).expect("saved"), original);
+    let err = documenter.fails(&["sealed", "save", &wrap, "-o", out_path], 1);
+    assert!(err.contains("creating"), "never over a file: {err}");
+    let err = documenter.fails(&["sealed", "publish", &wrap], 1);
+    assert!(err.contains("never published"), "{err}");
+
+    // Nobody else can.
+    assert!(stranger.json(&["sealed", "list"]).is_empty());
+    let other = stranger.dir.path().join("stolen.jpg");
+    let err = stranger.fails(
+        &["sealed", "save", &wrap, "-o", other.to_str().expect("path")],
+        1,
+    );
+    assert!(err.contains("addressed to someone else"), "{err}");
+    assert!(!other.exists());
+
+    // A damaged encrypted blob is named, never opened into a wrong file.
+    let blob = blob_path(&documenter, &encrypted_blob(&documenter, &wrap));
+    let mut bytes = std::fs::read(&blob).expect("encrypted blob");
+    bytes[40] ^= 1;
+    std::fs::write(&blob, bytes).expect("damaged");
+    let again = documenter.dir.path().join("again.jpg");
+    let err = documenter.fails(
+        &["sealed", "save", &wrap, "-o", again.to_str().expect("path")],
+        1,
+    );
+    assert!(err.contains("damaged"), "{err}");
+    assert!(!again.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_photo_crosses_nodes_unreadable_and_is_published_whole() {
+    let hub = Node::start();
+    let witness = Node::start();
+    let documenter = Node::start();
+    documenter.ok(&["peers"]);
+    let secret = std::fs::read_to_string(documenter.data().join("node.key")).expect("node key");
+    let carrier = Keys::parse(secret.trim()).expect("a key");
+    let served = Served::start(
+        &hub,
+        &format!("carriers = [\"{}\"]\n", carrier.public_key().to_hex()),
+    );
+    let url = served.url();
+
+    let photo = crate::tour_photo();
+    let lines = witness.json(&[
+        "testimony",
+        "add",
+        "They beat him at the station",
+        "--lang",
+        "en",
+        "--attach",
+        photo.to_str().expect("path"),
+        "--seal-to",
+        &npub(&documenter),
+    ]);
+    assert_eq!(lines[0]["sealed"], "testimony");
+    assert_eq!(lines[1]["sealed"], "attachment");
+    let record = lines[0]["record"].as_str().expect("id").to_string();
+    let stripped = lines[1]["file"].as_str().expect("hash").to_string();
+    let wrap = lines[0]["wrap"].as_str().expect("wrap").to_string();
+    // Not even the stripped photo is kept in the clear.
+    assert!(!blob_path(&witness, &stripped).exists());
+
+    // The witness is no carrier of the hub, but anyone may leave sealed
+    // records: they go with their encrypted photo.
+    witness.ok(&["sync", &url, "--push"]);
+    assert!(!blob_path(&hub, &stripped).exists());
+    for (path, bytes) in files(&hub.data()) {
+        assert!(
+            !crate::contains(&bytes, b"station"),
+            "{} holds the text",
+            path.display()
+        );
+    }
+
+    // The records alone, without their blobs: publishing waits for the
+    // photo and publishes nothing meanwhile.
+    carry(&witness, &documenter, false);
+    let err = documenter.fails(&["sealed", "publish", &wrap], 1);
+    assert!(err.contains("has not arrived"), "{err}");
+    assert!(documenter.json(&["list"]).is_empty());
+
+    // The documenter's node carries for the hub: it pulls the wraps and
+    // the encrypted photo, then publishes the record whole.
+    documenter.ok(&["sync", &url, "--pull"]);
+    documenter.ok(&["sealed", "publish", &wrap]);
+    let shown = documenter.json(&["show", &record]).pop().expect("shown");
+    assert_eq!(shown["checks"]["signature"], "ok");
+    assert_eq!(
+        shown["checks"]["attachments"][0]["sha256"],
+        stripped.as_str()
+    );
+    assert_eq!(shown["checks"]["attachments"][0]["state"], "ok");
+    let published = std::fs::read(blob_path(&documenter, &stripped)).expect("the photo");
+    assert!(!crate::contains(&published, b"SN-4417-0042"));
 }
