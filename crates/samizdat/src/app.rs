@@ -15,6 +15,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Testimony(c) => cmd::record::testimony(&ctx, c),
         Command::Person(c) => cmd::record::person(&ctx, c),
         Command::Sealed(c) => cmd::sealed::run(&ctx, c),
+        Command::People(c) => cmd::people::run(&ctx, c),
         Command::Attest(a) => cmd::record::attest(&ctx, a),
         Command::Retract(a) => cmd::record::retract(&ctx, a),
         Command::List(a) => cmd::read::list(&ctx, a),

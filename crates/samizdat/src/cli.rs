@@ -41,6 +41,9 @@ pub enum Command {
     /// Report what happened to a person
     #[command(subcommand)]
     Person(PersonCommand),
+    /// The people registry: match names across scripts and spellings
+    #[command(subcommand)]
+    People(PeopleCommand),
     /// Open and publish sealed records addressed to you
     #[command(subcommand)]
     Sealed(SealedCommand),
@@ -187,6 +190,17 @@ pub enum SealedAs {
     Publishable,
     Private,
     Deniable,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Whether two names are one person's: score, decision (same,
+    /// possible, different) and the reasons
+    Match {
+        /// A name in any script or spelling, in any order
+        a: String,
+        b: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -498,6 +512,19 @@ pub enum BenchCommand {
     /// Export and import a bundle of testimonies with photos, beside
     /// signature verification alone
     Bundle(BenchBundleArgs),
+    /// Match new person reports against a registry on one core, beside
+    /// exact lookups of the same reports
+    People(BenchPeopleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPeopleArgs {
+    /// People in the registry
+    #[arg(long, default_value_t = 100_000)]
+    pub registry: usize,
+    /// New reports to match against it
+    #[arg(long, default_value_t = 10_000)]
+    pub reports: usize,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod events;
 pub mod id;
 pub mod init;
 pub mod peers;
+pub mod people;
 pub mod read;
 pub mod record;
 pub mod sealed;

@@ -7,6 +7,7 @@ mod durability;
 mod faulty;
 mod nostr_sdk;
 mod peers;
+mod people;
 mod proxies;
 mod records;
 mod relay;

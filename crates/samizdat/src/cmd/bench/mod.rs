@@ -23,6 +23,7 @@ use samizdat_store::Store;
 use serde_json::json;
 
 mod bundle;
+mod people;
 mod relay;
 mod sync;
 
@@ -97,6 +98,7 @@ pub fn run(command: BenchCommand) -> Result<Code> {
         BenchCommand::Relay(args) => relay::run(args),
         BenchCommand::Sync(args) => sync::run(args),
         BenchCommand::Bundle(args) => bundle::run(args),
+        BenchCommand::People(args) => people::run(args),
     }
 }
 

@@ -1,0 +1,19 @@
+//! The people registry: reports about one person, written in Kazakh or
+//! Russian Cyrillic or in any Latin transliteration, in any order, with
+//! or without patronymic, brought together. Nothing here does I/O.
+//!
+//! - [`translit`]: one word, any script, to canonical keys;
+//! - [`name`]: a name cut into words, with initials and endings;
+//! - [`lexicon`]: given names in common use, which are never typos of
+//!   each other;
+//! - [`matcher`]: two names compared: score, decision, reasons;
+//! - [`index`]: candidates for a name among many, without comparing all.
+
+pub mod index;
+pub mod lexicon;
+pub mod matcher;
+pub mod name;
+pub mod translit;
+
+pub use matcher::{Comparison, Decision, compare};
+pub use name::Name;

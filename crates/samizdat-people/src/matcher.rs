@@ -1,0 +1,586 @@
+//! Whether two names are one person's: a score, a decision and the
+//! reasons, in words a documenter can check.
+//!
+//! Words are compared by their canonical keys (see [`crate::translit`]):
+//! equal keys are the same name in another script or spelling; equal
+//! stems under different endings are one father's name made into a
+//! patronymic or a surname (`Nurlanqyzy`, `Nurlanova`); otherwise a
+//! weighted edit distance, in which the letters people confuse (vowels,
+//! `k g kh`, `s sh`, `ch ts`, `zh z`) cost less, measures a typo. The
+//! words of the two names are then paired, in any order, so as to agree
+//! best. A word left over on both sides is a conflict; a word in one name
+//! only (a patronymic, a second given name) is missing information.
+
+use std::collections::HashMap;
+
+use crate::name::{Name, Word};
+use crate::translit::show;
+
+/// At or above this score, with two or more words agreeing: `same`.
+pub const SAME: f32 = 0.9;
+/// At or above this score: `possible` (a documenter decides).
+pub const POSSIBLE: f32 = 0.7;
+/// Two words below this similarity are not paired.
+const PAIR_MIN: f32 = 0.6;
+/// What a word missing from one name costs, beside a conflict's 1.
+const MISSING_PATRONYMIC: f32 = 0.05;
+const MISSING_WORD: f32 = 0.3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Same,
+    Possible,
+    Different,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Same => "same",
+            Decision::Possible => "possible",
+            Decision::Different => "different",
+        }
+    }
+}
+
+/// How two words agree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Agreement {
+    /// Written alike (ignoring case).
+    Same,
+    /// The same name in another script or spelling.
+    Spelling,
+    /// One father's name under different endings.
+    Stem { gender_differs: bool },
+    /// Close spellings: perhaps a typo.
+    Close,
+    /// An initial that fits.
+    Initial,
+    /// A name and a patronymic made from it: a father and a child.
+    Father,
+    /// Two different names in common use (or patronymics made from them).
+    Names,
+    /// Nothing in common.
+    Differs,
+}
+
+/// The verdict on two names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// 0 to 1.
+    pub score: f32,
+    pub decision: Decision,
+    /// One line per word pairing, conflict or missing word.
+    pub reasons: Vec<String>,
+}
+
+const fn is_vowel(b: u8) -> bool {
+    matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
+}
+
+/// What replacing one symbol by another costs.
+const fn substitution(a: u8, b: u8) -> f32 {
+    if a == b {
+        return 0.0;
+    }
+    if is_vowel(a) && is_vowel(b) {
+        return 0.5;
+    }
+    let (x, y) = if a < b { (a, b) } else { (b, a) };
+    match (x, y) {
+        (b'C', b'S') | (b'S', b's') => 0.5,
+        (b'H', b'g') | (b'H', b'k') | (b'g', b'k') => 0.6,
+        (b'C', b'c') | (b'c', b's') | (b'J', b'z') | (b'J', b'S') => 0.6,
+        (b'd', b't') | (b'b', b'p') | (b'f', b'v') | (b'b', b'v') => 0.7,
+        (b'm', b'n') | (b'l', b'r') => 0.9,
+        _ => 1.0,
+    }
+}
+
+/// [`substitution`] for every pair of ASCII symbols, computed once by
+/// the compiler.
+static SUBSTITUTION: [[f32; 128]; 128] = {
+    let mut table = [[1.0f32; 128]; 128];
+    let mut a = 0;
+    while a < 128 {
+        let mut b = 0;
+        while b < 128 {
+            table[a][b] = substitution(a as u8, b as u8);
+            b += 1;
+        }
+        a += 1;
+    }
+    table
+};
+
+fn indel(a: u8) -> f32 {
+    if is_vowel(a) { 0.7 } else { 1.0 }
+}
+
+/// Weighted edit distance (Levenshtein with the costs above, and an
+/// adjacent swap at 0.8).
+fn distance(a: &[u8], b: &[u8]) -> f32 {
+    // Words are short: rows live on the stack; longer keys are cut.
+    const MAX: usize = 40;
+    let (a, b) = (&a[..a.len().min(MAX)], &b[..b.len().min(MAX)]);
+    let n = b.len();
+    let mut before = [0.0f32; MAX + 1];
+    let mut previous = [0.0f32; MAX + 1];
+    let mut current = [0.0f32; MAX + 1];
+    for j in 1..=n {
+        previous[j] = previous[j - 1] + indel(b[j - 1]);
+    }
+    for i in 1..=a.len() {
+        current[0] = previous[0] + indel(a[i - 1]);
+        for j in 1..=n {
+            let cost = SUBSTITUTION[usize::from(a[i - 1] & 0x7f)][usize::from(b[j - 1] & 0x7f)];
+            let mut best = (previous[j - 1] + cost)
+                .min(previous[j] + indel(a[i - 1]))
+                .min(current[j - 1] + indel(b[j - 1]));
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 0.8);
+            }
+            current[j] = best;
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[n]
+}
+
+/// 1 for equal keys, falling towards 0 as edits add up. Below
+/// `PAIR_MIN / 2` the value is only an upper bound.
+pub fn similarity(a: &[u8], b: &[u8]) -> f32 {
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 0.0;
+    }
+    // The length difference alone costs at least this much: skip the
+    // table when it already sinks the pair.
+    let floor = 0.7 * a.len().abs_diff(b.len()) as f32 / longest as f32;
+    if 1.0 - floor < PAIR_MIN / 2.0 {
+        return (1.0 - floor).max(0.0);
+    }
+    (1.0 - distance(a, b) / longest as f32).max(0.0)
+}
+
+/// The best similarity between any key of `a` and any key of `b`.
+fn best(a: &[Vec<u8>], b: &[Vec<u8>]) -> f32 {
+    let mut best = 0.0f32;
+    for ka in a {
+        for kb in b {
+            best = best.max(similarity(ka, kb));
+        }
+    }
+    best
+}
+
+/// How well two words agree, and how.
+pub fn words(a: &Word, b: &Word) -> (f32, Agreement) {
+    if a.initial || b.initial {
+        let (initial, full) = if a.initial { (a, b) } else { (b, a) };
+        let fits = initial
+            .keys
+            .iter()
+            .any(|i| full.keys.iter().any(|k| k.starts_with(i)));
+        return if fits {
+            (0.6, Agreement::Initial)
+        } else {
+            (0.0, Agreement::Differs)
+        };
+    }
+    if a.keys.iter().any(|k| b.keys.contains(k)) {
+        return if a.folded == b.folded {
+            (1.0, Agreement::Same)
+        } else {
+            (1.0, Agreement::Spelling)
+        };
+    }
+    // `Serik` and `Serikovich`: a name, and a patronymic made from it.
+    for (plain, derived) in [(a, b), (b, a)] {
+        if !plain.has_ending()
+            && derived.is_patronymic()
+            && derived
+                .stems
+                .iter()
+                .any(|(stem, _)| plain.keys.iter().any(|k| similarity(k, stem) >= 0.85))
+        {
+            return (0.0, Agreement::Father);
+        }
+    }
+    let whole = best(&a.keys, &b.keys);
+    if !a.has_ending() && !b.has_ending() {
+        // Two different names people really have: not a typo.
+        if a.known && b.known {
+            return (whole.min(PAIR_MIN / 2.0), Agreement::Names);
+        }
+        return close(whole);
+    }
+    if !(a.has_ending() && b.has_ending()) {
+        return close(whole);
+    }
+    let mut stem = 0.0f32;
+    let mut ending_pair = None;
+    for (sa, ea) in &a.stems {
+        for (sb, eb) in &b.stems {
+            let s = similarity(sa, sb);
+            if s > stem {
+                stem = s;
+                ending_pair = Some((*ea, *eb));
+            }
+        }
+    }
+    let Some((ea, eb)) = ending_pair else {
+        return close(whole);
+    };
+    if stem < 1.0 && a.is_patronymic() && b.is_patronymic() && a.stem_known && b.stem_known {
+        // `Talgatqyzy` and `Qairatqyzy`: two fathers.
+        return (whole.min(PAIR_MIN / 2.0), Agreement::Names);
+    }
+    if stem < 0.85 {
+        return close(whole);
+    }
+    let gender_differs = ea.female() != eb.female();
+    if gender_differs {
+        // A male and a female form are one family's name, not a typo:
+        // never more than that, however alike they are written.
+        return (stem * 0.75, Agreement::Stem { gender_differs });
+    }
+    let by_stem = if ea == eb { stem } else { stem * 0.9 };
+    if by_stem > whole {
+        (by_stem, Agreement::Stem { gender_differs })
+    } else {
+        close(whole)
+    }
+}
+
+fn close(similarity: f32) -> (f32, Agreement) {
+    if similarity >= PAIR_MIN {
+        (similarity, Agreement::Close)
+    } else {
+        (similarity, Agreement::Differs)
+    }
+}
+
+const W: usize = crate::name::MAX_WORDS;
+
+/// The pairing of words that agrees best: for each word of `a`, the
+/// index of its partner in `b`, or none. Brute force over at most
+/// [`crate::name::MAX_WORDS`] words a side, on the stack.
+fn pairing(scores: &[[f32; W]; W], n: usize, m: usize) -> (f32, [Option<u8>; W]) {
+    struct Search<'s> {
+        scores: &'s [[f32; W]; W],
+        n: usize,
+        m: usize,
+        used: [bool; W],
+        current: [Option<u8>; W],
+        best: (f32, [Option<u8>; W]),
+    }
+    fn go(s: &mut Search<'_>, i: usize, total: f32) {
+        if i == s.n {
+            if total > s.best.0 {
+                s.best = (total, s.current);
+            }
+            return;
+        }
+        s.current[i] = None;
+        go(s, i + 1, total);
+        for j in 0..s.m {
+            if !s.used[j] && s.scores[i][j] >= PAIR_MIN {
+                s.used[j] = true;
+                s.current[i] = Some(j as u8);
+                go(s, i + 1, total + s.scores[i][j]);
+                s.used[j] = false;
+            }
+        }
+        s.current[i] = None;
+    }
+    let mut search = Search {
+        scores,
+        n,
+        m,
+        used: [false; W],
+        current: [None; W],
+        best: (0.0, [None; W]),
+    };
+    go(&mut search, 0, 0.0);
+    search.best
+}
+
+/// Everything [`compare`] decides, before it is put into words.
+struct Assessment {
+    score: f32,
+    decision: Decision,
+    agreements: [[(f32, Agreement); W]; W],
+    pairs: [Option<u8>; W],
+    /// Words of each name left unpaired.
+    left_a: Vec<usize>,
+    left_b: Vec<usize>,
+    /// How many of the longer side's leftovers are in conflict.
+    conflicts: usize,
+}
+
+/// What a word present in one name only costs, and what it is called.
+fn missing(word: &Word) -> (f32, &'static str) {
+    if word.is_patronymic() {
+        (MISSING_PATRONYMIC, "a patronymic")
+    } else if word.initial {
+        (MISSING_PATRONYMIC, "an initial")
+    } else {
+        (MISSING_WORD, "a word")
+    }
+}
+
+type Matrix = [[(f32, Agreement); W]; W];
+
+fn matrix(a: &Name, b: &Name) -> Matrix {
+    let mut agreements = [[(0.0, Agreement::Differs); W]; W];
+    for (i, wa) in a.words.iter().enumerate().take(W) {
+        for (j, wb) in b.words.iter().enumerate().take(W) {
+            agreements[i][j] = words(wa, wb);
+        }
+    }
+    agreements
+}
+
+fn assess(a: &Name, b: &Name, agreements: Matrix) -> Assessment {
+    let (n, m) = (a.words.len().min(W), b.words.len().min(W));
+    let mut scores = [[0.0f32; W]; W];
+    for i in 0..n {
+        for j in 0..m {
+            scores[i][j] = agreements[i][j].0;
+        }
+    }
+    let (total, pairs) = pairing(&scores, n, m);
+    let mut paired_b = [false; W];
+    let (mut matched, mut full_pairs) = (0usize, 0usize);
+    for (i, pair) in pairs.iter().enumerate().take(n) {
+        if let Some(j) = *pair {
+            paired_b[j as usize] = true;
+            matched += 1;
+            if agreements[i][j as usize].1 != Agreement::Initial {
+                full_pairs += 1;
+            }
+        }
+    }
+    let left_a: Vec<usize> = (0..n).filter(|i| pairs[*i].is_none()).collect();
+    let left_b: Vec<usize> = (0..m).filter(|j| !paired_b[*j]).collect();
+    let conflicts = left_a.len().min(left_b.len());
+    let mut penalty = conflicts as f32;
+    let (longer, words_of) = if left_a.len() >= left_b.len() {
+        (&left_a, a)
+    } else {
+        (&left_b, b)
+    };
+    // The words only one name has (beyond those in conflict): the least
+    // telling ones, patronymics first, count as missing.
+    let mut costs: Vec<f32> = longer
+        .iter()
+        .map(|&k| missing(&words_of.words[k]).0)
+        .collect();
+    costs.sort_by(f32::total_cmp);
+    penalty += costs.iter().take(longer.len() - conflicts).sum::<f32>();
+    let score = if matched == 0 {
+        0.0
+    } else {
+        (total / (matched as f32 + penalty)).clamp(0.0, 1.0)
+    };
+    let decision = if score >= SAME && full_pairs >= 2 {
+        Decision::Same
+    } else if score >= POSSIBLE {
+        Decision::Possible
+    } else {
+        Decision::Different
+    };
+    Assessment {
+        score,
+        decision,
+        agreements,
+        pairs,
+        left_a,
+        left_b,
+        conflicts,
+    }
+}
+
+/// One name compared with many, for its score and decision alone. Words
+/// of the many repeat (common names), so each distinct word is compared
+/// with the name's words once.
+pub struct Matcher<'q> {
+    name: &'q Name,
+    seen: HashMap<String, [(f32, Agreement); W]>,
+}
+
+impl<'q> Matcher<'q> {
+    pub fn new(name: &'q Name) -> Matcher<'q> {
+        Matcher {
+            name,
+            seen: HashMap::new(),
+        }
+    }
+
+    pub fn score(&mut self, other: &Name) -> (f32, Decision) {
+        if self.name.is_empty() || other.is_empty() {
+            return (0.0, Decision::Different);
+        }
+        let mut agreements = [[(0.0, Agreement::Differs); W]; W];
+        for (j, word) in other.words.iter().enumerate().take(W) {
+            let column = match self.seen.get(&word.folded) {
+                Some(column) => *column,
+                None => {
+                    let mut column = [(0.0, Agreement::Differs); W];
+                    for (i, mine) in self.name.words.iter().enumerate().take(W) {
+                        column[i] = words(mine, word);
+                    }
+                    self.seen.insert(word.folded.clone(), column);
+                    column
+                }
+            };
+            for (i, found) in column.iter().enumerate() {
+                agreements[i][j] = *found;
+            }
+        }
+        let assessment = assess(self.name, other, agreements);
+        (assessment.score, assessment.decision)
+    }
+}
+
+/// Compares two names, with the reasons.
+pub fn compare(a: &Name, b: &Name) -> Comparison {
+    if a.is_empty() || b.is_empty() {
+        return Comparison {
+            score: 0.0,
+            decision: Decision::Different,
+            reasons: vec!["one of the names has no letters".into()],
+        };
+    }
+    let x = assess(a, b, matrix(a, b));
+    let mut reasons = Vec::new();
+    for (i, pair) in x.pairs.iter().enumerate().take(a.words.len()) {
+        if let Some(j) = *pair {
+            let (score, agreement) = x.agreements[i][j as usize];
+            reasons.push(explain(&a.words[i], &b.words[j as usize], score, agreement));
+        }
+    }
+    if x.conflicts > 0 {
+        let text = |name: &Name, left: &[usize]| {
+            left.iter()
+                .map(|&k| name.words[k].written.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        reasons.push(format!(
+            "«{}» and «{}» do not match: both names have them, and they differ",
+            text(a, &x.left_a),
+            text(b, &x.left_b)
+        ));
+    }
+    let (longer, words_of, other) = if x.left_a.len() >= x.left_b.len() {
+        (&x.left_a, a, &b.written)
+    } else {
+        (&x.left_b, b, &a.written)
+    };
+    let mut extra: Vec<&Word> = longer.iter().map(|&k| &words_of.words[k]).collect();
+    extra.sort_by(|p, q| missing(p).0.total_cmp(&missing(q).0));
+    for word in extra.iter().take(longer.len() - x.conflicts) {
+        reasons.push(format!(
+            "«{}» is {} that «{other}» does not give",
+            word.written,
+            missing(word).1
+        ));
+    }
+    if x.decision == Decision::Possible && x.score >= SAME {
+        reasons.push("only one word agrees: too little to be sure".into());
+    }
+    Comparison {
+        score: x.score,
+        decision: x.decision,
+        reasons,
+    }
+}
+
+fn explain(a: &Word, b: &Word, score: f32, agreement: Agreement) -> String {
+    let (x, y) = (&a.written, &b.written);
+    match agreement {
+        Agreement::Same => format!("«{x}» = «{y}»"),
+        Agreement::Spelling => format!(
+            "«{x}» = «{y}»: the same name in another script or spelling ({})",
+            show(&a.keys[0])
+        ),
+        Agreement::Stem { gender_differs } => {
+            let stem = a.stems.first().map(|(s, _)| show(s)).unwrap_or_default();
+            let mut text = format!(
+                "«{x}» ~ «{y}»: both made from the name {stem}, with different endings \
+                 (patronymic or surname, Kazakh or Russian form)"
+            );
+            if gender_differs {
+                text.push_str("; one ending is male, the other female");
+            }
+            text
+        }
+        Agreement::Close => format!(
+            "«{x}» ≈ «{y}»: close spellings ({:.0}% alike), perhaps a typo",
+            score * 100.0
+        ),
+        Agreement::Initial => format!("«{x}» ~ «{y}»: an initial that fits"),
+        Agreement::Father => format!("«{x}» and «{y}»: a name, and a patronymic made from it"),
+        Agreement::Names => format!("«{x}» and «{y}» are two different names"),
+        Agreement::Differs => format!("«{x}» ≠ «{y}»"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(a: &str, b: &str) -> Comparison {
+        compare(&Name::parse(a), &Name::parse(b))
+    }
+
+    #[test]
+    fn decisions_with_reasons() {
+        let c = verdict("Әсел Нұрланқызы Ахметова", "Assel Akhmetova");
+        assert_eq!(c.decision, Decision::Same, "{c:?}");
+        assert!(c.reasons.iter().any(|r| r.contains("patronymic")), "{c:?}");
+
+        let c = verdict("Асель Нурланова", "Äsel Nūrlanqyzy");
+        assert_eq!(c.decision, Decision::Same, "{c:?}");
+        assert!(
+            c.reasons.iter().any(|r| r.contains("both made from")),
+            "{c:?}"
+        );
+
+        let c = verdict("Aigerim Nurlanova", "Aizhan Nurlanova");
+        assert_eq!(c.decision, Decision::Different, "{c:?}");
+        assert!(
+            c.reasons.iter().any(|r| r.contains("do not match")),
+            "{c:?}"
+        );
+
+        let c = verdict("Asel", "Асель");
+        assert_eq!(c.decision, Decision::Possible, "one word: {c:?}");
+
+        let c = verdict("Nurlan Abenov", "Abenov Nurlan");
+        assert_eq!(c.decision, Decision::Same, "any order: {c:?}");
+
+        let c = verdict("Serik Abenov", "Nurlan Serikovich Abenov");
+        assert_eq!(c.decision, Decision::Different, "father and son: {c:?}");
+
+        let c = verdict("A. Abenov", "Askar Abenov");
+        assert_eq!(c.decision, Decision::Possible, "initial: {c:?}");
+
+        let c = verdict("Nurlan Abenov", "Nurlan Abenova");
+        assert_ne!(c.decision, Decision::Same, "gender: {c:?}");
+
+        assert_eq!(verdict("", "Asel").decision, Decision::Different);
+    }
+
+    #[test]
+    fn distance_prefers_the_confusions_people_make() {
+        let key = |w: &str| crate::translit::keys(w).remove(0);
+        assert!(similarity(&key("Abenov"), &key("Abenow")) > 0.95);
+        assert!(similarity(&key("Nurlan"), &key("Nrulan")) >= 0.8);
+        assert!(similarity(&key("Serik"), &key("Sergei")) < PAIR_MIN);
+        assert_eq!(similarity(b"", b""), 0.0);
+    }
+}

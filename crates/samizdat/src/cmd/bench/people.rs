@@ -1,0 +1,266 @@
+//! `samizdat bench people`: matching new reports against a registry, on
+//! one core.
+//!
+//! A registry of generated people (Kazakh and Russian given names,
+//! patronymics and surnames, in Cyrillic) is indexed; then reports come
+//! in, most of them one of those people written another way (a Latin
+//! transliteration, another order, no patronymic), the rest new people.
+//! Each report is matched: the index gives candidates, the matcher
+//! decides. Beside it, in the same run, the same reports are looked up
+//! by their exact text in a hash map: the least any matching can cost.
+//! The registry is dense with namesakes (a few dozen names and surnames
+//! for many people), which makes candidate lists long: a hard case for
+//! speed. Which merges are right is the evaluation's business
+//! (`crates/samizdat-people/tests/evaluation.rs`), not this bench's.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use samizdat_people::index::Index;
+use samizdat_people::matcher::Matcher;
+use samizdat_people::{Decision, Name};
+use serde_json::json;
+
+use crate::cli::BenchPeopleArgs;
+use crate::exit::Code;
+
+#[rustfmt::skip]
+const GIVEN: &[&str] = &[
+    "Нұрлан", "Ерлан", "Серік", "Асқар", "Бауыржан", "Жандос", "Мұхтар", "Қасым", "Шыңғыс",
+    "Ержан", "Дәурен", "Ғалым", "Айдос", "Нұржан", "Талғат", "Бақыт", "Өмірзақ", "Жасұлан",
+    "Әлібек", "Ұлан", "Болат", "Марат", "Қайрат", "Нұрбол", "Арман", "Дамир", "Ернар", "Алмас",
+    "Әсел", "Айгерім", "Гүлнар", "Жанар", "Динара", "Ақмарал", "Сәуле", "Мөлдір", "Жұлдыз",
+    "Гүлмира", "Назерке", "Аружан", "Перизат", "Айжан", "Шолпан", "Ботагөз", "Раушан", "Мадина",
+    "Александр", "Дмитрий", "Сергей", "Евгений", "Андрей", "Алексей", "Юрий", "Фёдор", "Михаил",
+    "Николай", "Игорь", "Виктор", "Юлия", "Наталья", "Елена", "Ольга", "Мария", "Татьяна",
+    "Анастасия", "Ксения", "Екатерина", "Людмила",
+];
+#[rustfmt::skip]
+const SURNAMES: &[&str] = &[
+    "Әбенов", "Тоқаев", "Сейітов", "Жақсылықов", "Құрманов", "Омаров", "Бекмұхамбетов",
+    "Ахметов", "Сәрсенбаев", "Қожахметов", "Мұқанов", "Әлиев", "Досмұхамбетов", "Байжанов",
+    "Ермеков", "Тұрсынов", "Шәкенов", "Оспанов", "Жұмабаев", "Қасымов", "Есенов", "Иманғалиев",
+    "Нұрланов", "Серіков", "Болатов", "Маратов", "Қайратов", "Талғатов", "Бақытов", "Ержанов",
+    "Иванов", "Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков",
+    "Морозов", "Петров", "Волков", "Фёдоров", "Щербаков", "Жуков", "Сергеев", "Яковлев",
+    "Цветков", "Захаров", "Хохлов", "Чернышёв", "Бекболатов", "Сұлтанов", "Әлімжанов",
+    "Дүйсенов", "Мәмбетов", "Рахимов", "Сапаров", "Төлеуов", "Ұзақов", "Шайхиев",
+];
+#[rustfmt::skip]
+const FATHERS: &[&str] = &[
+    "Нұрлан", "Ерлан", "Серік", "Асқар", "Бауыржан", "Жандос", "Мұхтар", "Қасым", "Шыңғыс",
+    "Ержан", "Дәурен", "Ғалым", "Айдос", "Нұржан", "Талғат", "Бақыт", "Өмірзақ", "Жасұлан",
+    "Әлібек", "Ұлан", "Болат", "Марат", "Қайрат", "Нұрбол", "Арман", "Дамир", "Ернар", "Алмас",
+    "Ермек", "Асхат", "Берік", "Дархан", "Ельдар", "Мейрам", "Нартай", "Омар", "Рахат",
+    "Сайран",
+];
+
+/// ICAO 9303 (Kazakh letters as Kazakhstan's passports write them): how
+/// a report in Latin letters writes a Cyrillic name.
+fn icao(word: &str) -> String {
+    let mut out = String::new();
+    for c in word.chars() {
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let latin = match lower {
+            'а' | 'ә' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' | 'ғ' => "g",
+            'д' => "d",
+            'е' | 'ё' | 'э' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' | 'й' | 'і' => "i",
+            'к' | 'қ' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' | 'ң' => "n",
+            'о' | 'ө' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' | 'ұ' | 'ү' => "u",
+            'ф' => "f",
+            'х' => "kh",
+            'һ' => "h",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "shch",
+            'ы' => "y",
+            'ю' => "iu",
+            'я' => "ia",
+            _ => "",
+        };
+        if c != lower {
+            let mut chars = latin.chars();
+            if let Some(first) = chars.next() {
+                out.extend(first.to_uppercase());
+                out.push_str(chars.as_str());
+            }
+        } else {
+            out.push_str(latin);
+        }
+    }
+    out
+}
+
+/// A small deterministic generator (xorshift64*), so that every run
+/// matches the same people.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[(self.next() % list.len() as u64) as usize]
+    }
+}
+
+struct Person {
+    given: &'static str,
+    father: &'static str,
+    surname: &'static str,
+}
+
+fn person(dice: &mut Dice) -> Person {
+    Person {
+        given: dice.pick(GIVEN),
+        father: dice.pick(FATHERS),
+        surname: dice.pick(SURNAMES),
+    }
+}
+
+impl Person {
+    fn registry(&self) -> String {
+        format!("{} {}ұлы {}", self.given, self.father, self.surname)
+    }
+
+    /// The person as a report writes them: Latin or Cyrillic, either
+    /// order, with or without the patronymic.
+    fn reported(&self, dice: &mut Dice) -> String {
+        let latin = dice.next().is_multiple_of(2);
+        let w = |s: &str| if latin { icao(s) } else { s.to_string() };
+        match dice.next() % 3 {
+            0 => format!("{} {}", w(self.surname), w(self.given)),
+            1 => format!("{} {}", w(self.given), w(self.surname)),
+            _ => format!(
+                "{} {}uly {}",
+                w(self.given),
+                icao(self.father),
+                w(self.surname)
+            ),
+        }
+    }
+}
+
+pub fn run(args: BenchPeopleArgs) -> Result<Code> {
+    if args.registry == 0 || args.reports == 0 {
+        bail!("--registry and --reports must be at least 1");
+    }
+    super::pin_to_cores(1)?;
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    let people: Vec<Person> = (0..args.registry).map(|_| person(&mut dice)).collect();
+    let registry: Vec<String> = people.iter().map(Person::registry).collect();
+    // Reports: seven in ten are people of the registry, the rest new.
+    let mut truth = Vec::with_capacity(args.reports);
+    let reports: Vec<String> = (0..args.reports)
+        .map(|_| {
+            if dice.next() % 10 < 7 {
+                let i = (dice.next() % people.len() as u64) as usize;
+                truth.push(Some(i));
+                people[i].reported(&mut dice)
+            } else {
+                truth.push(None);
+                person(&mut dice).reported(&mut dice)
+            }
+        })
+        .collect();
+    eprintln!(
+        "{} registry entries, {} reports (about 7 in 10 of registry people), one core",
+        registry.len(),
+        reports.len()
+    );
+
+    let started = Instant::now();
+    let names: Vec<Name> = registry.iter().map(|r| Name::parse(r)).collect();
+    let mut index = Index::new();
+    for (id, name) in names.iter().enumerate() {
+        index.insert(id as u32, name);
+    }
+    let indexing = started.elapsed();
+
+    // Baseline: exact text lookups of the same reports.
+    let started = Instant::now();
+    let exact: HashMap<&str, usize> = registry
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.as_str(), i))
+        .collect();
+    let exact_found = reports
+        .iter()
+        .filter(|r| exact.contains_key(r.as_str()))
+        .count();
+    let baseline = started.elapsed();
+
+    let started = Instant::now();
+    let (mut candidates, mut same, mut possible) = (0usize, 0usize, 0usize);
+    let mut finding = std::time::Duration::ZERO;
+    for report in &reports {
+        let looking = Instant::now();
+        let name = Name::parse(report);
+        let found = index.candidates(&name);
+        finding += looking.elapsed();
+        candidates += found.len();
+        let mut best: Option<(f32, Decision)> = None;
+        let mut matcher = Matcher::new(&name);
+        for id in found {
+            let (score, decision) = matcher.score(&names[id as usize]);
+            if best.is_none_or(|(best, _)| score > best) {
+                best = Some((score, decision));
+            }
+        }
+        match best {
+            Some((_, Decision::Same)) => same += 1,
+            Some((_, Decision::Possible)) => possible += 1,
+            _ => {}
+        }
+    }
+    let matching = started.elapsed();
+    let from_registry = truth.iter().filter(|t| t.is_some()).count();
+    let summary = json!({
+        "registry": registry.len(),
+        "reports": reports.len(),
+        "indexing_seconds": indexing.as_secs_f64(),
+        "matching_seconds": matching.as_secs_f64(),
+        "matching_us_per_report": matching.as_secs_f64() * 1e6 / reports.len() as f64,
+        "finding_candidates_seconds": finding.as_secs_f64(),
+        "candidates_per_report": candidates as f64 / reports.len() as f64,
+        "exact_lookup_seconds": baseline.as_secs_f64(),
+        "matching_vs_exact_lookup": matching.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
+        "merged": same,
+        "possible": possible,
+        "reports_of_registry_people": from_registry,
+        "exact_text_found": exact_found,
+    });
+    println!("{summary}");
+    eprintln!(
+        "indexing {:.2} s; matching {} reports {:.2} s ({:.0} µs each, {:.1} candidates each), \
+         {:.0}× an exact lookup; {same} merged, {possible} possible; {from_registry} \
+         reports were of registry people (names alone cannot tell namesakes apart)",
+        indexing.as_secs_f64(),
+        reports.len(),
+        matching.as_secs_f64(),
+        matching.as_secs_f64() * 1e6 / reports.len() as f64,
+        candidates as f64 / reports.len() as f64,
+        matching.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
+    );
+    Ok(Code::Success)
+}
