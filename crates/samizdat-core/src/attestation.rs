@@ -25,6 +25,12 @@ pub enum Label {
     DuplicateOf,
     /// The target is a translation of the record named in `of`.
     TranslationOf,
+    /// The person report target is about the same person as the report
+    /// named in `of` (a documenter's merge in the people registry).
+    SamePerson,
+    /// The person report target is about another person than the report
+    /// named in `of` (a documenter's refusal to merge).
+    DifferentPerson,
 }
 
 impl Label {
@@ -34,6 +40,8 @@ impl Label {
         Label::Verified,
         Label::DuplicateOf,
         Label::TranslationOf,
+        Label::SamePerson,
+        Label::DifferentPerson,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,12 +51,17 @@ impl Label {
             Label::Verified => "verified",
             Label::DuplicateOf => "duplicate-of",
             Label::TranslationOf => "translation-of",
+            Label::SamePerson => "same-person",
+            Label::DifferentPerson => "different-person",
         }
     }
 
     /// Whether the label relates the target to a second record (`of`).
     pub fn needs_original(self) -> bool {
-        matches!(self, Label::DuplicateOf | Label::TranslationOf)
+        matches!(
+            self,
+            Label::DuplicateOf | Label::TranslationOf | Label::SamePerson | Label::DifferentPerson
+        )
     }
 }
 

@@ -7,12 +7,14 @@
 //! - [`lexicon`]: given names in common use, which are never typos of
 //!   each other;
 //! - [`matcher`]: two names compared: score, decision, reasons;
-//! - [`index`]: candidates for a name among many, without comparing all.
+//! - [`index`]: candidates for a name among many, without comparing all;
+//! - [`registry`]: reports into one entry per person, with its history.
 
 pub mod index;
 pub mod lexicon;
 pub mod matcher;
 pub mod name;
+pub mod registry;
 pub mod translit;
 
 pub use matcher::{Comparison, Decision, compare};

@@ -201,6 +201,19 @@ pub enum PeopleCommand {
         a: String,
         b: String,
     },
+    /// Every person in the registry, with their latest status
+    List,
+    /// People whose name matches NAME, in any script or spelling
+    Search { name: String },
+    /// One person: names, status history (newest first), conflicts and
+    /// possible matches; by name, or by the id of one of their reports
+    Show { query: String },
+    /// Say two person reports are about the same person (signs a
+    /// same-person attestation)
+    Confirm { a: String, b: String },
+    /// Say two person reports are about different people (signs a
+    /// different-person attestation)
+    Reject { a: String, b: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,6 +315,8 @@ pub enum Label {
     Verified,
     DuplicateOf,
     TranslationOf,
+    SamePerson,
+    DifferentPerson,
 }
 
 #[derive(Debug, Args)]

@@ -1,35 +1,338 @@
-//! `people match`: the registry's matcher on two names, with its reasons.
+//! `people`: the registry of persons built from the person reports in
+//! the store (`list`, `search`, `show`), documenters' verdicts on pairs
+//! of reports (`confirm`, `reject`), and the matcher on two names
+//! (`match`).
 
-use anyhow::Result;
+use anyhow::{Result, bail};
+use samizdat_core::attestation::{Attestation, Label};
+use samizdat_core::nostr::prelude::{EventId, PublicKey};
+use samizdat_core::person::PersonReport;
+use samizdat_core::{RecordKind, kind};
+use samizdat_people::matcher::{Matcher, POSSIBLE};
+use samizdat_people::registry::{self, Entry, Registry, Report, Verdict};
 use samizdat_people::{Name, compare};
-use serde_json::json;
+use samizdat_store::{Query, Store};
+use serde_json::{Value, json};
 
-use crate::cli::PeopleCommand;
+use crate::cli::{self, AttestArgs, PeopleCommand};
+use crate::cmd::record::{self, find};
 use crate::context::Context;
 use crate::exit::Code;
+use crate::{output, time};
 
 pub fn run(ctx: &Context, command: PeopleCommand) -> Result<Code> {
     match command {
-        PeopleCommand::Match { a, b } => {
-            let verdict = compare(&Name::parse(&a), &Name::parse(&b));
-            if ctx.json {
-                println!(
-                    "{}",
-                    json!({
-                        "a": a,
-                        "b": b,
-                        "score": (verdict.score * 1000.0).round() / 1000.0,
-                        "decision": verdict.decision.as_str(),
-                        "reasons": verdict.reasons,
-                    })
+        PeopleCommand::Match { a, b } => matching(ctx, &a, &b),
+        PeopleCommand::List => {
+            let registry = load(&ctx.store()?)?;
+            for entry in &registry.entries {
+                line(ctx, entry, None);
+            }
+            if !ctx.json {
+                eprintln!(
+                    "{} people from {} reports; {} possible matches for a documenter",
+                    registry.entries.len(),
+                    registry
+                        .entries
+                        .iter()
+                        .map(|e| e.history.len())
+                        .sum::<usize>(),
+                    registry.suggestions.len()
                 );
-            } else {
-                println!("{} (score {:.2})", verdict.decision.as_str(), verdict.score);
-                for reason in &verdict.reasons {
-                    println!("  {reason}");
-                }
             }
             Ok(Code::Success)
         }
+        PeopleCommand::Search { name } => {
+            let registry = load(&ctx.store()?)?;
+            for (entry, score) in search(&registry, &name) {
+                line(ctx, &registry.entries[entry], Some(score));
+            }
+            Ok(Code::Success)
+        }
+        PeopleCommand::Show { query } => {
+            let store = ctx.store()?;
+            let registry = load(&store)?;
+            let entry = match find(&store, &query) {
+                Ok(event) => registry
+                    .entries
+                    .iter()
+                    .position(|e| e.history.iter().any(|r| r.id == event.id.to_bytes())),
+                Err(_) => search(&registry, &query).first().map(|(e, _)| *e),
+            };
+            let Some(entry) = entry else {
+                bail!("nobody in the registry matches {query:?}");
+            };
+            show(ctx, &registry, entry);
+            Ok(Code::Success)
+        }
+        PeopleCommand::Confirm { a, b } => verdict(ctx, &a, &b, cli::Label::SamePerson),
+        PeopleCommand::Reject { a, b } => verdict(ctx, &a, &b, cli::Label::DifferentPerson),
     }
+}
+
+fn matching(ctx: &Context, a: &str, b: &str) -> Result<Code> {
+    let verdict = compare(&Name::parse(a), &Name::parse(b));
+    if ctx.json {
+        println!(
+            "{}",
+            json!({
+                "a": a,
+                "b": b,
+                "score": (verdict.score * 1000.0).round() / 1000.0,
+                "decision": verdict.decision.as_str(),
+                "reasons": verdict.reasons,
+            })
+        );
+    } else {
+        println!("{} (score {:.2})", verdict.decision.as_str(), verdict.score);
+        for reason in &verdict.reasons {
+            println!("  {reason}");
+        }
+    }
+    Ok(Code::Success)
+}
+
+/// The registry of every person report in the store, with every
+/// documenter's verdict.
+fn load(store: &Store) -> Result<Registry> {
+    let mut reports = Vec::new();
+    for stored in store.query(&Query {
+        kinds: Some(vec![kind::PERSON_REPORT.as_u16()]),
+        ..Default::default()
+    })? {
+        let event = stored.event()?;
+        // Stored reports were validated; one that no longer parses is
+        // left out rather than stopping the registry.
+        let Ok(report) = PersonReport::from_event(&event) else {
+            continue;
+        };
+        let place = report
+            .place
+            .text
+            .clone()
+            .or_else(|| report.place.geohash.clone());
+        reports.push(Report {
+            id: event.id.to_bytes(),
+            author: event.pubkey.to_bytes(),
+            created_at: event.created_at.as_secs(),
+            name: report.name,
+            aliases: report.aliases,
+            age: report.age,
+            role: report.role,
+            status: report.status.as_str().to_string(),
+            observed: report.observed.map(|o| o.start),
+            place,
+            source: report.source.as_str().to_string(),
+        });
+    }
+    let mut verdicts = Vec::new();
+    for stored in store.query(&Query {
+        kinds: Some(vec![kind::ATTESTATION.as_u16()]),
+        tags: vec![(
+            'l',
+            vec![
+                Label::SamePerson.as_str().into(),
+                Label::DifferentPerson.as_str().into(),
+            ],
+        )],
+        ..Default::default()
+    })? {
+        let event = stored.event()?;
+        let Ok(attestation) = Attestation::from_event(&event) else {
+            continue;
+        };
+        let Some(of) = attestation.original else {
+            continue;
+        };
+        verdicts.push(Verdict {
+            a: attestation.target.to_bytes(),
+            b: of.to_bytes(),
+            same: attestation.label == Label::SamePerson,
+            created_at: event.created_at.as_secs(),
+            id: event.id.to_bytes(),
+        });
+    }
+    Ok(registry::build(reports, &verdicts))
+}
+
+/// Entries whose names match `name`, best first, with their scores.
+fn search(registry: &Registry, name: &str) -> Vec<(usize, f32)> {
+    let wanted = Name::parse(name);
+    let mut matcher = Matcher::new(&wanted);
+    let mut found: Vec<(usize, f32)> = registry
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            let best = entry
+                .names()
+                .iter()
+                .map(|n| matcher.score(&Name::parse(n)).0)
+                .fold(0.0f32, f32::max);
+            (best >= POSSIBLE).then_some((i, best))
+        })
+        .collect();
+    found.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    found
+}
+
+fn short(id: &[u8; 32]) -> String {
+    output::short(&EventId::from_byte_array(*id).to_hex()).to_string()
+}
+
+fn report_json(r: &Report) -> Value {
+    json!({
+        "report": EventId::from_byte_array(r.id).to_hex(),
+        "author": PublicKey::from_slice(&r.author).map(|k| output::npub(&k)).ok(),
+        "name": r.name,
+        "status": r.status,
+        "when": r.when(),
+        "observed": r.observed.is_some(),
+        "place": r.place,
+        "source": r.source,
+        "age": r.age,
+        "role": r.role,
+    })
+}
+
+/// The JSON of a person, begun with their names.
+fn named(names: &[String]) -> Value {
+    json!({ "name": names[0], "names": names })
+}
+
+/// One line per person: latest status, name, reports, conflicts.
+fn line(ctx: &Context, entry: &Entry, score: Option<f32>) {
+    let latest = entry.latest();
+    let names = entry.names();
+    if ctx.json {
+        let mut value = named(&names);
+        value["latest"] = report_json(latest);
+        value["reports"] = json!(entry.history.len());
+        value["conflicts"] = json!(entry.conflicts.len());
+        value["score"] = json!(score);
+        println!("{value}");
+        return;
+    }
+    let score = score.map(|s| format!(" ({s:.2})")).unwrap_or_default();
+    let conflicts = if entry.conflicts.is_empty() {
+        String::new()
+    } else {
+        format!(", {} CONFLICTING", entry.conflicts.len())
+    };
+    println!(
+        "{:<9} {}  {}{score}  [{} report(s){conflicts}; latest {}]",
+        latest.status,
+        time::show(latest.when()),
+        names[0],
+        entry.history.len(),
+        short(&latest.id)
+    );
+}
+
+fn show(ctx: &Context, registry: &Registry, index: usize) {
+    let entry = &registry.entries[index];
+    let names = entry.names();
+    let suggestions: Vec<_> = registry
+        .suggestions
+        .iter()
+        .filter(|s| s.entries.0 == index || s.entries.1 == index)
+        .collect();
+    if ctx.json {
+        let hex = |id: &[u8; 32]| EventId::from_byte_array(*id).to_hex();
+        let mut value = named(&names);
+        value["history"] = entry.history.iter().map(report_json).collect();
+        value["conflicts"] = entry
+            .conflicts
+            .iter()
+            .map(|c| {
+                json!({
+                    "earlier": hex(&entry.history[c.earlier].id),
+                    "later": hex(&entry.history[c.later].id),
+                    "why": c.why,
+                })
+            })
+            .collect();
+        value["possible"] = suggestions
+            .iter()
+            .map(|s| {
+                json!({
+                    "reports": [hex(&s.reports.0), hex(&s.reports.1)],
+                    "score": s.score,
+                    "why": s.why,
+                })
+            })
+            .collect();
+        println!("{value}");
+        return;
+    }
+    println!("{}", names[0]);
+    if names.len() > 1 {
+        println!("  also written: {}", names[1..].join("; "));
+    }
+    if let Some(age) = entry.history.iter().find_map(|r| r.age) {
+        println!("  age: {age}");
+    }
+    if let Some(role) = entry.history.iter().find_map(|r| r.role.as_deref()) {
+        println!("  role: {role}");
+    }
+    println!("history, newest first:");
+    for r in &entry.history {
+        println!(
+            "  {}  {:<9} {:<24} {:<10} report {} ({})",
+            time::show(r.when()),
+            r.status,
+            r.place.as_deref().unwrap_or("-"),
+            r.source,
+            short(&r.id),
+            r.name
+        );
+    }
+    if !entry.conflicts.is_empty() {
+        println!("conflicts (shown, not resolved):");
+        for c in &entry.conflicts {
+            println!(
+                "  {}: report {} then report {}",
+                c.why,
+                short(&entry.history[c.earlier].id),
+                short(&entry.history[c.later].id)
+            );
+        }
+    }
+    if !suggestions.is_empty() {
+        println!("possible matches, for a documenter to confirm or reject:");
+        for s in suggestions {
+            let other = if s.entries.0 == index {
+                s.entries.1
+            } else {
+                s.entries.0
+            };
+            let (a, b) = (short(&s.reports.0), short(&s.reports.1));
+            println!(
+                "  {} ({:.2}): {}; samizdat people confirm {a} {b} (or reject)",
+                registry.entries[other].names()[0],
+                s.score,
+                s.why
+            );
+        }
+    }
+}
+
+/// Signs a documenter's verdict on two person reports.
+fn verdict(ctx: &Context, a: &str, b: &str, label: cli::Label) -> Result<Code> {
+    let store = ctx.store()?;
+    for text in [a, b] {
+        let event = find(&store, text)?;
+        if RecordKind::of(&event) != RecordKind::PersonReport {
+            bail!("{} is not a person report", event.id);
+        }
+    }
+    record::attest(
+        ctx,
+        AttestArgs {
+            label,
+            id: a.to_string(),
+            of: Some(b.to_string()),
+            note: String::new(),
+        },
+    )
 }

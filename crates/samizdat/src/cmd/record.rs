@@ -335,5 +335,7 @@ fn label(l: cli::Label) -> Label {
         cli::Label::Verified => Label::Verified,
         cli::Label::DuplicateOf => Label::DuplicateOf,
         cli::Label::TranslationOf => Label::TranslationOf,
+        cli::Label::SamePerson => Label::SamePerson,
+        cli::Label::DifferentPerson => Label::DifferentPerson,
     }
 }

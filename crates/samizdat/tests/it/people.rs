@@ -25,8 +25,92 @@ fn match_prints_score_decision_and_reasons() {
     // Nothing readable is a clear "different", not a failure.
     let empty = verdict("", "(42)");
     assert_eq!(empty["decision"], "different");
-    assert!(empty["reasons"][0].as_str().unwrap_or("").contains("no letters"));
+    assert!(
+        empty["reasons"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("no letters")
+    );
 
     let text = node.ok(&["people", "match", "Nurlan Abenov", "Абенов Нұрлан"]);
     assert!(text.starts_with("same (score 1.00)"), "{text}");
+}
+
+/// Reports one person in `node`; returns the report's id.
+fn report(node: &Node, name: &str, status: &str, when: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "person", "report", "--name", name, "--status", status, "--source", "relative", "--when",
+        when,
+    ];
+    args.extend_from_slice(extra);
+    node.json(&args)
+        .pop()
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .expect("a report id")
+}
+
+#[test]
+fn the_registry_brings_reports_together_and_documenters_decide() {
+    let node = Node::start();
+    let first = report(
+        &node,
+        "Әсел Нұрланқызы",
+        "missing",
+        "2022-01-05",
+        &["--age", "23"],
+    );
+    report(&node, "Асель Нурланова", "detained", "2022-01-07", &[]);
+    let killed = report(&node, "NURLANOVA Assel", "killed", "2022-01-08", &[]);
+    let released = report(&node, "Assel Nurlanova", "released", "2022-01-20", &[]);
+    let sister = report(&node, "Aigerim Nurlanova", "detained", "2022-01-06", &[]);
+    let initial = report(&node, "A. Nurlanova", "injured", "2022-01-06", &[]);
+
+    let people = node.json(&["people", "list"]);
+    assert_eq!(people.len(), 3, "{people:?}");
+    let asel = node
+        .json(&["people", "show", "Assel Nurlanova"])
+        .pop()
+        .expect("shown");
+    assert_eq!(asel["name"], "Әсел Нұрланқызы");
+    let statuses: Vec<&str> = asel["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["released", "killed", "detained", "missing"]);
+    // Alive after killed: shown as a conflict, never resolved silently.
+    assert_eq!(asel["conflicts"][0]["earlier"], killed.as_str());
+    assert_eq!(asel["conflicts"][0]["later"], released.as_str());
+    assert!(asel["possible"].to_string().contains(&initial), "{asel}");
+
+    // By any script, and by a report's id.
+    let found = node.json(&["people", "search", "Нурланова Асель"]);
+    assert_eq!(found[0]["name"], "Әсел Нұрланқызы", "{found:?}");
+    let by_id = node
+        .json(&["people", "show", &sister[..12]])
+        .pop()
+        .expect("shown");
+    assert_eq!(by_id["name"], "Aigerim Nurlanova");
+
+    // A documenter says the initial is Asel: one entry fewer. Then
+    // another verdict, newer, says it is not: apart again.
+    node.ok(&["people", "confirm", &initial, &first]);
+    assert_eq!(node.json(&["people", "list"]).len(), 2);
+    let asel = node.json(&["people", "show", &first]).pop().expect("shown");
+    assert_eq!(asel["history"].as_array().map(Vec::len), Some(5));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    node.ok(&["people", "reject", &initial, &first]);
+    assert_eq!(node.json(&["people", "list"]).len(), 3);
+
+    // Bad input: not a person report, or no such record.
+    let note = node
+        .json(&["testimony", "add", "A note", "--lang", "en"])
+        .pop()
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .expect("an id");
+    let err = node.fails(&["people", "confirm", &note, &first], 1);
+    assert!(err.contains("not a person report"), "{err}");
+    let err = node.fails(&["people", "show", "Zhaksylyk Bekov"], 1);
+    assert!(err.contains("nobody in the registry"), "{err}");
 }

@@ -1,0 +1,411 @@
+//! The registry: person reports brought together into one entry per
+//! person, with a status history and its conflicts.
+//!
+//! Built from the records alone, in one deterministic pass, so that every
+//! node holding the same records shows the same registry:
+//! 1. reports are taken oldest first (by `created_at`, then id);
+//! 2. each is compared with the reports before it that the index offers;
+//!    a `same` verdict joins their entries, unless a documenter said
+//!    otherwise or the ages contradict it; a `possible` one becomes a
+//!    suggestion for a documenter;
+//! 3. documenters' verdicts (`same-person`, `different-person`
+//!    attestations) decide the pairs they name; for one pair the newest
+//!    verdict holds. Two entries are never joined across a pair a
+//!    documenter called different.
+
+use std::collections::HashMap;
+
+use crate::index::Index;
+use crate::matcher::{Decision, Matcher};
+use crate::name::Name;
+
+/// Ages further apart than this stop an automatic merge: reporters
+/// guess ages, but not by that much.
+const MAX_AGE_GAP: u8 = 5;
+
+/// A person report, as the registry needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub id: [u8; 32],
+    pub author: [u8; 32],
+    pub created_at: u64,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub age: Option<u8>,
+    pub role: Option<String>,
+    /// `missing`, `detained`, `injured`, `killed`, `released`, `found`,
+    /// `unknown`.
+    pub status: String,
+    /// When the status was observed, if the report says.
+    pub observed: Option<u64>,
+    pub place: Option<String>,
+    /// How the reporter knows.
+    pub source: String,
+}
+
+impl Report {
+    /// When the claim holds: the time observed, else when it was written.
+    pub fn when(&self) -> u64 {
+        self.observed.unwrap_or(self.created_at)
+    }
+}
+
+/// A documenter's verdict on two reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub a: [u8; 32],
+    pub b: [u8; 32],
+    pub same: bool,
+    pub created_at: u64,
+    /// The attestation's id, to order verdicts of one instant.
+    pub id: [u8; 32],
+}
+
+/// Two claims about one person that cannot both be true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Indexes into [`Entry::history`].
+    pub earlier: usize,
+    pub later: usize,
+    pub why: String,
+}
+
+/// One person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Reports about this person, newest claim first.
+    pub history: Vec<Report>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Entry {
+    /// The names and spellings the reports give, most used first (the
+    /// oldest report's first among equals).
+    pub fn names(&self) -> Vec<String> {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for report in self.history.iter().rev() {
+            for name in std::iter::once(&report.name).chain(&report.aliases) {
+                match counts.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, c)) => *c += 1,
+                    None => counts.push((name.clone(), 1)),
+                }
+            }
+        }
+        // Stable: equal counts keep the order of first appearance.
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts.into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// The newest claim.
+    pub fn latest(&self) -> &Report {
+        &self.history[0]
+    }
+}
+
+/// A pair of reports a documenter should look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// Indexes into [`Registry::entries`].
+    pub entries: (usize, usize),
+    /// The reports compared.
+    pub reports: ([u8; 32], [u8; 32]),
+    pub score: f32,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Registry {
+    pub entries: Vec<Entry>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    // Bounded: each step moves towards a root, and paths are halved.
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+/// Whether a claim says the person was alive then.
+fn alive(status: &str) -> bool {
+    matches!(status, "detained" | "injured" | "released" | "found")
+}
+
+/// The claims of one entry that contradict each other: alive after
+/// killed, or, at the same time, two different fates.
+fn conflicts(history: &[Report]) -> Vec<Conflict> {
+    let mut found = Vec::new();
+    // History is newest first: `i` is later than `j`.
+    for (i, later) in history.iter().enumerate() {
+        for (j, earlier) in history.iter().enumerate().skip(i + 1) {
+            let why = if earlier.status == "killed" && alive(&later.status) {
+                Some(format!("reported killed, then later {}", later.status))
+            } else if later.status == "killed" && earlier.when() == later.when() {
+                None
+            } else if earlier.when() == later.when()
+                && earlier.status != later.status
+                && earlier.status != "unknown"
+                && later.status != "unknown"
+            {
+                Some(format!(
+                    "at the same time reported {} and {}",
+                    earlier.status, later.status
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                found.push(Conflict {
+                    earlier: j,
+                    later: i,
+                    why,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Builds the registry.
+pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
+    reports.sort_by_key(|r| (r.created_at, r.id));
+    reports.dedup_by(|x, y| x.id == y.id);
+    let position: HashMap<[u8; 32], usize> =
+        reports.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    // For each pair, the newest verdict.
+    let mut decided: HashMap<(usize, usize), (u64, [u8; 32], bool)> = HashMap::new();
+    for v in verdicts {
+        let (Some(&a), Some(&b)) = (position.get(&v.a), position.get(&v.b)) else {
+            continue;
+        };
+        if a == b {
+            continue;
+        }
+        let key = (a.min(b), a.max(b));
+        let candidate = (v.created_at, v.id, v.same);
+        if decided
+            .get(&key)
+            .is_none_or(|held| (held.0, held.1) < (v.created_at, v.id))
+        {
+            decided.insert(key, candidate);
+        }
+    }
+    let apart: Vec<(usize, usize)> = decided
+        .iter()
+        .filter(|(_, v)| !v.2)
+        .map(|(k, _)| *k)
+        .collect();
+    let names: Vec<Vec<Name>> = reports
+        .iter()
+        .map(|r| {
+            std::iter::once(&r.name)
+                .chain(&r.aliases)
+                .map(|n| Name::parse(n))
+                .collect()
+        })
+        .collect();
+    let mut parent: Vec<usize> = (0..reports.len()).collect();
+    // Whether joining the entries of `a` and `b` would join two reports a
+    // documenter called different.
+    let blocked = |parent: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (find(parent, a), find(parent, b));
+        apart.iter().any(|&(x, y)| {
+            let (rx, ry) = (find(parent, x), find(parent, y));
+            (rx == ra && ry == rb) || (rx == rb && ry == ra)
+        })
+    };
+    let mut index = Index::new();
+    let mut possible: Vec<(usize, usize, f32, String)> = Vec::new();
+    for i in 0..reports.len() {
+        let mut candidates: Vec<u32> = Vec::new();
+        for name in &names[i] {
+            candidates.extend(index.candidates(name));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        // The best verdict of the report's names against each earlier one.
+        let mut matchers: Vec<Matcher<'_>> = names[i].iter().map(Matcher::new).collect();
+        for &c in &candidates {
+            let c = c as usize;
+            let mut best = (0.0f32, Decision::Different);
+            for matcher in &mut matchers {
+                for other in &names[c] {
+                    let verdict = matcher.score(other);
+                    if verdict.0 > best.0 {
+                        best = verdict;
+                    }
+                }
+            }
+            let key = (c.min(i), c.max(i));
+            if decided.contains_key(&key) {
+                continue;
+            }
+            let ages = reports[i].age.zip(reports[c].age);
+            let ages_apart = ages.is_some_and(|(x, y)| x.abs_diff(y) > MAX_AGE_GAP);
+            match best.1 {
+                Decision::Same if !ages_apart => {
+                    if find(&mut parent, i) != find(&mut parent, c) && !blocked(&mut parent, i, c) {
+                        let (ri, rc) = (find(&mut parent, i), find(&mut parent, c));
+                        parent[ri.max(rc)] = ri.min(rc);
+                    }
+                }
+                Decision::Same => possible.push((
+                    c,
+                    i,
+                    best.0,
+                    format!(
+                        "the names agree, but the ages ({} and {}) do not",
+                        reports[c].age.unwrap_or(0),
+                        reports[i].age.unwrap_or(0)
+                    ),
+                )),
+                Decision::Possible => {
+                    possible.push((c, i, best.0, "the names may be one person's".into()))
+                }
+                Decision::Different => {}
+            }
+        }
+        for name in &names[i] {
+            index.insert(i as u32, name);
+        }
+    }
+    // Documenters' merges, oldest pair first, for a stable result.
+    let mut merges: Vec<(usize, usize)> = decided
+        .iter()
+        .filter(|(_, v)| v.2)
+        .map(|(k, _)| *k)
+        .collect();
+    merges.sort_unstable();
+    for (a, b) in merges {
+        if find(&mut parent, a) != find(&mut parent, b) && !blocked(&mut parent, a, b) {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    // Entries in the order of their first report.
+    let mut entry_of: HashMap<usize, usize> = HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for i in 0..reports.len() {
+        let root = find(&mut parent, i);
+        let e = *entry_of.entry(root).or_insert_with(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[e].push(i);
+    }
+    let entries: Vec<Entry> = members
+        .iter()
+        .map(|m| {
+            let mut history: Vec<Report> = m.iter().map(|&i| reports[i].clone()).collect();
+            history.sort_by(|x, y| {
+                (y.when(), y.created_at, y.id).cmp(&(x.when(), x.created_at, x.id))
+            });
+            let conflicts = conflicts(&history);
+            Entry { history, conflicts }
+        })
+        .collect();
+    let entry_index = |i: usize, parent: &mut Vec<usize>| entry_of[&find(parent, i)];
+    let mut suggestions: Vec<Suggestion> = Vec::new();
+    for (a, b, score, why) in possible {
+        let (ea, eb) = (entry_index(a, &mut parent), entry_index(b, &mut parent));
+        if ea == eb
+            || suggestions
+                .iter()
+                .any(|s| s.entries == (ea.min(eb), ea.max(eb)))
+        {
+            continue;
+        }
+        suggestions.push(Suggestion {
+            entries: (ea.min(eb), ea.max(eb)),
+            reports: (reports[a].id, reports[b].id),
+            score,
+            why,
+        });
+    }
+    Registry {
+        entries,
+        suggestions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(n: u8, name: &str, status: &str, at: u64) -> Report {
+        Report {
+            id: [n; 32],
+            author: [0; 32],
+            created_at: at,
+            name: name.into(),
+            aliases: Vec::new(),
+            age: None,
+            role: None,
+            status: status.into(),
+            observed: None,
+            place: None,
+            source: "relative".into(),
+        }
+    }
+
+    #[test]
+    fn one_entry_per_person_with_history_and_conflicts() {
+        let reports = vec![
+            report(1, "Әсел Нұрланқызы", "missing", 100),
+            report(2, "Асель Нурланова", "detained", 200),
+            report(3, "NURLANOVA Assel", "killed", 300),
+            report(4, "Aigerim Nurlanova", "detained", 150),
+            report(5, "Assel Nurlanova", "released", 400),
+        ];
+        let registry = build(reports, &[]);
+        assert_eq!(registry.entries.len(), 2, "{registry:#?}");
+        let asel = &registry.entries[0];
+        let statuses: Vec<&str> = asel.history.iter().map(|r| r.status.as_str()).collect();
+        assert_eq!(statuses, ["released", "killed", "detained", "missing"]);
+        assert_eq!(asel.names()[0], "Әсел Нұрланқызы");
+        assert_eq!(asel.conflicts.len(), 1, "{:?}", asel.conflicts);
+        assert!(
+            asel.conflicts[0]
+                .why
+                .contains("killed, then later released")
+        );
+        assert_eq!(registry.entries[1].history[0].name, "Aigerim Nurlanova");
+    }
+
+    #[test]
+    fn documenters_decide_and_ages_hold_back() {
+        let mut a = report(1, "Nurlan Abenov", "detained", 100);
+        let mut b = report(2, "Нұрлан Әбенов", "detained", 200);
+        let c = report(3, "N. Abenov", "released", 300);
+        a.age = Some(23);
+        b.age = Some(41);
+        let registry = build(vec![a.clone(), b.clone(), c.clone()], &[]);
+        assert_eq!(registry.entries.len(), 3);
+        assert_eq!(registry.suggestions.len(), 3, "{:#?}", registry.suggestions);
+        assert!(registry.suggestions[0].why.contains("ages"));
+
+        // A documenter joins the initial to the first; another says the
+        // first two are different people; a later verdict on the first
+        // pair wins.
+        let verdict = |x: &Report, y: &Report, same, at| Verdict {
+            a: x.id,
+            b: y.id,
+            same,
+            created_at: at,
+            id: [at as u8; 32],
+        };
+        let verdicts = [
+            verdict(&c, &a, true, 10),
+            verdict(&a, &b, true, 11),
+            verdict(&a, &b, false, 12),
+        ];
+        let registry = build(vec![a.clone(), b.clone(), c.clone()], &verdicts);
+        assert_eq!(registry.entries.len(), 2, "{registry:#?}");
+        assert_eq!(registry.entries[0].history.len(), 2);
+        // The same records in another order give the same registry.
+        let again = build(vec![c, b, a], &verdicts);
+        assert_eq!(again, registry);
+    }
+}
