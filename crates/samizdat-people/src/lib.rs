@@ -8,12 +8,14 @@
 //!   each other;
 //! - [`matcher`]: two names compared: score, decision, reasons;
 //! - [`index`]: candidates for a name among many, without comparing all;
-//! - [`registry`]: reports into one entry per person, with its history.
+//! - [`registry`]: reports into one entry per person, with its history;
+//! - [`pfif`]: PFIF 1.4 documents, read and written.
 
 pub mod index;
 pub mod lexicon;
 pub mod matcher;
 pub mod name;
+pub mod pfif;
 pub mod registry;
 pub mod translit;
 

@@ -119,6 +119,13 @@ pub struct Registry {
     pub suggestions: Vec<Suggestion>,
 }
 
+impl Registry {
+    /// How many reports the entries hold.
+    pub fn reports(&self) -> usize {
+        self.entries.iter().map(|e| e.history.len()).sum()
+    }
+}
+
 fn find(parent: &mut [usize], mut x: usize) -> usize {
     // Bounded: each step moves towards a root, and paths are halved.
     while parent[x] != x {

@@ -214,6 +214,25 @@ pub enum PeopleCommand {
     /// Say two person reports are about different people (signs a
     /// different-person attestation)
     Reject { a: String, b: String },
+    /// Write the registry as CSV (one row per report) or PFIF 1.4 (one
+    /// person record per person, one note per report)
+    Export {
+        #[arg(long, value_enum, default_value = "pfif")]
+        format: PeopleFormat,
+        /// Output file [default: standard output]
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Read a PFIF document (1.2 to 1.4) from another registry: each note
+    /// becomes a person report signed by you, saying where it came from.
+    /// Importing the same document again adds nothing
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeopleFormat {
+    Csv,
+    Pfif,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,6 +36,16 @@ fn match_prints_score_decision_and_reasons() {
     assert!(text.starts_with("same (score 1.00)"), "{text}");
 }
 
+/// The statuses of a person's history, as `people show --json` gives it.
+fn statuses(person: &serde_json::Value) -> Vec<String> {
+    person["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|r| r["status"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Reports one person in `node`; returns the report's id.
 fn report(node: &Node, name: &str, status: &str, when: &str, extra: &[&str]) -> String {
     let mut args = vec![
@@ -72,13 +82,10 @@ fn the_registry_brings_reports_together_and_documenters_decide() {
         .pop()
         .expect("shown");
     assert_eq!(asel["name"], "Әсел Нұрланқызы");
-    let statuses: Vec<&str> = asel["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .filter_map(|r| r["status"].as_str())
-        .collect();
-    assert_eq!(statuses, ["released", "killed", "detained", "missing"]);
+    assert_eq!(
+        statuses(&asel),
+        ["released", "killed", "detained", "missing"]
+    );
     // Alive after killed: shown as a conflict, never resolved silently.
     assert_eq!(asel["conflicts"][0]["earlier"], killed.as_str());
     assert_eq!(asel["conflicts"][0]["later"], released.as_str());
@@ -113,4 +120,85 @@ fn the_registry_brings_reports_together_and_documenters_decide() {
     assert!(err.contains("not a person report"), "{err}");
     let err = node.fails(&["people", "show", "Zhaksylyk Bekov"], 1);
     assert!(err.contains("nobody in the registry"), "{err}");
+}
+
+#[test]
+fn pfif_and_csv_carry_the_registry_to_other_registries_and_back() {
+    let here = Node::start();
+    report(
+        &here,
+        "Әсел Нұрланқызы",
+        "missing",
+        "2022-01-05",
+        &["--place", "Алматы"],
+    );
+    report(&here, "Asel Nurlanova", "killed", "2022-01-08", &[]);
+    report(
+        &here,
+        "Нурлан Абенов",
+        "detained",
+        "2022-01-06",
+        &["--age", "31"],
+    );
+    let pfif = here.dir.path().join("registry.xml");
+    let pfif_path = pfif.to_str().expect("path");
+    here.ok(&["people", "export", "--format", "pfif", "-o", pfif_path]);
+    let xml = std::fs::read_to_string(&pfif).expect("written");
+    assert!(
+        xml.contains("xmlns:pfif=\"http://zesty.ca/pfif/1.4\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<pfif:status>believed_dead</pfif:status>"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<pfif:person>").count(), 2);
+
+    let csv = here.ok(&["people", "export", "--format", "csv"]);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[0].starts_with("person,person_name,report"), "{csv}");
+
+    // Another registry takes it in: the same people, signed by its
+    // documenter, saying where they came from.
+    let there = Node::start();
+    let summary = there
+        .json(&["people", "import", pfif_path])
+        .pop()
+        .expect("summary");
+    assert_eq!(summary["stored"], 3, "{summary}");
+    let people = there.json(&["people", "list"]);
+    assert_eq!(people.len(), 2, "{people:?}");
+    let asel = there
+        .json(&["people", "show", "Асель Нурланова"])
+        .pop()
+        .expect("shown");
+    assert_eq!(statuses(&asel), ["killed", "missing"]);
+    // Again: nothing new.
+    let again = there
+        .json(&["people", "import", pfif_path])
+        .pop()
+        .expect("summary");
+    assert_eq!(again["stored"], 0, "{again}");
+    assert_eq!(again["already_present"], 3, "{again}");
+
+    // Bad input: not PFIF, cut short, a note without a date.
+    let bad = there.dir.path().join("bad.xml");
+    std::fs::write(&bad, "<html><body>hello</body></html>").expect("written");
+    let err = there.fails(&["people", "import", bad.to_str().expect("path")], 1);
+    assert!(err.contains("not a PFIF document"), "{err}");
+    std::fs::write(&bad, &xml[..xml.len() / 2]).expect("written");
+    let err = there.fails(&["people", "import", bad.to_str().expect("path")], 1);
+    assert!(err.contains("XML") || err.contains("PFIF"), "{err}");
+    std::fs::write(
+        &bad,
+        "<pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\"><pfif:person>\
+         <pfif:person_record_id>example.org/9</pfif:person_record_id>\
+         <pfif:full_name>Bolat Serikov</pfif:full_name></pfif:person></pfif:pfif>",
+    )
+    .expect("written");
+    let out = there.run(&["people", "import", bad.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no date"));
+    assert_eq!(there.json(&["people", "list"]).len(), 2);
 }
