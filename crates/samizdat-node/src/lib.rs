@@ -25,6 +25,7 @@ mod nip11;
 pub mod node_key;
 pub mod outbound;
 pub mod peers;
+pub mod people;
 pub mod proxy;
 pub mod relay;
 mod server;

@@ -5,10 +5,11 @@
 //! readings (and of its stem), with the consonants people confuse made
 //! one (`k g kh`; `s sh z zh ts ch`; `d t`; `b p`; `v f`), cut to its
 //! first four and its last four symbols; a stem's keys are apart from
-//! whole words'. A typo rarely touches both ends,
-//! and vowels, where most spelling variants live, are not in it. An entry
-//! is a candidate when it shares keys with at least two words of the name
-//! (one, for a one-word name); [`crate::compare`] then decides.
+//! whole words'. A typo rarely touches both ends, and vowels, where most
+//! spelling variants live, are not in it. An entry is a candidate when it
+//! shares keys with at least two words of the name (one, when either name
+//! has a single full word, as `A. Abenov` has); [`crate::compare`] then
+//! decides.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -70,6 +71,9 @@ pub struct Index {
     len: usize,
     /// One more than the largest id added.
     ids: usize,
+    /// Full words (not initials) of each id's shortest name: an entry
+    /// written `A. Abenov` can share only one word with any name.
+    full_words: Vec<u8>,
 }
 
 impl Index {
@@ -82,6 +86,12 @@ impl Index {
     pub fn insert(&mut self, id: u32, name: &Name) {
         self.len += 1;
         self.ids = self.ids.max(id as usize + 1);
+        if self.full_words.len() < self.ids {
+            self.full_words.resize(self.ids, u8::MAX);
+        }
+        let full = name.words.iter().filter(|w| !w.initial).count() as u8;
+        let slot = &mut self.full_words[id as usize];
+        *slot = (*slot).min(full);
         for word in &name.words {
             for key in blocking_keys(word) {
                 let list = self.postings.entry(key).or_default();
@@ -125,7 +135,10 @@ impl Index {
                 }
             }
         }
-        touched.retain(|&id| hits[id as usize].count_ones() >= need);
+        touched.retain(|&id| {
+            let need = need.min(u32::from(self.full_words[id as usize]).max(1));
+            hits[id as usize].count_ones() >= need
+        });
         touched
     }
 }
@@ -160,5 +173,10 @@ mod tests {
         assert!(found("Bolat Zhaksylykov").is_empty());
         assert!(found("").is_empty());
         assert_eq!(index.len(), 4);
+        // An entry with one full word is found by that word.
+        index.insert(9, &Name::parse("A. Nurlanova"));
+        let mut ids = index.candidates(&Name::parse("Aigerim Nurlanova"));
+        ids.sort();
+        assert_eq!(ids, [2, 9]);
     }
 }

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 
 use crate::index::Index;
-use crate::matcher::{Decision, Matcher};
+use crate::matcher::{Decision, Matcher, POSSIBLE};
 use crate::name::Name;
 
 /// Ages further apart than this stop an automatic merge: reporters
@@ -124,6 +124,28 @@ impl Registry {
     pub fn reports(&self) -> usize {
         self.entries.iter().map(|e| e.history.len()).sum()
     }
+
+    /// Entries with a name that may be `name`'s (in any script or
+    /// spelling), best first, with their scores.
+    pub fn search(&self, name: &str) -> Vec<(usize, f32)> {
+        let wanted = Name::parse(name);
+        let mut matcher = Matcher::new(&wanted);
+        let mut found: Vec<(usize, f32)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                let best = entry
+                    .names()
+                    .iter()
+                    .map(|n| matcher.score(&Name::parse(n)).0)
+                    .fold(0.0f32, f32::max);
+                (best >= POSSIBLE).then_some((i, best))
+            })
+            .collect();
+        found.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        found
+    }
 }
 
 fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -173,6 +195,46 @@ fn conflicts(history: &[Report]) -> Vec<Conflict> {
         }
     }
     found
+}
+
+/// What the other fields of two reports say, for a documenter: ages,
+/// places and roles that agree or differ.
+fn evidence(a: &Report, b: &Report) -> String {
+    let mut notes = Vec::new();
+    if let (Some(x), Some(y)) = (a.age, b.age) {
+        notes.push(if x.abs_diff(y) <= 2 {
+            format!("ages agree ({x}, {y})")
+        } else {
+            format!("ages differ ({x}, {y})")
+        });
+    }
+    let shares_word = |x: &str, y: &str| {
+        let (x, y) = (Name::parse(x), Name::parse(y));
+        x.words.iter().any(|w| {
+            y.words
+                .iter()
+                .any(|v| w.keys.iter().any(|k| v.keys.contains(k)))
+        })
+    };
+    if let (Some(x), Some(y)) = (&a.place, &b.place) {
+        notes.push(if shares_word(x, y) {
+            format!("places agree ({x}; {y})")
+        } else {
+            format!("places differ ({x}; {y})")
+        });
+    }
+    if let (Some(x), Some(y)) = (&a.role, &b.role) {
+        notes.push(if shares_word(x, y) {
+            format!("roles agree ({x}; {y})")
+        } else {
+            format!("roles differ ({x}; {y})")
+        });
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", notes.join(", "))
+    }
 }
 
 /// Builds the registry.
@@ -269,7 +331,11 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
                     ),
                 )),
                 Decision::Possible => {
-                    possible.push((c, i, best.0, "the names may be one person's".into()))
+                    let why = format!(
+                        "the names may be one person's{}",
+                        evidence(&reports[c], &reports[i])
+                    );
+                    possible.push((c, i, best.0, why))
                 }
                 Decision::Different => {}
             }
@@ -388,6 +454,16 @@ mod tests {
         let c = report(3, "N. Abenov", "released", 300);
         a.age = Some(23);
         b.age = Some(41);
+        let mut d = report(4, "A. Abenov", "detained", 400);
+        d.place = Some("Жаңаөзен".into());
+        let mut e = report(5, "Askar Abenov", "detained", 500);
+        e.place = Some("Zhanaozen, police station".into());
+        let pair = build(vec![d, e], &[]);
+        assert!(
+            pair.suggestions[0].why.contains("places agree"),
+            "{:?}",
+            pair.suggestions
+        );
         let registry = build(vec![a.clone(), b.clone(), c.clone()], &[]);
         assert_eq!(registry.entries.len(), 3);
         assert_eq!(registry.suggestions.len(), 3, "{:#?}", registry.suggestions);

@@ -8,17 +8,15 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use samizdat_core::attestation::{Attestation, Label};
 use samizdat_core::nostr::prelude::{EventId, Keys, PublicKey, Timestamp};
 use samizdat_core::person::{PersonReport, Source, Status};
 use samizdat_core::sign::Draft;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::{Limits, RecordKind, VerifiedEvent, kind, validate};
-use samizdat_people::matcher::{Matcher, POSSIBLE};
 use samizdat_people::pfif;
-use samizdat_people::registry::{self, Entry, Registry, Report, Verdict};
+use samizdat_people::registry::{Entry, Registry, Report};
 use samizdat_people::{Name, compare};
-use samizdat_store::{InsertOutcome, Query, Store};
+use samizdat_store::InsertOutcome;
 use serde_json::{Value, json};
 
 use crate::cli::{self, AttestArgs, PeopleCommand, PeopleFormat};
@@ -31,7 +29,7 @@ pub fn run(ctx: &Context, command: PeopleCommand) -> Result<Code> {
     match command {
         PeopleCommand::Match { a, b } => matching(ctx, &a, &b),
         PeopleCommand::List => {
-            let registry = load(&ctx.store()?)?;
+            let registry = samizdat_node::people::registry(&ctx.store()?)?;
             for entry in &registry.entries {
                 line(ctx, entry, None);
             }
@@ -46,21 +44,21 @@ pub fn run(ctx: &Context, command: PeopleCommand) -> Result<Code> {
             Ok(Code::Success)
         }
         PeopleCommand::Search { name } => {
-            let registry = load(&ctx.store()?)?;
-            for (entry, score) in search(&registry, &name) {
+            let registry = samizdat_node::people::registry(&ctx.store()?)?;
+            for (entry, score) in registry.search(&name) {
                 line(ctx, &registry.entries[entry], Some(score));
             }
             Ok(Code::Success)
         }
         PeopleCommand::Show { query } => {
             let store = ctx.store()?;
-            let registry = load(&store)?;
+            let registry = samizdat_node::people::registry(&store)?;
             let entry = match find(&store, &query) {
                 Ok(event) => registry
                     .entries
                     .iter()
                     .position(|e| e.history.iter().any(|r| r.id == event.id.to_bytes())),
-                Err(_) => search(&registry, &query).first().map(|(e, _)| *e),
+                Err(_) => registry.search(&query).first().map(|(e, _)| *e),
             };
             let Some(entry) = entry else {
                 bail!("nobody in the registry matches {query:?}");
@@ -71,7 +69,7 @@ pub fn run(ctx: &Context, command: PeopleCommand) -> Result<Code> {
         PeopleCommand::Confirm { a, b } => verdict(ctx, &a, &b, cli::Label::SamePerson),
         PeopleCommand::Reject { a, b } => verdict(ctx, &a, &b, cli::Label::DifferentPerson),
         PeopleCommand::Export { format, output } => {
-            let registry = load(&ctx.store()?)?;
+            let registry = samizdat_node::people::registry(&ctx.store()?)?;
             let bytes = match format {
                 PeopleFormat::Csv => csv(&registry)?,
                 PeopleFormat::Pfif => pfif::write(&to_pfif(&registry)).into_bytes(),
@@ -440,90 +438,6 @@ fn matching(ctx: &Context, a: &str, b: &str) -> Result<Code> {
         }
     }
     Ok(Code::Success)
-}
-
-/// The registry of every person report in the store, with every
-/// documenter's verdict.
-fn load(store: &Store) -> Result<Registry> {
-    let mut reports = Vec::new();
-    for stored in store.query(&Query {
-        kinds: Some(vec![kind::PERSON_REPORT.as_u16()]),
-        ..Default::default()
-    })? {
-        let event = stored.event()?;
-        // Stored reports were validated; one that no longer parses is
-        // left out rather than stopping the registry.
-        let Ok(report) = PersonReport::from_event(&event) else {
-            continue;
-        };
-        let place = report
-            .place
-            .text
-            .clone()
-            .or_else(|| report.place.geohash.clone());
-        reports.push(Report {
-            id: event.id.to_bytes(),
-            author: event.pubkey.to_bytes(),
-            created_at: event.created_at.as_secs(),
-            name: report.name,
-            aliases: report.aliases,
-            age: report.age,
-            role: report.role,
-            status: report.status.as_str().to_string(),
-            observed: report.observed.map(|o| o.start),
-            place,
-            source: report.source.as_str().to_string(),
-        });
-    }
-    let mut verdicts = Vec::new();
-    for stored in store.query(&Query {
-        kinds: Some(vec![kind::ATTESTATION.as_u16()]),
-        tags: vec![(
-            'l',
-            vec![
-                Label::SamePerson.as_str().into(),
-                Label::DifferentPerson.as_str().into(),
-            ],
-        )],
-        ..Default::default()
-    })? {
-        let event = stored.event()?;
-        let Ok(attestation) = Attestation::from_event(&event) else {
-            continue;
-        };
-        let Some(of) = attestation.original else {
-            continue;
-        };
-        verdicts.push(Verdict {
-            a: attestation.target.to_bytes(),
-            b: of.to_bytes(),
-            same: attestation.label == Label::SamePerson,
-            created_at: event.created_at.as_secs(),
-            id: event.id.to_bytes(),
-        });
-    }
-    Ok(registry::build(reports, &verdicts))
-}
-
-/// Entries whose names match `name`, best first, with their scores.
-fn search(registry: &Registry, name: &str) -> Vec<(usize, f32)> {
-    let wanted = Name::parse(name);
-    let mut matcher = Matcher::new(&wanted);
-    let mut found: Vec<(usize, f32)> = registry
-        .entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, entry)| {
-            let best = entry
-                .names()
-                .iter()
-                .map(|n| matcher.score(&Name::parse(n)).0)
-                .fold(0.0f32, f32::max);
-            (best >= POSSIBLE).then_some((i, best))
-        })
-        .collect();
-    found.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-    found
 }
 
 fn short(id: &[u8; 32]) -> String {
