@@ -9,7 +9,10 @@
 //! - a sealed original: the untouched file (with its metadata, kept as
 //!   evidence) of an attachment of a public record, whose public copy is
 //!   stripped. The link between the two (`stripped`) exists only here,
-//!   inside the seal.
+//!   inside the seal;
+//! - an untouched file sent with a sealed record (`metadata kept`): a
+//!   type samizdat cannot strip, or evidence the readers should have
+//!   whole; it is never published.
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -35,6 +38,10 @@ pub enum Role {
     /// The untouched original of a public attachment, whose stripped
     /// copy has this hash.
     Original { stripped: BlobHash },
+    /// A file sent whole, metadata kept, with a sealed record, and never
+    /// published: for files that cannot be stripped, or that the readers
+    /// should have as they are.
+    Untouched,
 }
 
 /// A file message: where the encrypted file is and how to open it.
@@ -129,8 +136,10 @@ impl SealedFile {
             tag("ox", self.plain.to_hex()),
             tag("size", self.encrypted_size.to_string()),
         ];
-        if let Role::Original { stripped } = self.role {
-            tags.push(tag("stripped", stripped.to_hex()));
+        match self.role {
+            Role::Original { stripped } => tags.push(tag("stripped", stripped.to_hex())),
+            Role::Untouched => tags.push(tag("metadata", "kept".to_string())),
+            Role::Attachment => {}
         }
         tags.push(vec!["-".to_string()]);
         tags
@@ -175,11 +184,12 @@ impl SealedFile {
         bytes("decryption-key", &mut key)?;
         let mut nonce = [0u8; 12];
         bytes("decryption-nonce", &mut nonce)?;
-        let role = match value("stripped") {
-            Some(h) => Role::Original {
+        let role = match (value("stripped"), value("metadata")) {
+            (Some(h), _) => Role::Original {
                 stripped: h.parse().map_err(|_| bad("stripped"))?,
             },
-            None => Role::Attachment,
+            (None, Some("kept")) => Role::Untouched,
+            _ => Role::Attachment,
         };
         Ok(SealedFile {
             record: EventId::from_hex(need("e")?).map_err(|_| bad("e"))?,

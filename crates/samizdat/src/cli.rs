@@ -183,6 +183,12 @@ pub struct SealArgs {
     /// copies; only the sealed part links the two. Repeatable
     #[arg(long = "seal-original-to", value_name = "KEY", requires = "attach")]
     pub seal_original_to: Vec<String>,
+    /// Send FILE to the --seal-to readers exactly as it is, metadata and
+    /// all, sealed: for a file samizdat cannot strip (such as Ogg audio),
+    /// or evidence they should have whole. It is never made public.
+    /// Repeatable
+    #[arg(long = "keep-metadata", value_name = "FILE", requires = "seal_to")]
+    pub keep_metadata: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -250,6 +250,21 @@ pub(crate) struct Attached {
     pub originals: Vec<Vec<u8>>,
 }
 
+/// A media file, read whole, after checking it is not over the limit.
+pub(crate) fn read_media(path: &std::path::Path) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if size > samizdat_media::MAX_INPUT_BYTES as u64 {
+        bail!(
+            "{}: {size} bytes, more than the limit of {}",
+            path.display(),
+            samizdat_media::MAX_INPUT_BYTES
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
 /// Strips and checks each attachment; refuses the lot if one fails. The
 /// cleaned bytes are stored only once the record is known to be valid.
 fn attach(ctx: &Context, paths: &[PathBuf], keep_originals: bool) -> Result<Attached> {
@@ -259,17 +274,7 @@ fn attach(ctx: &Context, paths: &[PathBuf], keep_originals: bool) -> Result<Atta
         originals: Vec::new(),
     };
     for path in paths {
-        let size = std::fs::metadata(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .len();
-        if size > samizdat_media::MAX_INPUT_BYTES as u64 {
-            bail!(
-                "{}: {size} bytes, more than the limit of {}",
-                path.display(),
-                samizdat_media::MAX_INPUT_BYTES
-            );
-        }
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = read_media(path)?;
         let stripped =
             samizdat_media::strip(&bytes).with_context(|| format!("{}", path.display()))?;
         let hash = BlobHash::of(&stripped.bytes);

@@ -114,6 +114,7 @@ fn describe(file: &SealedFile) -> String {
     let of = output::short(&file.record.to_hex()).to_string();
     match file.role {
         Role::Attachment => format!("{} attachment of {of}", file.mime),
+        Role::Untouched => format!("{} file sent whole (metadata kept) with {of}", file.mime),
         Role::Original { stripped } => format!(
             "{} original of {} in {of}",
             file.mime,
@@ -150,9 +151,10 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
                 "of": file.record.to_hex(),
                 "sha256": file.plain.to_hex(),
                 "type": file.mime,
+                "untouched": file.role == Role::Untouched,
                 "stripped": match file.role {
                     Role::Original { stripped } => Some(stripped.to_hex()),
-                    Role::Attachment => None,
+                    Role::Attachment | Role::Untouched => None,
                 },
             });
         }

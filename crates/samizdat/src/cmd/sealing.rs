@@ -5,13 +5,13 @@
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::nostr::prelude::{EventId, Keys, PublicKey, Timestamp, UnsignedEvent};
 use samizdat_core::sealed::{self, Inner};
-use samizdat_core::sealed_file::{FILE_MESSAGE, Role, SealedFile};
+use samizdat_core::sealed_file::{ENCRYPTED_MIME, FILE_MESSAGE, Role, SealedFile};
 use samizdat_core::sign::Draft;
 use samizdat_core::{BlobHash, Limits, RecordKind, VerifiedEvent, validate};
 use samizdat_store::{InsertOutcome, Store};
 use serde_json::json;
 
-use super::record::Attached;
+use super::record::{Attached, read_media};
 use crate::cli::{SealArgs, SealedAs};
 use crate::context::Context;
 use crate::exit::Code;
@@ -109,7 +109,26 @@ impl<'a> Sealing<'a> {
             .map(|(a, bytes)| (bytes.as_slice(), a.mime.as_str(), Role::Attachment));
         self.files(keys, &self.readers, files, id, now, &mut wraps)?;
         self.originals(keys, id, attached, now, &mut wraps)?;
+        let untouched = self.untouched()?;
+        let files = untouched
+            .iter()
+            .map(|(bytes, mime)| (bytes.as_slice(), mime.as_str(), Role::Untouched));
+        self.files(keys, &self.readers, files, id, now, &mut wraps)?;
         store_wraps(ctx, store, wraps)
+    }
+
+    /// The `--keep-metadata` files, read whole, with their media types
+    /// when samizdat knows them.
+    fn untouched(&self) -> Result<Vec<(Vec<u8>, String)>> {
+        let mut files = Vec::new();
+        for path in &self.how.keep_metadata {
+            let bytes = read_media(path)?;
+            let mime = samizdat_media::MediaType::detect(&bytes)
+                .map_or(ENCRYPTED_MIME, |t| t.mime())
+                .to_string();
+            files.push((bytes, mime));
+        }
+        Ok(files)
     }
 
     /// Seals the untouched originals of a stored public record's
@@ -176,6 +195,7 @@ impl<'a> Sealing<'a> {
             let what = match role {
                 Role::Attachment => "attachment",
                 Role::Original { .. } => "original",
+                Role::Untouched => "untouched",
             };
             for reader in readers {
                 let wrap = sealed::wrap(keys, &inner, reader, &[file.carry_tag()], now)?;
@@ -212,7 +232,7 @@ fn store_wraps(ctx: &Context, store: &Store, wraps: Wraps) -> Result<Code> {
         } else {
             let field = |name: &str| line[name].as_str().unwrap_or("").to_string();
             let what = match field("sealed").as_str() {
-                "attachment" | "original" => {
+                "attachment" | "original" | "untouched" => {
                     format!(
                         "{} {} of {}",
                         field("sealed"),

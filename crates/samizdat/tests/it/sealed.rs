@@ -468,3 +468,67 @@ async fn a_sealed_photo_crosses_nodes_unreadable_and_is_published_whole() {
     let published = std::fs::read(blob_path(&documenter, &stripped)).expect("the photo");
     assert!(!crate::contains(&published, b"SN-4417-0042"));
 }
+
+#[test]
+fn a_file_that_cannot_be_stripped_goes_whole_sealed_and_never_public() {
+    let witness = Node::start();
+    let documenter = Node::start();
+    // Ogg audio: a type samizdat cannot strip, with a location in its tags.
+    let mut ogg = b"OggS\x00\x02".to_vec();
+    ogg.extend_from_slice(&[0; 20]);
+    ogg.extend_from_slice(b"\x03vorbis LOCATION=43.2389N,76.8897E DEVICE=SN-4417-0042");
+    let voice = witness.dir.path().join("voice.ogg");
+    std::fs::write(&voice, &ogg).expect("written");
+    let voice = voice.to_str().expect("path");
+
+    // Attached publicly, it is refused, as before.
+    let err = witness.fails(
+        &["testimony", "add", "x", "--lang", "en", "--attach", voice],
+        1,
+    );
+    assert!(err.to_lowercase().contains("ogg"), "{err}");
+    // Sealed whole for a documenter, it goes.
+    let lines = witness.json(&[
+        "testimony",
+        "add",
+        "A voice message from the square",
+        "--lang",
+        "en",
+        "--seal-to",
+        &npub(&documenter),
+        "--keep-metadata",
+        voice,
+    ]);
+    assert_eq!(lines[1]["sealed"], "untouched", "{lines:?}");
+    let record = lines[0]["record"].as_str().expect("record").to_string();
+    std::fs::remove_file(witness.dir.path().join("voice.ogg")).expect("removed");
+    for (path, bytes) in files(&witness.data()) {
+        assert!(
+            !crate::contains(&bytes, b"SN-4417-0042"),
+            "{}",
+            path.display()
+        );
+    }
+
+    carry(&witness, &documenter, true);
+    let listed = documenter.json(&["sealed", "list"]);
+    let file = listed
+        .iter()
+        .find(|v| v["kind"] == "file")
+        .expect("the sealed file");
+    assert_eq!(file["file"]["untouched"], true, "{file}");
+    let out = documenter.dir.path().join("voice.ogg");
+    let wrap = file["wrap"].as_str().expect("wrap");
+    documenter.ok(&["sealed", "save", wrap, "-o", out.to_str().expect("path")]);
+    assert_eq!(std::fs::read(&out).expect("saved"), ogg);
+
+    // Publishing the record publishes the record alone.
+    let testimony = listed
+        .iter()
+        .find(|v| v["kind"] == "testimony")
+        .and_then(|v| v["wrap"].as_str())
+        .expect("the testimony");
+    documenter.ok(&["sealed", "publish", testimony]);
+    let shown = documenter.json(&["show", &record]).pop().expect("shown");
+    assert_eq!(shown["record"]["attachments"], serde_json::json!([]));
+}
