@@ -65,7 +65,7 @@ fn blocking_keys(word: &Word) -> Vec<u64> {
 }
 
 /// Names by their blocking keys.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Index {
     postings: HashMap<u64, Vec<u32>>,
     len: usize,

@@ -13,7 +13,7 @@
 //!    verdict holds. Two entries are never joined across a pair a
 //!    documenter called different.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::index::Index;
 use crate::matcher::{Decision, Matcher, POSSIBLE};
@@ -113,10 +113,23 @@ pub struct Suggestion {
     pub why: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Registry {
     pub entries: Vec<Entry>,
     pub suggestions: Vec<Suggestion>,
+    /// Every report's names (name and aliases), parsed, with the entry
+    /// the report is in; and their index, by report position. What
+    /// [`Registry::search`] reads instead of every entry.
+    names: Vec<(usize, Vec<Name>)>,
+    index: Index,
+}
+
+/// Two registries are equal when they hold the same entries and
+/// suggestions (the parsed names and their index follow from those).
+impl PartialEq for Registry {
+    fn eq(&self, other: &Registry) -> bool {
+        self.entries == other.entries && self.suggestions == other.suggestions
+    }
 }
 
 impl Registry {
@@ -130,19 +143,19 @@ impl Registry {
     pub fn search(&self, name: &str) -> Vec<(usize, f32)> {
         let wanted = Name::parse(name);
         let mut matcher = Matcher::new(&wanted);
-        let mut found: Vec<(usize, f32)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, entry)| {
-                let best = entry
-                    .names()
-                    .iter()
-                    .map(|n| matcher.score(&Name::parse(n)).0)
-                    .fold(0.0f32, f32::max);
-                (best >= POSSIBLE).then_some((i, best))
-            })
-            .collect();
+        let mut best: HashMap<usize, f32> = HashMap::new();
+        for report in self.index.candidates(&wanted) {
+            let (entry, names) = &self.names[report as usize];
+            let score = names
+                .iter()
+                .map(|n| matcher.score(n).0)
+                .fold(0.0f32, f32::max);
+            if score >= POSSIBLE {
+                let held = best.entry(*entry).or_default();
+                *held = held.max(score);
+            }
+        }
+        let mut found: Vec<(usize, f32)> = best.into_iter().collect();
         found.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         found
     }
@@ -381,13 +394,10 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
         .collect();
     let entry_index = |i: usize, parent: &mut Vec<usize>| entry_of[&find(parent, i)];
     let mut suggestions: Vec<Suggestion> = Vec::new();
+    let mut suggested: HashSet<(usize, usize)> = HashSet::new();
     for (a, b, score, why) in possible {
         let (ea, eb) = (entry_index(a, &mut parent), entry_index(b, &mut parent));
-        if ea == eb
-            || suggestions
-                .iter()
-                .any(|s| s.entries == (ea.min(eb), ea.max(eb)))
-        {
+        if ea == eb || !suggested.insert((ea.min(eb), ea.max(eb))) {
             continue;
         }
         suggestions.push(Suggestion {
@@ -397,9 +407,16 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
             why,
         });
     }
+    let names = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (entry_index(i, &mut parent), n))
+        .collect();
     Registry {
         entries,
         suggestions,
+        names,
+        index,
     }
 }
 
@@ -445,6 +462,14 @@ mod tests {
                 .contains("killed, then later released")
         );
         assert_eq!(registry.entries[1].history[0].name, "Aigerim Nurlanova");
+        let found = registry.search("Нурланова Асель");
+        assert_eq!(found[0].0, 0, "{found:?}");
+        assert!(
+            found.iter().all(|(e, _)| *e != 1),
+            "Aigerim is not Asel: {found:?}"
+        );
+        assert_eq!(registry.search("Нурланова")[0].0, 0);
+        assert!(registry.search("Bolat Zhaksylykov").is_empty());
     }
 
     #[test]
