@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::nostr::prelude::{Event, Keys, Timestamp};
-use samizdat_core::record::Record;
 use samizdat_core::sealed::{self, Inner, Opened};
 use samizdat_core::sealed_file::{FILE_MESSAGE, Role, SealedFile};
 use samizdat_core::{Attachment, Limits, RecordKind, validate};
@@ -239,15 +238,6 @@ fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Res
     Ok(Code::Success)
 }
 
-/// The attachments a record names.
-fn attachments(event: &Event) -> Vec<Attachment> {
-    match Record::parse(event) {
-        Ok(Record::Testimony(t)) => t.attachments,
-        Ok(Record::PersonReport(p)) => p.attachments,
-        _ => Vec::new(),
-    }
-}
-
 /// Stores the signed inner record as a public record, unchanged, after
 /// opening its sealed attachments into the store.
 fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> {
@@ -293,7 +283,7 @@ fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> 
 /// the sealed files addressed to `keys` for that record; refuses if one
 /// cannot be found or opened, before anything is published.
 fn open_attachments(store: &Store, keys: &Keys, event: &Event) -> Result<()> {
-    let missing: Vec<Attachment> = attachments(event)
+    let missing: Vec<Attachment> = samizdat_core::tags::attachments(event)?
         .into_iter()
         .filter(|a| !store.blobs().contains(&a.hash))
         .collect();
