@@ -145,29 +145,17 @@ fn open_bundle(path: &Path, identities: &[String]) -> Result<Box<dyn Read>> {
 }
 
 fn keygen(output: &Path) -> Result<Code> {
-    use std::os::unix::fs::OpenOptionsExt;
     let identity = seal::Identity::generate();
     let recipient = identity.to_public();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(output)
-        .with_context(|| {
-            format!(
-                "creating {} (an existing file is never overwritten)",
-                output.display()
-            )
-        })?;
     use seal::ExposeSecret;
-    writeln!(
-        file,
-        "# samizdat bundle identity: opens bundles encrypted to the recipient below. Keep it secret.\n\
-         # public key: {recipient}\n{}",
-        identity.to_string().expose_secret()
-    )
-    .and_then(|()| file.sync_all())
-    .with_context(|| format!("writing {}", output.display()))?;
+    super::create_private(output, |file| {
+        writeln!(
+            file,
+            "# samizdat bundle identity: opens bundles encrypted to the recipient below. Keep it secret.\n\
+             # public key: {recipient}\n{}",
+            identity.to_string().expose_secret()
+        )
+    })?;
     println!("{recipient}");
     eprintln!(
         "identity written to {}; give the line above to whoever sends you bundles (--encrypt-to)",

@@ -205,7 +205,8 @@ fn decrypt(store: &Store, file: &SealedFile) -> Result<Vec<u8>> {
     Ok(file.decrypt(&encrypted)?)
 }
 
-/// Writes a sealed file, opened, to `path` (never over an existing file).
+/// Writes a sealed file, opened, to a new file at `path` (mode 0600,
+/// never over an existing file).
 fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Result<Code> {
     let (_, opened) = open(store, keys, id)?;
     let Some(file) = file_of(&opened.inner) else {
@@ -213,14 +214,9 @@ fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Res
     };
     let file = file?;
     let plain = decrypt(store, &file)?;
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    out.write_all(&plain)
-        .and_then(|()| out.sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
+    // An original carries what stripping removes: readable by its owner
+    // only.
+    super::create_private(path, |file| file.write_all(&plain))?;
     if ctx.json {
         println!(
             "{}",

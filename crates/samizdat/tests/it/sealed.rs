@@ -372,6 +372,10 @@ fn sealed_originals_keep_the_evidence_for_chosen_readers_only() {
     let out_path = out.to_str().expect("path");
     documenter.ok(&["sealed", "save", &wrap, "-o", out_path]);
     assert_eq!(std::fs::read(&out).expect("saved"), original);
+    // The original carries what stripping removes: its owner's eyes only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&out).expect("saved").permissions().mode();
+    assert_eq!(mode & 0o077, 0, "readable by others: {mode:o}");
     let err = documenter.fails(&["sealed", "save", &wrap, "-o", out_path], 1);
     assert!(err.contains("creating"), "never over a file: {err}");
     let err = documenter.fails(&["sealed", "publish", &wrap], 1);
