@@ -16,11 +16,13 @@
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
-use nostr::prelude::{EventId, Kind, Tag, Tags};
+use nostr::prelude::{Event, EventId, Keys, Kind, PublicKey, Tag, Tags, Timestamp};
 use rand::RngExt;
 
 use crate::blob::BlobHash;
 use crate::record::RuleViolation;
+use crate::sealed::{Inner, wrap};
+use crate::sign::Draft;
 
 /// Kind of a file message (NIP-17).
 pub const FILE_MESSAGE: Kind = Kind::Custom(15);
@@ -69,6 +71,56 @@ pub enum FileError {
     Decrypt,
     #[error("the opened file does not hash to {0}")]
     WrongPlain(BlobHash),
+    #[error(transparent)]
+    Seal(#[from] crate::sealed::SealError),
+    #[error(transparent)]
+    Sign(#[from] RuleViolation),
+}
+
+/// A file sealed for its readers: one gift wrap of its file message per
+/// reader, each naming the encrypted blob so that the blob travels with
+/// it, and the encrypted blob itself.
+#[derive(Debug)]
+pub struct Sealed {
+    pub file: SealedFile,
+    pub wraps: Vec<(PublicKey, Event)>,
+    pub encrypted: Vec<u8>,
+}
+
+/// Encrypts `plain` once and seals its file message, signed by `author`,
+/// for each of `readers`.
+pub fn seal(
+    author: &Keys,
+    readers: &[PublicKey],
+    plain: &[u8],
+    mime: &str,
+    record: EventId,
+    role: Role,
+    now: Timestamp,
+) -> Result<Sealed, FileError> {
+    let (file, encrypted) = SealedFile::encrypt(plain, mime, record, role)?;
+    let message = Draft {
+        kind: FILE_MESSAGE,
+        created_at: now,
+        tags: file.tags(),
+        content: file.uri(),
+    }
+    .sign(author)?;
+    let inner = Inner::Signed(message);
+    let wraps = readers
+        .iter()
+        .map(|reader| {
+            Ok((
+                *reader,
+                wrap(author, &inner, reader, &[file.carry_tag()], now)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, FileError>>()?;
+    Ok(Sealed {
+        file,
+        wraps,
+        encrypted,
+    })
 }
 
 impl SealedFile {

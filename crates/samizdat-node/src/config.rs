@@ -45,6 +45,8 @@ pub struct Config {
     /// addressed to the key they authenticated as. `samizdat peers` shows
     /// this node's own key.
     pub carriers: Vec<Carrier>,
+    /// The web interface: drop box, reading pages, documenters' console.
+    pub web: WebConfig,
 }
 
 /// A node key allowed to carry sealed records, written as npub or hex.
@@ -81,6 +83,7 @@ impl Default for Config {
             peers: Vec::new(),
             lan: LanConfig::default(),
             carriers: Vec::new(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -257,6 +260,35 @@ impl Default for SyncConfig {
             retry: Duration::from_secs(5),
             max_retry: Duration::from_secs(900),
             timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The web interface served on the node's port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Whether browsers get the web interface (the drop box and the
+    /// reading pages). The relay and Blossom are served either way.
+    pub enabled: bool,
+    /// Largest form a browser may send, in bytes, files included.
+    pub max_upload_bytes: usize,
+    /// Records one address may leave through the drop box per hour.
+    pub submissions_per_hour: u32,
+    /// Who may read what witnesses seal through the drop box (npub or
+    /// hex). When empty, the node's default identity (`samizdat id use`)
+    /// is the documenter; with neither, the drop box takes only public
+    /// records.
+    pub documenters: Vec<Carrier>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            enabled: true,
+            max_upload_bytes: 64 * 1024 * 1024,
+            submissions_per_hour: 30,
+            documenters: Vec::new(),
         }
     }
 }

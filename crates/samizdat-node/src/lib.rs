@@ -14,6 +14,7 @@
 //! - `lan`: discovery of other nodes on the local network (mDNS);
 //! - `peers`: continuous sync with the peers of `samizdat.toml`, and
 //!   their status;
+//! - `web`: the web interface (drop box, reading pages, status);
 //! - `wire`: outgoing WebSockets (proxy, TLS, compression, byte counts).
 
 mod blossom;
@@ -30,6 +31,7 @@ pub mod proxy;
 pub mod relay;
 mod server;
 pub mod sync;
+pub mod web;
 pub mod wire;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};

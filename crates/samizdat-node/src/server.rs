@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::serve::ListenerExt;
-use samizdat_core::nostr::prelude::ToBech32;
+use samizdat_core::nostr::prelude::{PublicKey, ToBech32};
 use samizdat_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -48,6 +48,10 @@ pub(crate) struct State {
     pub mirror: Option<Fetcher>,
     /// The peers kept in step, and how each is doing.
     pub peers: Arc<Peers>,
+    /// Drop-box budget per address.
+    pub submissions: PerIp,
+    /// Who reads what witnesses seal through the drop box.
+    pub documenters: Vec<PublicKey>,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -109,6 +113,7 @@ impl Node {
         } else {
             None
         };
+        let store_dir = store.dir().to_path_buf();
         let ingest = Ingest::new(store, config.events, config.relay.live_backlog);
         let connections = TaskTracker::new();
         let peers = peers::start(
@@ -123,7 +128,11 @@ impl Node {
             let local = listener.local_addr().unwrap_or(addr);
             crate::lan::start(local, peers.clone(), shutdown.clone(), &connections)?;
         }
+        let documenters = documenters(&config, store_dir.as_path());
+        let per_hour = f64::from(config.web.submissions_per_hour);
         let state = Arc::new(State {
+            submissions: PerIp::with(per_hour / 3600.0, per_hour),
+            documenters,
             ingest,
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
             reads: Semaphore::new(cores * 4),
@@ -191,7 +200,28 @@ impl Node {
     }
 }
 
+/// Who reads sealed drop-box submissions: the configured documenters, or
+/// else the node's default identity.
+fn documenters(config: &Config, dir: &std::path::Path) -> Vec<PublicKey> {
+    if !config.web.documenters.is_empty() {
+        return config.web.documenters.iter().map(|d| d.0).collect();
+    }
+    let keys = samizdat_store::KeyStore::new(dir.join("keys"));
+    keys.default_name()
+        .ok()
+        .flatten()
+        .and_then(|name| keys.get(&name).ok())
+        .and_then(|entry| entry.public_key().ok())
+        .into_iter()
+        .collect()
+}
+
 fn router(state: Arc<State>) -> Router {
+    let web = if state.config.web.enabled {
+        crate::web::router(Arc::clone(&state))
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/", get(root).options(preflight))
         .route(
@@ -210,6 +240,8 @@ fn router(state: Arc<State>) -> Router {
                 .options(preflight),
         )
         .layer(axum::middleware::map_response(with_cors))
+        // The web pages get no CORS: no other site may read them.
+        .merge(web)
         .with_state(state)
 }
 
@@ -231,6 +263,7 @@ async fn root(
     Extract(state): Extract<Arc<State>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     upgrade: Result<yawc::IncomingUpgrade, StatusCode>,
 ) -> Response {
     let asks_upgrade = headers
@@ -284,6 +317,11 @@ async fn root(
             doc.to_string(),
         )
             .into_response();
+    }
+    if state.config.web.enabled {
+        let mut page = crate::web::home(Extract(state), peer, &headers, &uri).await;
+        crate::web::secure_headers(page.headers_mut());
+        return page;
     }
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -17,10 +17,15 @@ pub struct TokenBucket {
 impl TokenBucket {
     pub fn new(rate: u32, now: Instant) -> TokenBucket {
         let rate = f64::from(rate);
+        TokenBucket::with(rate, rate * 2.0, now)
+    }
+
+    /// `rate` actions per second on average, bursts of `burst`.
+    pub fn with(rate: f64, burst: f64, now: Instant) -> TokenBucket {
         TokenBucket {
-            tokens: rate * 2.0,
+            tokens: burst,
             rate,
-            burst: rate * 2.0,
+            burst,
             last: now,
         }
     }
@@ -47,7 +52,8 @@ impl TokenBucket {
 /// One bucket per IP address. Buckets that have refilled are forgotten when
 /// the map grows, so a scan of many addresses costs bounded memory.
 pub struct PerIp {
-    rate: u32,
+    rate: f64,
+    burst: f64,
     buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
 }
 
@@ -56,8 +62,14 @@ const PRUNE_AT: usize = 10_000;
 
 impl PerIp {
     pub fn new(rate: u32) -> PerIp {
+        PerIp::with(f64::from(rate), f64::from(rate) * 2.0)
+    }
+
+    /// `rate` actions per second on average per address, bursts of `burst`.
+    pub fn with(rate: f64, burst: f64) -> PerIp {
         PerIp {
             rate,
+            burst,
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -69,7 +81,7 @@ impl PerIp {
         }
         buckets
             .entry(ip)
-            .or_insert_with(|| TokenBucket::new(self.rate, now))
+            .or_insert_with(|| TokenBucket::with(self.rate, self.burst, now))
             .take(now)
     }
 }
@@ -98,5 +110,16 @@ mod tests {
         assert!(per_ip.take(a, t0) && per_ip.take(a, t0));
         assert!(!per_ip.take(a, t0));
         assert!(per_ip.take(b, t0));
+    }
+
+    #[test]
+    fn slow_rates_keep_their_burst() {
+        let t0 = Instant::now();
+        // Three an hour.
+        let per_ip = PerIp::with(3.0 / 3600.0, 3.0);
+        let a: IpAddr = [127, 0, 0, 1].into();
+        assert_eq!((0..5).filter(|_| per_ip.take(a, t0)).count(), 3);
+        assert!(!per_ip.take(a, t0 + Duration::from_secs(600)));
+        assert!(per_ip.take(a, t0 + Duration::from_secs(1200)));
     }
 }

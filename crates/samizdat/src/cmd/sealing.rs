@@ -5,7 +5,7 @@
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::nostr::prelude::{EventId, Keys, PublicKey, Timestamp, UnsignedEvent};
 use samizdat_core::sealed::{self, Inner};
-use samizdat_core::sealed_file::{ENCRYPTED_MIME, FILE_MESSAGE, Role, SealedFile};
+use samizdat_core::sealed_file::{self, ENCRYPTED_MIME, Role};
 use samizdat_core::sign::Draft;
 use samizdat_core::{BlobHash, Limits, RecordKind, VerifiedEvent, validate};
 use samizdat_store::{InsertOutcome, Store};
@@ -183,30 +183,21 @@ impl<'a> Sealing<'a> {
             return Ok(());
         }
         for (plain, mime, role) in files {
-            let (file, encrypted) = SealedFile::encrypt(plain, mime, record, role)?;
-            let message = Draft {
-                kind: FILE_MESSAGE,
-                created_at: now,
-                tags: file.tags(),
-                content: file.uri(),
-            }
-            .sign(keys)?;
-            let inner = Inner::Signed(message);
+            let sealed = sealed_file::seal(keys, readers, plain, mime, record, role, now)?;
             let what = match role {
                 Role::Attachment => "attachment",
                 Role::Original { .. } => "original",
                 Role::Untouched => "untouched",
             };
-            for reader in readers {
-                let wrap = sealed::wrap(keys, &inner, reader, &[file.carry_tag()], now)?;
+            for (reader, wrap) in sealed.wraps {
                 let wrap = validate(wrap, &Limits::default(), now)?;
                 wraps.lines.push(json!({
-                    "sealed": what, "record": record.to_hex(), "file": file.plain.to_hex(),
-                    "for": output::npub(reader), "wrap": wrap.event().id.to_hex(),
+                    "sealed": what, "record": record.to_hex(), "file": sealed.file.plain.to_hex(),
+                    "for": output::npub(&reader), "wrap": wrap.event().id.to_hex(),
                 }));
                 wraps.events.push(wrap);
             }
-            wraps.blobs.push(encrypted);
+            wraps.blobs.push(sealed.encrypted);
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod sealed;
 mod served;
 mod sync;
 mod sync_faults;
+mod web;
 mod wipe;
 
 use std::path::{Path, PathBuf};

@@ -17,7 +17,7 @@ fn npub(node: &Node) -> String {
 }
 
 /// Every file under `dir`, read whole.
-fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+pub fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).expect("readable").flatten() {
         let path = entry.path();

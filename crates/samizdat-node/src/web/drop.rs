@@ -1,0 +1,566 @@
+//! The drop box: anyone who can reach the node leaves a testimony or a
+//! person report from a browser, public or sealed for the node's
+//! documenters.
+//!
+//! The witness's key is the witness's: when the form brings none, the
+//! node makes one, signs with it, shows it once on the confirmation page
+//! and forgets it; a witness who keeps it pastes it into the next form
+//! to write as the same person. It is never stored or logged here.
+//! Every file is stripped of metadata before anything is stored; a file
+//! that cannot be stripped is refused.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Multipart, State as Extract};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use samizdat_core::nostr::prelude::{Event, Keys, Timestamp, ToBech32};
+use samizdat_core::person::{PersonReport, Source, Status};
+use samizdat_core::sealed::{self, Inner};
+use samizdat_core::sealed_file::{self, Role};
+use samizdat_core::sign::Draft;
+use samizdat_core::tags::{Observed, Place};
+use samizdat_core::testimony::Testimony;
+use samizdat_core::{Attachment, BlobHash, kind, validate};
+use samizdat_store::InsertOutcome;
+
+use super::{Page, csrf, problem};
+use crate::State;
+
+/// Files one submission may carry.
+const MAX_FILES: usize = 8;
+/// Longest text field other than the testimony and the details.
+const MAX_FIELD_BYTES: usize = 4 * 1024;
+
+/// What a form holds, kept to fill the form again when something is
+/// wrong, so that nothing the witness wrote is lost.
+#[derive(Debug, Default)]
+pub struct Fields {
+    pub csrf: String,
+    pub text: String,
+    pub lang: String,
+    pub place: String,
+    pub observed: String,
+    /// `public`, `sealed` (documenters may publish it with the author's
+    /// signature) or `private` (documenters read it; only the author may
+    /// publish it).
+    pub visibility: String,
+    pub key: String,
+    pub name: String,
+    pub aliases: String,
+    pub age: String,
+    pub role: String,
+    pub status: String,
+    pub source: String,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Template)]
+#[template(path = "submit.html")]
+struct Choose<'a> {
+    page: &'a Page,
+}
+
+#[derive(Template)]
+#[template(path = "testimony_form.html")]
+struct TestimonyForm<'a> {
+    page: &'a Page,
+    fields: Fields,
+    error: String,
+    can_seal: bool,
+}
+
+#[derive(Template)]
+#[template(path = "person_form.html")]
+struct PersonForm<'a> {
+    page: &'a Page,
+    fields: Fields,
+    error: String,
+    can_seal: bool,
+    statuses: Vec<(&'static str, String)>,
+    sources: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "stored.html")]
+struct Stored<'a> {
+    page: &'a Page,
+    kind: &'static str,
+    /// The public record's id, to link to; empty when sealed.
+    id: String,
+    sealed: bool,
+    private: bool,
+    documenters: usize,
+    files: Vec<(String, String)>,
+    /// The new key, shown once; empty when the witness brought theirs.
+    nsec: String,
+    npub: String,
+}
+
+pub(crate) async fn choose(page: Page) -> Response {
+    page.render(StatusCode::OK, &Choose { page: &page })
+}
+
+pub(crate) async fn testimony_form(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
+    let fields = Fields {
+        lang: page.lang.code().to_string(),
+        visibility: "public".into(),
+        ..Default::default()
+    };
+    testimony_again(&page, &state, fields, StatusCode::OK, String::new())
+}
+
+fn testimony_again(
+    page: &Page,
+    state: &State,
+    fields: Fields,
+    status: StatusCode,
+    error: String,
+) -> Response {
+    page.render(
+        status,
+        &TestimonyForm {
+            page,
+            fields,
+            error,
+            can_seal: !state.documenters.is_empty(),
+        },
+    )
+}
+
+pub(crate) async fn person_form(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
+    let fields = Fields {
+        lang: page.lang.code().to_string(),
+        visibility: "public".into(),
+        status: "missing".into(),
+        source: "witnessed".into(),
+        ..Default::default()
+    };
+    person_again(&page, &state, fields, StatusCode::OK, String::new())
+}
+
+fn person_again(
+    page: &Page,
+    state: &State,
+    fields: Fields,
+    status: StatusCode,
+    error: String,
+) -> Response {
+    let statuses = Status::ALL
+        .iter()
+        .map(|s| (s.as_str(), page.word(&format!("status.{}", s.as_str()))))
+        .collect();
+    let sources = Source::ALL
+        .iter()
+        .map(|s| (s.as_str(), page.word(&format!("source.{}", s.as_str()))))
+        .collect();
+    page.render(
+        status,
+        &PersonForm {
+            page,
+            fields,
+            error,
+            can_seal: !state.documenters.is_empty(),
+            statuses,
+            sources,
+        },
+    )
+}
+
+/// Why a submission was turned back to its form.
+struct Refused(String);
+
+pub(crate) async fn testimony(
+    state: Extract<Arc<State>>,
+    page: Page,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    submit(Kind::Testimony, state, page, peer, headers, multipart).await
+}
+
+pub(crate) async fn person(
+    state: Extract<Arc<State>>,
+    page: Page,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    submit(Kind::Person, state, page, peer, headers, multipart).await
+}
+
+async fn submit(
+    what: Kind,
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let mut fields = match admit(&page, &state, &headers, peer, multipart).await {
+        Ok(fields) => fields,
+        Err(answer) => return *answer,
+    };
+    match leave(&page, &state, &mut fields, what).await {
+        Ok(answer) => answer,
+        Err(Refused(why)) => {
+            let status = StatusCode::BAD_REQUEST;
+            match what {
+                Kind::Testimony => testimony_again(&page, &state, fields, status, why),
+                Kind::Person => person_again(&page, &state, fields, status, why),
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Testimony,
+    Person,
+}
+
+/// Reads the form, then checks its CSRF token and the sender's budget.
+async fn admit(
+    page: &Page,
+    state: &State,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    mut multipart: Multipart,
+) -> Result<Fields, Box<Response>> {
+    let bad = |status, title, detail: String| Box::new(problem(page, status, title, detail));
+    let mut fields = Fields::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                let status = e.status();
+                let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "error.too_large"
+                } else {
+                    "error.bad_form"
+                };
+                return Err(bad(status, title, e.body_text()));
+            }
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name == "files" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| bad(e.status(), "error.bad_form", e.body_text()))?;
+            // A file input left empty still sends an empty part.
+            if bytes.is_empty() && file_name.is_empty() {
+                continue;
+            }
+            if fields.files.len() == MAX_FILES {
+                return Err(bad(
+                    StatusCode::BAD_REQUEST,
+                    "error.too_many_files",
+                    MAX_FILES.to_string(),
+                ));
+            }
+            fields.files.push((file_name, bytes.to_vec()));
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|e| bad(e.status(), "error.bad_form", e.body_text()))?;
+        let limit = match name.as_str() {
+            "text" => samizdat_core::testimony::MAX_TEXT_BYTES,
+            "details" => samizdat_core::person::MAX_DETAILS_BYTES,
+            _ => MAX_FIELD_BYTES,
+        };
+        if text.len() > limit {
+            return Err(bad(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "error.field_too_long",
+                name,
+            ));
+        }
+        let slot = match name.as_str() {
+            "csrf" => &mut fields.csrf,
+            "text" | "details" => &mut fields.text,
+            "lang" => &mut fields.lang,
+            "place" => &mut fields.place,
+            "observed" => &mut fields.observed,
+            "visibility" => &mut fields.visibility,
+            "key" => &mut fields.key,
+            "name" => &mut fields.name,
+            "aliases" => &mut fields.aliases,
+            "age" => &mut fields.age,
+            "role" => &mut fields.role,
+            "status" => &mut fields.status,
+            "source" => &mut fields.source,
+            _ => continue,
+        };
+        *slot = text;
+    }
+    let cookies = super::cookies(headers);
+    if !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), &fields.csrf) {
+        return Err(bad(
+            StatusCode::FORBIDDEN,
+            "error.csrf",
+            page.t("error.csrf_detail").to_string(),
+        ));
+    }
+    if !state
+        .submissions
+        .take(peer.ip().to_canonical(), Instant::now())
+    {
+        return Err(bad(
+            StatusCode::TOO_MANY_REQUESTS,
+            "error.rate",
+            page.t("error.rate_detail").to_string(),
+        ));
+    }
+    Ok(fields)
+}
+
+/// Strips the files, signs the record and stores it (or its sealed
+/// copies); answers with the confirmation page once all is durable.
+async fn leave(
+    page: &Page,
+    state: &Arc<State>,
+    fields: &mut Fields,
+    what: Kind,
+) -> Result<Response, Refused> {
+    let refuse = |key: &'static str, detail: &str| {
+        let text = page.t(key);
+        Refused(if detail.is_empty() {
+            text.to_string()
+        } else {
+            format!("{text}: {detail}")
+        })
+    };
+    let visibility = fields.visibility.as_str();
+    let sealed = matches!(visibility, "sealed" | "private");
+    if sealed && state.documenters.is_empty() {
+        return Err(refuse("error.no_documenters", ""));
+    }
+    let keys = match fields.key.trim() {
+        "" => None,
+        text => Some(Keys::parse(text).map_err(|_| refuse("error.bad_key", ""))?),
+    };
+    let observed = parse_observed(&fields.observed).map_err(|d| refuse("error.bad_time", &d))?;
+    let files = std::mem::take(&mut fields.files);
+    let stripped = tokio::task::spawn_blocking(move || {
+        files
+            .into_iter()
+            .map(|(name, bytes)| {
+                samizdat_media::strip(&bytes)
+                    .map(|s| (name.clone(), s))
+                    .map_err(|e| format!("{name}: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })
+    .await
+    .map_err(|e| refuse("error.store", &e.to_string()))?
+    .map_err(|why| refuse("error.bad_file", &why))?;
+    let attachments: Vec<Attachment> = stripped
+        .iter()
+        .map(|(_, s)| Attachment {
+            hash: BlobHash::of(&s.bytes),
+            mime: s.media_type.mime().to_string(),
+            size: s.bytes.len() as u64,
+            dim: s.dim,
+        })
+        .collect();
+    let place = Place {
+        text: Some(fields.place.trim().to_string()).filter(|p| !p.is_empty()),
+        geohash: None,
+    };
+    let lang = fields.lang.trim().to_lowercase();
+    let now = Timestamp::now();
+    let mut draft = match what {
+        Kind::Testimony => {
+            let testimony = Testimony {
+                text: fields.text.trim().to_string(),
+                lang,
+                place,
+                observed,
+                attachments: attachments.clone(),
+                topics: Vec::new(),
+            };
+            Draft {
+                kind: kind::TESTIMONY,
+                created_at: now,
+                tags: testimony.tags(),
+                content: testimony.content(),
+            }
+        }
+        Kind::Person => {
+            let age = match fields.age.trim() {
+                "" => None,
+                a => Some(a.parse::<u8>().map_err(|_| refuse("error.bad_age", a))?),
+            };
+            let report = PersonReport {
+                name: fields.name.trim().to_string(),
+                aliases: fields
+                    .aliases
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                age,
+                role: Some(fields.role.trim().to_string()).filter(|r| !r.is_empty()),
+                status: fields
+                    .status
+                    .parse()
+                    .map_err(|_| refuse("error.bad_form", &fields.status))?,
+                observed,
+                place,
+                source: fields
+                    .source
+                    .parse()
+                    .map_err(|_| refuse("error.bad_form", &fields.source))?,
+                lang: Some(lang).filter(|l| !l.is_empty()),
+                details: fields.text.trim().to_string(),
+                attachments: attachments.clone(),
+            };
+            Draft {
+                kind: kind::PERSON_REPORT,
+                created_at: now,
+                tags: report.tags(),
+                content: report.content(),
+            }
+        }
+    };
+    if visibility == "private" {
+        // NIP-70: only the author may publish it.
+        draft.tags.push(vec!["-".to_string()]);
+    }
+    let new_key = keys.is_none();
+    let keys = keys.unwrap_or_else(Keys::generate);
+    let limits = state.config.events;
+    let record = draft
+        .sign(&keys)
+        .map_err(|e| refuse("error.invalid", e.reason()))?;
+    let record = validate(record, &limits, now)
+        .map_err(|e| refuse("error.invalid", &e.to_string()))?
+        .into_event();
+    let id = record.id;
+    let mut blobs: Vec<Vec<u8>> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
+    if sealed {
+        let inner = Inner::Signed(record);
+        for reader in &state.documenters {
+            events.push(
+                sealed::wrap(&keys, &inner, reader, &[], now)
+                    .map_err(|e| refuse("error.invalid", &e.to_string()))?,
+            );
+        }
+        for ((_, s), a) in stripped.iter().zip(&attachments) {
+            let file = sealed_file::seal(
+                &keys,
+                &state.documenters,
+                &s.bytes,
+                &a.mime,
+                id,
+                Role::Attachment,
+                now,
+            )
+            .map_err(|e| refuse("error.invalid", &e.to_string()))?;
+            events.extend(file.wraps.into_iter().map(|(_, w)| w));
+            blobs.push(file.encrypted);
+        }
+    } else {
+        blobs.extend(stripped.iter().map(|(_, s)| s.bytes.clone()));
+        events.push(record);
+    }
+    let store = state.ingest.store().clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        for bytes in &blobs {
+            store.blobs().put(bytes)?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| refuse("error.store", &e.to_string()))?
+    .map_err(|e| refuse("error.store", &e.to_string()))?;
+    for event in events {
+        match state.ingest.submit(event).await {
+            Ok(InsertOutcome::Stored | InsertOutcome::Duplicate) => {}
+            Ok(other) => return Err(refuse("error.invalid", &format!("{other:?}"))),
+            Err(e) => return Err(refuse("error.invalid", &e.to_string())),
+        }
+    }
+    tracing::info!(kind = %if what == Kind::Testimony { "testimony" } else { "person" },
+        sealed, files = stripped.len(), "web: a record was left in the drop box");
+    let files = stripped
+        .iter()
+        .map(|(name, s)| {
+            let removed = if s.removed.is_empty() {
+                page.t("stored.nothing_removed").to_string()
+            } else {
+                s.removed.join(", ")
+            };
+            (name.clone(), removed)
+        })
+        .collect();
+    Ok(page.render(
+        StatusCode::OK,
+        &Stored {
+            page,
+            kind: if what == Kind::Testimony {
+                "kind.testimony"
+            } else {
+                "kind.person"
+            },
+            id: if sealed { String::new() } else { id.to_hex() },
+            sealed,
+            private: visibility == "private",
+            documenters: state.documenters.len(),
+            files,
+            nsec: if new_key {
+                keys.secret_key().to_bech32().unwrap_or_default()
+            } else {
+                String::new()
+            },
+            npub: keys.public_key().to_bech32().unwrap_or_default(),
+        },
+    ))
+}
+
+/// When it happened: `YYYY-MM-DDTHH:MM` (a browser's date-time field),
+/// `YYYY-MM-DD HH:MM` or `YYYY-MM-DD`, in the node's time zone, which is
+/// the witness's when both are on the same network.
+fn parse_observed(text: &str) -> Result<Option<Observed>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let civil: jiff::civil::DateTime = match text.parse() {
+        Ok(t) => t,
+        Err(_) => text
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| text.to_string())?
+            .to_datetime(jiff::civil::Time::midnight()),
+    };
+    let zoned = civil
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .map_err(|e| e.to_string())?;
+    let start = u64::try_from(zoned.timestamp().as_second()).map_err(|_| text.to_string())?;
+    Ok(Some(Observed { start, end: None }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_from_browsers_and_people() {
+        assert!(parse_observed("2026-11-30T14:30").unwrap().is_some());
+        assert!(parse_observed("2026-11-30 14:30").unwrap().is_some());
+        assert!(parse_observed("2026-11-30").unwrap().is_some());
+        assert_eq!(parse_observed("  ").unwrap(), None);
+        assert!(parse_observed("last tuesday").is_err());
+    }
+}

@@ -1,0 +1,758 @@
+//! Reading: the timeline of public records, search, a record's page,
+//! the people registry and the node's status.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query as Params, State as Extract};
+use axum::http::StatusCode;
+use axum::response::Response;
+use samizdat_core::attestation::{Attestation, Label};
+use samizdat_core::nostr::prelude::{Event, EventId, ToBech32};
+use samizdat_core::record::Record;
+use samizdat_core::{Attachment, kind};
+use samizdat_store::{Query, Store, StoreError};
+use serde::Deserialize;
+
+use super::{Page, problem};
+use crate::State;
+
+/// Records on one page of the timeline or of search results.
+const PAGE_SIZE: usize = 50;
+/// Events read to fill one page when some must be left out (notes of
+/// other applications, places that do not match).
+const READ_AHEAD: usize = PAGE_SIZE * 8;
+
+/// A record as a line of the timeline.
+pub struct Item {
+    pub id: String,
+    /// `testimony` or `person`.
+    pub kind: &'static str,
+    /// The record's language, when it says.
+    pub lang: String,
+    /// For a person report: the name; for a testimony: the start of it.
+    pub title: String,
+    pub status: String,
+    pub place: String,
+    pub when: String,
+    pub media: usize,
+}
+
+/// A record's parts, as its page shows them.
+pub struct Shown {
+    pub item: Item,
+    pub text: String,
+    pub author: String,
+    pub published: String,
+    pub signature_ok: bool,
+    pub attachments: Vec<Media>,
+    /// Label, in the page's words, and what the person says.
+    pub facts: Vec<(&'static str, String)>,
+}
+
+pub struct Media {
+    pub url: String,
+    pub mime: String,
+    pub kind: &'static str,
+    pub size: u64,
+    pub present: bool,
+}
+
+pub struct Said {
+    pub label: String,
+    pub author: String,
+    pub note: String,
+    pub when: String,
+    /// The other record it names (a translation, a duplicate's original).
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TimelineQuery {
+    pub kind: Option<String>,
+    pub lang: Option<String>,
+    pub day: Option<String>,
+    pub place: Option<String>,
+    /// Only records published before this time (the next page).
+    pub before: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "timeline.html")]
+struct Timeline<'a> {
+    page: &'a Page,
+    items: Vec<Item>,
+    filter: TimelineQuery,
+    /// Link to the next page, when there may be one.
+    more: Option<String>,
+    search: String,
+    searching: bool,
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+struct RecordPage<'a> {
+    page: &'a Page,
+    shown: Shown,
+    said: Vec<Said>,
+    translations: Vec<Item>,
+}
+
+pub(crate) async fn timeline(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    Params(filter): Params<TimelineQuery>,
+) -> Response {
+    let mut query = Query {
+        kinds: Some(match filter.kind.as_deref() {
+            Some("testimony") => vec![kind::TESTIMONY.as_u16()],
+            Some("person") => vec![kind::PERSON_REPORT.as_u16()],
+            _ => vec![kind::TESTIMONY.as_u16(), kind::PERSON_REPORT.as_u16()],
+        }),
+        until: filter.before.map(|b| b.saturating_sub(1)),
+        limit: Some(READ_AHEAD),
+        ..Default::default()
+    };
+    if let Some(lang) = filter.lang.as_deref().filter(|l| !l.is_empty()) {
+        query.tags.push(('l', vec![lang.to_lowercase()]));
+    }
+    if let Some(day) = filter.day.as_deref().filter(|d| !d.is_empty()) {
+        let Some((since, until)) = day_span(day) else {
+            return problem(
+                &page,
+                StatusCode::BAD_REQUEST,
+                "error.bad_day",
+                day.to_string(),
+            );
+        };
+        query.since = Some(since);
+        query.until = Some(query.until.map_or(until, |u| u.min(until)));
+    }
+    let place = filter
+        .place
+        .as_deref()
+        .map(|p| samizdat_core::text::fold(p.trim()))
+        .filter(|p| !p.is_empty());
+    let events = match read(&page, &state, query).await {
+        Ok(events) => events,
+        Err(answer) => return answer,
+    };
+    let read_all = events.len() < READ_AHEAD;
+    let mut items = Vec::new();
+    let mut last = None;
+    for event in &events {
+        last = Some(event.created_at.as_secs());
+        let Some(item) = item(event) else { continue };
+        if let Some(p) = &place
+            && !samizdat_core::text::fold(&item.place).contains(p.as_str())
+        {
+            continue;
+        }
+        items.push(item);
+        if items.len() == PAGE_SIZE {
+            break;
+        }
+    }
+    let more = match last {
+        Some(before) if items.len() == PAGE_SIZE || !read_all => {
+            let mut link = format!("/timeline?before={before}");
+            for (name, value) in [
+                ("kind", &filter.kind),
+                ("lang", &filter.lang),
+                ("day", &filter.day),
+                ("place", &filter.place),
+            ] {
+                if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                    link.push_str(&format!("&{name}={}", encode(v)));
+                }
+            }
+            Some(link)
+        }
+        _ => None,
+    };
+    page.render(
+        StatusCode::OK,
+        &Timeline {
+            page: &page,
+            items,
+            filter,
+            more,
+            search: String::new(),
+            searching: false,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    pub q: Option<String>,
+}
+
+pub(crate) async fn search(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    Params(params): Params<SearchQuery>,
+) -> Response {
+    let words = params.q.unwrap_or_default();
+    let words = words.trim();
+    let mut items = Vec::new();
+    if !words.is_empty() {
+        let query = Query {
+            kinds: Some(vec![kind::TESTIMONY.as_u16(), kind::PERSON_REPORT.as_u16()]),
+            search: Some(words.chars().take(200).collect()),
+            limit: Some(READ_AHEAD),
+            ..Default::default()
+        };
+        match read(&page, &state, query).await {
+            Ok(events) => items.extend(events.iter().filter_map(item).take(PAGE_SIZE)),
+            Err(answer) => return answer,
+        }
+    }
+    page.render(
+        StatusCode::OK,
+        &Timeline {
+            page: &page,
+            items,
+            filter: TimelineQuery::default(),
+            more: None,
+            search: words.to_string(),
+            searching: true,
+        },
+    )
+}
+
+pub(crate) async fn record(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = EventId::parse(id.trim()) else {
+        return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", id);
+    };
+    let found = on_store(&page, &state, move |store| about(store, id)).await;
+    let (event, attestations, translations, present) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return problem(&page, StatusCode::NOT_FOUND, "error.not_found", id.to_hex());
+        }
+        Err(answer) => return answer,
+    };
+    let Some(shown) = show(&page, &event, &present) else {
+        return problem(&page, StatusCode::NOT_FOUND, "error.not_found", id.to_hex());
+    };
+    let said = attestations
+        .iter()
+        .filter_map(|e| {
+            let a = Attestation::from_event(e).ok()?;
+            Some(Said {
+                label: page.word(&format!("label.{}", a.label.as_str())),
+                author: short_npub(e),
+                note: a.note,
+                when: date_time(e.created_at.as_secs()),
+                link: a.original.map(|o| o.to_hex()),
+            })
+        })
+        .collect();
+    let translations = translations.iter().filter_map(item).collect();
+    page.render(
+        StatusCode::OK,
+        &RecordPage {
+            page: &page,
+            shown,
+            said,
+            translations,
+        },
+    )
+}
+
+/// Attestations and translations of one record, read in one go.
+type About = (Event, Vec<Event>, Vec<Event>, HashMap<String, bool>);
+
+fn about(store: &Store, id: EventId) -> Result<Option<About>, StoreError> {
+    let Some(stored) = store
+        .query(&Query {
+            ids: Some(vec![id]),
+            ..Default::default()
+        })?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let event = stored.event()?;
+    let mut attestations = Vec::new();
+    let mut translations = Vec::new();
+    for stored in store.query(&Query {
+        kinds: Some(vec![kind::ATTESTATION.as_u16()]),
+        tags: vec![('e', vec![id.to_hex()])],
+        limit: Some(500),
+        ..Default::default()
+    })? {
+        attestations.push(stored.event()?);
+    }
+    // A translation names its original in an `of` tag, which is not
+    // indexed: read the latest translation labels and keep this record's.
+    for stored in store.query(&Query {
+        kinds: Some(vec![kind::ATTESTATION.as_u16()]),
+        tags: vec![('l', vec![Label::TranslationOf.as_str().into()])],
+        limit: Some(2_000),
+        ..Default::default()
+    })? {
+        let label = stored.event()?;
+        if let Ok(a) = Attestation::from_event(&label)
+            && a.original == Some(id)
+            && let Some(t) = store
+                .query(&Query {
+                    ids: Some(vec![a.target]),
+                    ..Default::default()
+                })?
+                .into_iter()
+                .next()
+        {
+            translations.push(t.event()?);
+        }
+    }
+    let mut present = HashMap::new();
+    if let Ok(record) = Record::parse(&event) {
+        for a in attachments(&record) {
+            present.insert(a.hash.to_hex(), store.blobs().contains(&a.hash));
+        }
+    }
+    Ok(Some((event, attestations, translations, present)))
+}
+
+fn attachments(record: &Record) -> &[Attachment] {
+    match record {
+        Record::Testimony(t) => &t.attachments,
+        Record::PersonReport(p) => &p.attachments,
+        _ => &[],
+    }
+}
+
+/// A record as a timeline line; `None` for what is not a public
+/// testimony or person report.
+pub fn item(event: &Event) -> Option<Item> {
+    let record = Record::parse(event).ok()?;
+    let when = |observed: Option<samizdat_core::tags::Observed>| {
+        date_time(observed.map_or(event.created_at.as_secs(), |o| o.start))
+    };
+    Some(match &record {
+        Record::Testimony(t) => Item {
+            id: event.id.to_hex(),
+            kind: "testimony",
+            lang: t.lang.clone(),
+            title: excerpt(&t.text, 280),
+            status: String::new(),
+            place: t.place.text.clone().unwrap_or_default(),
+            when: when(t.observed),
+            media: t.attachments.len(),
+        },
+        Record::PersonReport(p) => Item {
+            id: event.id.to_hex(),
+            kind: "person",
+            lang: p.lang.clone().unwrap_or_default(),
+            title: p.name.clone(),
+            status: p.status.as_str().to_string(),
+            place: p.place.text.clone().unwrap_or_default(),
+            when: when(p.observed),
+            media: p.attachments.len(),
+        },
+        _ => return None,
+    })
+}
+
+fn show(page: &Page, event: &Event, present: &HashMap<String, bool>) -> Option<Shown> {
+    let record = Record::parse(event).ok()?;
+    let item = item(event)?;
+    let mut facts = Vec::new();
+    let text = match &record {
+        Record::Testimony(t) => {
+            if let Some(o) = t.observed {
+                facts.push(("field.observed", observed(o)));
+            }
+            if !t.topics.is_empty() {
+                facts.push(("field.topics", t.topics.join(", ")));
+            }
+            t.text.clone()
+        }
+        Record::PersonReport(p) => {
+            facts.push(("field.status", page.word(&format!("status.{}", p.status))));
+            if !p.aliases.is_empty() {
+                facts.push(("field.aliases", p.aliases.join(", ")));
+            }
+            if let Some(age) = p.age {
+                facts.push(("field.age", age.to_string()));
+            }
+            if let Some(role) = &p.role {
+                facts.push(("field.role", role.clone()));
+            }
+            if let Some(o) = p.observed {
+                facts.push(("field.when", observed(o)));
+            }
+            facts.push((
+                "field.source",
+                page.word(&format!("source.{}", p.source.as_str())),
+            ));
+            p.details.clone()
+        }
+        _ => return None,
+    };
+    if !item.place.is_empty() {
+        facts.push(("field.place", item.place.clone()));
+    }
+    let attachments = attachments(&record)
+        .iter()
+        .map(|a| {
+            let hex = a.hash.to_hex();
+            Media {
+                url: format!("/{hex}"),
+                kind: media_kind(&a.mime),
+                mime: a.mime.clone(),
+                size: a.size,
+                present: present.get(&hex).copied().unwrap_or(false),
+                // (the blob may still be on its way from a peer)
+            }
+        })
+        .collect();
+    Some(Shown {
+        text,
+        author: short_npub(event),
+        published: date_time(event.created_at.as_secs()),
+        signature_ok: event.verify().is_ok(),
+        attachments,
+        facts,
+        item,
+    })
+}
+
+fn media_kind(mime: &str) -> &'static str {
+    match mime.split('/').next() {
+        Some("image") => "image",
+        Some("audio") => "audio",
+        Some("video") => "video",
+        _ => "file",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct People<'a> {
+    page: &'a Page,
+    name: String,
+    entries: Vec<PersonLine>,
+    total: usize,
+}
+
+pub struct PersonLine {
+    /// The newest report's id: the entry's address.
+    pub id: String,
+    pub name: String,
+    pub others: String,
+    pub status: String,
+    pub when: String,
+    pub place: String,
+    pub reports: usize,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage<'a> {
+    page: &'a Page,
+    line: PersonLine,
+    history: Vec<HistoryLine>,
+    conflicts: Vec<String>,
+}
+
+pub struct HistoryLine {
+    pub id: String,
+    pub status: String,
+    pub when: String,
+    pub place: String,
+    pub source: String,
+    pub author: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PeopleQuery {
+    pub name: Option<String>,
+}
+
+fn person_line(page: &Page, entry: &samizdat_people::registry::Entry) -> PersonLine {
+    let latest = entry.latest();
+    let names = entry.names();
+    PersonLine {
+        id: hex::encode(latest.id),
+        name: latest.name.clone(),
+        others: names
+            .iter()
+            .filter(|n| **n != latest.name)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        status: page.word(&format!("status.{}", latest.status)),
+        when: date_time(latest.when()),
+        place: latest.place.clone().unwrap_or_default(),
+        reports: entry.history.len(),
+    }
+}
+
+pub(crate) async fn people(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    Params(params): Params<PeopleQuery>,
+) -> Response {
+    let name = params.name.unwrap_or_default().trim().to_string();
+    let registry = match on_store(&page, &state, crate::people::registry).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let chosen: Vec<usize> = if name.is_empty() {
+        (0..registry.entries.len()).collect()
+    } else {
+        registry.search(&name).into_iter().map(|(i, _)| i).collect()
+    };
+    let entries = chosen
+        .into_iter()
+        .take(200)
+        .filter_map(|i| registry.entries.get(i))
+        .map(|e| person_line(&page, e))
+        .collect();
+    page.render(
+        StatusCode::OK,
+        &People {
+            page: &page,
+            name,
+            entries,
+            total: registry.entries.len(),
+        },
+    )
+}
+
+pub(crate) async fn person(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(wanted) = EventId::parse(id.trim()) else {
+        return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", id);
+    };
+    let registry = match on_store(&page, &state, crate::people::registry).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let wanted = wanted.to_bytes();
+    let Some(entry) = registry
+        .entries
+        .iter()
+        .find(|e| e.history.iter().any(|r| r.id == wanted))
+    else {
+        return problem(
+            &page,
+            StatusCode::NOT_FOUND,
+            "error.not_found",
+            hex::encode(wanted),
+        );
+    };
+    let history = entry
+        .history
+        .iter()
+        .map(|r| HistoryLine {
+            id: hex::encode(r.id),
+            status: page.word(&format!("status.{}", r.status)),
+            when: date_time(r.when()),
+            place: r.place.clone().unwrap_or_default(),
+            source: page.word(&format!("source.{}", r.source)),
+            author: samizdat_core::nostr::prelude::PublicKey::from_slice(&r.author)
+                .ok()
+                .and_then(|k| k.to_bech32().ok())
+                .map(|n| short(&n))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let conflicts = entry.conflicts.iter().map(|c| c.why.clone()).collect();
+    page.render(
+        StatusCode::OK,
+        &PersonPage {
+            page: &page,
+            line: person_line(&page, entry),
+            history,
+            conflicts,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "node.html")]
+struct NodePage<'a> {
+    page: &'a Page,
+    records: u64,
+    peers: Vec<PeerLine>,
+    peer_count: usize,
+    last_sync: String,
+    waiting: u64,
+}
+
+pub struct PeerLine {
+    pub url: String,
+    pub state: String,
+    pub last_success: String,
+    pub last_error: String,
+    pub waiting: u64,
+}
+
+pub(crate) async fn node(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
+    let records = match on_store(&page, &state, |store| {
+        store.count(&Query {
+            kinds: Some(vec![kind::TESTIMONY.as_u16(), kind::PERSON_REPORT.as_u16()]),
+            ..Default::default()
+        })
+    })
+    .await
+    {
+        Ok(n) => n,
+        Err(answer) => return answer,
+    };
+    let board = state.peers.board().snapshot();
+    let never = || page.t("node.never").to_string();
+    let last_sync = board
+        .iter()
+        .filter_map(|p| p.last_success)
+        .max()
+        .map_or_else(never, date_time);
+    let waiting = board.iter().map(|p| p.waiting).sum();
+    // Which peers this node talks to is for its owner only.
+    let peers = if page.local {
+        board
+            .iter()
+            .map(|p| PeerLine {
+                url: p.url.clone(),
+                state: format!("{:?}", p.state).to_lowercase(),
+                last_success: p.last_success.map_or_else(never, date_time),
+                last_error: p.last_error.clone().unwrap_or_default(),
+                waiting: p.waiting,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    page.render(
+        StatusCode::OK,
+        &NodePage {
+            page: &page,
+            records,
+            peer_count: board.len(),
+            peers,
+            last_sync,
+            waiting,
+        },
+    )
+}
+
+/// Runs `f` on the store on a blocking thread, within the node's read
+/// budget; a failure becomes the error page.
+async fn on_store<T: Send + 'static>(
+    page: &Page,
+    state: &Arc<State>,
+    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    let _permit = state.reads.acquire().await.map_err(|e| failed(page, e))?;
+    let store = state.ingest.store().clone();
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(failed(page, e)),
+        Err(e) => Err(failed(page, e)),
+    }
+}
+
+/// Reads the events `query` matches.
+async fn read(page: &Page, state: &Arc<State>, query: Query) -> Result<Vec<Event>, Response> {
+    on_store(page, state, move |store| {
+        store.query(&query)?.iter().map(|s| s.event()).collect()
+    })
+    .await
+}
+
+fn failed(page: &Page, error: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %error, "web: reading the store");
+    problem(
+        page,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "error.store",
+        String::new(),
+    )
+}
+
+/// The first and last second of a `YYYY-MM-DD` day, in UTC.
+fn day_span(day: &str) -> Option<(u64, u64)> {
+    let date: jiff::civil::Date = day.trim().parse().ok()?;
+    let start = date
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp();
+    let start = u64::try_from(start.as_second()).ok()?;
+    Some((start, start + 86_399))
+}
+
+pub fn date_time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || secs.to_string(),
+            |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+}
+
+fn observed(o: samizdat_core::tags::Observed) -> String {
+    match o.end {
+        Some(end) => format!("{} – {}", date_time(o.start), date_time(end)),
+        None => date_time(o.start),
+    }
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn short(text: &str) -> String {
+    match (text.get(..12), text.get(text.len().saturating_sub(6)..)) {
+        (Some(a), Some(b)) if text.len() > 20 => format!("{a}…{b}"),
+        _ => text.to_string(),
+    }
+}
+
+fn short_npub(event: &Event) -> String {
+    event
+        .pubkey
+        .to_bech32()
+        .map(|n| short(&n))
+        .unwrap_or_default()
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_its_utc_seconds() {
+        assert_eq!(day_span("2026-12-01"), Some((1_796_083_200, 1_796_169_599)));
+        assert_eq!(day_span("yesterday"), None);
+        assert_eq!(day_span("2026-13-01"), None);
+    }
+
+    #[test]
+    fn excerpts_cut_on_characters() {
+        assert_eq!(excerpt("Алматы", 3), "Алм…");
+        assert_eq!(excerpt("abc", 3), "abc");
+    }
+}

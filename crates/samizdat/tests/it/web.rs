@@ -1,0 +1,512 @@
+//! The web interface over real HTTP: forms that lack their token, bad
+//! files, hostile text, sealed submissions, limits. The browser test (a
+//! real Chromium on a phone-sized screen) is scripts/web/run.
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, SET_COOKIE};
+
+use crate::served::Served;
+use crate::{Node, contains, http, tour_photo};
+
+const BOUNDARY: &str = "samizdat-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart form: text fields, then files.
+fn form(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (file_name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; \
+                 filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// A browser session: the CSRF cookie a form page set, and its token.
+struct Session {
+    base: String,
+    cookie: String,
+    token: String,
+}
+
+impl Session {
+    async fn open(served: &Served, path: &str) -> Session {
+        let base = format!("http://{}", served.addr);
+        let answer = http()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("the form loads");
+        assert_eq!(answer.status(), StatusCode::OK);
+        let cookie = answer
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("samizdat_csrf="))
+            .and_then(|c| c.split(';').next())
+            .expect("the form sets its CSRF cookie")
+            .to_string();
+        let page = answer.text().await.expect("a page");
+        let token = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the form carries its token")
+            .to_string();
+        assert_eq!(cookie, format!("samizdat_csrf={token}"));
+        Session {
+            base,
+            cookie,
+            token,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Vec<u8>) -> (StatusCode, String) {
+        let answer = http()
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
+            .header(
+                CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("the node answers");
+        let status = answer.status();
+        (status, answer.text().await.unwrap_or_default())
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let answer = http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the node answers");
+        let status = answer.status();
+        (status, answer.text().await.unwrap_or_default())
+    }
+}
+
+fn testimony<'a>(token: &'a str, text: &'a str, visibility: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", token),
+        ("text", text),
+        ("lang", "ru"),
+        ("place", "Алматы"),
+        ("observed", "2026-11-30T14:30"),
+        ("visibility", visibility),
+    ]
+}
+
+#[tokio::test]
+async fn a_form_without_its_token_stores_nothing() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let text = "Задержали троих у входа";
+
+    // No cookie at all: a page of another site posting here.
+    let answer = http()
+        .post(format!("{}/submit/testimony", session.base))
+        .header(
+            CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(form(&testimony(&session.token, text, "public"), &[]))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    // The cookie, but another token.
+    let forged = "0".repeat(64);
+    let (status, page) = session
+        .post(
+            "/submit/testimony",
+            form(&testimony(&forged, text, "public"), &[]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    // The right token, from a page that says it is another site.
+    let answer = http()
+        .post(format!("{}/submit/testimony", session.base))
+        .header(COOKIE, &session.cookie)
+        .header("Origin", "http://attacker.invalid")
+        .header(
+            CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(form(&testimony(&session.token, text, "public"), &[]))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert!(node.json(&["list"]).is_empty(), "nothing was stored");
+
+    // With both, it is stored.
+    let (status, page) = session
+        .post(
+            "/submit/testimony",
+            form(&testimony(&session.token, text, "public"), &[]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(node.json(&["list"]).len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_file_is_refused_and_the_witness_keeps_their_text() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let photo = std::fs::read(tour_photo()).expect("the tour photo");
+    let text = "Текст, который нельзя потерять: Бүгін ұсталды";
+    for (name, bytes) in [
+        ("cut.jpg", &photo[..photo.len() / 3]),
+        ("notes.txt", b"just some text, not media".as_slice()),
+        ("empty.jpg", b"".as_slice()),
+    ] {
+        let (status, page) = session
+            .post(
+                "/submit/testimony",
+                form(&testimony(&session.token, text, "public"), &[(name, bytes)]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {page}");
+        assert!(page.contains("A file was refused"), "{name}: {page}");
+        assert!(page.contains(name), "the error names {name}: {page}");
+        assert!(page.contains(text), "the form comes back with the text");
+    }
+    assert!(node.json(&["list"]).is_empty(), "nothing was stored");
+    let blobs = crate::sealed::files(&node.data().join("blobs"));
+    assert!(
+        blobs.is_empty(),
+        "blobs stored for a refused record: {blobs:?}"
+    );
+}
+
+#[tokio::test]
+async fn what_a_record_says_is_shown_never_run() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let hostile = "<script>alert('x')</script><img src=x onerror=alert(1)> \"quoted\" & more";
+    let (status, page) = session
+        .post(
+            "/submit/testimony",
+            form(&testimony(&session.token, hostile, "public"), &[]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let id = page
+        .split("href=\"/r/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the confirmation links to the record")
+        .to_string();
+    for path in [
+        format!("/r/{id}"),
+        "/timeline".into(),
+        "/search?q=alert".into(),
+    ] {
+        let answer = http()
+            .get(format!("{}{path}", session.base))
+            .send()
+            .await
+            .expect("answers");
+        let csp = answer
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(csp.contains("default-src 'none'"), "{path}: CSP {csp:?}");
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{path}: no other site may read the pages"
+        );
+        let page = answer.text().await.expect("a page");
+        assert!(!page.contains("<script"), "{path} runs the record's script");
+        assert!(
+            !page.contains("<img src=x"),
+            "{path} renders the record's HTML"
+        );
+        assert!(
+            page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"),
+            "{path} shows the text as text"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sealed_submissions_reach_only_the_documenters() {
+    // The node's default identity is its documenter.
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let text = "Только для документаторов: имена задержанных";
+    let photo = std::fs::read(tour_photo()).expect("the tour photo");
+    let (status, page) = session
+        .post(
+            "/submit/testimony",
+            form(
+                &testimony(&session.token, text, "sealed"),
+                &[("photo.jpg", &photo)],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("sealed for 1 documenter"), "{page}");
+    assert!(
+        !page.contains("href=\"/r/"),
+        "a sealed record has no public page"
+    );
+
+    // Nothing public: not in the timeline, not in the store's records,
+    // not in any file of the data directory in plain text.
+    assert!(node.json(&["list"]).is_empty());
+    let (_, timeline) = session.get("/timeline").await;
+    assert!(!timeline.contains("документаторов"));
+    for (path, bytes) in crate::sealed::files(&node.data()) {
+        assert!(
+            !contains(&bytes, "имена задержанных".as_bytes()),
+            "{} holds the sealed text in the clear",
+            path.display()
+        );
+    }
+    // The documenter opens it, photo included.
+    let sealed = node.json(&["sealed", "list"]);
+    let record = sealed
+        .iter()
+        .find(|v| v["kind"] == "testimony")
+        .expect("the documenter sees the sealed testimony");
+    let shown = node
+        .json(&["sealed", "show", record["wrap"].as_str().expect("wrap id")])
+        .pop()
+        .expect("shown");
+    assert_eq!(
+        shown["inner"]["content"]
+            .as_str()
+            .map(|c| c.starts_with(text)),
+        Some(true)
+    );
+    assert!(
+        sealed.iter().any(|v| v["kind"] == "file"),
+        "the photo is sealed too: {sealed:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_documenters_the_drop_box_takes_only_public_records() {
+    // A data directory with no identity, and no documenters configured.
+    let node = Node {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    node.ok(&["init"]);
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let (_, page) = session.get("/submit/testimony").await;
+    assert!(
+        !page.contains("value=\"sealed\""),
+        "no sealed choice offered"
+    );
+    let (status, page) = session
+        .post(
+            "/submit/testimony",
+            form(&testimony(&session.token, "Для кого?", "sealed"), &[]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("no documenters"), "{page}");
+}
+
+#[tokio::test]
+async fn the_drop_box_has_limits() {
+    let node = Node::start();
+    let served = Served::start(
+        &node,
+        "[web]\nsubmissions_per_hour = 2\nmax_upload_bytes = 65536\n",
+    );
+    let session = Session::open(&served, "/submit/person").await;
+    let report = |name: &'static str| {
+        form(
+            &[
+                ("csrf", &session.token),
+                ("name", name),
+                ("status", "detained"),
+                ("source", "witnessed"),
+                ("visibility", "public"),
+            ],
+            &[],
+        )
+    };
+    let too_big = form(
+        &[("csrf", &session.token), ("name", "Большой")],
+        &[("big.jpg", &vec![0xffu8; 100_000])],
+    );
+    let (status, _) = session.post("/submit/person", too_big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    for name in ["Первый Человек", "Второй Человек"] {
+        let (status, page) = session.post("/submit/person", report(name)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+    }
+    let (status, page) = session
+        .post("/submit/person", report("Третий Человек"))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert_eq!(node.json(&["list"]).len(), 2);
+
+    let bad_key = form(
+        &[
+            ("csrf", &session.token),
+            ("name", "Четвёртый"),
+            ("status", "detained"),
+            ("source", "witnessed"),
+            ("key", "nsec1notakey"),
+        ],
+        &[],
+    );
+    let (status, _) = session.post("/submit/person", bad_key).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the budget is spent");
+}
+
+#[tokio::test]
+async fn a_witness_who_keeps_their_key_writes_as_the_same_person() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let (_, first) = session
+        .post(
+            "/submit/testimony",
+            form(&testimony(&session.token, "Первое", "public"), &[]),
+        )
+        .await;
+    let nsec = first
+        .split("id=\"nsec\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("a new witness is shown their key")
+        .to_string();
+    let mut fields = testimony(&session.token, "Второе", "public");
+    fields.push(("key", &nsec));
+    let (status, second) = session.post("/submit/testimony", form(&fields, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert!(
+        !second.contains("id=\"nsec\""),
+        "a known key is not shown again"
+    );
+    let authors: Vec<String> = node
+        .json(&["list"])
+        .iter()
+        .map(|v| v["pubkey"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(authors.len(), 2);
+    assert_eq!(authors[0], authors[1], "both records have one author");
+    // The node kept no copy of the key.
+    for (path, bytes) in crate::sealed::files(&node.data()) {
+        assert!(
+            !contains(&bytes, nsec.as_bytes()),
+            "{} holds the key",
+            path.display()
+        );
+    }
+    let mut fields = testimony(&session.token, "Третье", "public");
+    fields.push(("key", "nsec1qqqqnotakeyatall"));
+    let (status, page) = session.post("/submit/testimony", form(&fields, &[])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("not a key"), "{page}");
+}
+
+#[tokio::test]
+async fn pages_speak_the_browsers_language() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let base = format!("http://{}", served.addr);
+    for (accept, lang, word) in [
+        ("kk-KZ,kk;q=0.9,ru;q=0.8", "kk", "Жазба қалдыру"),
+        ("ru-RU,ru;q=0.9", "ru", "Оставить запись"),
+        ("fr-FR,fr;q=0.9,en;q=0.5", "fr", "Déposer un document"),
+        ("de-DE", "en", "Leave a record"),
+    ] {
+        let page = http()
+            .get(format!("{base}/"))
+            .header(ACCEPT_LANGUAGE, accept)
+            .send()
+            .await
+            .expect("answers")
+            .text()
+            .await
+            .expect("a page");
+        assert!(
+            page.contains(&format!("<html lang=\"{lang}\">")),
+            "{accept}"
+        );
+        assert!(page.contains(word), "{accept}: {word}");
+    }
+    // A choice made on the page wins over the browser, and is remembered.
+    let answer = http()
+        .get(format!("{base}/people?lang=kk"))
+        .header(ACCEPT_LANGUAGE, "fr")
+        .send()
+        .await
+        .expect("answers");
+    assert!(
+        answer
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("lang=kk")))
+    );
+    assert!(answer.text().await.expect("page").contains("Адамдар"));
+
+    let (status, _) = (
+        http()
+            .get(format!("{base}/r/not-an-id"))
+            .send()
+            .await
+            .expect("answers")
+            .status(),
+        (),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_web_interface_can_be_turned_off() {
+    let node = Node::start();
+    let served = Served::start(&node, "[web]\nenabled = false\n");
+    let base = format!("http://{}", served.addr);
+    let answer = http()
+        .get(format!("{base}/submit"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let home = http()
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert!(home.contains("Nostr clients"), "{home}");
+}
