@@ -1,14 +1,16 @@
 // End-to-end test of the web interface in a real browser (Debian's
 // Chromium, driven by playwright-core), at a phone-sized viewport.
-// Usage: node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR
+// Usage: E2E_PASSPHRASE=… node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR
 // Exits non-zero, saying why, at the first thing that is wrong.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
 const [base, photo, shots] = process.argv.slice(2);
-if (!base || !photo || !shots) {
-  console.error('usage: node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR');
+// The passphrase of the node's identity, the documenter's.
+const passphrase = process.env.E2E_PASSPHRASE;
+if (!base || !photo || !shots || !passphrase) {
+  console.error('usage: E2E_PASSPHRASE=… node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -106,12 +108,28 @@ try {
   // scripts/web/run reads it with `samizdat media inspect`, field by field.
   writeFileSync(`${shots}/served-photo.jpg`, served);
 
+  step('a documenter corroborates it from the console, and the record page shows it');
+  await page.goto(base + '/console');
+  await page.fill('#passphrase', passphrase);
+  await page.click('form[action="/console/unlock"] button');
+  await page.waitForSelector('form[action="/console/lock"]');
+  await shot(page, '6-console');
+  await page.goto(base + `/r/${id}`);
+  await page.selectOption('#label', 'corroborates');
+  await page.fill('#note', 'Подтверждаю: видела это сама');
+  await page.click('form[action="/console/attest"] button');
+  await page.waitForURL(`${base}/r/${id}`);
+  assert.match(await page.textContent('ul.said'), /подтверждает.*Подтверждаю: видела это сама/s);
+  await shot(page, '7-corroborated');
+  await page.goto(base + '/console');
+  await page.click('form[action="/console/lock"] button');
+
   step('search finds it by a word written in Kazakh');
   await page.goto(base + '/search');
   await page.fill('#q', 'ұсталды');
   await page.click('form.search button');
   assert.equal(await page.locator(`a[href="/r/${id}"]`).count(), 1, 'search by ұсталды finds the record');
-  await shot(page, '6-search');
+  await shot(page, '8-search');
 
   step('the language switch keeps the page');
   await page.click('nav.langs a[lang="kk"]');
@@ -138,11 +156,11 @@ try {
   await old.goto(base + '/people?name=Aigerim');
   assert.equal(await old.locator('ol.items li').count(), 1, 'the registry finds her by the Latin spelling');
   assert.match(await old.textContent('ol.items li'), /Айгерим Сапарова/);
-  await shot(old, '7-people');
+  await shot(old, '9-people');
   await old.click('ol.items li a');
   assert.match(await old.textContent('main'), /detained/);
   await old.goto(base + '/node');
-  await shot(old, '8-node');
+  await shot(old, '10-node');
   assert.deepEqual(oldProblems, []);
   await plain.close();
   step('all passed');

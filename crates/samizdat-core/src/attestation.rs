@@ -3,10 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use nostr::prelude::{Event, EventId, PublicKey};
+use nostr::prelude::{Event, EventId, PublicKey, Timestamp};
 
 use crate::kind::NAMESPACE;
 use crate::record::RuleViolation;
+use crate::sign::Draft;
 use crate::tags;
 
 /// Longest note on an attestation, in bytes.
@@ -100,6 +101,17 @@ pub struct Attestation {
 }
 
 impl Attestation {
+    /// The attestation as an event to sign: its tags, and its note as
+    /// the content.
+    pub fn draft(&self, created_at: Timestamp) -> Draft {
+        Draft {
+            kind: crate::kind::ATTESTATION,
+            created_at,
+            tags: self.tags(),
+            content: self.note.clone(),
+        }
+    }
+
     pub fn tags(&self) -> Vec<Vec<String>> {
         let mut tags = vec![
             vec!["L".into(), NAMESPACE.into()],

@@ -3,6 +3,7 @@
 //!
 //! - `server`: [`Node`], the handle (bind, run until a signal, drain);
 //! - `config`: [`Config`], what `samizdat.toml` may say;
+//! - `inbox`: sealed records addressed to one key, opened, published;
 //! - `ingest`: the one way in for events (validate on every core, commit
 //!   in batches, then tell live subscribers);
 //! - `relay`: NIP-01 and friends over WebSocket;
@@ -19,6 +20,7 @@
 
 mod blossom;
 pub mod config;
+pub mod inbox;
 mod ingest;
 pub mod lan;
 mod negkeys;

@@ -52,6 +52,8 @@ pub(crate) struct State {
     pub submissions: PerIp,
     /// Who reads what witnesses seal through the drop box.
     pub documenters: Vec<PublicKey>,
+    /// The documenters' console, when unlocked.
+    pub console: crate::web::Console,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -133,6 +135,7 @@ impl Node {
         let state = Arc::new(State {
             submissions: PerIp::with(per_hour / 3600.0, per_hour),
             documenters,
+            console: crate::web::Console::default(),
             ingest,
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
             reads: Semaphore::new(cores * 4),

@@ -42,7 +42,7 @@ pub fn check(headers: &HeaderMap, cookie: Option<&str>, field: &str) -> bool {
 }
 
 /// Compares in time independent of where the first difference is.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

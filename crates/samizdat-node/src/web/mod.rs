@@ -8,6 +8,7 @@
 //! Content-Security-Policy forbids them to. Forms carry a CSRF token
 //! (a cookie the form repeats). See `docs/ARCHITECTURE.md`.
 
+mod console;
 mod csrf;
 mod drop;
 pub mod i18n;
@@ -22,8 +23,9 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
+pub use console::Console;
 pub use i18n::Lang;
 
 use crate::State;
@@ -55,6 +57,15 @@ pub(crate) fn router(state: Arc<State>) -> Router<Arc<State>> {
             get(drop::testimony_form).post(drop::testimony),
         )
         .route("/submit/person", get(drop::person_form).post(drop::person))
+        .route("/console", get(console::home))
+        .route("/console/unlock", post(console::unlock))
+        .route("/console/lock", post(console::lock))
+        .route("/console/sealed/{wrap}", get(console::sealed))
+        .route("/console/file/{wrap}", get(console::file))
+        .route("/console/publish", post(console::publish))
+        .route("/console/attest", post(console::attest))
+        .route("/console/translate", post(console::translate))
+        .route("/console/match", post(console::verdict))
         .route("/assets/style.css", get(style))
         .route("/assets/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
@@ -69,7 +80,7 @@ pub(crate) async fn home(
     headers: &HeaderMap,
     uri: &axum::http::Uri,
 ) -> Response {
-    let page = Page::new(headers, uri, peer);
+    let page = Page::new(headers, uri, peer, &state);
     read::timeline(
         state,
         page,
@@ -136,26 +147,37 @@ pub struct Page {
     pub switch: Vec<(Lang, String)>,
     /// Whether the viewer is on this machine (sees the node's peers).
     pub local: bool,
+    /// Whether the viewer has the documenters' console open.
+    pub console: bool,
 }
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Page {
+impl axum::extract::FromRequestParts<Arc<State>> for Page {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &Arc<State>,
     ) -> Result<Page, Self::Rejection> {
-        // Served with connect info; an unknown peer is treated as remote.
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
-        Ok(Page::new(&parts.headers, &parts.uri, peer))
+        Ok(Page::new(&parts.headers, &parts.uri, peer_of(parts), state))
     }
 }
 
+/// Who sent the request. The node serves with connect info; a peer it
+/// cannot tell is treated as remote.
+fn peer_of(parts: &axum::http::request::Parts) -> SocketAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0)
+}
+
 impl Page {
-    pub fn new(headers: &HeaderMap, uri: &axum::http::Uri, peer: SocketAddr) -> Page {
+    pub(crate) fn new(
+        headers: &HeaderMap,
+        uri: &axum::http::Uri,
+        peer: SocketAddr,
+        state: &State,
+    ) -> Page {
         let cookies = cookies(headers);
         let asked = uri.query().and_then(|q| {
             q.split('&')
@@ -198,6 +220,7 @@ impl Page {
             chosen: asked.is_some(),
             switch,
             local: peer.ip().to_canonical().is_loopback(),
+            console: console::signer(state, headers, peer).is_some(),
         }
     }
 
@@ -221,6 +244,16 @@ impl Page {
     /// A person's status (`missing`…) in the page's words.
     pub fn status(&self, status: &str) -> String {
         self.word(&format!("status.{status}"))
+    }
+
+    /// A record kind (`testimony`, `person`…) in the page's words.
+    pub fn kind(&self, kind: &str) -> String {
+        self.word(&format!("kind.{kind}"))
+    }
+
+    /// What a sealed record's author allowed, in the page's words.
+    pub fn nature(&self, nature: &str) -> String {
+        self.word(&format!("console.nature_{nature}"))
     }
 
     /// Renders `template` as this page's answer, with its cookies.

@@ -651,7 +651,7 @@ pub(crate) async fn node(Extract(state): Extract<Arc<State>>, page: Page) -> Res
 
 /// Runs `f` on the store on a blocking thread, within the node's read
 /// budget; a failure becomes the error page.
-async fn on_store<T: Send + 'static>(
+pub(crate) async fn on_store<T: Send + 'static>(
     page: &Page,
     state: &Arc<State>,
     f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
@@ -711,7 +711,7 @@ fn observed(o: samizdat_core::tags::Observed) -> String {
     }
 }
 
-fn excerpt(text: &str, max: usize) -> String {
+pub fn excerpt(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max).collect();
     if out.len() < text.len() {
         out.push('…');
@@ -719,7 +719,7 @@ fn excerpt(text: &str, max: usize) -> String {
     out
 }
 
-fn short(text: &str) -> String {
+pub fn short(text: &str) -> String {
     match (text.get(..12), text.get(text.len().saturating_sub(6)..)) {
         (Some(a), Some(b)) if text.len() > 20 => format!("{a}…{b}"),
         _ => text.to_string(),

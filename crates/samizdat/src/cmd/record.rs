@@ -76,13 +76,7 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
             original: Some(original.id),
             note: String::new(),
         };
-        events.push(sign(
-            &keys,
-            kind::ATTESTATION,
-            now,
-            attestation.tags(),
-            String::new(),
-        )?);
+        events.push(attestation.draft(now).sign(&keys)?);
     }
     let record = events[0].id;
     store_new(ctx, &store, events, &attached.stripped)?;
@@ -135,13 +129,7 @@ pub fn attest(ctx: &Context, args: AttestArgs) -> Result<Code> {
         note: args.note.trim().to_string(),
     };
     let keys = ctx.signer()?;
-    let event = sign(
-        &keys,
-        kind::ATTESTATION,
-        Timestamp::now(),
-        attestation.tags(),
-        attestation.note.clone(),
-    )?;
+    let event = attestation.draft(Timestamp::now()).sign(&keys)?;
     store_new(ctx, &store, vec![event], &[])
 }
 

@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use samizdat_core::nostr::prelude::{Event, Keys, Timestamp};
-use samizdat_core::sealed::{self, Inner, Opened};
-use samizdat_core::sealed_file::{FILE_MESSAGE, Role, SealedFile};
-use samizdat_core::{Attachment, Limits, RecordKind, validate};
-use samizdat_store::{BlobError, InsertOutcome, Query, Store};
+use samizdat_core::RecordKind;
+use samizdat_core::nostr::prelude::{Event, Keys};
+use samizdat_core::sealed::{self, Opened};
+use samizdat_core::sealed_file::{Role, SealedFile};
+use samizdat_node::inbox;
+use samizdat_store::{InsertOutcome, Store};
 use serde_json::json;
 
 use crate::cli::SealedCommand;
@@ -23,7 +24,7 @@ pub fn run(ctx: &Context, command: SealedCommand) -> Result<Code> {
     let keys = ctx.signer()?;
     match command {
         SealedCommand::List => {
-            let mine = addressed(&store, &keys)?;
+            let mine = inbox::inbox(&store, &keys)?;
             for (wrap, opened) in &mine.opened {
                 print(ctx, wrap, opened, false);
             }
@@ -54,58 +55,11 @@ pub fn run(ctx: &Context, command: SealedCommand) -> Result<Code> {
     }
 }
 
-/// The gift wraps in the store addressed to a key, opened.
-struct Addressed {
-    opened: Vec<(Event, Opened)>,
-    unreadable: usize,
-}
-
-/// Every gift wrap in the store addressed to `keys`, newest first.
-fn addressed(store: &Store, keys: &Keys) -> Result<Addressed> {
-    let wraps = store.query(&Query {
-        kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
-        tags: vec![('p', vec![keys.public_key().to_hex()])],
-        ..Default::default()
-    })?;
-    let mut mine = Addressed {
-        opened: Vec::new(),
-        unreadable: 0,
-    };
-    for stored in &wraps {
-        let wrap = stored.event()?;
-        match sealed::open(keys, &wrap) {
-            Ok(opened) => mine.opened.push((wrap, opened)),
-            Err(e) => {
-                mine.unreadable += 1;
-                tracing::warn!(wrap = %wrap.id, error = %e, "a sealed record does not open");
-            }
-        }
-    }
-    Ok(mine)
-}
-
 fn open(store: &Store, keys: &Keys, id: &str) -> Result<(Event, Opened)> {
     let wrap = find(store, id)?;
     let opened =
         sealed::open(keys, &wrap).with_context(|| format!("opening sealed record {}", wrap.id))?;
     Ok((wrap, opened))
-}
-
-/// The file message inside, if it is one.
-fn file_of(inner: &Inner) -> Option<Result<SealedFile>> {
-    (inner.kind() == FILE_MESSAGE).then(|| {
-        SealedFile::from_tags(&inner.readable().tags)
-            .context("the sealed file message is not readable")
-    })
-}
-
-/// What the sealed record is, in the words the command line uses.
-fn nature(inner: &Inner) -> &'static str {
-    match inner {
-        Inner::Unsigned(_) => "deniable",
-        Inner::Signed(_) if inner.is_protected() => "private",
-        Inner::Signed(_) => "publishable",
-    }
 }
 
 /// One line about a sealed file: what it is to which record.
@@ -124,7 +78,7 @@ fn describe(file: &SealedFile) -> String {
 
 fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
     let inner = &opened.inner;
-    let file = file_of(inner).and_then(Result::ok);
+    let file = inbox::file_of(inner).and_then(Result::ok);
     let kind = if file.is_some() {
         "file"
     } else {
@@ -140,7 +94,7 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
             "wrap": wrap.id.to_hex(),
             "from": output::npub(&opened.sender),
             "kind": kind,
-            "as": nature(inner),
+            "as": inbox::nature(inner),
             "record": id,
             "created_at": inner.created_at().as_secs(),
             "summary": summary,
@@ -167,7 +121,7 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
         println!("sealed {kind} {id}");
         println!("  wrap      {}", wrap.id);
         println!("  from      {}", output::npub(&opened.sender));
-        println!("  as        {}", nature(inner));
+        println!("  as        {}", inbox::nature(inner));
         println!(
             "  written   {}",
             crate::time::show(inner.created_at().as_secs())
@@ -182,38 +136,21 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
         println!(
             "{}  {kind:<11} {:<11} from {}  {summary}",
             output::short(&wrap.id.to_hex()),
-            nature(inner),
+            inbox::nature(inner),
             output::short(&output::npub(&opened.sender)),
         );
     }
-}
-
-/// Opens a sealed file's encrypted blob from the store.
-fn decrypt(store: &Store, file: &SealedFile) -> Result<Vec<u8>> {
-    let encrypted = match store.blobs().get(&file.encrypted) {
-        Ok(bytes) => bytes,
-        Err(BlobError::NotFound(_)) => bail!(
-            "the encrypted file {} has not arrived here yet (it travels with the sealed \
-             record, by sync or bundle)",
-            file.encrypted
-        ),
-        Err(e @ BlobError::Corrupt { .. }) => {
-            bail!("the encrypted file is damaged and cannot be opened: {e}")
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(file.decrypt(&encrypted)?)
 }
 
 /// Writes a sealed file, opened, to a new file at `path` (mode 0600,
 /// never over an existing file).
 fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Result<Code> {
     let (_, opened) = open(store, keys, id)?;
-    let Some(file) = file_of(&opened.inner) else {
+    let Some(file) = inbox::file_of(&opened.inner) else {
         bail!("this sealed record is not a file; `sealed show` prints it");
     };
     let file = file?;
-    let plain = decrypt(store, &file)?;
+    let plain = inbox::decrypt(store, &file)?;
     // An original carries what stripping removes: readable by its owner
     // only.
     super::create_private(path, |file| file.write_all(&plain))?;
@@ -238,25 +175,11 @@ fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Res
 /// opening its sealed attachments into the store.
 fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> {
     let (_, opened) = open(store, keys, id)?;
-    let event = match opened.inner {
-        Inner::Signed(_) if opened.inner.kind() == FILE_MESSAGE => bail!(
-            "this is a sealed file, kept as evidence; it is never published (`sealed save` \
-             writes it out)"
-        ),
-        Inner::Unsigned(_) => bail!(
-            "this sealed record is deniable: its author did not sign it, so it cannot be \
-             published as theirs"
-        ),
-        Inner::Signed(_) if opened.inner.is_protected() => bail!(
-            "its author sealed this record as private (NIP-70 `-` tag): they did not allow \
-             anyone else to publish it"
-        ),
-        Inner::Signed(event) => event,
-    };
-    let verified = validate(event, &Limits::default(), Timestamp::now())
-        .context("the sealed record is not a valid public record")?;
+    let verified = inbox::publishable(opened.inner)?;
     let event = verified.event().clone();
-    open_attachments(store, keys, &event)?;
+    for plain in inbox::open_attachments(store, keys, &event)? {
+        store.blobs().put(&plain).context("storing an attachment")?;
+    }
     let outcome = store.insert(vec![verified])?;
     match outcome.first() {
         Some(InsertOutcome::Stored | InsertOutcome::Duplicate) => {}
@@ -273,42 +196,4 @@ fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> 
         );
     }
     Ok(Code::Success)
-}
-
-/// Puts every attachment of `event` that this store lacks into it, from
-/// the sealed files addressed to `keys` for that record; refuses if one
-/// cannot be found or opened, before anything is published.
-fn open_attachments(store: &Store, keys: &Keys, event: &Event) -> Result<()> {
-    let missing: Vec<Attachment> = samizdat_core::tags::attachments(event)?
-        .into_iter()
-        .filter(|a| !store.blobs().contains(&a.hash))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let files: Vec<SealedFile> = addressed(store, keys)?
-        .opened
-        .iter()
-        .filter(|(_, o)| o.sender == event.pubkey)
-        .filter_map(|(_, o)| file_of(&o.inner).and_then(Result::ok))
-        .filter(|f| f.role == Role::Attachment && f.record == event.id)
-        .collect();
-    let mut opened = Vec::new();
-    for attachment in &missing {
-        let Some(file) = files.iter().find(|f| f.plain == attachment.hash) else {
-            bail!(
-                "attachment {} has not arrived here yet: no sealed file for it is addressed \
-                 to you; publish again once it has",
-                attachment.hash
-            );
-        };
-        let plain = decrypt(store, file)?;
-        samizdat_node::admit_blob(&plain)
-            .map_err(|why| anyhow::anyhow!("attachment {}: {why}", attachment.hash))?;
-        opened.push(plain);
-    }
-    for plain in &opened {
-        store.blobs().put(plain).context("storing an attachment")?;
-    }
-    Ok(())
 }

@@ -510,3 +510,305 @@ async fn the_web_interface_can_be_turned_off() {
         .expect("text");
     assert!(home.contains("Nostr clients"), "{home}");
 }
+
+/// A form of the console, urlencoded.
+fn console_form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let value: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn the_documenter_reviews_publishes_and_corroborates_from_the_console() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let witness = Session::open(&served, "/submit/testimony").await;
+    let text = "Запечатано для документатора: у акимата задержали двоих";
+    let photo = std::fs::read(tour_photo()).expect("the tour photo");
+    let (status, page) = witness
+        .post(
+            "/submit/testimony",
+            form(
+                &testimony(&witness.token, text, "sealed"),
+                &[("p.jpg", &photo)],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+
+    // A wrong passphrase opens nothing; acting while locked is refused.
+    let mut console = Console::open(&served).await;
+    let other_browser = console.clone();
+    assert_eq!(
+        console.unlock_with("not the passphrase").await,
+        StatusCode::FORBIDDEN
+    );
+    let zero = "0".repeat(64);
+    let answer = console
+        .post(
+            "/console/attest",
+            &[("target", &zero), ("label", "verified")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        console.unlock_with(crate::PASSPHRASE).await,
+        StatusCode::SEE_OTHER
+    );
+
+    // The sealed testimony is listed, with a button to publish it.
+    let home = console.page("/console").await;
+    assert!(home.contains("у акимата задержали двоих"), "{home}");
+    let wrap = home
+        .split("name=\"wrap\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a publish button")
+        .to_string();
+
+    // Another browser on the same machine has no session; a page that
+    // reaches the node under another name gets nothing.
+    let answer = other_browser
+        .post("/console/publish", &[("wrap", &wrap)])
+        .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    let rebound = console
+        .client
+        .get(format!("{}/console", console.base))
+        .header(COOKIE, &console.cookies)
+        .header("Host", format!("evil.example:{}", served.addr.port()))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    assert!(node.json(&["list"]).is_empty());
+
+    // Published: the author's record, signed by the author, with its
+    // photo opened from the sealed file.
+    let answer = console.post("/console/publish", &[("wrap", &wrap)]).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let location = answer
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("goes to the record")
+        .to_string();
+    let id = location.trim_start_matches("/r/").to_string();
+    let listed = node.json(&["list"]);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+    node.ok(&["verify"]);
+
+    let answer = console
+        .post(
+            "/console/attest",
+            &[
+                ("target", &id),
+                ("label", "corroborates"),
+                ("note", "Видела то же самое"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (_, record) = witness.get(&location).await;
+    assert!(record.contains("corroborates"), "{record}");
+    assert!(record.contains("Видела то же самое"), "{record}");
+    assert!(record.contains("<img src=\"/"), "the photo is public now");
+
+    // Locked again, the console signs nothing.
+    let answer = console.post("/console/lock", &[]).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let answer = console
+        .post("/console/attest", &[("target", &id), ("label", "disputes")])
+        .await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+}
+
+/// A browser on the node's machine, at the console.
+#[derive(Clone)]
+struct Console {
+    client: reqwest::Client,
+    base: String,
+    cookies: String,
+    token: String,
+}
+
+impl Console {
+    async fn open(served: &Served) -> Console {
+        let session = Session::open(served, "/console").await;
+        Console {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            base: session.base,
+            cookies: session.cookie,
+            token: session.token,
+        }
+    }
+
+    /// Unlocks with `passphrase`; keeps the console's cookie when it opens.
+    async fn unlock_with(&mut self, passphrase: &str) -> StatusCode {
+        let answer = self
+            .post("/console/unlock", &[("passphrase", passphrase)])
+            .await;
+        let unlocked = answer
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                c.split(';')
+                    .next()
+                    .filter(|c| c.starts_with("samizdat_console="))
+            });
+        if let Some(cookie) = unlocked {
+            self.cookies = format!("{}; {cookie}", self.cookies);
+        }
+        answer.status()
+    }
+
+    async fn unlock(served: &Served) -> Console {
+        let mut console = Console::open(served).await;
+        assert_eq!(
+            console.unlock_with(crate::PASSPHRASE).await,
+            StatusCode::SEE_OTHER
+        );
+        console
+    }
+
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = vec![("csrf", self.token.as_str())];
+        all.extend_from_slice(pairs);
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookies)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(console_form(&all))
+            .send()
+            .await
+            .expect("answers")
+    }
+
+    async fn page(&self, path: &str) -> String {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookies)
+            .send()
+            .await
+            .expect("answers")
+            .text()
+            .await
+            .expect("a page")
+    }
+}
+
+#[tokio::test]
+async fn the_console_translates_and_settles_person_matches() {
+    let node = Node::start();
+    let id_of = |v: Vec<serde_json::Value>| {
+        v.last()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+            .expect("an id")
+    };
+    let testimony = id_of(node.json(&[
+        "testimony",
+        "add",
+        "Задержали журналистов у акимата",
+        "--lang",
+        "ru",
+        "--place",
+        "Алматы",
+    ]));
+    let asel = id_of(node.json(&[
+        "person",
+        "report",
+        "--name",
+        "Әсел Нұрланқызы",
+        "--status",
+        "missing",
+        "--source",
+        "relative",
+    ]));
+    let initial = id_of(node.json(&[
+        "person",
+        "report",
+        "--name",
+        "A. Nurlanova",
+        "--status",
+        "injured",
+        "--source",
+        "witnessed",
+    ]));
+    let served = Served::start(&node, "");
+    let console = Console::unlock(&served).await;
+
+    let answer = console
+        .post(
+            "/console/translate",
+            &[
+                ("target", &testimony),
+                ("text", "Journalists were detained outside the akimat"),
+                ("lang", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let record = console.page(&format!("/r/{testimony}?lang=en")).await;
+    let translations = record
+        .split("Translations")
+        .nth(1)
+        .expect("the record lists its translations");
+    assert!(
+        translations.contains("Journalists were detained"),
+        "{record}"
+    );
+    assert!(translations.contains("lang=\"en\""), "{record}");
+
+    // The initial may be Asel: the console offers the match; the
+    // documenter says it is her, and the registry has one entry fewer.
+    assert_eq!(node.json(&["people", "list"]).len(), 2);
+    let home = console.page("/console").await;
+    assert!(
+        home.contains(&format!("value=\"{asel}\""))
+            && home.contains(&format!("value=\"{initial}\"")),
+        "{home}"
+    );
+    let answer = console
+        .post(
+            "/console/match",
+            &[("a", &initial), ("b", &asel), ("verdict", "same")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(node.json(&["people", "list"]).len(), 1);
+    // Bad input: a verdict about a testimony, an unknown verdict.
+    let answer = console
+        .post(
+            "/console/match",
+            &[("a", &testimony), ("b", &asel), ("verdict", "same")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let answer = console
+        .post(
+            "/console/match",
+            &[("a", &initial), ("b", &asel), ("verdict", "maybe")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+}

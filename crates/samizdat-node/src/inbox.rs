@@ -1,0 +1,161 @@
+//! Sealed records addressed to one key: what `samizdat sealed` and the
+//! documenters' console read, open and publish.
+
+use samizdat_core::nostr::prelude::{Event, Keys, Timestamp};
+use samizdat_core::sealed::{self, Inner, Opened};
+use samizdat_core::sealed_file::{FILE_MESSAGE, FileError, Role, SealedFile};
+use samizdat_core::{Attachment, BlobHash, Limits, RuleViolation, VerifiedEvent, validate};
+use samizdat_store::{BlobError, Query, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "the encrypted file {0} has not arrived here yet (it travels with the sealed \
+         record, by sync or bundle)"
+    )]
+    FileNotHere(BlobHash),
+    #[error("the encrypted file is damaged and cannot be opened: {0}")]
+    FileDamaged(BlobError),
+    #[error("reading the encrypted file: {0}")]
+    Blob(BlobError),
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("the sealed file message is not readable: {0}")]
+    BadFileMessage(RuleViolation),
+    #[error(
+        "this is a sealed file, kept as evidence; it is never published (`sealed save` \
+         writes it out)"
+    )]
+    FileNotPublishable,
+    #[error(
+        "this sealed record is deniable: its author did not sign it, so it cannot be \
+         published as theirs"
+    )]
+    Deniable,
+    #[error(
+        "its author sealed this record as private (NIP-70 `-` tag): they did not allow \
+         anyone else to publish it"
+    )]
+    Private,
+    #[error("the sealed record is not a valid public record: {0}")]
+    Invalid(String),
+    #[error(
+        "attachment {0} has not arrived here yet: no sealed file for it is addressed to \
+         you; publish again once it has"
+    )]
+    AttachmentNotHere(BlobHash),
+    #[error("attachment {0}: {1}")]
+    AttachmentRefused(BlobHash, String),
+}
+
+/// The gift wraps in a store addressed to one key, opened.
+pub struct Inbox {
+    /// Newest first.
+    pub opened: Vec<(Event, Opened)>,
+    /// Addressed to the key, but they do not open (damaged or forged).
+    pub unreadable: usize,
+}
+
+/// Every gift wrap in the store addressed to `keys`, opened.
+pub fn inbox(store: &Store, keys: &Keys) -> Result<Inbox, StoreError> {
+    let wraps = store.query(&Query {
+        kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
+        tags: vec![('p', vec![keys.public_key().to_hex()])],
+        ..Default::default()
+    })?;
+    let mut inbox = Inbox {
+        opened: Vec::new(),
+        unreadable: 0,
+    };
+    for stored in &wraps {
+        let wrap = stored.event()?;
+        match sealed::open(keys, &wrap) {
+            Ok(opened) => inbox.opened.push((wrap, opened)),
+            Err(e) => {
+                inbox.unreadable += 1;
+                tracing::warn!(wrap = %wrap.id, error = %e, "a sealed record does not open");
+            }
+        }
+    }
+    Ok(inbox)
+}
+
+/// The file message inside, if it is one.
+pub fn file_of(inner: &Inner) -> Option<Result<SealedFile, InboxError>> {
+    (inner.kind() == FILE_MESSAGE)
+        .then(|| SealedFile::from_tags(&inner.readable().tags).map_err(InboxError::BadFileMessage))
+}
+
+/// What the author allowed: `deniable`, `private` or `publishable`.
+pub fn nature(inner: &Inner) -> &'static str {
+    match inner {
+        Inner::Unsigned(_) => "deniable",
+        Inner::Signed(_) if inner.is_protected() => "private",
+        Inner::Signed(_) => "publishable",
+    }
+}
+
+/// Opens a sealed file's encrypted blob from the store.
+pub fn decrypt(store: &Store, file: &SealedFile) -> Result<Vec<u8>, InboxError> {
+    let encrypted = match store.blobs().get(&file.encrypted) {
+        Ok(bytes) => bytes,
+        Err(BlobError::NotFound(_)) => return Err(InboxError::FileNotHere(file.encrypted)),
+        Err(e @ BlobError::Corrupt { .. }) => return Err(InboxError::FileDamaged(e)),
+        Err(e) => return Err(InboxError::Blob(e)),
+    };
+    Ok(file.decrypt(&encrypted)?)
+}
+
+/// The record to publish, if its author allowed it, validated as a public
+/// record.
+pub fn publishable(inner: Inner) -> Result<VerifiedEvent, InboxError> {
+    let event = match inner {
+        Inner::Signed(_) if inner.kind() == FILE_MESSAGE => {
+            return Err(InboxError::FileNotPublishable);
+        }
+        Inner::Unsigned(_) => return Err(InboxError::Deniable),
+        Inner::Signed(_) if inner.is_protected() => return Err(InboxError::Private),
+        Inner::Signed(event) => event,
+    };
+    validate(event, &Limits::default(), Timestamp::now())
+        .map_err(|e| InboxError::Invalid(e.to_string()))
+}
+
+/// The plain bytes of every attachment of `event` that the store lacks,
+/// from the sealed files addressed to `keys` for that record, each
+/// checked as any blob that enters; fails, before anything is stored, if
+/// one cannot be found or opened.
+pub fn open_attachments(
+    store: &Store,
+    keys: &Keys,
+    event: &Event,
+) -> Result<Vec<Vec<u8>>, InboxError> {
+    let missing: Vec<Attachment> = samizdat_core::tags::attachments(event)
+        .map_err(|e| InboxError::Invalid(e.to_string()))?
+        .into_iter()
+        .filter(|a| !store.blobs().contains(&a.hash))
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let files: Vec<SealedFile> = inbox(store, keys)?
+        .opened
+        .iter()
+        .filter(|(_, o)| o.sender == event.pubkey)
+        .filter_map(|(_, o)| file_of(&o.inner).and_then(Result::ok))
+        .filter(|f| f.role == Role::Attachment && f.record == event.id)
+        .collect();
+    let mut opened = Vec::new();
+    for attachment in &missing {
+        let Some(file) = files.iter().find(|f| f.plain == attachment.hash) else {
+            return Err(InboxError::AttachmentNotHere(attachment.hash));
+        };
+        let plain = decrypt(store, file)?;
+        crate::admit_blob(&plain)
+            .map_err(|why| InboxError::AttachmentRefused(attachment.hash, why))?;
+        opened.push(plain);
+    }
+    Ok(opened)
+}
