@@ -28,6 +28,7 @@
 mod format;
 mod read;
 pub mod seal;
+pub mod vault;
 mod want;
 mod write;
 

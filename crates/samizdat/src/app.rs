@@ -31,5 +31,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Bundle(c) => cmd::bundle::run(&ctx, c),
         Command::Peers { config } => cmd::peers::run(&ctx, config),
         Command::Wipe(a) => cmd::wipe::run(&ctx, a),
+        Command::Vault(c) => cmd::vault::run(&ctx, c),
     }
 }

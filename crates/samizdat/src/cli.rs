@@ -87,6 +87,10 @@ pub enum Command {
     Bench(BenchCommand),
     /// Destroy this node's keys and data, keys first (asks to confirm)
     Wipe(WipeArgs),
+    /// Pack the whole data directory into one encrypted file while no node
+    /// runs (`lock`), and back (`open`)
+    #[command(subcommand)]
+    Vault(VaultCommand),
 }
 
 impl Command {
@@ -468,6 +472,23 @@ pub struct ListArgs {
     /// At most this many records
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Encrypt the data directory into a vault file under a passphrase
+    /// (prompt, or SAMIZDAT_VAULT_PASSPHRASE), check that it opens, then
+    /// destroy the directory as `wipe` does
+    Lock(VaultArgs),
+    /// Decrypt a vault back into the data directory, then remove the vault
+    Open(VaultArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    /// The vault file [default: the data directory's path + `.samizdat-vault`]
+    #[arg(long)]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

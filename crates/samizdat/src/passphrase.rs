@@ -29,21 +29,34 @@ pub fn new(name: &str) -> Result<String> {
     Ok(first)
 }
 
+/// For vaults: a data directory packed away, encrypted.
+pub const VAULT_ENV: &str = "SAMIZDAT_VAULT_PASSPHRASE";
+
 /// The passphrase that opens a bundle.
 pub fn bundle_existing() -> Result<String> {
-    if let Ok(p) = std::env::var(BUNDLE_ENV) {
-        return Ok(p);
-    }
-    prompt_for("Passphrase of the bundle: ", BUNDLE_ENV)
+    existing_for("bundle", BUNDLE_ENV)
 }
 
 /// A new passphrase for a bundle, twice on a terminal.
 pub fn bundle_new() -> Result<String> {
-    let passphrase = match std::env::var(BUNDLE_ENV) {
+    new_for("bundle", BUNDLE_ENV)
+}
+
+/// The passphrase of a `what` (a bundle, a vault), from `env` or asked.
+pub fn existing_for(what: &str, env: &str) -> Result<String> {
+    if let Ok(p) = std::env::var(env) {
+        return Ok(p);
+    }
+    prompt_for(&format!("Passphrase of the {what}: "), env)
+}
+
+/// A new passphrase for a `what`, from `env` or asked twice; never empty.
+pub fn new_for(what: &str, env: &str) -> Result<String> {
+    let passphrase = match std::env::var(env) {
         Ok(p) => p,
         Err(_) => {
-            let first = prompt_for("Passphrase for the bundle: ", BUNDLE_ENV)?;
-            let second = prompt_for("Repeat the passphrase: ", BUNDLE_ENV)?;
+            let first = prompt_for(&format!("Passphrase for the {what}: "), env)?;
+            let second = prompt_for("Repeat the passphrase: ", env)?;
             if first != second {
                 bail!("the two passphrases differ; nothing was written");
             }

@@ -14,6 +14,7 @@ pub mod sealed;
 pub mod sealing;
 pub mod serve;
 pub mod sync;
+pub mod vault;
 pub mod verify;
 pub mod wipe;
 
@@ -41,4 +42,32 @@ pub(crate) fn create_private(
     write(&mut file)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The file `serve` and `vault lock` hold an exclusive lock on, so that a
+/// data directory is never packed away under a running node.
+pub(crate) const LOCK_FILE: &str = "serve.lock";
+
+/// Takes the data directory's lock, or says who holds it. The lock lasts
+/// as long as the returned file is open.
+pub(crate) fn hold(data: &std::path::Path, what: &str) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+
+    use anyhow::Context as _;
+    let path = data.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock on a descriptor this function owns.
+    let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    if !taken {
+        anyhow::bail!(
+            "{} is in use by a running `samizdat serve` or `vault lock`; stop it before {what}",
+            data.display()
+        );
+    }
+    Ok(file)
 }

@@ -33,6 +33,8 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
         Some(None) => config.listen.set_ip(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         Some(Some(addr)) => config.listen = addr,
     }
+    // Held until the node stops: `vault lock` waits for it.
+    let _lock = super::hold(&ctx.data, "packing it away")?;
     let store = ctx.store()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

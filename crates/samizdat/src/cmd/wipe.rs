@@ -23,6 +23,7 @@ const KEYS: &str = "keys";
 use samizdat_node::node_key::NODE_KEY_FILE;
 const SMALL_SECRETS: &[&str] = &["samizdat.toml", "peers.json"];
 const DATA: &[&str] = &[
+    super::LOCK_FILE,
     "samizdat.db-wal",
     "samizdat.db-shm",
     "samizdat.db-journal",
@@ -32,13 +33,13 @@ const DATA: &[&str] = &[
 ];
 
 #[derive(Default, serde::Serialize)]
-struct Summary {
-    keys_overwritten: u64,
-    files_removed: u64,
-    bytes_removed: u64,
+pub struct Summary {
+    pub keys_overwritten: u64,
+    pub files_removed: u64,
+    pub bytes_removed: u64,
     /// Entries samizdat did not create, left where they are.
-    left: Vec<String>,
-    directory_removed: bool,
+    pub left: Vec<String>,
+    pub directory_removed: bool,
 }
 
 pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
@@ -46,8 +47,33 @@ pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
     if !args.yes && !confirmed(&ctx.data)? {
         bail!("nothing was wiped: give --yes, or type `wipe` at the prompt, to confirm");
     }
+    let summary = destroy(&ctx.data, false)?;
+    if ctx.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "wiped {}: {} key file(s) overwritten, {} file(s) removed ({} bytes)",
+            ctx.data.display(),
+            summary.keys_overwritten,
+            summary.files_removed,
+            summary.bytes_removed
+        );
+        if !summary.left.is_empty() {
+            println!("left alone (not samizdat's): {}", summary.left.join(", "));
+        }
+        println!(
+            "unlinked data can stay readable on the disk until it is overwritten, and flash \
+             storage may keep old copies; see docs/THREAT-MODEL.md"
+        );
+    }
+    Ok(Code::Success)
+}
+
+/// Destroys a data directory, keys first (overwritten, flushed, unlinked),
+/// then the rest. Entries samizdat did not create are left and listed,
+/// unless `everything`.
+pub fn destroy(data: &Path, everything: bool) -> Result<Summary> {
     let mut summary = Summary::default();
-    let data = &ctx.data;
 
     let keys = data.join(KEYS);
     if is_real_dir(&keys) {
@@ -76,7 +102,7 @@ pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
     for entry in fs::read_dir(data).with_context(|| format!("reading {}", data.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("bundle-") || name.starts_with(".tmp") {
+        if everything || name.starts_with("bundle-") || name.starts_with(".tmp") {
             remove(&entry.path(), &mut summary)?;
         } else {
             summary.left.push(name);
@@ -85,25 +111,7 @@ pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
     summary.left.sort();
     summary.directory_removed = summary.left.is_empty() && fs::remove_dir(data).is_ok();
 
-    if ctx.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        println!(
-            "wiped {}: {} key file(s) overwritten, {} file(s) removed ({} bytes)",
-            data.display(),
-            summary.keys_overwritten,
-            summary.files_removed,
-            summary.bytes_removed
-        );
-        if !summary.left.is_empty() {
-            println!("left alone (not samizdat's): {}", summary.left.join(", "));
-        }
-        println!(
-            "unlinked data can stay readable on the disk until it is overwritten, and flash \
-             storage may keep old copies; see docs/THREAT-MODEL.md"
-        );
-    }
-    Ok(Code::Success)
+    Ok(summary)
 }
 
 /// Asks on the terminal; without one, there is no confirmation but `--yes`.

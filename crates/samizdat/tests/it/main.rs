@@ -16,6 +16,7 @@ mod sealed;
 mod served;
 mod sync;
 mod sync_faults;
+mod vault;
 mod web;
 mod wipe;
 
