@@ -73,6 +73,7 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
     ("video/quicktime", "mov"),
     ("audio/mp4", "m4a"),
     ("audio/mpeg", "mp3"),
+    ("audio/ogg", "ogg"),
     ("image/heic", "heic"),
 ];
 

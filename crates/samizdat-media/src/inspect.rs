@@ -53,6 +53,7 @@ fn exif_block(bytes: &[u8], media_type: MediaType) -> Option<Vec<u8>> {
         | MediaType::QuickTime
         | MediaType::M4a
         | MediaType::Mp3
+        | MediaType::Ogg
         | MediaType::Heic => None,
     }
 }

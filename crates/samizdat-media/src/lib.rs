@@ -21,6 +21,7 @@ mod inspect;
 mod isobmff;
 mod jpeg;
 mod mp3;
+mod ogg;
 mod png;
 mod webp;
 
@@ -46,6 +47,7 @@ pub enum MediaType {
     QuickTime,
     M4a,
     Mp3,
+    Ogg,
     Heic,
 }
 
@@ -67,6 +69,8 @@ impl MediaType {
             Some(MediaType::Png)
         } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
             Some(MediaType::WebP)
+        } else if bytes.starts_with(b"OggS") {
+            Some(MediaType::Ogg)
         } else if mp3::looks_like(bytes) {
             Some(MediaType::Mp3)
         } else if bytes.get(4..8) == Some(b"ftyp") {
@@ -93,6 +97,7 @@ impl MediaType {
             MediaType::QuickTime => "video/quicktime",
             MediaType::M4a => "audio/mp4",
             MediaType::Mp3 => "audio/mpeg",
+            MediaType::Ogg => "audio/ogg",
             MediaType::Heic => "image/heic",
         }
     }
@@ -107,6 +112,7 @@ impl MediaType {
             | MediaType::QuickTime
             | MediaType::M4a
             | MediaType::Mp3
+            | MediaType::Ogg
             | MediaType::Heic => None,
         }
     }
@@ -117,7 +123,7 @@ impl MediaType {
 pub enum MediaError {
     #[error(
         "{0} files are not accepted: samizdat can remove identifying metadata only from \
-         JPEG, PNG, WebP and HEIC images, MP4 and QuickTime video and M4A and MP3 sound so far, and stores nothing it \
+         JPEG, PNG, WebP and HEIC images, MP4 and QuickTime video and M4A, MP3 and Ogg (Opus, Vorbis) sound so far, and stores nothing it \
          cannot clean"
     )]
     Unsupported(String),
@@ -138,6 +144,7 @@ impl MediaError {
                 MediaType::QuickTime => "QuickTime",
                 MediaType::M4a => "M4A",
                 MediaType::Mp3 => "MP3",
+                MediaType::Ogg => "Ogg",
                 MediaType::Heic => "HEIC",
             },
             reason: reason.to_string(),
@@ -174,6 +181,10 @@ pub fn strip(bytes: &[u8]) -> Result<Stripped, MediaError> {
             mp3::check(&clean)?;
             None
         }
+        (MediaType::Ogg, None) => {
+            ogg::check(&clean)?;
+            None
+        }
         (MediaType::Heic, None) => heif::check(&clean)?,
         (_, None) => isobmff::check(&clean, media_type)?,
     };
@@ -196,6 +207,7 @@ fn remove_metadata(
         MediaType::WebP => webp::strip(bytes),
         MediaType::Mp4 | MediaType::QuickTime | MediaType::M4a => isobmff::strip(bytes, media_type),
         MediaType::Mp3 => mp3::strip(bytes),
+        MediaType::Ogg => ogg::strip(bytes),
         MediaType::Heic => heif::strip(bytes),
     }
 }
@@ -231,7 +243,6 @@ pub fn describe(bytes: &[u8]) -> String {
         (b"free", 4, "QuickTime (MOV) without a file type"),
         (b"%PDF", 0, "PDF"),
         (b"ID3", 0, "MP3"),
-        (b"OggS", 0, "Ogg"),
         (b"PK\x03\x04", 0, "ZIP"),
     ];
     known

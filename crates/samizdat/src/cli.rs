@@ -188,7 +188,7 @@ pub struct SealArgs {
     #[arg(long = "seal-original-to", value_name = "KEY", requires = "attach")]
     pub seal_original_to: Vec<String>,
     /// Send FILE to the --seal-to readers exactly as it is, metadata and
-    /// all, sealed: for a file samizdat cannot strip (such as Ogg audio),
+    /// all, sealed: for a file samizdat cannot strip (such as WAV audio),
     /// or evidence they should have whole. It is never made public.
     /// Repeatable
     #[arg(long = "keep-metadata", value_name = "FILE", requires = "seal_to")]
