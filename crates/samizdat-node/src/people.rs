@@ -2,6 +2,8 @@
 //! interface read. The registry itself (matching, entries, history) is
 //! `samizdat-people`'s; this is where its reports and verdicts come from.
 
+use std::sync::{Arc, Mutex};
+
 use samizdat_core::attestation::{Attestation, Label};
 use samizdat_core::kind;
 use samizdat_core::person::PersonReport;
@@ -69,4 +71,64 @@ pub fn registry(store: &Store) -> Result<Registry, StoreError> {
         });
     }
     Ok(registry::build(reports, &verdicts))
+}
+
+/// The registry, built again only when the store has changed since the
+/// last build (its last sequence number moved), so that pages which show
+/// it do not rebuild it from every person report on every request.
+#[derive(Default)]
+pub struct Cached(Mutex<Option<(u64, Arc<Registry>)>>);
+
+impl Cached {
+    pub fn get(&self, store: &Store) -> Result<Arc<Registry>, StoreError> {
+        // Held while building: one build at a time, the others wait for it.
+        let mut cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = store.last_seq()?;
+        if let Some((built_at, registry)) = cached.as_ref()
+            && *built_at == seq
+        {
+            return Ok(Arc::clone(registry));
+        }
+        let built = Arc::new(registry(store)?);
+        *cached = Some((seq, Arc::clone(&built)));
+        Ok(built)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use samizdat_core::nostr::prelude::{Keys, Kind, Timestamp};
+    use samizdat_core::sign::Draft;
+    use samizdat_core::{Limits, validate};
+
+    use super::*;
+
+    #[test]
+    fn the_registry_is_built_again_only_after_a_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("a store");
+        let cache = Cached::default();
+        let first = cache.get(&store).expect("built");
+        let again = cache.get(&store).expect("cached");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "nothing changed: the same registry"
+        );
+        let now = Timestamp::now();
+        let note = Draft {
+            kind: Kind::TextNote,
+            created_at: now,
+            tags: Vec::new(),
+            content: "news".into(),
+        }
+        .sign(&Keys::generate())
+        .expect("signs");
+        let note = validate(note, &Limits::default(), now).expect("valid");
+        store.insert(vec![note]).expect("stored");
+        let after = cache.get(&store).expect("built again");
+        assert!(
+            !Arc::ptr_eq(&first, &after),
+            "the store changed: built again"
+        );
+    }
 }

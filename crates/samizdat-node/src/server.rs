@@ -29,6 +29,10 @@ use crate::peers::{self, PeerError, Peers};
 use crate::proxy::Proxy;
 use crate::relay::{self, PerIp};
 
+/// Drop-box forms read at once (memory: this many times
+/// `web.max_upload_bytes` at most).
+const UPLOADS_AT_ONCE: usize = 4;
+
 /// How long shutdown waits for connections to finish what they acknowledged.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -54,6 +58,11 @@ pub(crate) struct State {
     pub documenters: Vec<PublicKey>,
     /// The documenters' console, when unlocked.
     pub console: crate::web::Console,
+    /// The people registry as last built, for the web pages.
+    pub registry: crate::people::Cached,
+    /// Drop-box forms being read at once: each may hold up to
+    /// `web.max_upload_bytes` in memory.
+    pub uploads: Semaphore,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -136,6 +145,8 @@ impl Node {
             submissions: PerIp::with(per_hour / 3600.0, per_hour),
             documenters,
             console: crate::web::Console::default(),
+            registry: crate::people::Cached::default(),
+            uploads: Semaphore::new(UPLOADS_AT_ONCE),
             ingest,
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
             reads: Semaphore::new(cores * 4),

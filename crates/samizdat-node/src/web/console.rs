@@ -186,9 +186,10 @@ pub(crate) async fn home(
         );
     };
     let reader = keys.clone();
+    let cache = Arc::clone(&state);
     let read = super::read::on_store(&page, &state, move |store| {
         let inbox = inbox::inbox(store, &reader)?;
-        let registry = crate::people::registry(store)?;
+        let registry = cache.registry.get(store)?;
         let mut sealed = Vec::new();
         for (wrap, opened) in &inbox.opened {
             if inbox::file_of(&opened.inner).is_some() {

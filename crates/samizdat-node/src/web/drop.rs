@@ -32,6 +32,10 @@ use crate::State;
 
 /// Files one submission may carry.
 const MAX_FILES: usize = 8;
+/// How long a form waits for one of the node's upload slots.
+const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long one form may take to arrive (64 MiB at about 1 Mbit/s).
+const READ_FORM_WITHIN: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// Longest text field other than the testimony and the details.
 const MAX_FIELD_BYTES: usize = 4 * 1024;
 
@@ -201,9 +205,33 @@ async fn submit(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let mut fields = match admit(&page, &state, &headers, peer, multipart).await {
-        Ok(fields) => fields,
-        Err(answer) => return *answer,
+    // A form is held whole in memory until it is stored: a few at a time,
+    // and none for ever, so that slow senders cannot hold the drop box.
+    let permit = tokio::time::timeout(WAIT_FOR_TURN, state.uploads.acquire()).await;
+    let Ok(Ok(_permit)) = permit else {
+        return problem(
+            &page,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error.busy",
+            page.t("error.rate_detail").to_string(),
+        );
+    };
+    let read = tokio::time::timeout(
+        READ_FORM_WITHIN,
+        admit(&page, &state, &headers, peer, multipart),
+    )
+    .await;
+    let mut fields = match read {
+        Ok(Ok(fields)) => fields,
+        Ok(Err(answer)) => return *answer,
+        Err(_) => {
+            return problem(
+                &page,
+                StatusCode::REQUEST_TIMEOUT,
+                "error.slow",
+                String::new(),
+            );
+        }
     };
     match leave(&page, &state, &mut fields, what).await {
         Ok(answer) => answer,

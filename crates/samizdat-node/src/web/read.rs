@@ -503,7 +503,8 @@ pub(crate) async fn people(
     Params(params): Params<PeopleQuery>,
 ) -> Response {
     let name = params.name.unwrap_or_default().trim().to_string();
-    let registry = match on_store(&page, &state, crate::people::registry).await {
+    let cache = Arc::clone(&state);
+    let registry = match on_store(&page, &state, move |store| cache.registry.get(store)).await {
         Ok(r) => r,
         Err(answer) => return answer,
     };
@@ -537,7 +538,8 @@ pub(crate) async fn person(
     let Ok(wanted) = EventId::parse(id.trim()) else {
         return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", id);
     };
-    let registry = match on_store(&page, &state, crate::people::registry).await {
+    let cache = Arc::clone(&state);
+    let registry = match on_store(&page, &state, move |store| cache.registry.get(store)).await {
         Ok(r) => r,
         Err(answer) => return answer,
     };
