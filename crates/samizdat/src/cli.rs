@@ -154,7 +154,7 @@ pub struct TestimonyArgs {
     /// When it was seen: TIME or START..END (2022-01-05T14:00, 2022-01-05 14:00+06:00)
     #[arg(long, value_name = "TIME")]
     pub observed: Option<String>,
-    /// Attach a photo (JPEG, PNG, WebP, HEIC), video (MP4, MOV) or sound (M4A, MP3); metadata is
+    /// Attach a photo (JPEG, PNG, WebP, HEIC), video (MP4, MOV) or sound (M4A, MP3, Ogg); metadata is
     /// removed first. Repeatable
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,

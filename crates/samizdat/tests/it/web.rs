@@ -812,3 +812,73 @@ async fn the_console_translates_and_settles_person_matches() {
         .await;
     assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_timeline_filters_by_kind_language_day_and_place() {
+    let node = Node::start();
+    let id_of = |v: Vec<serde_json::Value>| {
+        v.last()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+            .expect("an id")
+    };
+    let almaty = id_of(node.json(&[
+        "testimony",
+        "add",
+        "Задержания у акимата",
+        "--lang",
+        "ru",
+        "--place",
+        "Алматы",
+        "--observed",
+        "2026-01-05T10:00:00Z",
+    ]));
+    let shymkent = id_of(node.json(&[
+        "testimony",
+        "add",
+        "Шымкентте ереуіл",
+        "--lang",
+        "kk",
+        "--place",
+        "Шымкент",
+        "--observed",
+        "2026-01-06T10:00:00Z",
+    ]));
+    let person = id_of(node.json(&[
+        "person",
+        "report",
+        "--name",
+        "Ерлан Б.",
+        "--status",
+        "detained",
+        "--source",
+        "witnessed",
+        "--place",
+        "Алматы",
+    ]));
+    let served = Served::start(&node, "[[peers]]\nurl = \"ws://127.0.0.1:9\"\n");
+    let session = Session::open(&served, "/submit/person").await;
+    let shows = |page: &str, id: &str| page.contains(&format!("href=\"/r/{id}\""));
+
+    let (_, all) = session.get("/timeline").await;
+    assert!(shows(&all, &almaty) && shows(&all, &shymkent) && shows(&all, &person));
+    let (_, kind) = session.get("/timeline?kind=person").await;
+    assert!(shows(&kind, &person) && !shows(&kind, &almaty) && !shows(&kind, &shymkent));
+    let (_, lang) = session.get("/timeline?lang=kk").await;
+    assert!(shows(&lang, &shymkent) && !shows(&lang, &almaty));
+    let (_, place) = session
+        .get("/timeline?place=%D0%B0%D0%BB%D0%BC%D0%B0%D1%82%D1%8B")
+        .await;
+    assert!(shows(&place, &almaty) && shows(&place, &person) && !shows(&place, &shymkent));
+    // The day the records were signed: today, in UTC.
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let (_, day) = session.get(&format!("/timeline?day={today}")).await;
+    assert!(shows(&day, &almaty) && shows(&day, &shymkent));
+    let (_, before) = session.get("/timeline?day=2020-01-01").await;
+    assert!(!shows(&before, &almaty));
+    let (status, _) = session.get("/timeline?day=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The status page: the peer's address only for this machine.
+    let (_, status) = session.get("/node").await;
+    assert!(status.contains("ws://127.0.0.1:9"), "{status}");
+}
