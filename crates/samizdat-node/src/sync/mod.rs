@@ -223,6 +223,9 @@ pub struct Summary {
     /// from there.
     pub stopped: Option<Stop>,
     pub seconds: f64,
+    /// Whether the peer accepted this node's key (NIP-42): a peer that
+    /// lists it as a carrier then hands over sealed records too.
+    pub authenticated: bool,
 }
 
 impl Summary {
@@ -335,6 +338,7 @@ pub async fn sync(
     .await;
     summary.wire_in = link.bytes_in();
     summary.wire_out = link.bytes_out();
+    summary.authenticated = link.authenticated;
     link.close().await;
     match events {
         Ok(()) => {}

@@ -96,6 +96,9 @@ fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
     if s.method == Method::Req {
         println!("{url} does not support NIP-77: differences found with REQ queries instead");
     }
+    if s.authenticated {
+        println!("authenticated to {url} with this node's key (NIP-42)");
+    }
     println!(
         "received {} of {} events missing here ({} bytes), sent {} of {} missing there ({} bytes)",
         s.received, s.missing_here, s.received_bytes, s.sent, s.missing_there, s.sent_bytes

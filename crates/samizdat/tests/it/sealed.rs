@@ -293,7 +293,8 @@ async fn the_relay_hands_gift_wraps_only_to_their_readers_and_carriers() {
     // carrier takes every sealed record to carry on.
     bystander.ok(&["sync", &url, "--pull"]);
     assert_eq!(kinds(&bystander), [1, 1]);
-    carrier.ok(&["sync", &url, "--pull"]);
+    let said = carrier.ok(&["sync", &url, "--pull"]);
+    assert!(said.contains("authenticated to"), "{said}");
     assert_eq!(kinds(&carrier), [1, 1, 1059, 1059, 1059]);
 }
 
