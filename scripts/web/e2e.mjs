@@ -60,6 +60,7 @@ try {
   const problems = watch(page);
 
   step('the home page speaks Russian');
+  const started = Date.now();
   await page.goto(base + '/');
   assert.equal(await page.getAttribute('html', 'lang'), 'ru');
   await shot(page, '1-home');
@@ -76,6 +77,7 @@ try {
   await page.click('form button[type=submit]');
   await page.waitForSelector('h1.ok');
   assert.match(await page.textContent('h1'), /Сохранено/);
+  step(`from the home page to the confirmation, photo included: ${Date.now() - started} ms (screenshots included)`);
   const nsec = await page.textContent('#nsec');
   assert.match(nsec, /^nsec1[02-9ac-hj-np-z]{58}$/, 'the witness is shown their new key once');
   await shot(page, '3-stored');

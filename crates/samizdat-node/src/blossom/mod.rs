@@ -457,6 +457,17 @@ pub(crate) async fn get_blob(
     h.insert(header::CONTENT_TYPE, value(mime)?);
     h.insert(header::CONTENT_LENGTH, value(count.to_string())?);
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // A blob is whatever its uploader says it is: opened on its own in a
+    // browser, it runs nothing and gets an origin of its own, so it can
+    // never act as this node's web pages (or its console).
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // The content never changes under its name.
     h.insert(
         header::CACHE_CONTROL,

@@ -628,6 +628,33 @@ async fn the_documenter_reviews_publishes_and_corroborates_from_the_console() {
     assert!(record.contains("corroborates"), "{record}");
     assert!(record.contains("Видела то же самое"), "{record}");
     assert!(record.contains("<img src=\"/"), "the photo is public now");
+    // Served as a blob, it can run nothing and is an origin of its own,
+    // whatever its uploader called it.
+    let src = record
+        .split("<img src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the photo's address");
+    let blob = http()
+        .get(format!("{}{src}", console.base))
+        .send()
+        .await
+        .expect("answers");
+    let csp = blob
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        csp.contains("sandbox") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(
+        blob.headers()
+            .get("x-content-type-options")
+            .map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..])
+    );
 
     // Locked again, the console signs nothing.
     let answer = console.post("/console/lock", &[]).await;
