@@ -134,11 +134,25 @@ pub fn parse(xml: &str) -> Result<Vec<Person>, PfifError> {
     let mut field: Option<String> = None;
     let mut value = String::new();
     let mut rooted = false;
+    // Elements opened and not yet closed: a document cut short ends with
+    // some still open, and is refused rather than read in part.
+    let mut open = 0usize;
     // Bounded: each event consumes input, and the reader stops at its end.
     loop {
         let event = reader
             .read_event()
             .map_err(|e| error(&reader, e.to_string()))?;
+        match &event {
+            Event::Start(_) => open += 1,
+            Event::End(_) => open = open.saturating_sub(1),
+            Event::Eof if open > 0 => {
+                return Err(error(
+                    &reader,
+                    format!("the document ends with {open} element(s) still open: it is cut short"),
+                ));
+            }
+            _ => {}
+        }
         match event {
             Event::Start(start) | Event::Empty(start) if !rooted => {
                 let is_pfif = local(start.name().as_ref()) == b"pfif"
@@ -386,5 +400,13 @@ mod tests {
             "a".repeat(MAX_FIELD_BYTES + 1)
         );
         assert!(matches!(parse(&long), Err(PfifError::FieldTooLong(_))));
+        // Cut short after a whole person: refused, not read in part.
+        let whole = write(&[sample(), sample()]);
+        let cut = whole.rfind("<pfif:person>").expect("a second person");
+        assert!(
+            matches!(parse(&whole[..cut]), Err(PfifError::Xml { ref why, .. }) if why.contains("cut short")),
+            "{:?}",
+            parse(&whole[..cut]).map(|p| p.len())
+        );
     }
 }

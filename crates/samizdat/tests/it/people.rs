@@ -187,9 +187,17 @@ fn pfif_and_csv_carry_the_registry_to_other_registries_and_back() {
     std::fs::write(&bad, "<html><body>hello</body></html>").expect("written");
     let err = there.fails(&["people", "import", bad.to_str().expect("path")], 1);
     assert!(err.contains("not a PFIF document"), "{err}");
-    std::fs::write(&bad, &xml[..xml.len() / 2]).expect("written");
-    let err = there.fails(&["people", "import", bad.to_str().expect("path")], 1);
-    assert!(err.contains("XML") || err.contains("PFIF"), "{err}");
+    // Cut short: between two characters, and inside a Cyrillic letter.
+    let mut half = xml.len() / 2;
+    while !xml.is_char_boundary(half) {
+        half -= 1;
+    }
+    let letter = xml.find('ы').expect("a Cyrillic letter in the export");
+    for cut in [half, letter + 1] {
+        std::fs::write(&bad, &xml.as_bytes()[..cut]).expect("written");
+        let err = there.fails(&["people", "import", bad.to_str().expect("path")], 1);
+        assert!(err.contains("XML") || err.contains("PFIF"), "{err}");
+    }
     std::fs::write(
         &bad,
         "<pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\"><pfif:person>\
