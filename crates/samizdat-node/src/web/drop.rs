@@ -59,6 +59,9 @@ pub struct Fields {
     pub role: String,
     pub status: String,
     pub source: String,
+    /// `on` when the witness also sends the untouched originals, sealed
+    /// for the documenters, beside a public record.
+    pub originals: String,
     files: Vec<(String, Vec<u8>)>,
 }
 
@@ -98,6 +101,8 @@ struct Stored<'a> {
     sealed: bool,
     private: bool,
     documenters: usize,
+    /// Untouched originals sealed for the documenters.
+    originals_sealed: usize,
     files: Vec<(String, String)>,
     /// The new key, shown once; empty when the witness brought theirs.
     nsec: String,
@@ -326,6 +331,7 @@ async fn admit(
             "role" => &mut fields.role,
             "status" => &mut fields.status,
             "source" => &mut fields.source,
+            "originals" => &mut fields.originals,
             _ => continue,
         };
         *slot = text;
@@ -377,14 +383,16 @@ async fn leave(
         text => Some(Keys::parse(text).map_err(|_| refuse("error.bad_key", ""))?),
     };
     let observed = parse_observed(&fields.observed).map_err(|d| refuse("error.bad_time", &d))?;
+    // The untouched originals go, sealed, to the documenters only.
+    let keep_originals = !sealed && fields.originals == "on" && !state.documenters.is_empty();
     let files = std::mem::take(&mut fields.files);
     let stripped = tokio::task::spawn_blocking(move || {
         files
             .into_iter()
             .map(|(name, bytes)| {
-                samizdat_media::strip(&bytes)
-                    .map(|s| (name.clone(), s))
-                    .map_err(|e| format!("{name}: {e}"))
+                let stripped = samizdat_media::strip(&bytes).map_err(|e| format!("{name}: {e}"))?;
+                let original = keep_originals.then_some(bytes);
+                Ok((name, stripped, original))
             })
             .collect::<Result<Vec<_>, String>>()
     })
@@ -393,7 +401,7 @@ async fn leave(
     .map_err(|why| refuse("error.bad_file", &why))?;
     let attachments: Vec<Attachment> = stripped
         .iter()
-        .map(|(_, s)| Attachment {
+        .map(|(_, s, _)| Attachment {
             hash: BlobHash::of(&s.bytes),
             mime: s.media_type.mime().to_string(),
             size: s.bytes.len() as u64,
@@ -477,6 +485,7 @@ async fn leave(
     let id = record.id;
     let mut blobs: Vec<Vec<u8>> = Vec::new();
     let mut events: Vec<Event> = Vec::new();
+    let mut originals_sealed = 0usize;
     if sealed {
         let inner = Inner::Signed(record);
         for reader in &state.documenters {
@@ -485,7 +494,7 @@ async fn leave(
                     .map_err(|e| refuse("error.invalid", &e.to_string()))?,
             );
         }
-        for ((_, s), a) in stripped.iter().zip(&attachments) {
+        for ((_, s, _), a) in stripped.iter().zip(&attachments) {
             let file = sealed_file::seal(
                 &keys,
                 &state.documenters,
@@ -500,8 +509,28 @@ async fn leave(
             blobs.push(file.encrypted);
         }
     } else {
-        blobs.extend(stripped.iter().map(|(_, s)| s.bytes.clone()));
+        blobs.extend(stripped.iter().map(|(_, s, _)| s.bytes.clone()));
         events.push(record);
+        // Evidence: the untouched files, whose link to the public copies
+        // exists only inside the seal.
+        for ((_, _, original), a) in stripped.iter().zip(&attachments) {
+            let Some(original) = original.as_deref().filter(|o| BlobHash::of(o) != a.hash) else {
+                continue;
+            };
+            let file = sealed_file::seal(
+                &keys,
+                &state.documenters,
+                original,
+                &a.mime,
+                id,
+                Role::Original { stripped: a.hash },
+                now,
+            )
+            .map_err(|e| refuse("error.invalid", &e.to_string()))?;
+            events.extend(file.wraps.into_iter().map(|(_, w)| w));
+            blobs.push(file.encrypted);
+            originals_sealed += 1;
+        }
     }
     let store = state.ingest.store().clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -524,7 +553,7 @@ async fn leave(
         sealed, files = stripped.len(), "web: a record was left in the drop box");
     let files = stripped
         .iter()
-        .map(|(name, s)| {
+        .map(|(name, s, _)| {
             let removed = if s.removed.is_empty() {
                 page.t("stored.nothing_removed").to_string()
             } else {
@@ -546,6 +575,7 @@ async fn leave(
             sealed,
             private: visibility == "private",
             documenters: state.documenters.len(),
+            originals_sealed,
             files,
             nsec: if new_key {
                 keys.secret_key().to_bech32().unwrap_or_default()

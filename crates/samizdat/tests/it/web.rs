@@ -909,3 +909,51 @@ async fn the_timeline_filters_by_kind_language_day_and_place() {
     let (_, status) = session.get("/node").await;
     assert!(status.contains("ws://127.0.0.1:9"), "{status}");
 }
+
+#[tokio::test]
+async fn a_public_record_can_send_its_untouched_originals_sealed() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let photo = std::fs::read(tour_photo()).expect("the tour photo");
+    let mut fields = testimony(
+        &session.token,
+        "Фото с площади, оригинал для проверки",
+        "public",
+    );
+    fields.push(("originals", "on"));
+    let (status, page) = session
+        .post(
+            "/submit/testimony",
+            form(&fields, &[("square.jpg", &photo)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("1 untouched original"), "{page}");
+
+    // The public record has the stripped photo; the original, with its
+    // serial and position, is only inside a seal for the documenter.
+    let listed = node.json(&["list"]);
+    assert_eq!(listed.len(), 1);
+    for (path, bytes) in crate::sealed::files(&node.data()) {
+        assert!(
+            !contains(&bytes, b"SN-4417-0042"),
+            "{} holds the original in the clear",
+            path.display()
+        );
+    }
+    let sealed = node.json(&["sealed", "list"]);
+    let original = sealed
+        .iter()
+        .find(|v| v["kind"] == "file" && v["file"]["stripped"].is_string())
+        .unwrap_or_else(|| panic!("a sealed original: {sealed:?}"));
+    assert_eq!(original["file"]["of"], listed[0]["id"]);
+    let out = node.dir.path().join("original.jpg");
+    let wrap = original["wrap"].as_str().expect("wrap");
+    node.ok(&["sealed", "save", wrap, "-o", out.to_str().expect("path")]);
+    assert_eq!(
+        std::fs::read(&out).expect("saved"),
+        photo,
+        "the original, whole"
+    );
+}
