@@ -92,6 +92,23 @@ impl Session {
         (status, answer.text().await.unwrap_or_default())
     }
 
+    /// Leaves a testimony with the tour photo, sealed for the documenters;
+    /// returns the confirmation page.
+    async fn leave_sealed_photo(&self, text: &str) -> String {
+        let photo = std::fs::read(tour_photo()).expect("the tour photo");
+        let (status, page) = self
+            .post(
+                "/submit/testimony",
+                form(
+                    &testimony(&self.token, text, "sealed"),
+                    &[("photo.jpg", &photo)],
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, String) {
         let answer = http()
             .get(format!("{}{path}", self.base))
@@ -263,17 +280,7 @@ async fn sealed_submissions_reach_only_the_documenters() {
     let served = Served::start(&node, "");
     let session = Session::open(&served, "/submit/testimony").await;
     let text = "Только для документаторов: имена задержанных";
-    let photo = std::fs::read(tour_photo()).expect("the tour photo");
-    let (status, page) = session
-        .post(
-            "/submit/testimony",
-            form(
-                &testimony(&session.token, text, "sealed"),
-                &[("photo.jpg", &photo)],
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = session.leave_sealed_photo(text).await;
     assert!(page.contains("sealed for 1 documenter"), "{page}");
     assert!(
         !page.contains("href=\"/r/"),
@@ -553,17 +560,7 @@ async fn the_documenter_reviews_publishes_and_corroborates_from_the_console() {
     let served = Served::start(&node, "");
     let witness = Session::open(&served, "/submit/testimony").await;
     let text = "Запечатано для документатора: у акимата задержали двоих";
-    let photo = std::fs::read(tour_photo()).expect("the tour photo");
-    let (status, page) = witness
-        .post(
-            "/submit/testimony",
-            form(
-                &testimony(&witness.token, text, "sealed"),
-                &[("p.jpg", &photo)],
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    witness.leave_sealed_photo(text).await;
 
     // A wrong passphrase opens nothing; acting while locked is refused.
     let mut console = Console::open(&served).await;
