@@ -47,6 +47,8 @@ pub struct Config {
     pub carriers: Vec<Carrier>,
     /// The web interface: drop box, reading pages, documenters' console.
     pub web: WebConfig,
+    /// Where `samizdat publish relays` pushes the public records.
+    pub publish: PublishConfig,
 }
 
 /// A node key allowed to carry sealed records, written as npub or hex.
@@ -84,6 +86,7 @@ impl Default for Config {
             lan: LanConfig::default(),
             carriers: Vec::new(),
             web: WebConfig::default(),
+            publish: PublishConfig::default(),
         }
     }
 }
@@ -329,6 +332,45 @@ pub struct PeerConfig {
     /// This peer's own `[sync] interval`.
     #[serde(default, with = "humantime_serde::option")]
     pub interval: Option<Duration>,
+}
+
+/// `samizdat publish relays`: the public relays that get the public
+/// records (`[[publish.relays]]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishConfig {
+    pub relays: Vec<PublishRelay>,
+}
+
+/// One public relay to publish to, with its own limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRelay {
+    /// `wss://host` (or `ws://` on loopback).
+    pub url: String,
+    /// Most events sent per second: public relays limit their writers.
+    #[serde(default = "publish_rate")]
+    pub events_per_second: f64,
+    /// Most events sent in one run; all of them when absent.
+    #[serde(default)]
+    pub max_events: Option<u64>,
+    /// How many times a lost or refused connection is tried again, with
+    /// a doubling wait and jitter, before the relay is given up for
+    /// this run.
+    #[serde(default = "publish_retries")]
+    pub retries: u32,
+    /// This relay's own proxy, instead of the global one; `"direct"` for
+    /// none.
+    #[serde(default)]
+    pub proxy: Option<String>,
+}
+
+fn publish_rate() -> f64 {
+    10.0
+}
+
+fn publish_retries() -> u32 {
+    5
 }
 
 fn both() -> crate::sync::Direction {

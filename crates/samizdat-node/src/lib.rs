@@ -30,6 +30,7 @@ pub mod outbound;
 pub mod peers;
 pub mod people;
 pub mod proxy;
+pub mod publish;
 pub mod relay;
 mod server;
 pub mod sync;

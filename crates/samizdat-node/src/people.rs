@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use samizdat_core::attestation::{Attestation, Label};
 use samizdat_core::kind;
+use samizdat_core::nostr::prelude::Event;
 use samizdat_core::person::PersonReport;
 use samizdat_people::registry::{self, Registry, Report, Verdict};
 use samizdat_store::{Query, Store, StoreError};
@@ -18,30 +19,9 @@ pub fn registry(store: &Store) -> Result<Registry, StoreError> {
         kinds: Some(vec![kind::PERSON_REPORT.as_u16()]),
         ..Default::default()
     })? {
-        let event = stored.event()?;
         // Stored reports were validated; one that no longer parses is
         // left out rather than stopping the registry.
-        let Ok(report) = PersonReport::from_event(&event) else {
-            continue;
-        };
-        let place = report
-            .place
-            .text
-            .clone()
-            .or_else(|| report.place.geohash.clone());
-        reports.push(Report {
-            id: event.id.to_bytes(),
-            author: event.pubkey.to_bytes(),
-            created_at: event.created_at.as_secs(),
-            name: report.name,
-            aliases: report.aliases,
-            age: report.age,
-            role: report.role,
-            status: report.status.as_str().to_string(),
-            observed: report.observed.map(|o| o.start),
-            place,
-            source: report.source.as_str().to_string(),
-        });
+        reports.extend(report(&stored.event()?));
     }
     let mut verdicts = Vec::new();
     for stored in store.query(&Query {
@@ -55,22 +35,50 @@ pub fn registry(store: &Store) -> Result<Registry, StoreError> {
         )],
         ..Default::default()
     })? {
-        let event = stored.event()?;
-        let Ok(attestation) = Attestation::from_event(&event) else {
-            continue;
-        };
-        let Some(of) = attestation.original else {
-            continue;
-        };
-        verdicts.push(Verdict {
-            a: attestation.target.to_bytes(),
-            b: of.to_bytes(),
-            same: attestation.label == Label::SamePerson,
-            created_at: event.created_at.as_secs(),
-            id: event.id.to_bytes(),
-        });
+        verdicts.extend(verdict(&stored.event()?));
     }
     Ok(registry::build(reports, &verdicts))
+}
+
+/// A person report as the registry reads it; `None` if `event` is not one.
+pub fn report(event: &Event) -> Option<Report> {
+    let report = PersonReport::from_event(event).ok()?;
+    let place = report
+        .place
+        .text
+        .clone()
+        .or_else(|| report.place.geohash.clone());
+    Some(Report {
+        id: event.id.to_bytes(),
+        author: event.pubkey.to_bytes(),
+        created_at: event.created_at.as_secs(),
+        name: report.name,
+        aliases: report.aliases,
+        age: report.age,
+        role: report.role,
+        status: report.status.as_str().to_string(),
+        observed: report.observed.map(|o| o.start),
+        place,
+        source: report.source.as_str().to_string(),
+    })
+}
+
+/// A documenter's `same-person` or `different-person` verdict; `None`
+/// for any other event.
+pub fn verdict(event: &Event) -> Option<Verdict> {
+    let attestation = Attestation::from_event(event).ok()?;
+    let same = match attestation.label {
+        Label::SamePerson => true,
+        Label::DifferentPerson => false,
+        _ => return None,
+    };
+    Some(Verdict {
+        a: attestation.target.to_bytes(),
+        b: attestation.original?.to_bytes(),
+        same,
+        created_at: event.created_at.as_secs(),
+        id: event.id.to_bytes(),
+    })
 }
 
 /// The registry, built again only when the store has changed since the

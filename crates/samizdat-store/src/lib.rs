@@ -19,7 +19,7 @@
 //! - A blob exists under its name only when it is whole; reads re-hash.
 
 mod blobs;
-mod fsutil;
+pub mod fsutil;
 mod insert;
 mod keys;
 mod keyset;

@@ -75,6 +75,10 @@ pub enum Command {
     /// Carry records and their blobs as a file: export, import, inspect
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Publish the public records: a static mirror anyone can host, copy
+    /// or carry (`site`, `verify`), and the public relays (`relays`)
+    #[command(subcommand)]
+    Publish(PublishCommand),
     /// How each peer in samizdat.toml is doing (`serve` keeps them in step)
     Peers {
         /// Configuration file [default: samizdat.toml in the data directory]
@@ -100,6 +104,7 @@ impl Command {
             self,
             Command::Serve(_)
                 | Command::Sync(_)
+                | Command::Publish(PublishCommand::Relays { .. })
                 | Command::Bench(BenchCommand::Relay(_) | BenchCommand::Sync(_))
         )
     }
@@ -380,6 +385,44 @@ pub enum KindName {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PublishCommand {
+    /// Write a static mirror of the public records into DIR: pages in
+    /// four languages, the records as signed, their media, and the hashes
+    /// to check it all. Publishing again replaces DIR's content, writing
+    /// only what changed
+    Site {
+        /// The mirror's folder: new, empty, or an earlier mirror
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Check a mirror: every file against its hashes, every record's id
+    /// and signature; says exactly what is wrong
+    Verify {
+        /// The mirror's folder
+        dir: PathBuf,
+    },
+    /// Push the public records to the public relays in samizdat.toml
+    /// ([[publish.relays]]); never sealed records, nor one its author
+    /// marked private
+    Relays {
+        /// Configuration file [default: samizdat.toml in the data directory]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Publish to this relay (ws:// or wss://) instead of the configured
+        /// ones, with the default limits. Repeatable
+        #[arg(long = "relay", value_name = "URL")]
+        relays: Vec<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// How long to wait for any one answer from a relay
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BundleCommand {
     /// Write records (most important first) and then the blobs they
     /// reference (smallest first) into one bundle file
@@ -576,6 +619,19 @@ pub enum BenchCommand {
     /// Match new person reports against a registry on one core, beside
     /// exact lookups of the same reports
     People(BenchPeopleArgs),
+    /// Publish a static mirror of generated testimonies, again after one
+    /// new record, and check it; beside signature verification alone
+    Publish(BenchPublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPublishArgs {
+    /// Testimonies in the mirror
+    #[arg(long, default_value_t = 100_000)]
+    pub records: usize,
+    /// Photos, each attached to one testimony
+    #[arg(long, default_value_t = 1_000)]
+    pub blobs: usize,
 }
 
 #[derive(Debug, Args)]

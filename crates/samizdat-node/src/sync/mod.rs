@@ -19,7 +19,7 @@
 
 mod blobs;
 mod fallback;
-mod link;
+pub(crate) mod link;
 mod transfer;
 
 use std::time::{Duration, Instant};

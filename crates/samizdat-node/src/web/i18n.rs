@@ -89,6 +89,17 @@ impl Lang {
         })
     }
 
+    /// A message for a key made at run time, or the key itself.
+    pub fn word(self, key: &str) -> String {
+        self.lookup(key)
+            .map_or_else(|| key.to_string(), str::to_string)
+    }
+
+    /// The message `key` with `{n}` replaced.
+    pub fn tf(self, key: &'static str, n: impl std::fmt::Display) -> String {
+        self.t(key).replace("{n}", &n.to_string())
+    }
+
     /// The message `key`, for keys made at run time (a status, a kind),
     /// which may have no message.
     pub fn lookup(self, key: &str) -> Option<&'static str> {
@@ -163,10 +174,12 @@ mod tests {
         let english = parse(Lang::En.source()).expect("en.toml parses");
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut sources = Vec::new();
-        for dir in ["templates", "src/web"] {
+        for dir in ["templates", "templates/mirror", "src/web", "src/publish"] {
             for entry in std::fs::read_dir(root.join(dir)).expect("reads the directory") {
                 let path = entry.expect("lists the directory").path();
-                sources.push(std::fs::read_to_string(&path).expect("reads a source file"));
+                if path.is_file() {
+                    sources.push(std::fs::read_to_string(&path).expect("reads a source file"));
+                }
             }
         }
         let mut used = BTreeSet::new();

@@ -12,7 +12,7 @@ mod console;
 mod csrf;
 mod drop;
 pub mod i18n;
-mod read;
+pub(crate) mod read;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -236,9 +236,7 @@ impl Page {
 
     /// A message for a key made at run time, or the key itself.
     pub fn word(&self, key: &str) -> String {
-        self.lang
-            .lookup(key)
-            .map_or_else(|| key.to_string(), str::to_string)
+        self.lang.word(key)
     }
 
     /// A person's status (`missing`…) in the page's words.

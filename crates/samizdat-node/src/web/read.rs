@@ -15,7 +15,7 @@ use samizdat_core::{Attachment, kind};
 use samizdat_store::{Query, Store, StoreError};
 use serde::Deserialize;
 
-use super::{Page, problem};
+use super::{Lang, Page, problem};
 use crate::State;
 
 /// Records on one page of the timeline or of search results.
@@ -25,6 +25,7 @@ const PAGE_SIZE: usize = 50;
 const READ_AHEAD: usize = PAGE_SIZE * 8;
 
 /// A record as a line of the timeline.
+#[derive(Clone)]
 pub struct Item {
     pub id: String,
     /// `testimony` or `person`.
@@ -238,9 +239,10 @@ pub(crate) async fn record(
         }
         Err(answer) => return answer,
     };
-    let Some(shown) = show(&page, &event, &present) else {
+    let Some(mut shown) = show(page.lang, &event, &present) else {
         return problem(&page, StatusCode::NOT_FOUND, "error.not_found", id.to_hex());
     };
+    shown.signature_ok = event.verify().is_ok();
     let said = attestations
         .iter()
         .filter_map(|e| {
@@ -322,7 +324,7 @@ fn about(store: &Store, id: EventId) -> Result<Option<About>, StoreError> {
     Ok(Some((event, attestations, translations, present)))
 }
 
-fn attachments(record: &Record) -> &[Attachment] {
+pub(crate) fn attachments(record: &Record) -> &[Attachment] {
     match record {
         Record::Testimony(t) => &t.attachments,
         Record::PersonReport(p) => &p.attachments,
@@ -362,7 +364,7 @@ pub fn item(event: &Event) -> Option<Item> {
     })
 }
 
-fn show(page: &Page, event: &Event, present: &HashMap<String, bool>) -> Option<Shown> {
+pub(crate) fn show(lang: Lang, event: &Event, present: &HashMap<String, bool>) -> Option<Shown> {
     let record = Record::parse(event).ok()?;
     let item = item(event)?;
     let mut facts = Vec::new();
@@ -377,7 +379,7 @@ fn show(page: &Page, event: &Event, present: &HashMap<String, bool>) -> Option<S
             t.text.clone()
         }
         Record::PersonReport(p) => {
-            facts.push(("field.status", page.word(&format!("status.{}", p.status))));
+            facts.push(("field.status", lang.word(&format!("status.{}", p.status))));
             if !p.aliases.is_empty() {
                 facts.push(("field.aliases", p.aliases.join(", ")));
             }
@@ -392,7 +394,7 @@ fn show(page: &Page, event: &Event, present: &HashMap<String, bool>) -> Option<S
             }
             facts.push((
                 "field.source",
-                page.word(&format!("source.{}", p.source.as_str())),
+                lang.word(&format!("source.{}", p.source.as_str())),
             ));
             p.details.clone()
         }
@@ -419,7 +421,9 @@ fn show(page: &Page, event: &Event, present: &HashMap<String, bool>) -> Option<S
         text,
         author: short_npub(event),
         published: date_time(event.created_at.as_secs()),
-        signature_ok: event.verify().is_ok(),
+        // Checked by the caller that shows it: a mirror checked every
+        // record once already.
+        signature_ok: false,
         attachments,
         facts,
         item,
@@ -478,7 +482,7 @@ pub struct PeopleQuery {
     pub name: Option<String>,
 }
 
-fn person_line(page: &Page, entry: &samizdat_people::registry::Entry) -> PersonLine {
+pub(crate) fn person_line(lang: Lang, entry: &samizdat_people::registry::Entry) -> PersonLine {
     let latest = entry.latest();
     let names = entry.names();
     PersonLine {
@@ -490,7 +494,7 @@ fn person_line(page: &Page, entry: &samizdat_people::registry::Entry) -> PersonL
             .cloned()
             .collect::<Vec<_>>()
             .join(", "),
-        status: page.word(&format!("status.{}", latest.status)),
+        status: lang.word(&format!("status.{}", latest.status)),
         when: date_time(latest.when()),
         place: latest.place.clone().unwrap_or_default(),
         reports: entry.history.len(),
@@ -517,7 +521,7 @@ pub(crate) async fn people(
         .into_iter()
         .take(200)
         .filter_map(|i| registry.entries.get(i))
-        .map(|e| person_line(&page, e))
+        .map(|e| person_line(page.lang, e))
         .collect();
     page.render(
         StatusCode::OK,
@@ -577,7 +581,7 @@ pub(crate) async fn person(
         StatusCode::OK,
         &PersonPage {
             page: &page,
-            line: person_line(&page, entry),
+            line: person_line(page.lang, entry),
             history,
             conflicts,
         },
@@ -706,7 +710,7 @@ pub fn date_time(secs: u64) -> String {
         )
 }
 
-fn observed(o: samizdat_core::tags::Observed) -> String {
+pub(crate) fn observed(o: samizdat_core::tags::Observed) -> String {
     match o.end {
         Some(end) => format!("{} – {}", date_time(o.start), date_time(end)),
         None => date_time(o.start),
@@ -728,7 +732,7 @@ pub fn short(text: &str) -> String {
     }
 }
 
-fn short_npub(event: &Event) -> String {
+pub(crate) fn short_npub(event: &Event) -> String {
     event
         .pubkey
         .to_bech32()

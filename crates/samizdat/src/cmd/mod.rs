@@ -8,6 +8,7 @@ pub mod id;
 pub mod init;
 pub mod peers;
 pub mod people;
+pub mod publish;
 pub mod read;
 pub mod record;
 pub mod sealed;

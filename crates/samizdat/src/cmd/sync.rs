@@ -13,7 +13,7 @@ use crate::exit::Code;
 use crate::progress;
 
 /// Drives one progress bar per phase.
-struct Bar(Option<ProgressBar>);
+pub(crate) struct Bar(pub(crate) Option<ProgressBar>);
 
 impl Observer for Bar {
     fn phase(&mut self, what: &str, total: Option<u64>) {

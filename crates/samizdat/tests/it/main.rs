@@ -9,6 +9,7 @@ mod nostr_sdk;
 mod peers;
 mod people;
 mod proxies;
+mod publish;
 mod records;
 mod relay;
 mod relay_abuse;

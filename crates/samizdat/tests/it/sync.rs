@@ -290,14 +290,14 @@ async fn a_hostile_peer_cannot_slip_in_forged_events() {
 }
 
 /// nostr-rs-relay on a loopback port, stopped on drop.
-struct RsRelay {
+pub(crate) struct RsRelay {
     child: std::process::Child,
-    url: String,
+    pub(crate) url: String,
     _dir: tempfile::TempDir,
 }
 
 impl RsRelay {
-    fn start(binary: &std::ffi::OsStr) -> RsRelay {
+    pub(crate) fn start(binary: &std::ffi::OsStr) -> RsRelay {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

@@ -52,14 +52,7 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
     super::sync::fill(&store, &events)?;
     let json_bytes: u64 = events.iter().map(|e| e.as_json().len() as u64 + 1).sum();
 
-    let verify_rate = {
-        let started = Instant::now();
-        let ok = events.par_iter().filter(|e| e.verify_signature()).count();
-        if ok != events.len() {
-            bail!("{} generated events do not verify", events.len() - ok);
-        }
-        events.len() as f64 / started.elapsed().as_secs_f64()
-    };
+    let verify_rate = super::verify_rate(&events)?;
     let n = events.len() as f64;
     drop(events);
 
@@ -70,20 +63,21 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
     eprintln!("bench bundle: exporting");
     let full = work.path().join("full.samizdat");
     let full_arg = full.to_string_lossy().into_owned();
-    let export_run = samizdat(&source, &["bundle", "export", "-o", &full_arg])?;
+    let export_run = samizdat(&source, &["bundle", "export", "-o", &full_arg], None)?;
     let full_bytes = std::fs::metadata(&full)?.len();
     let records = work.path().join("records.samizdat");
     let records_arg = records.to_string_lossy().into_owned();
     samizdat(
         &source,
         &["bundle", "export", "--no-blobs", "-o", &records_arg],
+        None,
     )?;
     let records_bytes = std::fs::metadata(&records)?.len();
 
     eprintln!("bench bundle: importing into an empty store");
     let target = ctx("target");
     drop(Store::open(&target.data)?);
-    let import_run = samizdat(&target, &["bundle", "import", &full_arg])?;
+    let import_run = samizdat(&target, &["bundle", "import", &full_arg], None)?;
     let export_seconds = export_run.seconds;
     let import_seconds = import_run.seconds;
     let empty = Store::open(&target.data)?;
@@ -153,22 +147,31 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
 }
 
 /// One run of the command line: how long, and its peak resident memory.
-struct Run {
-    seconds: f64,
-    peak_bytes: u64,
+pub(super) struct Run {
+    pub(super) seconds: f64,
+    pub(super) peak_bytes: u64,
 }
 
 /// Runs `samizdat --data DIR ARGS…`, reading its peak resident memory
 /// (`VmHWM`, which starts afresh at `exec`, unlike `ru_maxrss`) from
 /// /proc as it runs.
-fn samizdat(ctx: &Context, args: &[&str]) -> Result<Run> {
+pub(super) fn samizdat(
+    ctx: &Context,
+    args: &[&str],
+    stdout: Option<&std::path::Path>,
+) -> Result<Run> {
     let exe = std::env::current_exe().context("finding this program")?;
     let started = Instant::now();
     let mut child = std::process::Command::new(exe)
         .arg("--data")
         .arg(&ctx.data)
         .args(args)
-        .stdout(std::process::Stdio::null())
+        .stdout(match stdout {
+            Some(path) => std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?
+                .into(),
+            None => std::process::Stdio::null(),
+        })
         .spawn()
         .context("starting samizdat")?;
     let status_file = format!("/proc/{}/status", child.id());
@@ -203,11 +206,11 @@ fn vm_hwm(status: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-const PHOTO_SIDE: u32 = 128;
+pub(super) const PHOTO_SIDE: u32 = 128;
 
 /// A PNG of noise (about 50 KB), without metadata: what the media rule
 /// lets in.
-fn photo(seed: usize) -> Result<Vec<u8>> {
+pub(super) fn photo(seed: usize) -> Result<Vec<u8>> {
     let mut state = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let image = image::RgbImage::from_fn(PHOTO_SIDE, PHOTO_SIDE, |_, _| {
         state ^= state << 13;

@@ -24,6 +24,7 @@ use serde_json::json;
 
 mod bundle;
 mod people;
+mod publish;
 mod relay;
 mod sync;
 
@@ -99,6 +100,7 @@ pub fn run(command: BenchCommand) -> Result<Code> {
         BenchCommand::Sync(args) => sync::run(args),
         BenchCommand::Bundle(args) => bundle::run(args),
         BenchCommand::People(args) => people::run(args),
+        BenchCommand::Publish(args) => publish::run(args),
     }
 }
 
@@ -253,6 +255,17 @@ fn db_size(dir: &std::path::Path) -> Result<u64> {
         .filter_map(|e| e.metadata().ok())
         .map(|m| m.len())
         .sum())
+}
+
+/// Events per second that BIP-340 verification alone gets through on
+/// every core: the baseline of the benches that check what they take.
+pub(super) fn verify_rate(events: &[Event]) -> Result<f64> {
+    let started = Instant::now();
+    let ok = events.par_iter().filter(|e| e.verify_signature()).count();
+    if ok != events.len() {
+        bail!("{} generated events do not verify", events.len() - ok);
+    }
+    Ok(events.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Realistic testimonies (Cyrillic text, place, time observed, topics), or
