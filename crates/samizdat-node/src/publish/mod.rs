@@ -22,11 +22,7 @@ use samizdat_core::record::Record;
 /// its kind's rules, without the NIP-70 `["-"]` tag (the author asked that
 /// nobody else publish it).
 pub fn is_public(event: &Event) -> bool {
-    let protected = event
-        .tags
-        .iter()
-        .any(|t| t.as_slice().first().is_some_and(|name| name == "-"));
-    if protected {
+    if is_protected(event) {
         return false;
     }
     matches!(
@@ -36,6 +32,15 @@ pub fn is_public(event: &Event) -> bool {
             | Record::Attestation(_)
             | Record::Retraction(_))
     )
+}
+
+/// Whether the author marked `event` with NIP-70's `["-"]` tag: nobody
+/// but the author may publish it.
+pub fn is_protected(event: &Event) -> bool {
+    event
+        .tags
+        .iter()
+        .any(|t| t.as_slice().first().is_some_and(|name| name == "-"))
 }
 
 /// The file name extension a browser opening the mirror from disk needs

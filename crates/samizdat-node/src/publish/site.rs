@@ -32,7 +32,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -58,6 +58,8 @@ pub const SUMS: &str = "SHA256SUMS";
 pub const RECORDS: &str = "records.jsonl";
 
 const PEOPLE_PER_PAGE: usize = 500;
+/// Records on one page of a day: a phone on a slow link loads a page.
+const DAY_PAGE: usize = 200;
 const FEED_ENTRIES: usize = 50;
 const LATEST: usize = 20;
 /// Records rendered together (in parallel) before their pages are
@@ -97,6 +99,8 @@ pub enum SiteError {
          choose an empty or new folder: publishing replaces the folder's whole content"
     )]
     NotAMirror(PathBuf),
+    #[error("another `samizdat publish site` is writing {0}; wait for it to finish")]
+    Busy(PathBuf),
     #[error("rendering {0}: {1}")]
     Render(String, String),
 }
@@ -139,7 +143,6 @@ pub struct SiteSummary {
 /// A testimony or person report of the mirror.
 struct Entry {
     event: Event,
-    json: String,
     item: Item,
     /// When it happened (else when it was signed), and that day.
     when: u64,
@@ -150,8 +153,8 @@ struct Entry {
 struct Selection {
     /// Testimonies and person reports, oldest first (`created_at`, id).
     records: Vec<Entry>,
-    /// Attestations about them, oldest first, with their JSON.
-    attestations: Vec<(Event, String)>,
+    /// Attestations about them, oldest first.
+    attestations: Vec<Event>,
     /// Record indexes by id.
     index: HashMap<EventId, usize>,
     /// Attestation indexes by the record they are about.
@@ -177,9 +180,31 @@ pub fn site(
 ) -> Result<SiteSummary, SiteError> {
     let started = Instant::now();
     let out = std::path::absolute(out).map_err(io_at(out))?;
-    let (staging, previous) = beside(&out);
+    let (staging, previous, lock) = beside(&out);
+    let _held = hold(&lock, &out)?;
     let old = prepare(&out, &staging, &previous)?;
+    let written = write(store, &staging, old, queries, observer, started);
+    if written.is_err() && staging.exists() {
+        // Nothing of a failed run stays beside the mirror.
+        let _ = fs::remove_dir_all(&staging);
+    }
+    let mut summary = written?;
 
+    observer.phase("swapping the mirror in", None);
+    swap(&staging, &out, &previous)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Writes the whole new mirror into `staging`, durably.
+fn write(
+    store: &Store,
+    staging: &Path,
+    old: Option<PathBuf>,
+    queries: &[Query],
+    observer: &mut dyn Observer,
+    started: Instant,
+) -> Result<SiteSummary, SiteError> {
     observer.phase("reading records", None);
     let selection = select(store, queries)?;
     tracing::debug!(
@@ -197,7 +222,7 @@ pub fn site(
     let people = people(&selection);
     summary.people = people.entries.len() as u64;
 
-    let mut files = Files::new(staging.clone(), old);
+    let mut files = Files::new(staging.to_path_buf(), old);
     files.put("assets/style.css", STYLE.as_bytes())?;
     files.put("assets/icon.svg", ICON.as_bytes())?;
     let days = days(&selection);
@@ -232,19 +257,7 @@ pub fn site(
     }
     files.put("index.html", root_page(&selection)?.as_bytes())?;
     files.put("feed.atom", feed(&selection)?.as_bytes())?;
-    let mut jsonl = Vec::new();
-    let mut signatures = Vec::new();
-    for (event, json) in lines(&selection) {
-        jsonl.extend_from_slice(json.as_bytes());
-        jsonl.push(b'\n');
-        signatures.push([
-            event.id.to_hex(),
-            event.pubkey.to_hex(),
-            event.sig.to_string(),
-        ]);
-    }
-    files.put(RECORDS, &jsonl)?;
-    drop(jsonl);
+    let signatures = write_records(&mut files, store, &selection)?;
 
     observer.phase("copying media", Some(selection.blobs.len() as u64));
     for (hash, mime) in &selection.blobs {
@@ -266,20 +279,17 @@ pub fn site(
     summary.kept = files.kept;
     summary.digest = hex::encode(Sha256::digest(manifest.as_bytes()));
 
-    observer.phase("swapping the mirror in", None);
-    durable(&staging)?;
+    durable(staging)?;
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
         "publish: written to the disk"
     );
-    swap(&staging, &out, &previous)?;
-    summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
 /// The folders beside `out` that a publish uses: where the new mirror is
 /// written, and where the previous one waits while the two swap.
-fn beside(out: &Path) -> (PathBuf, PathBuf) {
+fn beside(out: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -288,7 +298,25 @@ fn beside(out: &Path) -> (PathBuf, PathBuf) {
     (
         parent.join(format!(".{name}.publishing")),
         parent.join(format!(".{name}.previous")),
+        parent.join(format!(".{name}.lock")),
     )
+}
+
+/// Takes the lock that keeps two publishes from writing the same mirror
+/// at once; it lasts as long as the returned file is open.
+fn hold(lock: &Path, out: &Path) -> Result<fs::File, SiteError> {
+    use std::os::fd::AsRawFd;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock)
+        .map_err(io_at(lock))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(SiteError::Busy(out.to_path_buf()));
+    }
+    Ok(file)
 }
 
 /// Makes ready to publish into `out`: finishes a swap an earlier run was
@@ -357,14 +385,14 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
         let mut found = Vec::new();
         for stored in store.query(&query)? {
             if seen.insert(stored.id) {
-                found.push((stored.event()?, stored.json));
+                found.push(stored.event()?);
             }
         }
         // Stored events were checked on the way in; checked again here,
         // on every core, because the pages say the signatures hold.
         let entries: Vec<Option<Entry>> = found
             .into_par_iter()
-            .map(|(event, json)| {
+            .map(|event| {
                 if !super::is_public(&event) || event.verify().is_err() {
                     return None;
                 }
@@ -372,7 +400,6 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
                 let when = when(&event);
                 Some(Entry {
                     event,
-                    json,
                     item,
                     when,
                     day: day(when),
@@ -416,13 +443,13 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
                 withheld += 1;
                 continue;
             }
-            attestations.push((event, stored.json));
+            attestations.push(event);
         }
     }
-    attestations.sort_by(|a, b| order(&a.0, &b.0));
+    attestations.sort_by(order);
     let mut about: HashMap<EventId, Vec<usize>> = HashMap::new();
     let mut translations: HashMap<EventId, Vec<usize>> = HashMap::new();
-    for (i, (event, _)) in attestations.iter().enumerate() {
+    for (i, event) in attestations.iter().enumerate() {
         let Ok(a) = Attestation::from_event(event) else {
             continue;
         };
@@ -455,7 +482,7 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
     let as_of = records
         .iter()
         .map(|e| e.event.created_at.as_secs())
-        .chain(attestations.iter().map(|(e, _)| e.created_at.as_secs()))
+        .chain(attestations.iter().map(|e| e.created_at.as_secs()))
         .max()
         .unwrap_or(0);
     Ok(Selection {
@@ -500,15 +527,58 @@ fn day(secs: u64) -> String {
 }
 
 /// Every record and attestation, oldest first: `records.jsonl`.
-fn lines(selection: &Selection) -> Vec<(&Event, &str)> {
-    let mut all: Vec<(&Event, &str)> = selection
+fn lines(selection: &Selection) -> Vec<&Event> {
+    let mut all: Vec<&Event> = selection
         .records
         .iter()
-        .map(|e| (&e.event, e.json.as_str()))
-        .chain(selection.attestations.iter().map(|(e, j)| (e, j.as_str())))
+        .map(|e| &e.event)
+        .chain(&selection.attestations)
         .collect();
-    all.sort_by(|a, b| order(a.0, b.0));
+    all.sort_by(|a, b| order(a, b));
     all
+}
+
+/// Writes `records.jsonl`: each event exactly as the store holds it (as
+/// its author signed it), read again from the store in chunks rather
+/// than kept in memory. Returns each line's id, key and signature.
+fn write_records(
+    files: &mut Files,
+    store: &Store,
+    selection: &Selection,
+) -> Result<Vec<[String; 3]>, SiteError> {
+    let events = lines(selection);
+    let mut signatures = Vec::with_capacity(events.len());
+    files.put_streamed(RECORDS, |out| {
+        for chunk in events.chunks(500) {
+            let mut json: HashMap<[u8; 32], String> = store
+                .query(&Query {
+                    ids: Some(chunk.iter().map(|e| e.id).collect()),
+                    ..Default::default()
+                })
+                .map_err(io::Error::other)?
+                .into_iter()
+                .map(|s| (s.id, s.json))
+                .collect();
+            for event in chunk {
+                // Deleted while publishing: the mirror is made without it.
+                let Some(line) = json.remove(&event.id.to_bytes()) else {
+                    return Err(io::Error::other(format!(
+                        "record {} left the store while publishing; publish again",
+                        event.id
+                    )));
+                };
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+                signatures.push([
+                    event.id.to_hex(),
+                    event.pubkey.to_hex(),
+                    event.sig.to_string(),
+                ]);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(signatures)
 }
 
 /// The registry of the mirror's person reports, with the verdicts among
@@ -525,7 +595,7 @@ fn people(selection: &Selection) -> Registry {
         .attestations
         .iter()
         .rev()
-        .filter_map(|(e, _)| crate::people::verdict(e))
+        .filter_map(crate::people::verdict)
         .collect();
     registry::build(reports, &verdicts)
 }
@@ -622,9 +692,13 @@ struct IndexPage<'a> {
 struct DayPage<'a> {
     sheet: &'a Sheet,
     day: &'a str,
+    /// Records of the day, on every page.
+    count: usize,
     items: Vec<&'a Item>,
     newer: Option<&'a str>,
     older: Option<&'a str>,
+    number: usize,
+    pages: &'a [(usize, String)],
 }
 
 #[derive(Template)]
@@ -712,7 +786,7 @@ fn record_pages(
             .into_iter()
             .flatten()
             .filter_map(|&i| {
-                let (event, _) = &selection.attestations[i];
+                let event = &selection.attestations[i];
                 let a = Attestation::from_event(event).ok()?;
                 Some(Said {
                     label: lang.word(&format!("label.{}", a.label.as_str())),
@@ -774,16 +848,27 @@ fn index_pages(
     let file = format!("{code}/index.html");
     files.put(&file, render(&file, &page)?.as_bytes())?;
     for (i, (day, list)) in days.iter().enumerate() {
-        let sheet = Sheet::new(lang, format!("days/{day}.html"), as_of);
-        let page = DayPage {
-            sheet: &sheet,
-            day,
-            items: list.iter().map(|&r| &selection.records[r].item).collect(),
-            newer: i.checked_sub(1).map(|n| days[n].0.as_str()),
-            older: days.get(i + 1).map(|d| d.0.as_str()),
-        };
-        let file = format!("{code}/days/{day}.html");
-        files.put(&file, render(&file, &page)?.as_bytes())?;
+        let pages = numbered(&format!("days/{day}"), list.len(), DAY_PAGE);
+        for (n, name) in &pages {
+            let sheet = Sheet::new(lang, name.clone(), as_of);
+            let page = DayPage {
+                sheet: &sheet,
+                day,
+                count: list.len(),
+                items: list
+                    .iter()
+                    .skip((n - 1) * DAY_PAGE)
+                    .take(DAY_PAGE)
+                    .map(|&r| &selection.records[r].item)
+                    .collect(),
+                newer: i.checked_sub(1).map(|n| days[n].0.as_str()),
+                older: days.get(i + 1).map(|d| d.0.as_str()),
+                number: *n,
+                pages: &pages,
+            };
+            let file = format!("{code}/{name}");
+            files.put(&file, render(&file, &page)?.as_bytes())?;
+        }
     }
     let sheet = Sheet::new(lang, "verify.html".into(), as_of);
     let file = format!("{code}/verify.html");
@@ -791,6 +876,21 @@ fn index_pages(
         &file,
         render(&file, &VerifyPage { sheet: &sheet })?.as_bytes(),
     )
+}
+
+/// The pages a list of `count` items takes at `per` a page: `NAME.html`,
+/// then `NAME-2.html`…, with their numbers.
+fn numbered(name: &str, count: usize, per: usize) -> Vec<(usize, String)> {
+    (1..=count.div_ceil(per).max(1))
+        .map(|n| {
+            let file = if n == 1 {
+                format!("{name}.html")
+            } else {
+                format!("{name}-{n}.html")
+            };
+            (n, file)
+        })
+        .collect()
 }
 
 /// A language's registry pages and a page per person.
@@ -801,17 +901,7 @@ fn people_pages(
     as_of: &str,
 ) -> Result<(), SiteError> {
     let code = lang.code();
-    let count = registry.entries.len().div_ceil(PEOPLE_PER_PAGE).max(1);
-    let pages: Vec<(usize, String)> = (1..=count)
-        .map(|n| {
-            let file = if n == 1 {
-                "people.html".to_string()
-            } else {
-                format!("people-{n}.html")
-            };
-            (n, file)
-        })
-        .collect();
+    let pages = numbered("people", registry.entries.len(), PEOPLE_PER_PAGE);
     for (n, name) in &pages {
         let sheet = Sheet::new(lang, name.clone(), as_of);
         let entries = registry
@@ -1022,6 +1112,44 @@ impl Files {
         Ok(())
     }
 
+    /// Writes a file through `write`, hashing it on the way; if the
+    /// previous mirror holds the same bytes, links that copy instead.
+    fn put_streamed(
+        &mut self,
+        path: &str,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), SiteError> {
+        let dest = self.dest(path)?;
+        let file = fs::File::create(&dest).map_err(io_at(&dest))?;
+        let mut out = Hashing {
+            inner: io::BufWriter::new(file),
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        write(&mut out).map_err(io_at(&dest))?;
+        out.inner.flush().map_err(io_at(&dest))?;
+        let hash: [u8; 32] = out.hasher.finalize().into();
+        self.bytes += out.size;
+        self.listed.insert(path.to_string(), hex::encode(hash));
+        if let Some(old) = self.old.as_ref().map(|o| o.join(path))
+            && hash_file(&old).is_ok_and(|(h, size)| h == hash && size == out.size)
+            && fs::remove_file(&dest).is_ok()
+            && fs::hard_link(&old, &dest).is_ok()
+        {
+            self.kept += 1;
+            return Ok(());
+        }
+        if !dest.exists() {
+            // The link failed after the new copy was removed: write it
+            // again from the old one, whose bytes are the same.
+            if let Some(old) = self.old.as_ref().map(|o| o.join(path)) {
+                fs::copy(&old, &dest).map_err(io_at(&dest))?;
+            }
+        }
+        self.written += 1;
+        Ok(())
+    }
+
     /// Copies the blob `hash` from `source` (the store), checking its
     /// hash on the way; or links the previous mirror's copy, checked too.
     fn put_blob(&mut self, path: &str, source: &Path, hash: &BlobHash) -> Result<(), SiteError> {
@@ -1072,6 +1200,26 @@ impl Files {
             out.push('\n');
         }
         out
+    }
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -305,6 +305,15 @@ impl Connection {
             Ok(event) => event,
             Err(e) => return Some(out::ok(&id, false, &format!("invalid: {e}"))),
         };
+        // NIP-70: an event its author marked `["-"]` is taken only from
+        // its author, authenticated.
+        if crate::publish::is_protected(&event) && !self.authed.contains(&event.pubkey) {
+            return Some(out::ok(
+                &id,
+                false,
+                "auth-required: this event is protected (NIP-70); only its author may publish it",
+            ));
+        }
         let ingest = self.state.ingest.clone();
         in_flight.push(Box::pin(async move {
             let result = ingest.submit(event).await;

@@ -193,6 +193,9 @@ pub struct Summary {
     /// Events the peer refused (`OK` false), with the first reason.
     pub refused_by_peer: u64,
     pub first_refusal: Option<String>,
+    /// Events the peer lacked that were not sent: their authors marked
+    /// them protected (NIP-70), for no one else to publish.
+    pub withheld: u64,
     /// Messages that needed an answer before the next step could go.
     pub round_trips: u64,
     /// Finding the difference alone: its time, round trips and WebSocket
@@ -237,7 +240,7 @@ impl Summary {
     pub fn complete(&self) -> bool {
         self.stopped.is_none()
             && self.received + self.rejected_from_peer >= self.missing_here
-            && self.sent + self.refused_by_peer >= self.missing_there
+            && self.sent + self.refused_by_peer + self.withheld >= self.missing_there
             && self.blobs_received + self.blobs_rejected >= self.blobs_missing_here
             && self.blobs_sent + self.blobs_refused_by_peer >= self.blobs_missing_there
     }

@@ -338,6 +338,17 @@ impl Pusher {
         events.reverse();
         self.sent.clear();
         for stored in events {
+            // NIP-70: what its author marked `["-"]` is theirs alone to
+            // publish; it stays here.
+            if stored
+                .event()
+                .is_ok_and(|e| crate::publish::is_protected(&e))
+            {
+                summary.withheld += 1;
+                self.sent.push(stored.id);
+                observer.advance(1);
+                continue;
+            }
             if let Some(stop) = budget.spent(link.bytes()) {
                 summary.stopped = Some(stop);
                 link.flush().await?;

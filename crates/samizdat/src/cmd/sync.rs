@@ -142,6 +142,12 @@ fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
             s.rejected_from_peer
         );
     }
+    if s.withheld > 0 {
+        println!(
+            "{} events not sent: their authors marked them protected (NIP-70), theirs alone to publish",
+            s.withheld
+        );
+    }
     if s.refused_by_peer > 0 {
         println!(
             "the peer refused {} events (first reason: {})",

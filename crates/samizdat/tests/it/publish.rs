@@ -423,12 +423,12 @@ fn publishing_again_writes_only_what_changed() {
     );
     assert!(dir.join(format!("kk/r/{}/{id}.html", &id[..2])).is_file());
     assert_eq!(verify(&node, &dir).0, Some(0));
-    // Nothing is left beside the mirror.
+    // Nothing is left beside the mirror but its lock.
     let beside: Vec<_> = std::fs::read_dir(node.dir.path())
         .expect("lists")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("mirror") && n != "mirror")
+        .filter(|n| n.contains("mirror") && n != "mirror" && n != ".mirror.lock")
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
 }
@@ -500,6 +500,31 @@ fn a_publish_killed_half_way_leaves_a_whole_mirror() {
     }
     let last = publish(&node, &dir);
     assert_eq!(last["records"], 500, "{last}");
+    assert_eq!(verify(&node, &dir).0, Some(0));
+    // A day of more than 200 records takes several pages.
+    let days: Vec<String> = std::fs::read_dir(dir.join("en/days"))
+        .expect("days")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(days.iter().any(|d| d.ends_with("-2.html")), "{days:?}");
+
+    // While one publish writes a mirror, another is refused.
+    use std::os::fd::AsRawFd;
+    let lock = std::fs::File::open(node.dir.path().join(".mirror.lock")).expect("the lock file");
+    // SAFETY: flock on a descriptor this test holds open.
+    assert_eq!(
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let out = node.run(&["publish", "site", "-o", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another `samizdat publish site` is writing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(lock);
     assert_eq!(verify(&node, &dir).0, Some(0));
 }
 
@@ -609,4 +634,25 @@ fn an_unreachable_relay_is_retried_then_given_up() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no relay to publish to"));
+}
+
+/// Sync withholds what its author marked protected (NIP-70), as publishing
+/// does: it is the author's alone to publish.
+#[test]
+fn sync_withholds_a_protected_record() {
+    let node = Node::start();
+    let keys = Keys::generate();
+    let private = testimony(&keys, 1_780_000_000, "только для автора", &[&["-"]]);
+    let open = testimony(&keys, 1_780_000_060, "для всех", &[]);
+    crate::sync::import(&node, "two.jsonl", &[&private, &open]);
+    let peer = Node::start();
+    let served = Served::start(&peer, "");
+    let summary = node
+        .json(&["sync", &served.url(), "--push"])
+        .pop()
+        .expect("a summary");
+    assert_eq!(summary["missing_there"], 2, "{summary}");
+    assert_eq!(summary["sent"], 1, "{summary}");
+    assert_eq!(summary["withheld"], 1, "{summary}");
+    assert_eq!(summary["refused_by_peer"], 0, "{summary}");
 }

@@ -141,6 +141,33 @@ async fn nip42_authentication() {
         json!(["OK", good.id.to_hex(), true, ""])
     );
 
+    // NIP-70: a protected event only from its author, authenticated.
+    let stranger = Keys::generate();
+    let protected = |by: &Keys, text: &str| {
+        signed(
+            by,
+            Kind::TextNote,
+            Timestamp::now().as_secs(),
+            &[&["-"]],
+            text,
+        )
+    };
+    let theirs = protected(&stranger, "not mine to publish");
+    let (accepted, reason) = client.publish(&theirs).await;
+    assert!(!accepted);
+    assert!(reason.starts_with("auth-required:"), "{reason}");
+    let mine = protected(&keys, "mine");
+    assert_eq!(client.publish(&mine).await, (true, String::new()));
+    let mut anonymous = served.client().await;
+    let again = protected(&keys, "mine, but who says so?");
+    assert!(
+        anonymous
+            .publish(&again)
+            .await
+            .1
+            .starts_with("auth-required:")
+    );
+
     let wrong = auth("not-the-challenge");
     client.send(json!(["AUTH", wrong])).await;
     let reply = client.recv().await;
