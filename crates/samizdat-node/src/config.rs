@@ -365,6 +365,19 @@ pub struct PublishRelay {
     pub proxy: Option<String>,
 }
 
+impl PublishRelay {
+    /// A relay with the default limits.
+    pub fn new(url: String) -> PublishRelay {
+        PublishRelay {
+            url,
+            events_per_second: publish_rate(),
+            max_events: None,
+            retries: publish_retries(),
+            proxy: None,
+        }
+    }
+}
+
 fn publish_rate() -> f64 {
     10.0
 }

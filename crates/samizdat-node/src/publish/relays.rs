@@ -141,6 +141,9 @@ pub async fn push(
     let mut at = 0usize;
     let mut failures = 0u32;
     let budget = target.max_events.unwrap_or(u64::MAX);
+    // The counts after the last whole chunk: a chunk cut short is
+    // counted again, whole, by the next connection.
+    let mut mark = (0, 0, 0);
     while at < ids.len() {
         let result = async {
             let mut link =
@@ -164,6 +167,7 @@ pub async fn push(
                 // A chunk counts as done once every event in it is
                 // answered: a link lost in between asks again.
                 at = end;
+                mark = (pushed.already_there, pushed.sent, pushed.refused);
                 failures = 0;
             }
             link.close().await;
@@ -173,6 +177,9 @@ pub async fn push(
         match result {
             Ok(()) => break,
             Err(e) => {
+                // What this chunk sent before the cut, the relay now
+                // holds: the next connection finds it there.
+                (pushed.already_there, pushed.sent, pushed.refused) = mark;
                 failures += 1;
                 tracing::warn!(relay = %target.url, error = %e, failures, "publishing: connection lost");
                 if failures > target.retries {

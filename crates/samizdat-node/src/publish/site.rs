@@ -227,7 +227,11 @@ fn write(
     files.put("assets/icon.svg", ICON.as_bytes())?;
     let days = days(&selection);
     summary.days = days.len() as u64;
-    let as_of = read::date_time(selection.as_of);
+    // An empty mirror is not "as of" 1970.
+    let as_of = match selection.as_of {
+        0 => String::new(),
+        secs => read::date_time(secs),
+    };
 
     observer.phase("writing pages", Some(selection.records.len() as u64));
     for batch in selection.records.chunks(BATCH) {
@@ -306,6 +310,9 @@ fn beside(out: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// at once; it lasts as long as the returned file is open.
 fn hold(lock: &Path, out: &Path) -> Result<fs::File, SiteError> {
     use std::os::fd::AsRawFd;
+    if let Some(parent) = lock.parent() {
+        fs::create_dir_all(parent).map_err(io_at(parent))?;
+    }
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)

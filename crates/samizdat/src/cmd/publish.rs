@@ -135,15 +135,7 @@ fn publish_relays(
     let chosen: Vec<PublishRelay> = if urls.is_empty() {
         config.publish.relays.clone()
     } else {
-        urls.into_iter()
-            .map(|url| PublishRelay {
-                url,
-                events_per_second: 10.0,
-                max_events: None,
-                retries: 5,
-                proxy: None,
-            })
-            .collect()
+        urls.into_iter().map(PublishRelay::new).collect()
     };
     if chosen.is_empty() {
         bail!(

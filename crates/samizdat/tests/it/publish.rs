@@ -656,3 +656,73 @@ fn sync_withholds_a_protected_record() {
     assert_eq!(summary["withheld"], 1, "{summary}");
     assert_eq!(summary["refused_by_peer"], 0, "{summary}");
 }
+
+/// The link to a relay is cut half-way: publishing waits, connects again,
+/// asks what arrived, and sends only the rest.
+#[test]
+fn a_publish_cut_half_way_goes_on_and_sends_nothing_twice() {
+    use crate::faulty::{Fault, Faulty};
+
+    let node = Node::start();
+    let keys = Keys::generate();
+    let records: Vec<Event> = (0..300)
+        .map(|i| testimony(&keys, 1_780_000_000 + i, &format!("запись {i}"), &[]))
+        .collect();
+    crate::sync::import(&node, "many.jsonl", &records.iter().collect::<Vec<_>>());
+    let served = Served::start(&Node::start(), "");
+    let proxy = Faulty::start(served.addr);
+    // About a third of the way: each record costs the relay an `OK` of
+    // about 100 bytes on the way back.
+    proxy.fault_after(10_000, Fault::Cut);
+    let config = node.dir.path().join("publish.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[publish.relays]]\nurl = \"{}\"\nevents_per_second = 0.0\nretries = 8\n",
+            proxy.url()
+        ),
+    )
+    .expect("config");
+    let child = node
+        .command(&[
+            "--json",
+            "publish",
+            "relays",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--timeout",
+            "5s",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    // Bounded: 30 s for the cut to happen.
+    for _ in 0..300 {
+        if proxy.bytes_down() >= 10_000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(proxy.bytes_down() >= 10_000, "the cut never came");
+    std::thread::sleep(Duration::from_millis(500));
+    proxy.restore();
+    let out = child.wait_with_output().expect("finishes");
+    let s: Value = serde_json::from_slice(&out.stdout).expect("a summary");
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert!(s["connections"].as_u64() >= Some(2), "{s}");
+    assert_eq!(
+        s["sent"].as_u64().unwrap_or(0) + s["already_there"].as_u64().unwrap_or(0),
+        300,
+        "each record counted once: {s}"
+    );
+    assert_eq!(s["left"], 0, "{s}");
+    // The relay took each record once and holds all of them.
+    let again = node.json(&[
+        "publish",
+        "relays",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(again[0]["already_there"], 300, "{}", again[0]);
+}
