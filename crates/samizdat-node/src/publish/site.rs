@@ -142,8 +142,11 @@ pub struct SiteSummary {
 
 /// A testimony or person report of the mirror.
 struct Entry {
-    event: Event,
+    id: EventId,
+    created_at: u64,
     item: Item,
+    /// Its attachments: hash and media type.
+    media: Vec<(BlobHash, String)>,
     /// When it happened (else when it was signed), and that day.
     when: u64,
     day: String,
@@ -157,6 +160,8 @@ struct Selection {
     attestations: Vec<Event>,
     /// Record indexes by id.
     index: HashMap<EventId, usize>,
+    /// The person reports, as the registry reads them.
+    reports: Vec<samizdat_people::registry::Report>,
     /// Attestation indexes by the record they are about.
     about: HashMap<EventId, Vec<usize>>,
     /// Translations (record indexes) by original.
@@ -235,9 +240,10 @@ fn write(
 
     observer.phase("writing pages", Some(selection.records.len() as u64));
     for batch in selection.records.chunks(BATCH) {
-        let pages: Vec<Vec<(String, String)>> = batch
+        let events = read_events(store, batch.iter().map(|e| e.id))?;
+        let pages: Vec<Vec<(String, String)>> = events
             .par_iter()
-            .map(|entry| record_pages(&selection, entry, &as_of))
+            .map(|event| record_pages(&selection, event, &as_of))
             .collect::<Result<_, _>>()?;
         for (path, body) in pages.iter().flatten() {
             files.put(path, body.as_bytes())?;
@@ -260,7 +266,7 @@ fn write(
         people_pages(&mut files, &people, lang, &as_of)?;
     }
     files.put("index.html", root_page(&selection)?.as_bytes())?;
-    files.put("feed.atom", feed(&selection)?.as_bytes())?;
+    files.put("feed.atom", feed(store, &selection)?.as_bytes())?;
     let signatures = write_records(&mut files, store, &selection)?;
 
     observer.phase("copying media", Some(selection.blobs.len() as u64));
@@ -373,6 +379,7 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
     let wanted = [kind::TESTIMONY.as_u16(), kind::PERSON_REPORT.as_u16()];
     let mut seen = HashSet::new();
     let mut records = Vec::new();
+    let mut reports = Vec::new();
     let mut withheld = 0;
     for query in queries {
         let mut query = query.clone();
@@ -389,46 +396,36 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
         }
         query.kinds = Some(kinds);
         query.gift_wraps_for = Some(Vec::new());
-        let mut found = Vec::new();
-        for stored in store.query(&query)? {
+        // Read in slices: the parsed events of one slice are in memory
+        // at a time, and only what the pages need of them is kept.
+        let mut slice = Vec::with_capacity(SLICE);
+        let mut failed = None;
+        store.query_each(&query, |stored| {
             if seen.insert(stored.id) {
-                found.push(stored.event()?);
+                slice.push(stored);
             }
-        }
-        // Stored events were checked on the way in; checked again here,
-        // on every core, because the pages say the signatures hold.
-        let entries: Vec<Option<Entry>> = found
-            .into_par_iter()
-            .map(|event| {
-                if !super::is_public(&event) || event.verify().is_err() {
-                    return None;
+            if slice.len() == SLICE {
+                match entries(std::mem::take(&mut slice)) {
+                    Ok(done) => keep(done, &mut records, &mut reports, &mut withheld),
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
                 }
-                let item = read::item(&event)?;
-                let when = when(&event);
-                Some(Entry {
-                    event,
-                    item,
-                    when,
-                    day: day(when),
-                })
-            })
-            .collect();
-        for entry in entries {
-            match entry {
-                Some(entry) => records.push(entry),
-                None => withheld += 1,
             }
+            true
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
         }
+        keep(entries(slice)?, &mut records, &mut reports, &mut withheld);
     }
-    records.sort_by(|a, b| order(&a.event, &b.event));
-    let index: HashMap<EventId, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.event.id, i))
-        .collect();
+    records.sort_by_key(|e| (e.created_at, e.id.to_bytes()));
+    let index: HashMap<EventId, usize> =
+        records.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
 
     let mut attestations = Vec::new();
-    let ids: Vec<String> = records.iter().map(|e| e.event.id.to_hex()).collect();
+    let ids: Vec<String> = records.iter().map(|e| e.id.to_hex()).collect();
     let mut taken = HashSet::new();
     for chunk in ids.chunks(500) {
         for stored in store.query(&Query {
@@ -475,26 +472,23 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
 
     let mut blobs = BTreeMap::new();
     let mut absent = HashSet::new();
-    for entry in &records {
-        if let Ok(record) = Record::parse(&entry.event) {
-            for a in read::attachments(&record) {
-                if store.blobs().contains(&a.hash) {
-                    blobs.entry(a.hash).or_insert_with(|| a.mime.clone());
-                } else {
-                    absent.insert(a.hash);
-                }
-            }
+    for (hash, mime) in records.iter().flat_map(|e| &e.media) {
+        if store.blobs().contains(hash) {
+            blobs.entry(*hash).or_insert_with(|| mime.clone());
+        } else {
+            absent.insert(*hash);
         }
     }
     let as_of = records
         .iter()
-        .map(|e| e.event.created_at.as_secs())
+        .map(|e| e.created_at)
         .chain(attestations.iter().map(|e| e.created_at.as_secs()))
         .max()
         .unwrap_or(0);
     Ok(Selection {
         records,
         index,
+        reports,
         attestations,
         about,
         translations,
@@ -503,6 +497,69 @@ fn select(store: &Store, queries: &[Query]) -> Result<Selection, SiteError> {
         withheld,
         as_of,
     })
+}
+
+/// Events read from the store at a time while selecting.
+const SLICE: usize = 2_048;
+
+/// What the mirror keeps of a slice of stored testimonies and person
+/// reports, checked on every core: the entry, and the person report as
+/// the registry reads it. `None` for one left out.
+#[allow(clippy::type_complexity)]
+fn entries(
+    slice: Vec<samizdat_store::StoredEvent>,
+) -> Result<Vec<Option<(Entry, Option<samizdat_people::registry::Report>)>>, StoreError> {
+    slice
+        .into_par_iter()
+        .map(|stored| {
+            let event = stored.event()?;
+            // Checked on the way in; checked again here, because the
+            // pages say the signatures hold.
+            if !super::is_public(&event) || event.verify().is_err() {
+                return Ok(None);
+            }
+            let Some(item) = read::item(&event) else {
+                return Ok(None);
+            };
+            let media = match Record::parse(&event) {
+                Ok(record) => read::attachments(&record)
+                    .iter()
+                    .map(|a| (a.hash, a.mime.clone()))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let when = when(&event);
+            Ok(Some((
+                Entry {
+                    id: event.id,
+                    created_at: event.created_at.as_secs(),
+                    item,
+                    media,
+                    when,
+                    day: day(when),
+                },
+                crate::people::report(&event),
+            )))
+        })
+        .collect()
+}
+
+#[allow(clippy::type_complexity)]
+fn keep(
+    done: Vec<Option<(Entry, Option<samizdat_people::registry::Report>)>>,
+    records: &mut Vec<Entry>,
+    reports: &mut Vec<samizdat_people::registry::Report>,
+    withheld: &mut u64,
+) {
+    for entry in done {
+        match entry {
+            Some((entry, report)) => {
+                records.push(entry);
+                reports.extend(report);
+            }
+            None => *withheld += 1,
+        }
+    }
 }
 
 /// Oldest first; the id breaks ties, so the order is total.
@@ -534,15 +591,22 @@ fn day(secs: u64) -> String {
 }
 
 /// Every record and attestation, oldest first: `records.jsonl`.
-fn lines(selection: &Selection) -> Vec<&Event> {
-    let mut all: Vec<&Event> = selection
+fn lines(selection: &Selection) -> Vec<EventId> {
+    let mut all: Vec<(u64, [u8; 32])> = selection
         .records
         .iter()
-        .map(|e| &e.event)
-        .chain(&selection.attestations)
+        .map(|e| (e.created_at, e.id.to_bytes()))
+        .chain(
+            selection
+                .attestations
+                .iter()
+                .map(|e| (e.created_at.as_secs(), e.id.to_bytes())),
+        )
         .collect();
-    all.sort_by(|a, b| order(a, b));
-    all
+    all.sort();
+    all.into_iter()
+        .map(|(_, id)| EventId::from_byte_array(id))
+        .collect()
 }
 
 /// Writes `records.jsonl`: each event exactly as the store holds it (as
@@ -553,34 +617,39 @@ fn write_records(
     store: &Store,
     selection: &Selection,
 ) -> Result<Vec<[String; 3]>, SiteError> {
-    let events = lines(selection);
-    let mut signatures = Vec::with_capacity(events.len());
+    #[derive(serde::Deserialize)]
+    struct Signed<'a> {
+        id: &'a str,
+        pubkey: &'a str,
+        sig: &'a str,
+    }
+    let ids = lines(selection);
+    let mut signatures = Vec::with_capacity(ids.len());
     files.put_streamed(RECORDS, |out| {
-        for chunk in events.chunks(500) {
+        for chunk in ids.chunks(500) {
             let mut json: HashMap<[u8; 32], String> = store
                 .query(&Query {
-                    ids: Some(chunk.iter().map(|e| e.id).collect()),
+                    ids: Some(chunk.to_vec()),
                     ..Default::default()
                 })
                 .map_err(io::Error::other)?
                 .into_iter()
                 .map(|s| (s.id, s.json))
                 .collect();
-            for event in chunk {
-                // Deleted while publishing: the mirror is made without it.
-                let Some(line) = json.remove(&event.id.to_bytes()) else {
+            for id in chunk {
+                let Some(line) = json.remove(&id.to_bytes()) else {
                     return Err(io::Error::other(format!(
-                        "record {} left the store while publishing; publish again",
-                        event.id
+                        "record {id} left the store while publishing; publish again"
                     )));
                 };
+                let signed: Signed<'_> = serde_json::from_str(&line).map_err(io::Error::other)?;
+                signatures.push([
+                    signed.id.to_string(),
+                    signed.pubkey.to_string(),
+                    signed.sig.to_string(),
+                ]);
                 out.write_all(line.as_bytes())?;
                 out.write_all(b"\n")?;
-                signatures.push([
-                    event.id.to_hex(),
-                    event.pubkey.to_hex(),
-                    event.sig.to_string(),
-                ]);
             }
         }
         Ok(())
@@ -592,12 +661,8 @@ fn write_records(
 /// its attestations.
 fn people(selection: &Selection) -> Registry {
     // Newest first, as the store would give them.
-    let reports = selection
-        .records
-        .iter()
-        .rev()
-        .filter_map(|e| crate::people::report(&e.event))
-        .collect();
+    let mut reports = selection.reports.clone();
+    reports.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
     let verdicts: Vec<_> = selection
         .attestations
         .iter()
@@ -620,10 +685,10 @@ fn days(selection: &Selection) -> Vec<(String, Vec<usize>)> {
         .map(|(day, mut list)| {
             let records = &selection.records;
             list.sort_by(|&a, &b| {
-                records[b]
-                    .when
-                    .cmp(&records[a].when)
-                    .then_with(|| order(&records[b].event, &records[a].event))
+                records[b].when.cmp(&records[a].when).then_with(|| {
+                    (records[b].created_at, records[b].id.to_bytes())
+                        .cmp(&(records[a].created_at, records[a].id.to_bytes()))
+                })
             });
             (day.to_string(), list)
         })
@@ -762,15 +827,39 @@ fn render(path: &str, template: &impl Template) -> Result<String, SiteError> {
         .map_err(|e| SiteError::Render(path.to_string(), e.to_string()))
 }
 
+/// The events `ids`, read again from the store, in that order.
+fn read_events(store: &Store, ids: impl Iterator<Item = EventId>) -> Result<Vec<Event>, SiteError> {
+    let ids: Vec<EventId> = ids.collect();
+    let mut found: HashMap<[u8; 32], Event> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        for stored in store.query(&Query {
+            ids: Some(chunk.to_vec()),
+            ..Default::default()
+        })? {
+            found.insert(stored.id, stored.event()?);
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            found.remove(&id.to_bytes()).ok_or_else(|| SiteError::Io {
+                path: PathBuf::from(RECORDS),
+                source: io::Error::other(format!(
+                    "record {id} left the store while publishing; publish again"
+                )),
+            })
+        })
+        .collect()
+}
+
 /// A record's page in each language.
 fn record_pages(
     selection: &Selection,
-    entry: &Entry,
+    event: &Event,
     as_of: &str,
 ) -> Result<Vec<(String, String)>, SiteError> {
-    let id = entry.event.id;
+    let id = event.id;
     let mut present = HashMap::new();
-    if let Ok(record) = Record::parse(&entry.event) {
+    if let Ok(record) = Record::parse(event) {
         for a in read::attachments(&record) {
             present.insert(a.hash.to_hex(), selection.blobs.contains_key(&a.hash));
         }
@@ -779,7 +868,7 @@ fn record_pages(
     let mut pages = Vec::with_capacity(Lang::ALL.len());
     for lang in Lang::ALL {
         let sheet = Sheet::new(lang, path.clone(), as_of);
-        let Some(mut shown) = read::show(lang, &entry.event, &present) else {
+        let Some(mut shown) = read::show(lang, event, &present) else {
             continue;
         };
         for media in &mut shown.attachments {
@@ -995,24 +1084,23 @@ fn rfc3339(secs: u64) -> String {
 }
 
 /// The Atom feed of the newest records.
-fn feed(selection: &Selection) -> Result<String, SiteError> {
-    let entries = selection
-        .records
-        .iter()
-        .rev()
-        .take(FEED_ENTRIES)
-        .map(|e| {
+fn feed(store: &Store, selection: &Selection) -> Result<String, SiteError> {
+    let newest = selection.records.iter().rev().take(FEED_ENTRIES);
+    let events = read_events(store, newest.clone().map(|e| e.id))?;
+    let entries = newest
+        .zip(&events)
+        .map(|(e, event)| {
             let title = match e.item.kind {
                 "person" => format!("{} — {}", e.item.title, e.item.status),
                 _ => read::excerpt(&e.item.title, 80),
             };
             FeedEntry {
-                id: e.event.id.to_hex(),
-                note: e.event.id.to_bech32().unwrap_or_default(),
+                id: event.id.to_hex(),
+                note: event.id.to_bech32().unwrap_or_default(),
                 title,
-                updated: rfc3339(e.event.created_at.as_secs()),
-                author: e.event.pubkey.to_bech32().unwrap_or_default(),
-                text: read::excerpt(&said(&e.event), 2_000),
+                updated: rfc3339(event.created_at.as_secs()),
+                author: event.pubkey.to_bech32().unwrap_or_default(),
+                text: read::excerpt(&said(event), 2_000),
             }
         })
         .collect();
@@ -1021,7 +1109,7 @@ fn feed(selection: &Selection) -> Result<String, SiteError> {
     let first = selection
         .records
         .first()
-        .map_or_else(String::new, |e| e.event.id.to_hex());
+        .map_or_else(String::new, |e| e.id.to_hex());
     render(
         "feed.atom",
         &Feed {
