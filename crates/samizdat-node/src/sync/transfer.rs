@@ -340,9 +340,12 @@ impl Pusher {
         for stored in events {
             // NIP-70: what its author marked `["-"]` is theirs alone to
             // publish; it stays here.
-            if stored
-                .event()
-                .is_ok_and(|e| crate::publish::is_protected(&e))
+            // A quoted `"` inside a string is escaped, so `["-"` appears
+            // in the JSON only as a tag: most events skip the parse.
+            if stored.json.contains(r#"["-""#)
+                && stored
+                    .event()
+                    .is_ok_and(|e| crate::publish::is_protected(&e))
             {
                 summary.withheld += 1;
                 self.sent.push(stored.id);
