@@ -171,7 +171,9 @@ struct Selection {
     blobs: BTreeMap<BlobHash, String>,
     absent: HashSet<BlobHash>,
     withheld: u64,
-    /// The newest record's time: what the pages say the mirror is as of.
+    /// The newest record's time: what the index pages say the mirror is
+    /// as of (only they: a record's page must not change when a newer
+    /// record arrives).
     as_of: u64,
 }
 
