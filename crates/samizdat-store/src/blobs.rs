@@ -206,7 +206,7 @@ impl BlobStore {
 }
 
 /// The SHA-256 and length of everything `reader` yields, read in pieces.
-fn hash_reader(reader: &mut impl Read) -> io::Result<(BlobHash, u64)> {
+pub fn hash_reader(reader: &mut impl Read) -> io::Result<(BlobHash, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut size = 0u64;

@@ -32,7 +32,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -1257,8 +1257,15 @@ impl Files {
         {
             self.kept += 1;
         } else {
-            fs::copy(source, &dest).map_err(io_at(source))?;
-            let (actual, _) = hash_file(&dest).map_err(io_at(&dest))?;
+            // Hashed as it is copied: one read of the store's file.
+            let mut from = fs::File::open(source).map_err(io_at(source))?;
+            let mut to = Hashing {
+                inner: fs::File::create(&dest).map_err(io_at(&dest))?,
+                hasher: Sha256::new(),
+                size: 0,
+            };
+            io::copy(&mut from, &mut to).map_err(io_at(&dest))?;
+            let actual: [u8; 32] = to.hasher.finalize().into();
             if actual != *hash.as_bytes() {
                 return Err(SiteError::Io {
                     path: source.to_path_buf(),
@@ -1322,19 +1329,8 @@ impl<W: Write> Write for Hashing<W> {
 
 /// SHA-256 and size of a file, read in pieces.
 pub(crate) fn hash_file(path: &Path) -> io::Result<([u8; 32], u64)> {
-    let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((hasher.finalize().into(), size))
+    let (hash, size) = samizdat_store::hash_reader(&mut fs::File::open(path)?)?;
+    Ok((*hash.as_bytes(), size))
 }
 
 /// Makes every file written under `dir` durable before the swap.

@@ -133,6 +133,16 @@ fn verify(node: &Node, dir: &Path) -> (Option<i32>, String) {
     )
 }
 
+/// Runs `publish verify`, expects it to find problems (exit 3) and to
+/// say each of `said`.
+fn fails_with(node: &Node, dir: &Path, said: &[&str]) {
+    let (code, out) = verify(node, dir);
+    assert_eq!(code, Some(3), "{out}");
+    for words in said {
+        assert!(out.contains(words), "{words:?} not in: {out}");
+    }
+}
+
 /// Every file under `dir`, with its bytes, sorted.
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -319,12 +329,7 @@ fn verify_says_exactly_what_was_changed() {
         let at = changed.len() / 2;
         changed[at] ^= 0x20;
         std::fs::write(&full, &changed).expect("writes");
-        let (code, out) = verify(&node, &dir);
-        assert_eq!(code, Some(3), "{out}");
-        assert!(
-            out.contains(&format!("{path}: changed after publishing")),
-            "{path}: {out}"
-        );
+        fails_with(&node, &dir, &[&format!("{path}: changed after publishing")]);
         std::fs::write(&full, &original).expect("restores");
         assert_eq!(verify(&node, &dir).0, Some(0));
     }
@@ -344,28 +349,40 @@ fn verify_says_exactly_what_was_changed() {
         original.replace("Задержали троих", "Задержали двоих"),
     )
     .expect("writes");
-    let (code, out) = verify(&node, &dir);
-    assert_eq!(code, Some(3), "{out}");
-    assert!(
-        out.contains("records.jsonl: changed after publishing"),
-        "{out}"
+    fails_with(
+        &node,
+        &dir,
+        &[
+            "records.jsonl: changed after publishing",
+            &format!(
+                "records.jsonl line {}: record {id}: the id is not the hash of its content",
+                line_no + 1
+            ),
+        ],
     );
-    assert!(
-        out.contains(&format!(
-            "records.jsonl line {}: record {id}: the id is not the hash of its content",
-            line_no + 1
-        )),
-        "{out}"
+    // A line that is not an event at all.
+    std::fs::write(&records, format!("{original}{{\"id\": \"cut sh\n")).expect("writes");
+    fails_with(
+        &node,
+        &dir,
+        &[&format!(
+            "records.jsonl line {}: not a Nostr event",
+            original.lines().count() + 1
+        )],
     );
     std::fs::write(&records, &original).expect("restores");
 
     // A page added, a page taken away.
     std::fs::write(dir.join("en/extra.html"), "<p>added</p>").expect("writes");
     std::fs::remove_file(dir.join(&page)).expect("removes");
-    let (code, out) = verify(&node, &dir);
-    assert_eq!(code, Some(3), "{out}");
-    assert!(out.contains("en/extra.html: not in SHA256SUMS"), "{out}");
-    assert!(out.contains(&format!("{page}: missing")), "{out}");
+    fails_with(
+        &node,
+        &dir,
+        &[
+            "en/extra.html: not in SHA256SUMS",
+            &format!("{page}: missing"),
+        ],
+    );
 
     // A list of files that points outside the mirror.
     std::fs::write(
@@ -373,13 +390,18 @@ fn verify_says_exactly_what_was_changed() {
         format!("{sums}{}  ../../etc/passwd\n", "0".repeat(64)),
     )
     .expect("writes");
-    let (code, out) = verify(&node, &dir);
-    assert_eq!(code, Some(3), "{out}");
-    assert!(
-        out.contains("SHA256SUMS: changed after publishing"),
-        "{out}"
+    fails_with(
+        &node,
+        &dir,
+        &["SHA256SUMS: changed after publishing", "leaves the mirror"],
     );
-    assert!(out.contains("leaves the mirror"), "{out}");
+
+    // A manifest cut short is named, not half-read.
+    let manifest = std::fs::read(dir.join("manifest.json")).expect("manifest");
+    std::fs::write(dir.join("manifest.json"), &manifest[..manifest.len() / 2]).expect("writes");
+    let (code, out) = verify(&node, &dir);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("manifest.json is not JSON"), "{out}");
 
     // Not a mirror at all.
     let (code, out) = verify(&node, &node.data());
