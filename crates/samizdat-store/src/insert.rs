@@ -135,6 +135,10 @@ pub fn apply(
         tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (hash, seq) VALUES (?1, ?2)")?
             .execute(params![hash.as_slice(), seq])?;
     }
+    for original in originals(event) {
+        tx.prepare_cached("INSERT OR IGNORE INTO originals (original, seq) VALUES (?1, ?2)")?
+            .execute(params![original.as_slice(), seq])?;
+    }
     if event.kind == Kind::EventDeletion {
         apply_deletion(tx, event)?;
     }
@@ -190,7 +194,27 @@ pub fn referenced_blobs(event: &Event) -> Vec<[u8; 32]> {
     out
 }
 
-/// Removes one stored event with its tags, search entry and blob references.
+/// The records a label event (NIP-32, kind 1985) names in its `of` tags.
+fn originals(event: &Event) -> Vec<[u8; 32]> {
+    let mut out = Vec::new();
+    if event.kind != Kind::Label {
+        return out;
+    }
+    for tag in event.tags.iter() {
+        let mut id = [0u8; 32];
+        if let [name, value, ..] = tag.as_slice()
+            && name == "of"
+            && hex::decode_to_slice(value, &mut id).is_ok()
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// Removes one stored event with its tags, search entry, blob references
+/// and the records it names in `of`.
 fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
     let (json, created_at): (String, i64) = tx
         .prepare_cached("SELECT json, created_at FROM events WHERE seq = ?1")?
@@ -208,6 +232,10 @@ fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
         for hash in referenced_blobs(&event) {
             tx.prepare_cached("DELETE FROM blob_refs WHERE hash = ?1 AND seq = ?2")?
                 .execute(params![hash.as_slice(), seq])?;
+        }
+        for original in originals(&event) {
+            tx.prepare_cached("DELETE FROM originals WHERE original = ?1 AND seq = ?2")?
+                .execute(params![original.as_slice(), seq])?;
         }
     }
     tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?

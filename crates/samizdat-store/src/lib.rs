@@ -40,6 +40,7 @@ pub use keyset::{Key, SortedKeys};
 pub use migrations::SCHEMA_VERSION;
 pub use owners::{OwnedBlob, Release};
 pub use query::{Query, StoredEvent};
+use samizdat_core::nostr::prelude::EventId;
 use samizdat_core::{BlobHash, VerifiedEvent};
 pub use writer::Pending;
 
@@ -252,6 +253,18 @@ impl Store {
     pub fn referenced_blobs(&self, query: &Query) -> Result<Vec<BlobHash>, StoreError> {
         let conn = self.inner.reads.get()?;
         query::referenced_blobs(&conn, query)
+    }
+
+    /// The labels (NIP-32 attestations) whose `of` tag names `original`:
+    /// its translations, its duplicates, the reports said to be about the
+    /// same person. Newest first, at most `limit`, found by key.
+    pub fn labels_naming(
+        &self,
+        original: &EventId,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.inner.reads.get()?;
+        query::naming(&conn, original, limit)
     }
 
     /// The sorted `(created_at, id)` keys of every stored event, kept in

@@ -109,6 +109,25 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO counters (name, value) VALUES ('removals', 0);
     "#,
+    // 4: which attestations name which record in their `of` tag (the
+    // original of a translation or a duplicate, the other report of a
+    // same-person match), so a record's translations are found by key,
+    // not by reading every translation label. `of` is not a single-letter
+    // tag, so the `tags` table does not hold it.
+    r#"
+    CREATE TABLE originals (
+        original BLOB    NOT NULL,           -- 32 bytes: the id in `of`
+        seq      INTEGER NOT NULL,           -- events.seq of the attestation
+        PRIMARY KEY (original, seq)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO originals (original, seq)
+        SELECT unhex(json_extract(tag.value, '$[1]')), e.seq
+        FROM events e, json_each(e.json, '$.tags') AS tag
+        WHERE e.kind = 1985
+          AND json_extract(tag.value, '$[0]') = 'of'
+          AND length(json_extract(tag.value, '$[1]')) = 64
+          AND unhex(json_extract(tag.value, '$[1]')) IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -198,16 +198,7 @@ pub fn run(
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     while let Some(row) = rows.next()? {
-        let id: Vec<u8> = row.get(2)?;
-        let event = StoredEvent {
-            id: id
-                .as_slice()
-                .try_into()
-                .map_err(|_| StoreError::Damaged(hex::encode(&id), "id is not 32 bytes".into()))?,
-            json: row.get(0)?,
-            first_seen: row.get::<_, i64>(1)? as u64,
-        };
-        if !f(event) {
+        if !f(stored_event(row)?) {
             break;
         }
     }
@@ -373,6 +364,41 @@ pub fn referenced_blobs(conn: &Connection, q: &Query) -> Result<Vec<BlobHash>, S
         out.push(BlobHash::from_bytes(hash));
     }
     Ok(out)
+}
+
+/// The label events (NIP-32) whose `of` tag names `original`, newest
+/// first, at most `limit`.
+pub fn naming(
+    conn: &Connection,
+    original: &EventId,
+    limit: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.json, e.first_seen, e.id FROM originals o CROSS JOIN events e ON e.seq = o.seq
+         WHERE o.original = ?1 ORDER BY e.created_at DESC, e.id LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![
+        original.as_bytes().as_slice(),
+        limit.min(i64::MAX as usize) as i64
+    ])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(stored_event(row)?);
+    }
+    Ok(out)
+}
+
+/// A row whose first three columns are `json, first_seen, id`.
+fn stored_event(row: &rusqlite::Row<'_>) -> Result<StoredEvent, StoreError> {
+    let id: Vec<u8> = row.get(2)?;
+    Ok(StoredEvent {
+        id: id
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Damaged(hex::encode(&id), "id is not 32 bytes".into()))?,
+        json: row.get(0)?,
+        first_seen: row.get::<_, i64>(1)? as u64,
+    })
 }
 
 pub fn explain(conn: &Connection, q: &Query) -> Result<Vec<String>, StoreError> {

@@ -293,16 +293,12 @@ fn about(store: &Store, id: EventId) -> Result<Option<About>, StoreError> {
     })? {
         attestations.push(stored.event()?);
     }
-    // A translation names its original in an `of` tag, which is not
-    // indexed: read the latest translation labels and keep this record's.
-    for stored in store.query(&Query {
-        kinds: Some(vec![kind::ATTESTATION.as_u16()]),
-        tags: vec![('l', vec![Label::TranslationOf.as_str().into()])],
-        limit: Some(2_000),
-        ..Default::default()
-    })? {
+    // A translation names its original in an `of` tag: the labels naming
+    // this record, of which the translation labels.
+    for stored in store.labels_naming(&id, 500)? {
         let label = stored.event()?;
         if let Ok(a) = Attestation::from_event(&label)
+            && a.label == Label::TranslationOf
             && a.original == Some(id)
             && let Some(t) = store
                 .query(&Query {

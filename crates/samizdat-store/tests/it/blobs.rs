@@ -114,7 +114,7 @@ fn migration_two_finds_references_in_records_stored_before_it() {
         let conn =
             rusqlite::Connection::open(dir.path().join(samizdat_store::DB_FILE)).expect("open db");
         conn.execute_batch(
-            "DROP TABLE blob_owners; DROP TABLE blob_refs; DROP TABLE counters; \
+            "DROP TABLE blob_owners; DROP TABLE blob_refs; DROP TABLE counters; DROP TABLE originals; \
              PRAGMA user_version = 1;",
         )
         .expect("downgrade");

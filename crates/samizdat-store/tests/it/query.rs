@@ -1,5 +1,5 @@
-use samizdat_core::nostr::prelude::Keys;
-use samizdat_store::{InsertOutcome, Query};
+use samizdat_core::nostr::prelude::{Event, Keys};
+use samizdat_store::{InsertOutcome, Query, Store};
 
 use crate::{event, fixture, ids, insert};
 
@@ -286,4 +286,97 @@ fn the_keys_kept_in_memory_follow_inserts_and_removals() {
     // Over the bound: nothing kept, nothing returned.
     assert!(f.store.all_keys(2).expect("keys").is_none());
     assert_eq!(f.store.all_keys(3).expect("keys").expect("within").len(), 3);
+}
+
+/// A label naming `original` in `of`, about `target`.
+fn label(keys: &Keys, at: u64, name: &str, target: &str, original: &str) -> Event {
+    event(
+        keys,
+        1985,
+        at,
+        &[
+            &["L", "samizdat"],
+            &["l", name, "samizdat"],
+            &["e", target],
+            &["p", &keys.public_key().to_hex()],
+            &["of", original],
+        ],
+        "",
+    )
+}
+
+#[test]
+fn labels_are_found_by_the_record_they_name_in_of() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let original = event(&keys, 1, 1_650_000_000, &[], "original");
+    let other = event(&keys, 1, 1_650_000_001, &[], "another record");
+    let translation = event(&keys, 1, 1_650_000_002, &[], "a translation");
+    let (o, t, x) = (
+        original.id.to_hex(),
+        translation.id.to_hex(),
+        other.id.to_hex(),
+    );
+    let translated = label(&keys, 1_650_000_100, "translation-of", &t, &o);
+    let duplicate = label(&keys, 1_650_000_200, "duplicate-of", &x, &o);
+    let elsewhere = label(&keys, 1_650_000_300, "translation-of", &t, &x);
+    insert(
+        &f.store,
+        &[
+            original.clone(),
+            other.clone(),
+            translation,
+            translated.clone(),
+            duplicate.clone(),
+            elsewhere.clone(),
+        ],
+    );
+    let naming = |id: &Event, limit| ids(&f.store.labels_naming(&id.id, limit).expect("labels"));
+    assert_eq!(
+        naming(&original, 10),
+        [duplicate.id.to_hex(), translated.id.to_hex()]
+    );
+    assert_eq!(naming(&original, 1), [duplicate.id.to_hex()]);
+    assert_eq!(naming(&other, 10), [elsewhere.id.to_hex()]);
+    // A label its author retracts no longer names anything.
+    let retraction = event(
+        &keys,
+        5,
+        1_650_000_400,
+        &[&["e", &translated.id.to_hex()]],
+        "",
+    );
+    insert(&f.store, &[retraction]);
+    assert_eq!(naming(&original, 10), [duplicate.id.to_hex()]);
+}
+
+#[test]
+fn migration_four_finds_labels_stored_before_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = Keys::generate();
+    let original = event(&keys, 1, 1_650_000_000, &[], "original");
+    let translation = event(&keys, 1, 1_650_000_002, &[], "a translation");
+    let translated = label(
+        &keys,
+        1_650_000_100,
+        "translation-of",
+        &translation.id.to_hex(),
+        &original.id.to_hex(),
+    );
+    {
+        let store = Store::open(dir.path()).expect("open");
+        insert(&store, &[original.clone(), translation, translated.clone()]);
+    }
+    // Back to schema version 3, as a store written before migration 4.
+    {
+        let conn =
+            rusqlite::Connection::open(dir.path().join(samizdat_store::DB_FILE)).expect("open db");
+        conn.execute_batch("DROP TABLE originals; PRAGMA user_version = 3;")
+            .expect("downgrade");
+    }
+    let store = Store::open(dir.path()).expect("reopen and migrate");
+    assert_eq!(
+        ids(&store.labels_naming(&original.id, 10).expect("labels")),
+        [translated.id.to_hex()]
+    );
 }
