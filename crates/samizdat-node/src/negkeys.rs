@@ -46,8 +46,7 @@ impl KeyStorage {
         }
     }
 
-    fn item(keys: &SortedKeys, at: usize) -> Item {
-        let (created_at, id) = keys[at];
+    fn item(&(created_at, id): &(u64, [u8; 32])) -> Item {
         Item::with_timestamp_and_id(created_at, Id::from_byte_array(id))
     }
 }
@@ -70,7 +69,7 @@ impl NegentropyStorageBase for KeyStorage {
     fn get_item(&self, i: usize) -> Result<Option<Item>, Error> {
         match self {
             KeyStorage::Shared { keys, start, end } => {
-                Ok((start + i < *end).then(|| KeyStorage::item(keys, start + i)))
+                Ok((start + i < *end).then(|| KeyStorage::item(&keys[start + i])))
             }
             KeyStorage::Vector(v) => v.get_item(i),
         }
@@ -91,8 +90,10 @@ impl NegentropyStorageBase for KeyStorage {
                 if begin > end || start + end > *stop {
                     return Err(Error::BadRange);
                 }
-                for i in begin..end {
-                    if !cb(KeyStorage::item(keys, start + i), i)? {
+                // One slice, taken once: the loop then reads keys in
+                // order with no bounds check or pointer chase per key.
+                for (i, key) in (begin..).zip(&keys[start + begin..start + end]) {
+                    if !cb(KeyStorage::item(key), i)? {
                         break;
                     }
                 }
