@@ -122,11 +122,22 @@ fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
     let (validate, ()) = timed(|| validate_only(&pool, &lines))?;
     let store = store_only(&lines)?;
     let mut verify = Vec::new();
+    let mut remembered = Vec::new();
     let mut ingest = Vec::new();
     let mut db_bytes = 0;
     for round in 1..=ROUNDS {
         eprintln!("round {round} of {ROUNDS}: verify only, then ingest into a fresh store");
-        verify.push(timed(|| verify_only(&pool, &generated))?.0);
+        verify.push(timed(|| verify_only(&pool, &generated, Event::verify_signature))?.0);
+        remembered.push(
+            timed(|| {
+                verify_only(
+                    &pool,
+                    &generated,
+                    samizdat_core::validate::signature_verifies,
+                )
+            })?
+            .0,
+        );
         let dir = tempfile::tempdir().context("creating a temporary store")?;
         let (timing, stats) = timed(|| ingest_all(dir.path(), &pool, &lines))?;
         if stats.stored != events as u64 {
@@ -142,7 +153,9 @@ fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
     let verify_cpu = median(verify.iter().map(|t| t.cpu).collect());
     let ingest_wall = median(ingest.iter().map(|t| t.wall).collect());
     let ingest_cpu = median(ingest.iter().map(|t| t.cpu).collect());
+    let remembered_wall = median(remembered.iter().map(|t| t.wall).collect());
     let ratio = verify_wall.as_secs_f64() / ingest_wall.as_secs_f64();
+    let remembered_ratio = remembered_wall.as_secs_f64() / ingest_wall.as_secs_f64();
     let cpu_ratio = verify_cpu.as_secs_f64() / ingest_cpu.as_secs_f64();
     let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
     println!(
@@ -154,6 +167,8 @@ fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
             "verify_only_events_per_s": per_s(verify_wall),
             "ingest_events_per_s": per_s(ingest_wall),
             "ratio_ingest_to_verify": round3(ratio),
+            "verify_remembered_keys_events_per_s": per_s(remembered_wall),
+            "ratio_ingest_to_verify_remembered_keys": round3(remembered_ratio),
             "cpu_us_per_event": {
                 "verify_only": us(verify_cpu),
                 "validate_only": us(validate.cpu),
@@ -174,12 +189,23 @@ fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
         per_s(ingest_wall),
         db_bytes / events as u64
     );
+    eprintln!(
+        "verification that remembers decoded author keys, as ingest does: {:.0} events/s, \
+         ratio {remembered_ratio:.2}",
+        per_s(remembered_wall)
+    );
     Ok(Code::Success)
 }
 
-/// Signature checks alone, as the baseline.
-fn verify_only(pool: &rayon::ThreadPool, events: &[Event]) -> Result<()> {
-    let ok = pool.install(|| events.par_iter().filter(|e| e.verify_signature()).count());
+/// Signature checks alone, as the baseline: `Event::verify_signature`
+/// (every author key decoded), or with decoded keys remembered as
+/// validation does.
+fn verify_only(
+    pool: &rayon::ThreadPool,
+    events: &[Event],
+    verify: fn(&Event) -> bool,
+) -> Result<()> {
+    let ok = pool.install(|| events.par_iter().filter(|e| verify(e)).count());
     if ok != events.len() {
         bail!("{} generated events do not verify", events.len() - ok);
     }
