@@ -221,11 +221,16 @@ mod tests {
         .expect("signs")
     }
 
+    /// `event` with one field of its JSON replaced, nothing else changed.
+    fn edited(event: &Event, field: &str, value: String) -> Event {
+        let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).expect("json");
+        json[field] = value.into();
+        Event::from_json(json.to_string()).expect("parses")
+    }
+
     /// `event` claiming to be by `author`, with its signature unchanged.
     fn claimed_by(event: &Event, author: &PublicKey) -> Event {
-        let mut json: serde_json::Value = serde_json::from_str(&event.as_json()).expect("json");
-        json["pubkey"] = author.to_hex().into();
-        Event::from_json(json.to_string()).expect("parses")
+        edited(event, "pubkey", author.to_hex())
     }
 
     fn slot(keys: &Keys) -> u8 {
@@ -256,9 +261,7 @@ mod tests {
             assert!(!signature_verifies(&claimed_by(&by_b, &a.public_key())));
         }
         // A signature made over other content does not verify for the id.
-        let mut json: serde_json::Value = serde_json::from_str(&by_a.as_json()).expect("json");
-        json["sig"] = note(&a, "something else").sig.to_string().into();
-        let swapped = Event::from_json(json.to_string()).expect("parses");
+        let swapped = edited(&by_a, "sig", note(&a, "something else").sig.to_string());
         assert!(!signature_verifies(&swapped));
         assert!(signature_verifies(&by_a));
     }

@@ -305,6 +305,25 @@ fn label(keys: &Keys, at: u64, name: &str, target: &str, original: &str) -> Even
     )
 }
 
+/// Another application's label whose `of` values are no event ids: too
+/// short, not hex, 64 characters that are not hex.
+fn foreign_label(keys: &Keys, original: &Event) -> Event {
+    let hex = original.id.to_hex();
+    event(
+        keys,
+        1985,
+        1_650_000_050,
+        &[
+            &["L", "other.app"],
+            &["l", "note", "other.app"],
+            &["of", &hex[..62]],
+            &["of", "not an id"],
+            &["of", &"zz".repeat(32)],
+        ],
+        "",
+    )
+}
+
 #[test]
 fn labels_are_found_by_the_record_they_name_in_of() {
     let f = fixture();
@@ -330,6 +349,11 @@ fn labels_are_found_by_the_record_they_name_in_of() {
             duplicate.clone(),
             elsewhere.clone(),
         ],
+    );
+    assert_eq!(
+        insert(&f.store, &[foreign_label(&keys, &original)]),
+        [InsertOutcome::Stored],
+        "a label whose `of` names no id is still stored, naming nothing"
     );
     let naming = |id: &Event, limit| ids(&f.store.labels_naming(&id.id, limit).expect("labels"));
     assert_eq!(
@@ -365,7 +389,11 @@ fn migration_four_finds_labels_stored_before_it() {
     );
     {
         let store = Store::open(dir.path()).expect("open");
-        insert(&store, &[original.clone(), translation, translated.clone()]);
+        let foreign = foreign_label(&keys, &original);
+        insert(
+            &store,
+            &[original.clone(), translation, translated.clone(), foreign],
+        );
     }
     // Back to schema version 3, as a store written before migration 4.
     {

@@ -640,15 +640,7 @@ fn an_unreachable_relay_is_retried_then_given_up() {
         format!("[[publish.relays]]\nurl = \"ws://127.0.0.1:{port}\"\nretries = 1\n"),
     )
     .expect("config");
-    let out = node.run(&[
-        "--json",
-        "publish",
-        "relays",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--timeout",
-        "2s",
-    ]);
+    let out = node.run(&publish_relays(&config, "2s"));
     assert_eq!(out.status.code(), Some(3));
     let s: Value = serde_json::from_slice(&out.stdout).expect("a summary");
     assert_eq!(s["sent"], 0, "{s}");
@@ -715,15 +707,7 @@ fn a_publish_cut_half_way_goes_on_and_sends_nothing_twice() {
     )
     .expect("config");
     let child = node
-        .command(&[
-            "--json",
-            "publish",
-            "relays",
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--timeout",
-            "5s",
-        ])
+        .command(&publish_relays(&config, "5s"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -756,4 +740,17 @@ fn a_publish_cut_half_way_goes_on_and_sends_nothing_twice() {
         config.to_str().expect("utf-8"),
     ]);
     assert_eq!(again[0]["already_there"], 300, "{}", again[0]);
+}
+
+/// `samizdat --json publish relays` with `config` and a per-relay timeout.
+fn publish_relays<'a>(config: &'a std::path::Path, timeout: &'a str) -> [&'a str; 7] {
+    [
+        "--json",
+        "publish",
+        "relays",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--timeout",
+        timeout,
+    ]
 }
