@@ -67,16 +67,17 @@ impl Ingest {
         rayon::spawn(move || {
             let _ = tx.send(check_and_submit(&store, event, &limits));
         });
-        let (copy, pending) = rx.await.map_err(|_| IngestError::Stopped)??;
-        let outcome = pending
-            .wait_async()
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(IngestError::Stopped)?;
+        let pending = rx.await.map_err(|_| IngestError::Stopped)??;
+        let committed = pending.committed_async().await?;
+        let (Some(&outcome), Some(event)) = (
+            committed.outcomes.first(),
+            committed.events.into_iter().next(),
+        ) else {
+            return Err(IngestError::Stopped);
+        };
         if matches!(outcome, InsertOutcome::Stored | InsertOutcome::Ephemeral) {
             // No receivers is not an error: nobody is listening.
-            let _ = self.live.send(Arc::new(copy));
+            let _ = self.live.send(Arc::new(event));
         }
         Ok(outcome)
     }
@@ -84,15 +85,9 @@ impl Ingest {
 
 /// Runs on a rayon worker: the expensive checks, then the hand-off to the
 /// writer (which may block briefly when its queue is full: back-pressure).
-fn check_and_submit(
-    store: &Store,
-    event: Event,
-    limits: &Limits,
-) -> Result<(VerifiedEvent, Pending), IngestError> {
+fn check_and_submit(store: &Store, event: Event, limits: &Limits) -> Result<Pending, IngestError> {
     let verified = validate(event, limits, Timestamp::now())?;
-    let copy = verified.clone();
-    let pending = store.submit(vec![verified])?;
-    Ok((copy, pending))
+    Ok(store.submit(vec![verified])?)
 }
 
 /// Tells the node's live subscribers of events that arrived by sync.

@@ -2,7 +2,7 @@
 //! replaceable and addressable events, NIP-09 deletions, tags and the
 //! full-text index.
 
-use rusqlite::{OptionalExtension, Statement, Transaction, params};
+use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{Event, Kind};
 use samizdat_core::retraction::Retraction;
@@ -33,27 +33,29 @@ impl InsertOutcome {
     }
 }
 
-/// The statements every insert runs, prepared once per transaction rather
-/// than looked up in the statement cache for every event.
+/// The statements every insert runs, taken from the connection's statement
+/// cache once per transaction (parsed once per connection) rather than
+/// looked up for every event.
 pub struct Hot<'c> {
-    tombstone: Statement<'c>,
-    event: Statement<'c>,
-    tag: Statement<'c>,
-    search: Statement<'c>,
+    tombstone: CachedStatement<'c>,
+    event: CachedStatement<'c>,
+    tag: CachedStatement<'c>,
+    search: CachedStatement<'c>,
 }
 
 impl<'c> Hot<'c> {
     pub fn prepare(tx: &'c Transaction<'_>) -> rusqlite::Result<Hot<'c>> {
         Ok(Hot {
-            tombstone: tx.prepare("SELECT 1 FROM tombstones WHERE id = ?1 AND pubkey = ?2")?,
-            event: tx.prepare(
+            tombstone: tx
+                .prepare_cached("SELECT 1 FROM tombstones WHERE id = ?1 AND pubkey = ?2")?,
+            event: tx.prepare_cached(
                 "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
             )?,
-            tag: tx.prepare(
+            tag: tx.prepare_cached(
                 "INSERT INTO tags (name, value, created_at, seq) VALUES (?1, ?2, ?3, ?4)",
             )?,
-            search: tx.prepare("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?,
+            search: tx.prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?,
         })
     }
 }

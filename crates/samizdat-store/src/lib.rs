@@ -42,7 +42,7 @@ pub use owners::{OwnedBlob, Release};
 pub use query::{Query, StoredEvent};
 use samizdat_core::nostr::prelude::EventId;
 use samizdat_core::{BlobHash, VerifiedEvent};
-pub use writer::Pending;
+pub use writer::{Committed, Pending};
 
 /// File name of the database inside a data directory.
 pub const DB_FILE: &str = "samizdat.db";
@@ -143,6 +143,11 @@ impl Store {
     /// durable, what became of each, in order.
     pub fn insert(&self, events: Vec<VerifiedEvent>) -> Result<Vec<InsertOutcome>, StoreError> {
         self.submit(events)?.wait()
+    }
+
+    /// Like [`Store::insert`], and hands the events back after the commit.
+    pub fn insert_returning(&self, events: Vec<VerifiedEvent>) -> Result<Committed, StoreError> {
+        self.submit(events)?.committed()
     }
 
     /// Hands events to the writer and returns at once; [`Pending::wait`]

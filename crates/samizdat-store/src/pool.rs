@@ -55,6 +55,9 @@ pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection, Store
         conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     }
     conn.pragma_update(None, "cache_size", -32_768)?; // 32 MiB
+    // Room for every statement the writer and the queries prepare, so none
+    // is parsed again after its first use on a connection.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }

@@ -17,7 +17,18 @@ use samizdat_core::VerifiedEvent;
 use crate::insert::{self, InsertOutcome};
 use crate::{StoreError, StoreOptions};
 
-type Reply = Result<Vec<InsertOutcome>, StoreError>;
+type Reply = Result<Committed, StoreError>;
+
+/// Events after their commit, handed back so that the caller, not the
+/// writer, frees them or passes them on (to live subscribers): the writer
+/// is the one thread every insert waits for.
+#[derive(Debug)]
+pub struct Committed {
+    /// What became of each event, in order.
+    pub outcomes: Vec<InsertOutcome>,
+    /// The events, in the same order.
+    pub events: Vec<VerifiedEvent>,
+}
 
 /// Work for the writer that is not an event insert: a few statements run
 /// inside the next batch's transaction.
@@ -34,12 +45,22 @@ pub struct Pending(oneshot::Receiver<Reply>);
 
 impl Pending {
     /// Blocks until the events are durably committed (or failed).
-    pub fn wait(self) -> Reply {
-        self.0.recv().unwrap_or(Err(StoreError::WriterGone))
+    pub fn wait(self) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.committed().map(|c| c.outcomes)
     }
 
     /// Waits without blocking a thread (for async callers).
-    pub async fn wait_async(self) -> Reply {
+    pub async fn wait_async(self) -> Result<Vec<InsertOutcome>, StoreError> {
+        self.committed_async().await.map(|c| c.outcomes)
+    }
+
+    /// Like [`Pending::wait`], and hands the events back.
+    pub fn committed(self) -> Reply {
+        self.0.recv().unwrap_or(Err(StoreError::WriterGone))
+    }
+
+    /// Like [`Pending::wait_async`], and hands the events back.
+    pub async fn committed_async(self) -> Reply {
         self.0.await.unwrap_or(Err(StoreError::WriterGone))
     }
 }
@@ -125,8 +146,11 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
         match commit(&mut conn, &mut batch) {
             Ok(outcomes) => {
                 tracing::debug!(events = count, jobs = batch.len(), took = ?started.elapsed(), "committed batch");
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                for (job, outcomes) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(Committed {
+                        outcomes,
+                        events: job.events,
+                    }));
                 }
             }
             Err(e) => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
 use samizdat_core::{Limits, VerifiedEvent, validate};
-use samizdat_store::{InsertOutcome, Query, Store};
+use samizdat_store::{Committed, InsertOutcome, Query, Store};
 use serde_json::{Value, json};
 
 use super::link::{Link, str_at};
@@ -189,19 +189,22 @@ pub(super) fn commit(
         }
     }
     let valid_ids = valid.iter().map(|v| v.event().id.to_bytes()).collect();
-    let copies = announce.map(|_| valid.clone());
-    let outcomes = if valid.is_empty() {
-        Vec::new()
+    let committed = if valid.is_empty() {
+        Committed {
+            outcomes: Vec::new(),
+            events: Vec::new(),
+        }
     } else {
-        store.insert(valid)?
+        store.insert_returning(valid)?
     };
     let new = |o: &InsertOutcome| matches!(o, InsertOutcome::Stored | InsertOutcome::Ephemeral);
-    let stored = outcomes.iter().filter(|o| new(o)).count() as u64;
-    if let (Some(announce), Some(copies)) = (announce, copies) {
+    let stored = committed.outcomes.iter().filter(|o| new(o)).count() as u64;
+    if let Some(announce) = announce {
         announce.stored(
-            copies
+            committed
+                .events
                 .into_iter()
-                .zip(&outcomes)
+                .zip(&committed.outcomes)
                 .filter(|(_, o)| new(o))
                 .map(|(v, _)| v),
         );
