@@ -1,6 +1,7 @@
 //! The `samizdat` binary, run as a real process on a real data directory.
 
 mod bad_input;
+mod bench;
 mod blossom;
 mod bundles;
 mod durability;

@@ -4,7 +4,9 @@
 //! on a shared, noisy machine.
 //!
 //! Phases, each run against every relay before the next begins:
-//! 1. signature verification alone on every core (the ceiling of ingest);
+//! 1. signature verification alone on every core (the ceiling of ingest),
+//!    and the floor under one acknowledged event, whoever stores it: a
+//!    flush of one page, a loopback round trip, one signature check;
 //! 2. ingest with one event in flight on one connection;
 //! 3. ingest of the rest over several connections, many events in flight;
 //! 4. `REQ` latency (sent → `EOSE`) for author/kind and tag filters;
@@ -40,6 +42,85 @@ const TOPICS: usize = 100;
 const QUERY_LIMIT: usize = 100;
 /// How long any one answer may take before the run is abandoned.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+/// Rounds of each floor measurement (a flush, a round trip).
+const FLOOR_ROUNDS: u32 = 500;
+
+/// The least one acknowledged event costs on this machine, whoever stores
+/// it: the sender waits for a durable flush, for its message to cross to
+/// another process and the answer to come back, and for one signature
+/// check. Nothing else is counted, so the true ceiling is lower.
+struct Floor {
+    flush: Duration,
+    round_trip: Duration,
+    verify: Duration,
+}
+
+impl Floor {
+    fn measure(verify_per_s: f64, cores: usize) -> Result<Floor> {
+        Ok(Floor {
+            flush: flush_floor()?,
+            round_trip: round_trip_floor()?,
+            verify: Duration::from_secs_f64(cores as f64 / verify_per_s),
+        })
+    }
+
+    /// Events per second with one in flight, at best.
+    fn per_s(&self) -> f64 {
+        1.0 / (self.flush + self.round_trip + self.verify).as_secs_f64()
+    }
+}
+
+/// One 8 KiB page rewritten in place and flushed with `fdatasync`, in a
+/// temporary directory (where the relays keep their data too): the least
+/// a durable commit waits for. Mean of [`FLOOR_ROUNDS`].
+fn flush_floor() -> Result<Duration> {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let file = std::fs::File::create(dir.path().join("flush"))?;
+    let page = [0x5a_u8; 8192];
+    file.write_all_at(&page, 0)?;
+    file.sync_all()?;
+    let started = Instant::now();
+    for _ in 0..FLOOR_ROUNDS {
+        file.write_all_at(&page, 0)?;
+        file.sync_data()?;
+    }
+    Ok(started.elapsed() / FLOOR_ROUNDS)
+}
+
+/// 64 bytes to another thread over loopback TCP and back: the least a
+/// message and its answer take between a client and a server. Mean of
+/// [`FLOOR_ROUNDS`].
+fn round_trip_floor() -> Result<Duration> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut socket, _) = listener.accept()?;
+        socket.set_nodelay(true)?;
+        socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        let mut message = [0u8; 64];
+        for _ in 0..FLOOR_ROUNDS {
+            socket.read_exact(&mut message)?;
+            socket.write_all(&message)?;
+        }
+        Ok(())
+    });
+    let mut socket = std::net::TcpStream::connect(address)?;
+    socket.set_nodelay(true)?;
+    socket.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+    let mut message = [7u8; 64];
+    let started = Instant::now();
+    for _ in 0..FLOOR_ROUNDS {
+        socket.write_all(&message)?;
+        socket.read_exact(&mut message)?;
+    }
+    let took = started.elapsed() / FLOOR_ROUNDS;
+    echo.join()
+        .map_err(|_| anyhow!("the echo thread panicked"))?
+        .context("echoing over loopback")?;
+    Ok(took)
+}
 
 /// One relay under test: a child process, its data directory and its log.
 struct Relay {
@@ -252,6 +333,11 @@ pub fn run(args: BenchRelayArgs) -> Result<Code> {
     verify.sort();
     let verify_per_s = events as f64 / verify[1].as_secs_f64();
     eprintln!("signature verification alone: {verify_per_s:.0} events/s on {cores} cores");
+    let floor = Floor::measure(verify_per_s, cores)?;
+    eprintln!(
+        "one event in flight: at most {:.0} events/s here, whoever stores it",
+        floor.per_s()
+    );
 
     let lines: Vec<Arc<str>> = generated
         .iter()
@@ -325,6 +411,7 @@ pub fn run(args: BenchRelayArgs) -> Result<Code> {
             cores,
             verify_per_s,
             json_bytes,
+            floor,
         },
     );
     Ok(Code::Success)
@@ -339,6 +426,7 @@ struct Report {
     cores: usize,
     verify_per_s: f64,
     json_bytes: usize,
+    floor: Floor,
 }
 
 fn report(figures: &HashMap<&'static str, Figures>, names: &[&'static str], r: Report) {
@@ -391,11 +479,27 @@ fn report(figures: &HashMap<&'static str, Figures>, names: &[&'static str], r: R
         r.verify_per_s, r.cores
     );
 
+    let us = |d: Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
+    println!(
+        "one event in flight, whoever stores it: at most {:.0} events/s here (a flush of one page \
+         {} µs, a loopback round trip {} µs, one signature check {} µs)",
+        r.floor.per_s(),
+        us(r.floor.flush),
+        us(r.floor.round_trip),
+        us(r.floor.verify)
+    );
+
     let mut summary = json!({
         "events": r.events,
         "cores": r.cores,
         "verify_events_per_s": r.verify_per_s.round(),
         "json_bytes_per_event": r.json_bytes,
+        "one_in_flight_ceiling": {
+            "events_per_s": r.floor.per_s().round(),
+            "flush_us": us(r.floor.flush),
+            "round_trip_us": us(r.floor.round_trip),
+            "verify_us": us(r.floor.verify),
+        },
     });
     for name in names {
         if let Some(f) = get(name) {
@@ -418,6 +522,13 @@ fn report(figures: &HashMap<&'static str, Figures>, names: &[&'static str], r: R
         if let Some(theirs) = get("nostr-rs-relay") {
             ratios["serial_ingest_vs_nostr_rs_relay"] =
                 json!(round2(ours.serial_per_s / theirs.serial_per_s));
+            ratios["serial_ceiling_vs_nostr_rs_relay"] =
+                json!(round2(r.floor.per_s() / theirs.serial_per_s));
+            // What one event may cost beyond the floor, at three times
+            // nostr-rs-relay's one-in-flight rate.
+            let left = 1.0 / (3.0 * theirs.serial_per_s) - 1.0 / r.floor.per_s();
+            summary["one_in_flight_ceiling"]["left_at_3x_nostr_rs_relay_us"] =
+                json!((left * 1e7).round() / 10.0);
             ratios["parallel_ingest_vs_nostr_rs_relay"] =
                 json!(round2(ours.parallel_per_s / theirs.parallel_per_s));
             ratios["rss_vs_nostr_rs_relay"] =
@@ -432,6 +543,20 @@ fn report(figures: &HashMap<&'static str, Figures>, names: &[&'static str], r: R
         );
         if let Some(x) = ratios["serial_ingest_vs_nostr_rs_relay"].as_f64() {
             println!("samizdat: one-in-flight ingest is {x:.2}× nostr-rs-relay's (target ≥ 3)");
+        }
+        if let Some(x) = ratios["serial_ceiling_vs_nostr_rs_relay"].as_f64() {
+            println!(
+                "the floor above allows any durable relay at most {x:.2}× nostr-rs-relay's \
+                 one-in-flight rate (nostr-rs-relay does not flush a commit: synchronous=NORMAL)"
+            );
+        }
+        if let Some(left) =
+            summary["one_in_flight_ceiling"]["left_at_3x_nostr_rs_relay_us"].as_f64()
+        {
+            println!(
+                "at 3× nostr-rs-relay, all the rest of an event (WebSocket, JSON, its id, the \
+                 database rows and WAL pages) would have {left:.1} µs"
+            );
         }
         summary["ratios"] = ratios;
     }
