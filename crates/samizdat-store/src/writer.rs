@@ -22,7 +22,7 @@ type Reply = Result<Committed, StoreError>;
 /// Events after their commit, handed back so that the caller, not the
 /// writer, frees them or passes them on (to live subscribers): the writer
 /// is the one thread every insert waits for.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Committed {
     /// What became of each event, in order.
     pub outcomes: Vec<InsertOutcome>,

@@ -190,10 +190,7 @@ pub(super) fn commit(
     }
     let valid_ids = valid.iter().map(|v| v.event().id.to_bytes()).collect();
     let committed = if valid.is_empty() {
-        Committed {
-            outcomes: Vec::new(),
-            events: Vec::new(),
-        }
+        Committed::default()
     } else {
         store.insert_returning(valid)?
     };
