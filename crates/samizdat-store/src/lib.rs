@@ -36,7 +36,7 @@ pub use blobs::{BlobEntry, BlobError, BlobStore, hash_reader};
 pub use fsutil::write_atomic;
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};
-pub use keyset::{Key, SortedKeys};
+pub use keyset::{BLOCK, IdSum, Key, KeySet, SortedKeys};
 pub use migrations::SCHEMA_VERSION;
 pub use owners::{OwnedBlob, Release};
 pub use query::{Query, StoredEvent};

@@ -7,14 +7,13 @@
 //! its `(created_at, id)` keys (two columns, no event JSON) into a sorted
 //! vector for this reconciliation. Either way at most
 //! `max_negentropy_items` keys: a larger set is refused with `NEG-ERR`
-//! `blocked:`, and the client reconciles by time ranges instead. The crate
-//! recomputes a range's fingerprint by adding up its ids on every round,
-//! so bounding the set also bounds the work per message.
+//! `blocked:`, and the client reconciles by time ranges instead: bounding
+//! the set bounds the memory a reconciliation holds and the ids an answer
+//! can list.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use negentropy::Negentropy;
 use samizdat_core::nostr::prelude::PublicKey;
 use samizdat_core::sealed;
 use samizdat_store::Query;
@@ -23,11 +22,12 @@ use super::State;
 use super::filter::Filter;
 use super::message::{SubId, out};
 use crate::negkeys::{self, KeyStorage};
+use crate::nip77::Reconciler;
 
 /// Open reconciliations per connection; each holds its key set in memory.
 const MAX_SESSIONS: usize = 2;
 
-type Session = Negentropy<'static, KeyStorage>;
+type Session = Reconciler;
 
 #[derive(Default)]
 pub struct NegSessions {
@@ -101,11 +101,11 @@ impl NegSessions {
         let built = tokio::task::spawn_blocking(move || {
             let storage = match storage {
                 Ok(shared) => shared,
-                Err(keys) => KeyStorage::vector(keys)?,
+                Err(keys) => KeyStorage::vector(keys),
             };
-            let mut session = Negentropy::owned(storage, frame)?;
-            let reply = session.reconcile(&message)?;
-            Ok::<_, negentropy::Error>((session, reply))
+            let mut session = Reconciler::new(storage, frame)?;
+            let reply = session.answer(&message)?;
+            Ok::<_, crate::nip77::NegError>((session, reply))
         })
         .await;
         match built {
@@ -124,7 +124,7 @@ impl NegSessions {
             return out::neg_err(&sub, "closed: no open reconciliation with this id");
         };
         let done = tokio::task::spawn_blocking(move || {
-            let reply = session.reconcile(&message);
+            let reply = session.answer(&message);
             (session, reply)
         })
         .await;

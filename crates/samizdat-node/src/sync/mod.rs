@@ -24,7 +24,6 @@ mod transfer;
 
 use std::time::{Duration, Instant};
 
-use negentropy::{Id, Negentropy};
 use samizdat_core::Limits;
 use samizdat_core::kind;
 use samizdat_store::Store;
@@ -32,6 +31,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::RelayLimits;
 use crate::negkeys::{self, KeyStorage};
+use crate::nip77::{NegError, Reconciler};
 use crate::relay::filter::Filter;
 use link::{Link, str_at};
 
@@ -595,11 +595,11 @@ async fn reconcile_range(
     let (mut session, init) = tokio::task::spawn_blocking(move || {
         let storage = match storage {
             Ok(shared) => shared,
-            Err(keys) => KeyStorage::vector(keys)?,
+            Err(keys) => KeyStorage::vector(keys),
         };
-        let mut session = Negentropy::owned(storage, 0)?;
+        let mut session = Reconciler::new(storage, 0)?;
         let init = session.initiate()?;
-        Ok::<_, negentropy::Error>((session, init))
+        Ok::<_, NegError>((session, init))
     })
     .await
     .map_err(|_| SyncError::Link("building the key set stopped".into()))?
@@ -635,13 +635,9 @@ async fn reconcile_range(
                 *round_trips += 1;
                 let bytes = hex::decode(str_at(&message, 2))
                     .map_err(|_| SyncError::Protocol("NEG-MSG is not hex".into()))?;
-                let mut have = Vec::new();
-                let mut need = Vec::new();
                 let next = session
-                    .reconcile_with_ids(&bytes, &mut have, &mut need)
+                    .next(&bytes, &mut diff.ours, &mut diff.theirs)
                     .map_err(|e| SyncError::Protocol(e.to_string()))?;
-                diff.ours.extend(have.into_iter().map(Id::to_bytes));
-                diff.theirs.extend(need.into_iter().map(Id::to_bytes));
                 match next {
                     Some(next) => {
                         link.send(json!(["NEG-MSG", id, hex::encode(next)]).to_string())

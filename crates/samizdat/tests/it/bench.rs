@@ -66,3 +66,31 @@ fn relay_reports_the_floor_under_one_event_in_flight() {
     );
     assert!(floor.get("left_at_3x_nostr_rs_relay_us").is_none());
 }
+
+#[test]
+fn sync_engine_sends_what_the_crate_sends() {
+    let node = Node::start();
+    let out = node.ok(&[
+        "bench",
+        "sync",
+        "--events",
+        "6000",
+        "--differ",
+        "100",
+        "--transfer",
+        "300",
+        // Small frames: answers are cut and resumed.
+        "--frame-bytes",
+        "4096",
+    ]);
+    let s = summary(&out);
+    let (baseline, engine, reconcile) = (&s["baseline"], &s["engine"], &s["reconcile"]);
+    // Byte for byte the crate's messages: the same round trips and bytes.
+    assert_eq!(engine["round_trips"], baseline["round_trips"]);
+    assert_eq!(engine["bytes"], baseline["bytes"]);
+    assert_eq!(reconcile["round_trips"], baseline["round_trips"]);
+    assert!(baseline["round_trips"].as_u64().expect("round trips") > 2);
+    positive(&engine["seconds"], "engine time");
+    positive(&reconcile["wire_bytes"], "wire bytes");
+    positive(&s["transfer"]["push_per_second"], "push");
+}

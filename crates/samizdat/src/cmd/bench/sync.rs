@@ -5,7 +5,8 @@
 //!    `--differ` (half only on each side, spread over the whole time
 //!    range). `samizdat sync` against a node serving the other store, beside
 //!    the `negentropy` crate reconciling the same id sets in memory: time,
-//!    round trips, bytes.
+//!    round trips, bytes. samizdat's own NIP-77 engine is also timed in
+//!    memory on the same sets, to tell its work from the link's.
 //! 2. **Full transfer**: `--transfer` events pushed to an empty node, and
 //!    pulled by an empty store, in events/s beside the receiver's
 //!    signature-verification limit (every core), and in wire bytes per
@@ -19,6 +20,8 @@ use negentropy::{Id, Negentropy, NegentropyStorageVector};
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, Timestamp};
 use samizdat_core::{Limits, VerifiedEvent, validate};
+use samizdat_node::negkeys::KeyStorage;
+use samizdat_node::nip77::Reconciler;
 use samizdat_node::sync::{Direction, Quiet, Summary, SyncOptions};
 use samizdat_node::{Config, Node};
 use samizdat_store::Store;
@@ -78,6 +81,13 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
             .collect()
     };
     let baseline = in_memory(
+        keys(&[&shared, &only_a]),
+        keys(&[&shared, &only_b]),
+        args.frame_bytes,
+    )?;
+    // Our engine on the same sets, in memory: what the link adds is the
+    // rest of the time over loopback.
+    let engine = engine_in_memory(
         keys(&[&shared, &only_a]),
         keys(&[&shared, &only_b]),
         args.frame_bytes,
@@ -165,6 +175,12 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
         baseline.bytes
     );
     println!(
+        "  samizdat's engine in memory:          {:>8.1} ms  {:>3} round trips  {:>10} bytes",
+        engine.seconds * 1e3,
+        engine.round_trips,
+        engine.bytes
+    );
+    println!(
         "  samizdat sync over loopback:          {:>8.1} ms  {:>3} round trips  {:>10} bytes on the wire",
         reconciled.reconcile_seconds * 1e3,
         reconciled.reconcile_round_trips,
@@ -208,6 +224,11 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
                 "seconds": baseline.seconds,
                 "round_trips": baseline.round_trips,
                 "bytes": baseline.bytes,
+            },
+            "engine": {
+                "seconds": engine.seconds,
+                "round_trips": engine.round_trips,
+                "bytes": engine.bytes,
             },
             "reconcile": {
                 "cold_keys_seconds_per_side": warm,
@@ -292,17 +313,55 @@ fn in_memory(
     let started = Instant::now();
     let mut client = Negentropy::owned(ours, 0)?;
     let mut server = Negentropy::owned(theirs, frame_bytes)?;
-    let mut message = client.initiate()?;
-    let (mut round_trips, mut bytes) = (0u64, 0u64);
+    let first = client.initiate()?;
     let (mut have, mut need) = (Vec::new(), Vec::new());
+    rounds(
+        started,
+        first,
+        |message| Ok(server.reconcile(message)?),
+        |answer| Ok(client.reconcile_with_ids(answer, &mut have, &mut need)?),
+    )
+}
+
+/// samizdat's NIP-77 engine alone, as [`in_memory`] runs the crate: the
+/// same sets, the same frame limit, both sides in this thread.
+fn engine_in_memory(
+    ours: Vec<(u64, [u8; 32])>,
+    theirs: Vec<(u64, [u8; 32])>,
+    frame_bytes: u64,
+) -> Result<Baseline> {
+    let (ours, theirs) = (KeyStorage::vector(ours), KeyStorage::vector(theirs));
+    let started = Instant::now();
+    let mut client = Reconciler::new(ours, 0)?;
+    let mut server = Reconciler::new(theirs, frame_bytes)?;
+    let first = client.initiate()?;
+    let (mut have, mut need) = (Vec::new(), Vec::new());
+    rounds(
+        started,
+        first,
+        |message| Ok(server.answer(message)?),
+        |answer| Ok(client.next(answer, &mut have, &mut need)?),
+    )
+}
+
+/// Plays a reconciliation in memory from the initiator's `first` message:
+/// `answer` is the other side, `next` the initiator.
+fn rounds(
+    started: Instant,
+    first: Vec<u8>,
+    mut answer: impl FnMut(&[u8]) -> Result<Vec<u8>>,
+    mut next: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>,
+) -> Result<Baseline> {
+    let mut message = first;
+    let (mut round_trips, mut bytes) = (0u64, 0u64);
     // Bounded: reconciliation ends in a few dozen rounds.
     for _ in 0..10_000 {
         round_trips += 1;
         bytes += 2 * message.len() as u64;
-        let answer = server.reconcile(&message)?;
-        bytes += 2 * answer.len() as u64;
-        match client.reconcile_with_ids(&answer, &mut have, &mut need)? {
-            Some(next) => message = next,
+        let reply = answer(&message)?;
+        bytes += 2 * reply.len() as u64;
+        match next(&reply)? {
+            Some(following) => message = following,
             None => {
                 return Ok(Baseline {
                     seconds: started.elapsed().as_secs_f64(),
