@@ -175,6 +175,24 @@ impl Link {
     pub async fn recv_within(&mut self, wait: Duration) -> Result<(Vec<Value>, String), SyncError> {
         // Bounded: at most this many unreadable messages in a row.
         for _ in 0..1_000 {
+            let text = self.recv_text_within(wait).await?;
+            if let Some(array) = parse(&text) {
+                return Ok((array, text));
+            }
+        }
+        Err(SyncError::Link("the peer sends nothing readable".into()))
+    }
+
+    /// The next text message as it came, waiting at most `patience`: for a
+    /// caller that reads the messages it expects most without building a
+    /// JSON tree of each, and [`parse`]s the others.
+    pub async fn recv_text(&mut self) -> Result<String, SyncError> {
+        self.recv_text_within(self.patience).await
+    }
+
+    async fn recv_text_within(&mut self, wait: Duration) -> Result<String, SyncError> {
+        // Bounded: at most this many frames that are not text in a row.
+        for _ in 0..1_000 {
             let frame = bounded(
                 self.deadline,
                 wait,
@@ -188,9 +206,9 @@ impl Link {
                 }
                 e => SyncError::Link(e.to_string()),
             })?;
-            let text = match frame.opcode() {
+            match frame.opcode() {
                 OpCode::Text => match String::from_utf8(frame.into_payload().to_vec()) {
-                    Ok(text) => text,
+                    Ok(text) => return Ok(text),
                     Err(_) => continue,
                 },
                 OpCode::Close => {
@@ -205,13 +223,11 @@ impl Link {
                     )));
                 }
                 _ => continue,
-            };
-            if let Ok(Value::Array(array)) = serde_json::from_str::<Value>(&text) {
-                return Ok((array, text));
             }
-            tracing::debug!(message = %text, "unreadable message from the peer");
         }
-        Err(SyncError::Link("the peer sends nothing readable".into()))
+        Err(SyncError::Link(
+            "the peer sends nothing but binary frames".into(),
+        ))
     }
 
     pub async fn close(mut self) {
@@ -235,6 +251,17 @@ async fn bounded<T>(
         _ => tokio::time::timeout(wait, future)
             .await
             .map_err(|_| SyncError::Timeout(what)),
+    }
+}
+
+/// A message as a JSON array; anything else is logged and refused.
+pub fn parse(text: &str) -> Option<Vec<Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(array)) => Some(array),
+        _ => {
+            tracing::debug!(message = %text, "unreadable message from the peer");
+            None
+        }
     }
 }
 

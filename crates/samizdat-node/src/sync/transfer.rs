@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
 use samizdat_core::{Limits, VerifiedEvent, validate};
 use samizdat_store::{Committed, InsertOutcome, Query, Store};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::link::{Link, str_at};
@@ -117,29 +118,61 @@ async fn fetch(
     summary.round_trips += 1;
     // Bounded: at most the chunk's events and a few other messages.
     for _ in 0..chunk.len() + 64 {
-        let (message, raw) = link.recv().await?;
-        match (str_at(&message, 0), str_at(&message, 1)) {
-            ("EVENT", s) if s == id => {
-                let Some(event) = message.get(2) else {
-                    continue;
-                };
-                let Ok(event) = Event::from_json(event.to_string()) else {
-                    summary.rejected_from_peer += 1;
-                    continue;
-                };
+        let text = link.recv_text().await?;
+        let event = match read(&text, &id) {
+            Read::Event(event) => event,
+            Read::End => break,
+            Read::Other => continue,
+        };
+        match event {
+            Ok(event) => {
                 // Only what was asked for. An id stays wanted until an
                 // event with it validates: a forgery that claims the id
                 // cannot shadow the genuine event after it.
                 if wanted.contains(&event.id.to_bytes()) {
-                    summary.received_bytes += raw.len() as u64;
+                    summary.received_bytes += text.len() as u64;
                     batch.push(event);
                 }
             }
-            ("EOSE", s) | ("CLOSED", s) if s == id => break,
-            _ => {}
+            Err(()) => summary.rejected_from_peer += 1,
         }
     }
     link.send(json!(["CLOSE", id]).to_string()).await
+}
+
+/// One message of the answer to a pull's `REQ`.
+#[derive(Debug)]
+enum Read {
+    /// An event for this subscription, or one that is not an event.
+    Event(Result<Event, ()>),
+    /// `EOSE` or `CLOSED` for this subscription.
+    End,
+    /// Anything else: another subscription's, a `NOTICE`, not JSON.
+    Other,
+}
+
+/// Reads `text` as part of the answer to subscription `sub`. An event is
+/// read straight from the message: its JSON is parsed once, into the
+/// event, not into a tree first and back to text; a message that does not
+/// fit that shape (an escape in a string, say) is read the long way.
+fn read(text: &str, sub: &str) -> Read {
+    if let Ok(("EVENT", s, event)) = serde_json::from_str::<(&str, &str, &RawValue)>(text) {
+        if s != sub {
+            return Read::Other;
+        }
+        return Read::Event(Event::from_json(event.get()).map_err(|_| ()));
+    }
+    let Some(message) = super::link::parse(text) else {
+        return Read::Other;
+    };
+    match (str_at(&message, 0), str_at(&message, 1)) {
+        ("EVENT", s) if s == sub => match message.get(2) {
+            Some(event) => Read::Event(Event::from_json(event.to_string()).map_err(|_| ())),
+            None => Read::Event(Err(())),
+        },
+        ("EOSE", s) | ("CLOSED", s) if s == sub => Read::End,
+        _ => Read::Other,
+    }
 }
 
 pub(super) struct Stored {
@@ -435,5 +468,61 @@ impl Pusher {
             return Ok(());
         }
         Err(SyncError::Protocol("no OK for events sent".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use samizdat_core::nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind};
+
+    use super::*;
+
+    #[test]
+    fn answers_to_a_pull_are_read_once_and_bad_ones_refused() {
+        let event = EventBuilder::new(Kind::TextNote, "a \"quoted\" note\nover two lines")
+            .finalize(&Keys::generate())
+            .expect("signed");
+        let json = event.as_json();
+        let got = |text: &str| match read(text, "pull-1") {
+            Read::Event(Ok(e)) => Some(e),
+            other => panic!("{text}: {other:?}"),
+        };
+        // As our node sends it, with spaces, with the sub escaped.
+        for text in [
+            format!(r#"["EVENT","pull-1",{json}]"#),
+            format!(r#"[ "EVENT" , "pull-1" ,  {json} ]"#),
+            format!(r#"["EVENT","pull\u002d1",{json}]"#),
+        ] {
+            assert_eq!(got(&text), Some(event.clone()), "{text}");
+        }
+        // Malformed events are refused, counted by the caller.
+        for text in [
+            r#"["EVENT","pull-1",{"id":"zz","kind":"one"}]"#.to_string(),
+            r#"["EVENT","pull-1",17]"#.to_string(),
+            r#"["EVENT","pull-1"]"#.to_string(),
+            format!(
+                r#"["EVENT","pull-1",{}]"#,
+                json.replace(r#""sig""#, r#""sag""#)
+            ),
+        ] {
+            assert!(
+                matches!(read(&text, "pull-1"), Read::Event(Err(()))),
+                "{text}"
+            );
+        }
+        for text in [r#"["EOSE","pull-1"]"#, r#"["CLOSED","pull-1","error: no"]"#] {
+            assert!(matches!(read(text, "pull-1"), Read::End), "{text}");
+        }
+        for text in [
+            format!(r#"["EVENT","pull-2",{json}]"#),
+            r#"["EOSE","pull-2"]"#.to_string(),
+            r#"["NOTICE","hello"]"#.to_string(),
+            "not json".to_string(),
+            // Cut short: not JSON at all, so not an event to count.
+            format!(r#"["EVENT","pull-1",{}]"#, &json[..json.len() - 9]),
+            r#"{"EVENT":1}"#.to_string(),
+        ] {
+            assert!(matches!(read(&text, "pull-1"), Read::Other), "{text}");
+        }
     }
 }

@@ -93,4 +93,5 @@ fn sync_engine_sends_what_the_crate_sends() {
     positive(&engine["seconds"], "engine time");
     positive(&reconcile["wire_bytes"], "wire bytes");
     positive(&s["transfer"]["push_per_second"], "push");
+    positive(&s["transfer"]["store_per_second"], "stored from memory");
 }

@@ -10,7 +10,8 @@
 //! 2. **Full transfer**: `--transfer` events pushed to an empty node, and
 //!    pulled by an empty store, in events/s beside the receiver's
 //!    signature-verification limit (every core), and in wire bytes per
-//!    event beside the events' JSON size.
+//!    event beside the events' JSON size; beside them, the same events
+//!    validated and stored from memory, the receiver without the link.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -132,8 +133,15 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
         }
         n as f64 / started.elapsed().as_secs_f64()
     };
+    // The receiver without the link: the same events validated on every
+    // core and committed, from memory, into an empty store.
     let full_dir = work.path().join("full");
-    fill(&open(&full_dir)?, sample)?;
+    let store_rate = {
+        let full = open(&full_dir)?;
+        let started = Instant::now();
+        fill(&full, sample)?;
+        n as f64 / started.elapsed().as_secs_f64()
+    };
     eprintln!("bench sync: pushing {n} events to an empty node");
     let pushed = runtime.block_on(over_loopback(
         &open(&full_dir)?,
@@ -202,6 +210,10 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
     println!("full transfer of {n} events to an empty peer:");
     println!("  signature verification, every core:   {verify_rate:>9.0} events/s");
     println!(
+        "  stored from memory, no link:          {store_rate:>9.0} events/s  ({:.2}× verification)",
+        store_rate / verify_rate
+    );
+    println!(
         "  push:                                 {push_rate:>9.0} events/s  ({:.2}× verification; target ≥ 0.5)",
         push_rate / verify_rate
     );
@@ -241,6 +253,8 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
             "transfer": {
                 "events": n,
                 "verify_per_second": verify_rate,
+                "store_per_second": store_rate,
+                "store_ratio": store_rate / verify_rate,
                 "push_per_second": push_rate,
                 "pull_per_second": pull_rate,
                 "push_ratio": push_rate / verify_rate,
