@@ -431,6 +431,22 @@ pub fn fingerprint(sum_le: &[u8; 32], count: usize) -> [u8; FINGERPRINT_SIZE] {
     out
 }
 
+/// A message as NIP-77 carries it in JSON: hex. (SIMD: a reconciliation of
+/// a million keys moves 1.7 MB of it each way.)
+pub fn to_hex(message: &[u8]) -> String {
+    faster_hex::hex_string(message)
+}
+
+/// A message from its hex, or `None` if it is not hex.
+pub fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut out = vec![0; hex.len() / 2];
+    faster_hex::hex_decode(hex.as_bytes(), &mut out).ok()?;
+    Some(out)
+}
+
 /// Base 128, most significant group first, the high bit set on every byte
 /// but the last.
 fn write_varint(mut n: u64, out: &mut Vec<u8>) {
@@ -704,6 +720,19 @@ mod tests {
                     "{bound:?} from {from}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn hex_round_trips_and_anything_else_is_refused() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let hex = to_hex(&bytes);
+        assert_eq!(hex, hex::encode(&bytes));
+        assert_eq!(from_hex(&hex), Some(bytes.clone()));
+        assert_eq!(from_hex(&hex.to_uppercase()), Some(bytes));
+        assert_eq!(from_hex(""), Some(Vec::new()));
+        for bad in ["6", "61g0", "61 0", "zz", "6é", &format!("{hex}0")] {
+            assert_eq!(from_hex(bad), None, "{bad}");
         }
     }
 

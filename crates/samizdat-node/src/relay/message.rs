@@ -122,7 +122,7 @@ fn filters(
 
 fn hex_message(sub: &SubId, raw: &RawValue) -> Result<Vec<u8>, MessageError> {
     let s: &str = serde_json::from_str(raw.get()).map_err(|_| MessageError::NegHex(sub.clone()))?;
-    hex::decode(s).map_err(|_| MessageError::NegHex(sub.clone()))
+    crate::nip77::from_hex(s).ok_or_else(|| MessageError::NegHex(sub.clone()))
 }
 
 impl<'a> ClientMessage<'a> {
@@ -236,7 +236,11 @@ pub mod out {
     }
 
     pub fn neg_msg(sub: &SubId, message: &[u8]) -> String {
-        format!("[\"NEG-MSG\",{},\"{}\"]", sub.json(), hex::encode(message))
+        format!(
+            "[\"NEG-MSG\",{},\"{}\"]",
+            sub.json(),
+            crate::nip77::to_hex(message)
+        )
     }
 
     pub fn neg_err(sub: &SubId, reason: &str) -> String {

@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::RelayLimits;
 use crate::negkeys::{self, KeyStorage};
-use crate::nip77::{NegError, Reconciler};
+use crate::nip77::{self, NegError, Reconciler};
 use crate::relay::filter::Filter;
 use link::{Link, str_at};
 
@@ -606,7 +606,7 @@ async fn reconcile_range(
     .map_err(|e| SyncError::Protocol(e.to_string()))?;
 
     let id = format!("neg-{sub}");
-    link.send(json!(["NEG-OPEN", id, filter, hex::encode(init)]).to_string())
+    link.send(json!(["NEG-OPEN", id, filter, nip77::to_hex(&init)]).to_string())
         .await?;
     let mut diff = Diff::default();
     // Bounded: reconciliation of any set ends in a few dozen rounds.
@@ -633,14 +633,14 @@ async fn reconcile_range(
                 // Counted by answers, not by messages: the node's AUTH
                 // challenge or a NOTICE is not a round trip.
                 *round_trips += 1;
-                let bytes = hex::decode(str_at(&message, 2))
-                    .map_err(|_| SyncError::Protocol("NEG-MSG is not hex".into()))?;
+                let bytes = nip77::from_hex(str_at(&message, 2))
+                    .ok_or_else(|| SyncError::Protocol("NEG-MSG is not hex".into()))?;
                 let next = session
                     .next(&bytes, &mut diff.ours, &mut diff.theirs)
                     .map_err(|e| SyncError::Protocol(e.to_string()))?;
                 match next {
                     Some(next) => {
-                        link.send(json!(["NEG-MSG", id, hex::encode(next)]).to_string())
+                        link.send(json!(["NEG-MSG", id, nip77::to_hex(&next)]).to_string())
                             .await?;
                     }
                     None => {
