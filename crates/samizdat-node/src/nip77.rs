@@ -149,6 +149,15 @@ impl Mode {
             Mode::IdList => 2,
         }
     }
+
+    fn from_code(code: u64) -> Result<Mode, NegError> {
+        match code {
+            0 => Ok(Mode::Skip),
+            1 => Ok(Mode::Fingerprint),
+            2 => Ok(Mode::IdList),
+            other => Err(NegError::Mode(other)),
+        }
+    }
 }
 
 impl Reconciler {
@@ -231,13 +240,13 @@ impl Reconciler {
         while !input.is_empty() {
             let mut o = Vec::new();
             let bound = self.read_bound(&mut input)?;
-            let mode = input.varint()?;
+            let mode = Mode::from_code(input.varint()?)?;
             let lower = prev_index;
             let mut upper = lower + below(&self.keys.keys()[lower..], &bound);
 
             match mode {
-                0 => skip = true,
-                1 => {
+                Mode::Skip => skip = true,
+                Mode::Fingerprint => {
                     let theirs = input.bytes(FINGERPRINT_SIZE)?;
                     if theirs != self.keys.fingerprint(lower, upper) {
                         self.flush_skip(&mut skip, &prev_bound, &mut o);
@@ -246,7 +255,7 @@ impl Reconciler {
                         skip = true;
                     }
                 }
-                2 => {
+                Mode::IdList => {
                     let count = input.varint()?;
                     if count > (input.0.len() / ID_SIZE) as u64 {
                         return Err(NegError::Truncated);
@@ -278,7 +287,6 @@ impl Reconciler {
                         emitted = upper;
                     }
                 }
-                other => return Err(NegError::Mode(other)),
             }
 
             if self.exceeds(full.len() + o.len()) {

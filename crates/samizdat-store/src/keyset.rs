@@ -89,21 +89,16 @@ impl KeySet {
         sum
     }
 
-    /// Recomputes the running sums of the blocks from the one holding
-    /// `keys[from]`.
+    /// Recomputes the running sums that cover `keys[from]` and after.
     fn sum_from(&mut self, from: usize) {
-        let blocks = self.keys.len() / BLOCK + 1;
-        let first = (from / BLOCK).min(self.sums.len().saturating_sub(1));
-        self.sums.truncate(first);
-        let mut sum = self.sums.last().copied().unwrap_or_default();
-        if first == 0 {
+        // `sums[b]` covers `keys[..b * BLOCK]`: up to `from`'s block, none
+        // of them changed.
+        self.sums.truncate(from / BLOCK + 1);
+        if self.sums.is_empty() {
             self.sums.push(IdSum::default());
-        } else {
-            sum.add(&IdSum::of(&self.keys[(first - 1) * BLOCK..first * BLOCK]));
-            self.sums.push(sum);
         }
-        self.sums.reserve(blocks.saturating_sub(self.sums.len()));
-        for b in self.sums.len()..blocks {
+        let mut sum = self.sums[self.sums.len() - 1];
+        for b in self.sums.len()..=self.keys.len() / BLOCK {
             sum.add(&IdSum::of(&self.keys[(b - 1) * BLOCK..b * BLOCK]));
             self.sums.push(sum);
         }
