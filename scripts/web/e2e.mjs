@@ -1,6 +1,6 @@
 // End-to-end test of the web interface in a real browser (Debian's
 // Chromium, driven by playwright-core), at a phone-sized viewport.
-// Usage: E2E_PASSPHRASE=… node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR
+// Usage: E2E_PASSPHRASE=… E2E_CONSOLE=… node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR
 // Exits non-zero, saying why, at the first thing that is wrong.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,8 +9,10 @@ import assert from 'node:assert/strict';
 const [base, photo, shots] = process.argv.slice(2);
 // The passphrase of the node's identity, the documenter's.
 const passphrase = process.env.E2E_PASSPHRASE;
-if (!base || !photo || !shots || !passphrase) {
-  console.error('usage: E2E_PASSPHRASE=… node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR');
+// The console's link as `serve` printed it, with its access key.
+const consoleLink = process.env.E2E_CONSOLE;
+if (!base || !photo || !shots || !passphrase || !consoleLink) {
+  console.error('usage: E2E_PASSPHRASE=… E2E_CONSOLE=… node e2e.mjs NODE-URL PHOTO-WITH-GPS SCREENSHOT-DIR');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -110,8 +112,13 @@ try {
   // scripts/web/run reads it with `samizdat media inspect`, field by field.
   writeFileSync(`${shots}/served-photo.jpg`, served);
 
+  step('the console is closed to a browser without its key');
+  const closed = await page.request.get(base + '/console');
+  assert.equal(closed.status(), 403, 'the console opens without its key');
+
   step('a documenter corroborates it from the console, and the record page shows it');
-  await page.goto(base + '/console');
+  await page.goto(consoleLink);
+  await page.waitForURL(base + '/console');
   await page.fill('#passphrase', passphrase);
   await page.click('form[action="/console/unlock"] button');
   await page.waitForSelector('form[action="/console/lock"]');

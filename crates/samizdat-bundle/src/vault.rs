@@ -12,6 +12,7 @@
 
 use std::fs;
 use std::io::{self, BufRead, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use crate::BundleError;
@@ -133,7 +134,7 @@ pub fn unpack(
     dir: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Contents, VaultError> {
-    fs::create_dir(dir).map_err(VaultError::Write)?;
+    private_dir(false).create(dir).map_err(VaultError::Write)?;
     walk(input, passphrase, Some(dir), progress)
 }
 
@@ -170,7 +171,9 @@ fn walk(
             (tar::EntryType::Directory, true) => seen_root = true,
             (tar::EntryType::Directory, false) => {
                 if let Some(dir) = into {
-                    fs::create_dir_all(dir.join(&relative)).map_err(VaultError::Write)?;
+                    private_dir(true)
+                        .create(dir.join(&relative))
+                        .map_err(VaultError::Write)?;
                 }
             }
             (tar::EntryType::Regular, false) => {
@@ -181,6 +184,7 @@ fn walk(
                         let mut file = fs::OpenOptions::new()
                             .write(true)
                             .create_new(true)
+                            .mode(0o600)
                             .open(&target)
                             .map_err(VaultError::Write)?;
                         io::copy(&mut entry, &mut file).map_err(damaged)?;
@@ -208,6 +212,14 @@ fn walk(
         ));
     }
     Ok(contents)
+}
+
+/// A data directory is its owner's alone: whatever the umask, what a
+/// vault opens is readable by nobody else (directories 0700, files 0600).
+fn private_dir(recursive: bool) -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(recursive).mode(0o700);
+    builder
 }
 
 /// The path under the root, checked: relative, under [`ROOT`], no `..`.
@@ -274,6 +286,30 @@ mod tests {
                 fs::read(data.join(file)).unwrap(),
                 fs::read(back.join(file)).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn what_opens_is_readable_by_its_owner_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        tree(&data);
+        let (_, vault) = pack(&data, Vec::new(), secret("right"), &mut |_| {}).unwrap();
+        let back = tmp.path().join("back");
+        // Under the usual umask (022) plain creation gives 0755 and 0644.
+        unpack(&vault[..], secret("right"), &back, &mut |_| {}).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for dir in ["", "keys", "blobs", "blobs/ab"] {
+            assert_eq!(mode(&back.join(dir)), 0o700, "{dir}/");
+        }
+        for file in [
+            "keys/witness.json",
+            "samizdat.toml",
+            "blobs/ab/abcdef",
+            "empty",
+        ] {
+            assert_eq!(mode(&back.join(file)), 0o600, "{file}");
         }
     }
 

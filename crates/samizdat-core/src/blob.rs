@@ -75,6 +75,15 @@ pub const MEDIA_TYPES: &[(&str, &str)] = &[
     ("audio/mpeg", "mp3"),
     ("audio/ogg", "ogg"),
     ("image/heic", "heic"),
+    ("image/gif", "gif"),
+    ("image/avif", "avif"),
+    ("video/3gpp", "3gp"),
+    ("video/webm", "webm"),
+    ("video/x-matroska", "mkv"),
+    ("audio/wav", "wav"),
+    ("audio/flac", "flac"),
+    ("audio/amr", "amr"),
+    ("audio/amr-wb", "awb"),
 ];
 
 /// A blob attached to a record, described by a NIP-92 `imeta` tag.

@@ -122,8 +122,44 @@ pub fn validate_json(
             limit: limits.max_event_bytes,
         });
     }
+    validate(parse(text)?, limits, now)
+}
+
+/// Parses one event from its JSON text, as every door that reads event
+/// text does. NIP-01 writes ids, keys and signatures in lower-case hex;
+/// other spellings of the same bytes are refused here, since a parser
+/// that took them would make one event look like a duplicate of itself
+/// under another name.
+pub fn parse(text: &str) -> Result<Event, ValidationError> {
+    #[derive(serde::Deserialize)]
+    struct Hex<'a> {
+        #[serde(borrow)]
+        id: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        pubkey: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        sig: std::borrow::Cow<'a, str>,
+    }
     let event = Event::from_json(text).map_err(|e| ValidationError::Malformed(e.to_string()))?;
-    validate(event, limits, now)
+    let hex: Hex<'_> =
+        serde_json::from_str(text).map_err(|e| ValidationError::Malformed(e.to_string()))?;
+    for (field, value, len) in [
+        ("id", &hex.id, 64),
+        ("pubkey", &hex.pubkey, 64),
+        ("sig", &hex.sig, 128),
+    ] {
+        if !is_lower_hex(value, len) {
+            return Err(ValidationError::Malformed(format!(
+                "{field} must be {len} lower-case hex digits (NIP-01)"
+            )));
+        }
+    }
+    Ok(event)
+}
+
+/// Whether `s` is `len` digits of lower-case hex.
+pub fn is_lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Decoded keys per thread: a slot for each of 256 buckets of authors.

@@ -49,8 +49,8 @@ struct Iloc {
     items: Vec<Location>,
 }
 
-pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
-    let corrupt = |reason: String| MediaError::corrupt(MediaType::Heic, reason);
+pub fn strip(bytes: &[u8], media_type: MediaType) -> Result<(Vec<u8>, Vec<String>), MediaError> {
+    let corrupt = |reason: String| MediaError::corrupt(media_type, reason);
     let (top, trailer) = parse_top(bytes).map_err(corrupt)?;
     let mut removed = Vec::new();
     if trailer > 0 {
@@ -92,9 +92,11 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
         return Err(corrupt("no picture item".into()));
     }
 
-    // Zero the bytes of dropped items where they lie.
+    // Zero the bytes of dropped items where they lie, and every byte of
+    // the media data that no kept item covers, whatever put it there.
     let mut source = bytes.to_vec();
-    for loc in iloc.items.iter().filter(|l| dropped.contains(&l.id)) {
+    let mut covered = Vec::new();
+    for loc in &iloc.items {
         let area = match loc.method {
             0 => 0..bytes.len(),
             1 => idat
@@ -112,8 +114,24 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
             if length == 0 || end > area.end as u64 {
                 return Err(outside());
             }
-            source[start as usize..end as usize].fill(0);
+            let range = start as usize..end as usize;
+            if dropped.contains(&loc.id) {
+                source[range].fill(0);
+            } else if loc.method == 0 {
+                covered.push(range);
+            }
         }
+    }
+    let mdats: Vec<Range<usize>> = top
+        .iter()
+        .filter(|a| &a.kind == b"mdat")
+        .map(|a| a.body.clone())
+        .collect();
+    let zeroed = crate::isobmff::zero_uncovered(&mut source, &mdats, covered);
+    if zeroed > 0 {
+        removed.push(format!(
+            "{zeroed} bytes of media data that no kept item uses"
+        ));
     }
 
     let mut out = Out::default();
@@ -500,8 +518,8 @@ impl Out {
 
 /// Checks a stripped file (every picture item's bytes lie in the file) and
 /// returns the picture's size from its first `ispe` property.
-pub fn check(bytes: &[u8]) -> Result<Option<(u32, u32)>, MediaError> {
-    let corrupt = |reason: String| MediaError::corrupt(MediaType::Heic, reason);
+pub fn check(bytes: &[u8], media_type: MediaType) -> Result<Option<(u32, u32)>, MediaError> {
+    let corrupt = |reason: String| MediaError::corrupt(media_type, reason);
     let (top, _) = parse_top(bytes).map_err(corrupt)?;
     let meta = one(&top, b"meta").map_err(corrupt)?;
     let children = parse(bytes, meta.body.start + 4..meta.body.end).map_err(corrupt)?;

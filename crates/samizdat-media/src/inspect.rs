@@ -49,11 +49,6 @@ fn exif_block(bytes: &[u8], media_type: MediaType) -> Option<Vec<u8>> {
         MediaType::Jpeg => jpeg::exif_block(bytes),
         MediaType::Png => png::exif_block(bytes),
         MediaType::WebP => webp::exif_block(bytes),
-        MediaType::Mp4
-        | MediaType::QuickTime
-        | MediaType::M4a
-        | MediaType::Mp3
-        | MediaType::Ogg
-        | MediaType::Heic => None,
+        _ => None,
     }
 }

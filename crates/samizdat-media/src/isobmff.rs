@@ -66,25 +66,38 @@ pub fn strip(bytes: &[u8], media_type: MediaType) -> Result<(Vec<u8>, Vec<String
         return Err(corrupt("no media data (mdat)".into()));
     }
 
-    // Tracks other than video and sound go, and their samples are zeroed.
+    // Tracks other than video and sound go (timed metadata, subtitles,
+    // text); every byte of the media data that no kept track's samples
+    // cover is zeroed, whatever put it there.
     let mut source = bytes.to_vec();
     let mut dropped_tracks = Vec::new();
+    let mut covered = Vec::new();
     for trak in children(bytes, &moov)
         .map_err(corrupt)?
         .into_iter()
         .filter(|a| &a.kind == b"trak")
     {
         let handler = handler(bytes, &trak).map_err(corrupt)?;
-        if !matches!(&handler, b"vide" | b"soun") {
-            for range in track_chunks(bytes, &trak).map_err(corrupt)? {
-                source[range].fill(0);
-            }
+        if matches!(&handler, b"vide" | b"soun") {
+            covered.extend(track_chunks(bytes, &trak).map_err(corrupt)?);
+        } else {
             dropped_tracks.push(trak.body.start);
             removed.push(format!(
-                "a {} track (timed metadata)",
+                "a {} track (timed metadata, subtitles or text)",
                 String::from_utf8_lossy(&handler).trim_end()
             ));
         }
+    }
+    let mdats: Vec<Range<usize>> = top
+        .iter()
+        .filter(|a| &a.kind == b"mdat")
+        .map(|a| a.body.clone())
+        .collect();
+    let zeroed = zero_uncovered(&mut source, &mdats, covered);
+    if zeroed > 0 {
+        removed.push(format!(
+            "{zeroed} bytes of media data that no kept track plays"
+        ));
     }
 
     let mut out = Writer::default();
@@ -143,11 +156,48 @@ pub fn check(bytes: &[u8], media_type: MediaType) -> Result<Option<(u32, u32)>, 
     match (media_type, dim) {
         (MediaType::M4a, _) if sound => Ok(None),
         (MediaType::M4a, _) => Err(corrupt("no sound track".into())),
+        // A 3GPP file is a video, or a voice note with sound alone.
+        (MediaType::ThreeGpp, dim) if dim.is_some() || sound => Ok(dim),
+        (MediaType::ThreeGpp, _) => Err(corrupt("no video or sound track".into())),
         (_, Some(dim)) => Ok(Some(dim)),
         (_, None) => Err(MediaError::Unsupported(
             "MP4 audio without the M4A brand".into(),
         )),
     }
+}
+
+/// Zeroes every byte of the `areas` (media data bodies) outside the
+/// `covered` ranges; returns how many of them were not zero already.
+pub(crate) fn zero_uncovered(
+    bytes: &mut [u8],
+    areas: &[Range<usize>],
+    mut covered: Vec<Range<usize>>,
+) -> usize {
+    covered.sort_by_key(|r| r.start);
+    let mut zeroed = 0;
+    for area in areas {
+        let mut at = area.start;
+        for range in covered
+            .iter()
+            .filter(|r| r.end > area.start && r.start < area.end)
+        {
+            if range.start > at {
+                zeroed += zero(&mut bytes[at..range.start]);
+            }
+            at = at.max(range.end);
+        }
+        if at < area.end {
+            zeroed += zero(&mut bytes[at..area.end]);
+        }
+    }
+    zeroed
+}
+
+/// Zeroes `bytes`; returns how many were not zero.
+fn zero(bytes: &mut [u8]) -> usize {
+    let nonzero = bytes.iter().filter(|&&b| b != 0).count();
+    bytes.fill(0);
+    nonzero
 }
 
 fn name(kind: &[u8; 4]) -> String {

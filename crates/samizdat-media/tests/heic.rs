@@ -144,31 +144,34 @@ fn heic_loses_every_identifier_and_keeps_its_picture() {
     );
 
     let clean = strip(&original).expect("strips");
-    assert_eq!(clean.media_type, MediaType::Heic);
-    assert_eq!(clean.media_type.mime(), "image/heic");
-    assert_eq!(clean.dim, Some((64, 48)));
+    assert_eq!(clean.media_type(), MediaType::Heic);
+    assert_eq!(clean.media_type().mime(), "image/heic");
+    assert_eq!(clean.dim(), Some((64, 48)));
     for secret in SECRETS {
-        assert!(!contains(&clean.bytes, secret), "{secret} survived");
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
     }
     for gone in ["Exif", "mime", "xml ", "cdsc", "free"] {
-        assert!(!contains(&clean.bytes, gone), "{gone} survived");
+        assert!(!contains(clean.bytes(), gone), "{gone} survived");
     }
-    assert!(contains(&clean.bytes, "irot"), "the rotation is kept");
-    let places = locations(&clean.bytes);
+    assert!(contains(clean.bytes(), "irot"), "the rotation is kept");
+    let places = locations(clean.bytes());
     assert_eq!(places.len(), 1);
     let (id, at, len) = places[0];
     assert_eq!(id, 1);
     assert_eq!(
-        clean.bytes[at..at + len],
+        clean.bytes()[at..at + len],
         picture()[..],
         "the picture, moved"
     );
     assert!(
-        clean.removed.iter().any(|r| r.starts_with("EXIF item")),
+        clean.removed().iter().any(|r| r.starts_with("EXIF item")),
         "{:?}",
-        clean.removed
+        clean.removed()
     );
-    assert_eq!(strip(&clean.bytes).expect("idempotent").bytes, clean.bytes);
+    assert_eq!(
+        strip(clean.bytes()).expect("idempotent").bytes(),
+        clean.bytes()
+    );
 }
 
 #[test]
@@ -206,8 +209,47 @@ fn broken_heic_is_refused() {
             && err.to_string().contains("short iref"),
         "{err:?}"
     );
-    // AVIF is not taken yet.
-    let mut avif = original;
+}
+
+#[test]
+fn avif_is_cleaned_as_heif_is() {
+    let mut avif = heic_with_everything();
     avif[8..12].copy_from_slice(b"avif");
-    assert!(matches!(strip(&avif), Err(MediaError::Unsupported(_))));
+    let infe = avif
+        .windows(4)
+        .position(|w| w == b"hvc1")
+        .expect("the picture item");
+    avif[infe..infe + 4].copy_from_slice(b"av01");
+    let clean = strip(&avif).expect("strips");
+    assert_eq!(clean.media_type(), MediaType::Avif);
+    assert_eq!(clean.media_type().mime(), "image/avif");
+    assert_eq!(clean.dim(), Some((64, 48)));
+    for secret in SECRETS {
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
+    }
+    let (_, at, len) = locations(clean.bytes())[0];
+    assert_eq!(clean.bytes()[at..at + len], picture()[..]);
+}
+
+#[test]
+fn media_data_no_kept_item_uses_is_zeroed() {
+    let mut original = heic_with_everything();
+    let mdat = original
+        .windows(4)
+        .position(|w| w == b"mdat")
+        .expect("mdat")
+        - 4;
+    let size = u32::from_be_bytes(original[mdat..mdat + 4].try_into().expect("4")) as usize;
+    let hidden = b"HIDDEN-OUTSIDE-ANY-ITEM";
+    original.splice(mdat + size..mdat + size, hidden.iter().copied());
+    let grown = ((size + hidden.len()) as u32).to_be_bytes();
+    original[mdat..mdat + 4].copy_from_slice(&grown);
+    let clean = strip(&original).expect("strips");
+    assert!(!contains(clean.bytes(), "HIDDEN"));
+    let (_, at, len) = locations(clean.bytes())[0];
+    assert_eq!(clean.bytes()[at..at + len], picture()[..]);
+    assert_eq!(
+        strip(clean.bytes()).expect("idempotent").bytes(),
+        clean.bytes()
+    );
 }

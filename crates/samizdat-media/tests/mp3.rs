@@ -72,13 +72,13 @@ fn mp3_keeps_only_its_frames() {
         assert!(contains(&original, secret), "fixture plants {secret}");
     }
     let clean = strip(&original).expect("strips");
-    assert_eq!(clean.media_type, MediaType::Mp3);
-    assert_eq!(clean.media_type.mime(), "audio/mpeg");
-    assert_eq!(clean.dim, None);
+    assert_eq!(clean.media_type(), MediaType::Mp3);
+    assert_eq!(clean.media_type().mime(), "audio/mpeg");
+    assert_eq!(clean.dim(), None);
     for secret in SECRETS {
-        assert!(!contains(&clean.bytes, secret), "{secret} survived");
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
     }
-    assert_eq!(clean.bytes, frames(), "every frame, byte for byte");
+    assert_eq!(clean.bytes(), frames(), "every frame, byte for byte");
     for what in [
         "ID3v2 tag",
         "APE tag",
@@ -86,12 +86,15 @@ fn mp3_keeps_only_its_frames() {
         "18 bytes between frames",
     ] {
         assert!(
-            clean.removed.iter().any(|r| r == what),
+            clean.removed().iter().any(|r| r == what),
             "{what} not reported: {:?}",
-            clean.removed
+            clean.removed()
         );
     }
-    assert_eq!(strip(&clean.bytes).expect("idempotent").bytes, clean.bytes);
+    assert_eq!(
+        strip(clean.bytes()).expect("idempotent").bytes(),
+        clean.bytes()
+    );
 }
 
 #[test]

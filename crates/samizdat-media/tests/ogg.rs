@@ -95,20 +95,20 @@ fn strips_tags_and_keeps_sound(original: &[u8], comment_index: usize, empty: &[u
         assert!(contains(original, secret), "fixture plants {secret}");
     }
     let clean = strip(original).expect("strips");
-    assert_eq!(clean.media_type, MediaType::Ogg);
-    assert_eq!(clean.media_type.mime(), "audio/ogg");
-    assert_eq!(clean.dim, None);
+    assert_eq!(clean.media_type(), MediaType::Ogg);
+    assert_eq!(clean.media_type().mime(), "audio/ogg");
+    assert_eq!(clean.dim(), None);
     for secret in SECRETS {
-        assert!(!contains(&clean.bytes, secret), "{secret} survived");
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
     }
     assert_eq!(
-        clean.removed,
+        clean.removed(),
         ["Ogg tags (DATE, DEVICE, LOCATION)"],
         "{:?}",
-        clean.removed
+        clean.removed()
     );
     let before = packets(original);
-    let after = packets(&clean.bytes);
+    let after = packets(clean.bytes());
     assert_eq!(before.len(), after.len());
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         if i == comment_index {
@@ -117,7 +117,10 @@ fn strips_tags_and_keeps_sound(original: &[u8], comment_index: usize, empty: &[u
             assert_eq!(a, b, "packet {i}: same bytes, granule and page end");
         }
     }
-    assert_eq!(strip(&clean.bytes).expect("idempotent").bytes, clean.bytes);
+    assert_eq!(
+        strip(clean.bytes()).expect("idempotent").bytes(),
+        clean.bytes()
+    );
 }
 
 #[test]

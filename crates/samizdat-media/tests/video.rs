@@ -258,34 +258,40 @@ fn mp4_loses_every_identifier_and_keeps_its_video_samples() {
     );
 
     let clean = strip(&original).expect("strips");
-    assert_eq!(clean.media_type, MediaType::Mp4);
-    assert_eq!(clean.dim, Some((64, 48)));
+    assert_eq!(clean.media_type(), MediaType::Mp4);
+    assert_eq!(clean.dim(), Some((64, 48)));
     for secret in SECRETS {
-        assert!(!contains(&clean.bytes, secret), "{secret} survived");
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
     }
     for gone in ["udta", "uuid", "free", "sbtl"] {
-        assert!(!contains(&clean.bytes, gone), "a {gone} box survived");
+        assert!(!contains(clean.bytes(), gone), "a {gone} box survived");
     }
     assert_eq!(
-        samples(&clean.bytes),
+        samples(clean.bytes()),
         vec![("Video".to_string(), frames)],
         "the same video samples, at their new offsets"
     );
     assert!(
-        clean.removed.iter().any(|r| r.starts_with("a sbtl track")),
+        clean
+            .removed()
+            .iter()
+            .any(|r| r.starts_with("a sbtl track")),
         "{:?}",
-        clean.removed
+        clean.removed()
     );
-    assert_eq!(inspect(&clean.bytes).expect("inspects"), vec![]);
-    assert_eq!(strip(&clean.bytes).expect("idempotent").bytes, clean.bytes);
+    assert_eq!(inspect(clean.bytes()).expect("inspects"), vec![]);
+    assert_eq!(
+        strip(clean.bytes()).expect("idempotent").bytes(),
+        clean.bytes()
+    );
 
     // The same file branded as QuickTime (MOV) is cleaned the same way.
     let mut mov = original;
     mov[8..12].copy_from_slice(b"qt  ");
     let clean_mov = strip(&mov).expect("strips a MOV");
-    assert_eq!(clean_mov.media_type, MediaType::QuickTime);
-    assert_eq!(clean_mov.media_type.mime(), "video/quicktime");
-    assert_eq!(clean_mov.bytes[12..], clean.bytes[12..]);
+    assert_eq!(clean_mov.media_type(), MediaType::QuickTime);
+    assert_eq!(clean_mov.media_type().mime(), "video/quicktime");
+    assert_eq!(clean_mov.bytes()[12..], clean.bytes()[12..]);
 }
 
 #[test]
@@ -293,13 +299,13 @@ fn m4a_loses_every_identifier_and_keeps_its_sound() {
     let original = with_everything(&plain_m4a());
     let frames: Vec<Vec<u8>> = (0..FRAMES).map(frame).collect();
     let clean = strip(&original).expect("strips");
-    assert_eq!(clean.media_type, MediaType::M4a);
-    assert_eq!(clean.media_type.mime(), "audio/mp4");
-    assert_eq!(clean.dim, None);
+    assert_eq!(clean.media_type(), MediaType::M4a);
+    assert_eq!(clean.media_type().mime(), "audio/mp4");
+    assert_eq!(clean.dim(), None);
     for secret in SECRETS {
-        assert!(!contains(&clean.bytes, secret), "{secret} survived");
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
     }
-    assert_eq!(samples(&clean.bytes), vec![("Audio".to_string(), frames)]);
+    assert_eq!(samples(clean.bytes()), vec![("Audio".to_string(), frames)]);
 }
 
 #[test]
@@ -333,10 +339,14 @@ fn broken_and_unsupported_video_is_refused() {
     huge[stsz + 12..stsz + 16].copy_from_slice(&u32::MAX.to_be_bytes());
     // (Materialising them would abort the test for want of 16 GiB.)
     let _ = strip(&huge);
-    // AVIF and fragmented files are not taken.
+    // A video branded AVIF is no AVIF image; fragmented files are not
+    // taken.
     let mut avif = original.clone();
     avif[8..12].copy_from_slice(b"avif");
-    assert!(matches!(strip(&avif), Err(MediaError::Unsupported(_))));
+    assert!(matches!(
+        strip(&avif),
+        Err(MediaError::Corrupt { kind: "AVIF", .. })
+    ));
     let mut fragmented = original;
     let free = fragmented
         .windows(4)
@@ -363,5 +373,61 @@ fn tour_video_carries_location() {
     }
     let bytes = std::fs::read(path).expect("tour video is committed");
     assert!(contains(&bytes, "+43.2389+076.9445"));
-    assert_eq!(strip(&bytes).expect("strips").media_type, MediaType::Mp4);
+    assert_eq!(strip(&bytes).expect("strips").media_type(), MediaType::Mp4);
+}
+
+/// `file` with `extra` added at the end of its media data (the sample
+/// offsets stay right: nothing moves before them).
+fn with_hidden_bytes(file: &[u8], extra: &[u8]) -> Vec<u8> {
+    let mdat = file.windows(4).position(|w| w == b"mdat").expect("mdat") - 4;
+    let size = u32::from_be_bytes(file[mdat..mdat + 4].try_into().expect("4")) as usize;
+    let mut out = file[..mdat + size].to_vec();
+    out.extend_from_slice(extra);
+    out.extend_from_slice(&file[mdat + size..]);
+    let grown = ((size + extra.len()) as u32).to_be_bytes();
+    out[mdat..mdat + 4].copy_from_slice(&grown);
+    out
+}
+
+#[test]
+fn media_data_no_kept_track_plays_is_zeroed() {
+    let hidden = b"HIDDEN: GPS 43.2389 76.9445, ACME-PHONE SN-4417-0042";
+    let original = with_hidden_bytes(&mp4_with_everything(), hidden);
+    let clean = strip(&original).expect("strips");
+    assert!(
+        !contains(clean.bytes(), "HIDDEN"),
+        "unreferenced bytes survived"
+    );
+    let frames: Vec<Vec<u8>> = (0..FRAMES).map(frame).collect();
+    assert_eq!(samples(clean.bytes()), vec![("Video".to_string(), frames)]);
+    assert!(
+        clean
+            .removed()
+            .iter()
+            .any(|r| r.contains("no kept track plays")),
+        "{:?}",
+        clean.removed()
+    );
+    assert_eq!(
+        strip(clean.bytes()).expect("idempotent").bytes(),
+        clean.bytes()
+    );
+}
+
+#[test]
+fn a_3gpp_voice_note_loses_its_text_track_and_keeps_its_sound() {
+    let original = with_everything(&plain(
+        "3gp4",
+        MediaConfig::AacConfig(AacConfig::default()),
+        TrackType::Audio,
+    ));
+    let clean = strip(&original).expect("strips");
+    assert_eq!(clean.media_type(), MediaType::ThreeGpp);
+    assert_eq!(clean.media_type().mime(), "video/3gpp");
+    assert_eq!(clean.dim(), None);
+    for secret in SECRETS {
+        assert!(!contains(clean.bytes(), secret), "{secret} survived");
+    }
+    let frames: Vec<Vec<u8>> = (0..FRAMES).map(frame).collect();
+    assert_eq!(samples(clean.bytes()), vec![("Audio".to_string(), frames)]);
 }

@@ -211,6 +211,10 @@ pub struct BlossomConfig {
     /// Largest blob accepted, in bytes, by upload or mirror.
     pub max_upload_bytes: u64,
     /// Whether `PUT /mirror` (BUD-04) fetches blobs from other servers.
+    /// Off by default: it is a connection any stranger can make the node
+    /// open, and a node published as an onion service would reveal its
+    /// address by it. When on, it goes through `proxy` if one is set (and
+    /// then never directly).
     pub mirror: bool,
     /// Whether a mirror URL may point at loopback, private or link-local
     /// addresses. Off: a client could otherwise make the node fetch from
@@ -225,7 +229,7 @@ impl Default for BlossomConfig {
     fn default() -> Self {
         BlossomConfig {
             max_upload_bytes: 64 * 1024 * 1024,
-            mirror: true,
+            mirror: false,
             mirror_private_addresses: false,
             mirror_timeout: Duration::from_secs(120),
         }

@@ -153,8 +153,9 @@ pub fn open_attachments(
             return Err(InboxError::AttachmentNotHere(attachment.hash));
         };
         let plain = decrypt(store, file)?;
-        crate::admit_blob(&plain)
-            .map_err(|why| InboxError::AttachmentRefused(attachment.hash, why))?;
+        // The rule the store will apply, run before anything is stored.
+        samizdat_media::admit(&plain)
+            .map_err(|why| InboxError::AttachmentRefused(attachment.hash, why.to_string()))?;
         opened.push(plain);
     }
     Ok(opened)

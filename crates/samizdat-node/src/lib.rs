@@ -42,11 +42,3 @@ pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use ingest::{Announce, Ingest, IngestError};
 pub(crate) use server::State;
 pub use server::{Node, NodeError};
-
-/// Whether a blob may be stored, by the rule every door applies (Blossom
-/// upload, sync, bundles): images only without identifying metadata,
-/// other recognised media types refused, opaque data taken. `Err` says
-/// why not.
-pub fn admit_blob(bytes: &[u8]) -> Result<(), String> {
-    blossom::admit(bytes).map(drop).map_err(|e| e.to_string())
-}

@@ -259,7 +259,8 @@ pub fn start(
     let board = Arc::new(Board::new());
     let path = store.dir().join(STATUS_FILE);
     let stopping = CancellationToken::new();
-    tasks.spawn(mirror(board.clone(), path, stopping.clone()));
+    let dir = samizdat_store::DirId::of(store.dir()).ok();
+    tasks.spawn(mirror(board.clone(), path, dir, stopping.clone()));
     let (seen, news) = watch::channel(store.last_seq().unwrap_or(0));
     tasks.spawn(watch_store(store.clone(), seen, stopping.clone()));
     {
@@ -314,8 +315,15 @@ async fn watch_store(store: Store, seen: watch::Sender<u64>, stopping: Cancellat
     }
 }
 
-/// Writes the board to `path` whenever it changes (the latest state only).
-async fn mirror(board: Arc<Board>, path: PathBuf, stopping: CancellationToken) {
+/// Writes the board to `path` whenever it changes (the latest state only),
+/// as long as its directory is the data directory the node started on: a
+/// wiped directory gets no peer list back.
+async fn mirror(
+    board: Arc<Board>,
+    path: PathBuf,
+    dir: Option<samizdat_store::DirId>,
+    stopping: CancellationToken,
+) {
     let mut changed = board.changed.subscribe();
     // Bounded: one write per change until shutdown, then a last one.
     loop {
@@ -331,6 +339,10 @@ async fn mirror(board: Arc<Board>, path: PathBuf, stopping: CancellationToken) {
         .to_string();
         let path = path.clone();
         let written = tokio::task::spawn_blocking(move || {
+            let parent = path.parent().unwrap_or(&path);
+            if !dir.is_some_and(|d| d.still(parent)) {
+                return Err(std::io::Error::other("the data directory is gone"));
+            }
             samizdat_store::write_atomic(&path, text.as_bytes())
         })
         .await;

@@ -83,6 +83,11 @@ pub enum NodeError {
     Lan(#[from] crate::lan::LanError),
     #[error(transparent)]
     NodeKey(#[from] crate::node_key::NodeKeyError),
+    #[error(
+        "the data directory {0} disappeared (wiped, or moved away) while the node ran: it \
+         stopped, and made nothing there again"
+    )]
+    DataGone(std::path::PathBuf),
 }
 
 /// A bound node. Binding comes first, so a caller (or a test on port 0)
@@ -141,10 +146,11 @@ impl Node {
         }
         let documenters = documenters(&config, store_dir.as_path());
         let per_hour = f64::from(config.web.submissions_per_hour);
+        let console = crate::web::Console::new();
         let state = Arc::new(State {
             submissions: PerIp::with(per_hour / 3600.0, per_hour),
             documenters,
-            console: crate::web::Console::default(),
+            console,
             registry: crate::people::Cached::default(),
             uploads: Semaphore::new(UPLOADS_AT_ONCE),
             ingest,
@@ -156,11 +162,18 @@ impl Node {
             peers,
             config,
         });
+        lock_when_idle(&state);
         Ok(Node {
             listener,
             state,
             stop,
         })
+    }
+
+    /// The console's access key, for the operator: `serve` prints it in
+    /// the console's address and writes it where only its owner reads.
+    pub fn console_key(&self) -> &str {
+        self.state.console.access_key()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -184,10 +197,22 @@ impl Node {
             stop,
         } = self;
         let app = router(Arc::clone(&state));
-        let stopping = async move {
-            signal.await;
-            tracing::info!("shutting down: no new connections; finishing open ones");
-            let _ = stop.send(true);
+        let dir = state.ingest.store().dir().to_path_buf();
+        let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = {
+            let (dir, gone) = (dir.clone(), Arc::clone(&gone));
+            async move {
+                tokio::select! {
+                    () = signal => {
+                        tracing::info!("shutting down: no new connections; finishing open ones");
+                    }
+                    () = data_gone(dir) => {
+                        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                        tracing::error!("the data directory disappeared: stopping at once");
+                    }
+                }
+                let _ = stop.send(true);
+            }
         };
         // Answers are small messages that must leave at once: no Nagle.
         let listener = listener.tap_io(|tcp| {
@@ -203,15 +228,64 @@ impl Node {
         .await
         .map_err(NodeError::Serve)?;
         state.connections.close();
-        if tokio::time::timeout(DRAIN_TIMEOUT, state.connections.wait())
+        let gone = gone.load(std::sync::atomic::Ordering::SeqCst);
+        // Nothing left to finish for a directory that is gone.
+        let drain = if gone {
+            Duration::from_secs(1)
+        } else {
+            DRAIN_TIMEOUT
+        };
+        if tokio::time::timeout(drain, state.connections.wait())
             .await
             .is_err()
         {
             tracing::warn!("some connections did not close in time");
         }
         tracing::info!("node stopped");
+        if gone {
+            return Err(NodeError::DataGone(dir));
+        }
         Ok(())
     }
+}
+
+/// Completes when the data directory is no longer the one the node
+/// started on: removed by `wipe`, a vault, or anyone. Checked every second.
+async fn data_gone(dir: std::path::PathBuf) {
+    let Ok(id) = samizdat_store::DirId::of(&dir) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Bounded by the node's life: one cheap `stat` a second.
+    loop {
+        tick.tick().await;
+        let (dir, id) = (dir.clone(), id);
+        let still = tokio::task::spawn_blocking(move || id.still(&dir))
+            .await
+            .unwrap_or(true);
+        if !still {
+            return;
+        }
+    }
+}
+
+/// Locks the console once it has been idle for its time, whether or not
+/// another request comes: the documenter's key does not stay in memory.
+fn lock_when_idle(state: &Arc<State>) {
+    let state = Arc::clone(state);
+    let mut shutdown = state.shutdown.clone();
+    let tasks = state.connections.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    state.console.expire(std::time::Instant::now());
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
 }
 
 /// Who reads sealed drop-box submissions: the configured documenters, or
@@ -245,7 +319,6 @@ fn router(state: Arc<State>) -> Router {
                 .options(preflight),
         )
         .route("/mirror", put(blossom::mirror).options(preflight))
-        .route("/status", get(status))
         .route("/list/{pubkey}", get(blossom::list).options(preflight))
         .route(
             "/{name}",
@@ -254,7 +327,9 @@ fn router(state: Arc<State>) -> Router {
                 .options(preflight),
         )
         .layer(axum::middleware::map_response(with_cors))
-        // The web pages get no CORS: no other site may read them.
+        // The web pages and the status get no CORS: no other site may
+        // read them.
+        .route("/status", get(status))
         .merge(web)
         .with_state(state)
 }
@@ -344,16 +419,21 @@ async fn root(
         .into_response()
 }
 
-/// `/status`: how the node and each peer are doing, for this machine
-/// only. Which peers a node talks to is not for the network to read.
+/// `/status`: how the node and each peer are doing, for the operator on
+/// this machine only (the console's check: loopback, no forwarding, the
+/// access key). Which peers a node talks to, their onion addresses and
+/// proxies, is not for the network, nor for another site's page, to read.
 async fn status(
     Extract(state): Extract<Arc<State>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    if !peer.ip().to_canonical().is_loopback() {
+    if !crate::web::trusted(&state, &headers, peer) {
         return (
             StatusCode::FORBIDDEN,
-            "the status is shown only to this machine; use `samizdat peers` here\n",
+            "the status is shown only to this machine's operator, with the console's access \
+             key (Authorization: Bearer <key>, from console.url in the data directory); \
+             `samizdat peers` shows it too\n",
         )
             .into_response();
     }

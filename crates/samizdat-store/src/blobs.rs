@@ -4,15 +4,23 @@
 //! written to `blobs/tmp/` first, fsynced, renamed into place, and the
 //! directory fsynced, so a blob that exists under its name is whole. Every
 //! read checks the hash, so a blob altered on disk is never served as good.
+//!
+//! Nothing is written here that the admission rule refuses
+//! ([`samizdat_media::admit`]): `put` and `adopt` run it on the bytes
+//! themselves, and `put_stripped` takes only what `samizdat_media::strip`
+//! made. So whichever door bytes come through (the command line, the web,
+//! Blossom, sync, a bundle, the console), a file that could expose a
+//! witness is never stored.
 
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use samizdat_core::BlobHash;
+use samizdat_media::{Admitted, MediaError, Noise, Stripped};
 use sha2::{Digest, Sha256};
 
-use crate::fsutil::sync_dir;
+use crate::fsutil::{ensure_dir, sync_dir};
 
 /// A blob could not be read as good.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +31,44 @@ pub enum BlobError {
     Corrupt { hash: BlobHash, actual: BlobHash },
     #[error("blob {hash}: {source}")]
     Io { hash: BlobHash, source: io::Error },
+    /// The admission rule refused the bytes; nothing was written.
+    #[error("{0}")]
+    Refused(#[from] MediaError),
+    #[error(
+        "the disk is full: the blob was not stored, and everything stored before is intact; \
+         free some space and send it again"
+    )]
+    Full,
+    #[error("storing a blob: {0}")]
+    Write(io::Error),
+}
+
+impl BlobError {
+    /// An I/O error while writing, with a full disk told apart.
+    fn write(e: io::Error) -> BlobError {
+        if is_full(&e) {
+            BlobError::Full
+        } else {
+            BlobError::Write(e)
+        }
+    }
+}
+
+/// Whether an I/O error means the file system has no room left.
+pub fn is_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// A blob that is in the store now: its name, its size and why the rule
+/// admitted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    pub hash: BlobHash,
+    pub size: u64,
+    pub admitted: Admitted,
 }
 
 /// What `list` found in the blob directory.
@@ -54,9 +100,26 @@ impl BlobStore {
         self.path(hash).is_file()
     }
 
-    /// Stores `bytes` durably and returns their hash. Storing bytes that are
-    /// already present rewrites nothing.
-    pub fn put(&self, bytes: &[u8]) -> io::Result<BlobHash> {
+    /// Stores `bytes` durably, if the admission rule takes them, and
+    /// returns their hash. Storing bytes that are already present rewrites
+    /// nothing.
+    pub fn put(&self, bytes: &[u8]) -> Result<Kept, BlobError> {
+        let admitted = samizdat_media::admit(bytes)?;
+        let hash = self.write(bytes).map_err(BlobError::write)?;
+        Ok(Kept {
+            hash,
+            size: bytes.len() as u64,
+            admitted,
+        })
+    }
+
+    /// Stores what [`samizdat_media::strip`] made: clean by construction,
+    /// so the rule is not run a second time.
+    pub fn put_stripped(&self, stripped: &Stripped) -> Result<BlobHash, BlobError> {
+        self.write(stripped.bytes()).map_err(BlobError::write)
+    }
+
+    fn write(&self, bytes: &[u8]) -> io::Result<BlobHash> {
         let hash = BlobHash::of(bytes);
         let path = self.path(&hash);
         if path.is_file() {
@@ -68,7 +131,8 @@ impl BlobStore {
         let dir = path
             .parent()
             .ok_or_else(|| io::Error::other("blob path has no parent"))?;
-        fs::create_dir_all(dir)?;
+        // One level only: a store whose directory is gone makes nothing.
+        ensure_dir(dir)?;
         tmp.persist(&path).map_err(|e| e.error)?;
         sync_dir(dir)?;
         Ok(hash)
@@ -84,40 +148,77 @@ impl BlobStore {
     }
 
     /// Moves a finished download from [`partial_path`](Self::partial_path)
-    /// into the store, after checking that its bytes hash to `hash`. Bytes
-    /// that do not are deleted: a resumed download that went wrong starts
-    /// over rather than being kept. Returns the size.
-    pub fn adopt_partial(&self, hash: &BlobHash) -> Result<u64, BlobError> {
+    /// into the store, after checking that its bytes hash to `hash` and
+    /// that the admission rule takes them. Bytes that fail either are
+    /// deleted: a resumed download that went wrong starts over rather than
+    /// being kept.
+    pub fn adopt_partial(&self, hash: &BlobHash) -> Result<Kept, BlobError> {
         self.adopt(&self.partial_path(hash), hash)
     }
 
     /// Moves the file at `partial` (on the store's file system) into the
     /// store as the blob named `hash`, after checking that its bytes hash
-    /// to that name; bytes that do not are deleted. Returns the size.
-    pub fn adopt(&self, partial: &Path, hash: &BlobHash) -> Result<u64, BlobError> {
+    /// to that name and that the admission rule takes them; bytes that
+    /// fail either are deleted.
+    pub fn adopt(&self, partial: &Path, hash: &BlobHash) -> Result<Kept, BlobError> {
         let io_err = |source: io::Error| BlobError::Io {
             hash: *hash,
             source,
         };
         let mut file = fs::File::open(partial).map_err(io_err)?;
-        let (actual, size) = hash_reader(&mut file).map_err(io_err)?;
+        let (actual, size, verdict) = hash_and_admit(&mut file).map_err(io_err)?;
+        let refuse = |e: BlobError| {
+            fs::remove_file(partial).map_err(io_err)?;
+            Err(e)
+        };
         if actual != *hash {
             drop(file);
-            fs::remove_file(partial).map_err(io_err)?;
-            return Err(BlobError::Corrupt {
+            return refuse(BlobError::Corrupt {
                 hash: *hash,
                 actual,
             });
         }
+        let admitted = match verdict {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                drop(file);
+                return refuse(e.into());
+            }
+        };
         file.sync_all().map_err(io_err)?;
         let path = self.path(hash);
         let dir = path
             .parent()
             .ok_or_else(|| io_err(io::Error::other("blob path has no parent")))?;
-        fs::create_dir_all(dir).map_err(io_err)?;
+        ensure_dir(dir).map_err(io_err)?;
         fs::rename(partial, &path).map_err(io_err)?;
         sync_dir(dir).map_err(io_err)?;
-        Ok(size)
+        Ok(Kept {
+            hash: *hash,
+            size,
+            admitted,
+        })
+    }
+
+    /// Why the stored blob `hash` is admitted today, or why not: for a
+    /// blob kept under an older rule, and for what goes out in public.
+    pub fn admission(&self, hash: &BlobHash) -> Result<Admitted, BlobError> {
+        let io_err = |e: io::Error| match e.kind() {
+            io::ErrorKind::NotFound => BlobError::NotFound(*hash),
+            _ => BlobError::Io {
+                hash: *hash,
+                source: e,
+            },
+        };
+        let mut file = fs::File::open(self.path(hash)).map_err(io_err)?;
+        let (actual, _, verdict) = hash_and_admit(&mut file).map_err(io_err)?;
+        if actual != *hash {
+            return Err(BlobError::Corrupt {
+                hash: *hash,
+                actual,
+            });
+        }
+        Ok(verdict?)
     }
 
     /// Deletes a blob's bytes (durably); a missing blob is not an error.
@@ -205,6 +306,44 @@ impl BlobStore {
     }
 }
 
+/// The SHA-256, the length and the admission rule's verdict on everything
+/// `reader` yields. Bytes that could be cleaned media (at most
+/// [`samizdat_media::MAX_INPUT_BYTES`]) are read whole, since cleaning
+/// needs them all; larger ones can only be encrypted data, tested as they
+/// are read.
+fn hash_and_admit(
+    reader: &mut impl Read,
+) -> io::Result<(BlobHash, u64, Result<Admitted, MediaError>)> {
+    let limit = samizdat_media::MAX_INPUT_BYTES as u64;
+    let mut whole = Vec::new();
+    reader.by_ref().take(limit + 1).read_to_end(&mut whole)?;
+    if whole.len() as u64 <= limit {
+        let verdict = samizdat_media::admit(&whole);
+        return Ok((BlobHash::of(&whole), whole.len() as u64, verdict));
+    }
+    let mut hasher = Sha256::new();
+    let mut noise = Noise::new();
+    hasher.update(&whole);
+    noise.update(&whole);
+    let mut size = whole.len() as u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+        noise.update(&buf[..n]);
+    }
+    let verdict = samizdat_media::admit_large(noise, &whole[..4096], size);
+    Ok((
+        BlobHash::from_bytes(hasher.finalize().into()),
+        size,
+        verdict,
+    ))
+}
+
 /// The SHA-256 and length of everything `reader` yields, read in pieces.
 pub fn hash_reader(reader: &mut impl Read) -> io::Result<(BlobHash, u64)> {
     let mut hasher = Sha256::new();
@@ -233,12 +372,26 @@ fn sorted_entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
 
+    /// Uniform bytes, as an encrypted file is.
+    fn noise(seed: u64, n: usize) -> Vec<u8> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_partial_download_is_adopted_only_when_whole() {
+    fn a_partial_download_is_adopted_only_when_whole_and_admitted() {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
-        let hash = BlobHash::of(b"testimony photo");
-        fs::write(blobs.partial_path(&hash), b"testimony").expect("first part");
+        let sealed = noise(1, 5_000);
+        let hash = BlobHash::of(&sealed);
+        fs::write(blobs.partial_path(&hash), &sealed[..3_000]).expect("first part");
         assert!(matches!(
             blobs.adopt_partial(&hash),
             Err(BlobError::Corrupt { .. })
@@ -246,23 +399,42 @@ mod tests {
         assert!(!blobs.partial_path(&hash).exists(), "bad bytes are dropped");
         assert!(!blobs.contains(&hash));
 
-        fs::write(blobs.partial_path(&hash), b"testimony photo").expect("whole");
-        assert_eq!(blobs.adopt_partial(&hash).expect("adopt"), 15);
+        fs::write(blobs.partial_path(&hash), &sealed).expect("whole");
+        let kept = blobs.adopt_partial(&hash).expect("adopt");
+        assert_eq!((kept.size, kept.admitted), (5_000, Admitted::Encrypted));
         assert!(blobs.contains(&hash));
         assert!(!blobs.partial_path(&hash).exists());
-        assert_eq!(blobs.get(&hash).expect("get"), b"testimony photo");
+        assert_eq!(blobs.get(&hash).expect("get"), sealed);
+
+        // Whole and named right, but text: refused and dropped.
+        let text = b"lat 43.238949, lon 76.889709, taken with a Canon EOS 5D".repeat(20);
+        let hash = BlobHash::of(&text);
+        fs::write(blobs.partial_path(&hash), &text).expect("text");
+        assert!(matches!(
+            blobs.adopt_partial(&hash),
+            Err(BlobError::Refused(_))
+        ));
+        assert!(!blobs.partial_path(&hash).exists());
+        assert!(!blobs.contains(&hash));
     }
 
     #[test]
     fn put_get_and_detect_corruption() {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
-        let hash = blobs.put(b"evidence").expect("put");
-        assert_eq!(blobs.put(b"evidence").expect("put again"), hash);
-        assert_eq!(blobs.get(&hash).expect("get"), b"evidence");
-        assert_eq!(blobs.verify(&hash).expect("verify"), 8);
+        let sealed = noise(2, 800);
+        let hash = blobs.put(&sealed).expect("put").hash;
+        assert_eq!(blobs.put(&sealed).expect("put again").hash, hash);
+        assert_eq!(blobs.get(&hash).expect("get"), sealed);
+        assert_eq!(blobs.verify(&hash).expect("verify"), 800);
+        assert_eq!(
+            blobs.admission(&hash).expect("admitted"),
+            Admitted::Encrypted
+        );
 
-        fs::write(blobs.path(&hash), b"evidencE").expect("tamper");
+        let mut tampered = sealed.clone();
+        tampered[0] ^= 1;
+        fs::write(blobs.path(&hash), &tampered).expect("tamper");
         assert!(matches!(blobs.get(&hash), Err(BlobError::Corrupt { .. })));
         assert!(matches!(
             blobs.verify(&hash),
@@ -274,5 +446,15 @@ mod tests {
         fs::write(dir.path().join("blobs").join("stray.txt"), b"x").expect("stray");
         let listed = blobs.list().expect("list");
         assert_eq!(listed.len(), 2);
+    }
+
+    #[test]
+    fn what_the_rule_refuses_is_never_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
+        let text = b"a testimony written in plain text, with the place and the time";
+        assert!(matches!(blobs.put(text), Err(BlobError::Refused(_))));
+        assert!(!blobs.contains(&BlobHash::of(text)));
+        assert!(blobs.list().expect("list").is_empty());
     }
 }

@@ -133,10 +133,12 @@ impl KeyStore {
         };
         let json =
             serde_json::to_vec_pretty(&entry).map_err(|e| KeyError::BadSecret(e.to_string()))?;
-        write_atomic(&path, &json).map_err(|source| KeyError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        crate::fsutil::ensure_dir(&self.dir)
+            .and_then(|()| write_atomic(&path, &json))
+            .map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
         if self.default_name()?.is_none() {
             self.set_default(name)?;
         }

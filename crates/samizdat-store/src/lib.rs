@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use blobs::{BlobEntry, BlobError, BlobStore, hash_reader};
-pub use fsutil::write_atomic;
+pub use fsutil::{DirId, write_atomic};
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};
 pub use keyset::{BLOCK, IdSum, Key, KeySet, SortedKeys};

@@ -2,6 +2,8 @@
 //! `Authorization: Nostr …` header (BUD-11).
 
 use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use samizdat_core::BlobHash;
 use samizdat_core::nostr::prelude::{Event, Kind, PublicKey, Timestamp};
 
@@ -52,6 +54,11 @@ pub enum AuthError {
     Hash,
 }
 
+const INDIFFERENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const LENIENT: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, INDIFFERENT);
+const LENIENT_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, INDIFFERENT);
+
 /// Reads the header into an event, without checking its signature yet.
 pub fn parse(header: Option<&str>) -> Result<Event, AuthError> {
     let header = header.ok_or(AuthError::Missing)?;
@@ -59,9 +66,11 @@ pub fn parse(header: Option<&str>) -> Result<Event, AuthError> {
         .strip_prefix("Nostr ")
         .ok_or(AuthError::Malformed)?
         .trim();
-    let json = base64::engine::general_purpose::STANDARD
+    // Clients in use send every form: standard or URL-safe alphabet,
+    // padded or not (blossom-client-sdk: URL-safe, unpadded).
+    let json = LENIENT
         .decode(encoded)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(encoded))
+        .or_else(|_| LENIENT_URL.decode(encoded))
         .map_err(|_| AuthError::Malformed)?;
     let json = String::from_utf8(json).map_err(|_| AuthError::Malformed)?;
     Event::from_json(&json).map_err(|_| AuthError::Malformed)
@@ -135,6 +144,31 @@ mod tests {
         }
         .sign(keys)
         .unwrap()
+    }
+
+    #[test]
+    fn every_base64_form_clients_send_is_read() {
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let keys = Keys::generate();
+        // Content chosen so the encodings differ in padding and alphabet.
+        let event = Draft {
+            kind: Kind::Custom(KIND),
+            created_at: Timestamp::from_secs(1_800_000_000),
+            tags: vec![vec!["t".into(), "upload".into()]],
+            content: "Upload ??>>".into(),
+        }
+        .sign(&keys)
+        .unwrap();
+        let json = event.as_json();
+        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+            let header = format!("Nostr {}", engine.encode(&json));
+            assert_eq!(parse(Some(&header)).map(|e| e.id), Ok(event.id), "{header}");
+        }
+        assert_eq!(parse(Some("Nostr not*base64")), Err(AuthError::Malformed));
+        assert_eq!(parse(Some("Basic abc")), Err(AuthError::Malformed));
+        assert_eq!(parse(None), Err(AuthError::Missing));
     }
 
     #[test]

@@ -9,13 +9,13 @@
 //! - `GET /list/<pubkey>` and `DELETE /<sha256>` (BUD-12);
 //! - kind 24242 authorization (BUD-11) for upload and delete.
 //!
-//! The witness comes first: an uploaded photo or video that still carries
-//! identifying metadata (GPS position, camera serial, times, thumbnails…)
-//! is refused with the list of what it carries, because BUD-02 forbids
-//! changing a blob and storing it would publish the witness's location.
-//! Other recognised media and document formats are refused until samizdat
-//! can clean them; bytes of no recognised format (an encrypted blob, say)
-//! are stored as they are.
+//! The witness comes first: bytes are stored only by the admission rule
+//! of every door (`samizdat_media::admit`, run by the store). An uploaded
+//! photo or video that still carries identifying metadata (GPS position,
+//! camera serial, times, thumbnails…) is refused with the list of what it
+//! carries, because BUD-02 forbids changing a blob and storing it would
+//! publish the witness's location; any other format is refused; encrypted
+//! data (a sealed file) is stored as it is.
 
 mod auth;
 mod range;
@@ -31,8 +31,8 @@ use axum::response::{IntoResponse, Response};
 use samizdat_core::BlobHash;
 use samizdat_core::blob::MEDIA_TYPES;
 use samizdat_core::nostr::prelude::{Event, Timestamp};
-use samizdat_media::MediaType;
-use samizdat_store::{OwnedBlob, StoreError};
+use samizdat_media::{MediaError, MediaType};
+use samizdat_store::{BlobError, OwnedBlob, StoreError};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -90,8 +90,20 @@ impl From<StoreError> for BlossomError {
 
 impl IntoResponse for BlossomError {
     fn into_response(self) -> Response {
-        let reason = HeaderValue::from_str(&self.message)
-            .unwrap_or_else(|_| HeaderValue::from_static("refused"));
+        // A header carries visible ASCII only; the JSON body has it all.
+        let ascii: String = self
+            .message
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        let reason =
+            HeaderValue::from_str(&ascii).unwrap_or_else(|_| HeaderValue::from_static("refused"));
         let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
         response.headers_mut().insert("x-reason", reason.clone());
         response
@@ -165,40 +177,22 @@ async fn authorize(
     Ok((pubkey.to_bytes(), event))
 }
 
-/// What may be stored: `Ok(mime)` or a refusal that says why.
-pub(crate) fn admit(bytes: &[u8]) -> Answer<Option<String>> {
-    if let Some(media_type) = MediaType::detect(bytes) {
-        let stripped = samizdat_media::strip(bytes)
-            .map_err(|e| BlossomError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()))?;
-        // Clean means stripping would change nothing: samizdat's own
-        // output (which keeps only the orientation) passes as it is.
-        if stripped.bytes != bytes {
-            return Err(BlossomError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "refused: the image carries identifying metadata ({}); remove it \
-                     first (samizdat testimony add --attach does) and upload the clean file",
-                    if stripped.removed.is_empty() {
-                        "data outside the picture".to_string()
-                    } else {
-                        stripped.removed.join(", ")
-                    }
-                ),
-            ));
+/// The answer for a blob the store would not keep: the admission rule's
+/// refusal, or a full disk.
+fn not_kept(e: BlobError) -> BlossomError {
+    match e {
+        BlobError::Refused(why) => {
+            let status = match why {
+                MediaError::Identifying { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                MediaError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                MediaError::Unsupported(_)
+                | MediaError::Corrupt { .. }
+                | MediaError::NotEncrypted { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            };
+            BlossomError::new(status, why.to_string())
         }
-        return Ok(Some(media_type.mime().to_string()));
-    }
-    match samizdat_media::describe(bytes).as_str() {
-        "unrecognised" => Ok(None),
-        known => Err(BlossomError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "refused: {known} files may carry identifying metadata that samizdat \
-                 cannot remove yet; only JPEG, PNG, WebP and HEIC images, MP4 and QuickTime video, \
-                 M4A and MP3 sound, or opaque (encrypted) data, \
-                 are accepted"
-            ),
-        )),
+        BlobError::Full => BlossomError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
+        other => BlossomError::internal(other),
     }
 }
 
@@ -237,49 +231,40 @@ pub(crate) async fn upload(
             .map_err(BlossomError::internal)?
     };
     let (pubkey, _) = authorize(&headers, Verb::Upload, Some(&hash)).await?;
-    let owned = keep(&state, pubkey, hash, bytes.into(), None).await?;
+    let owned = keep(&state, pubkey, hash, bytes.into()).await?;
     tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob uploaded");
     Ok(Json(descriptor(&headers, &owned)))
 }
 
-/// Admits `bytes` (whose hash is `hash`) and records `pubkey` as an owner.
-/// `hint` is a media type from elsewhere, used only for opaque bytes.
+/// Stores `bytes` (whose hash is `hash`), if the admission rule takes
+/// them, and records `pubkey` as an owner. The type served is the rule's:
+/// a cleaned format's, or `application/octet-stream` for encrypted data,
+/// whatever the sender said.
 async fn keep(
     state: &State,
     pubkey: [u8; 32],
     hash: BlobHash,
     bytes: Vec<u8>,
-    hint: Option<String>,
 ) -> Answer<OwnedBlob> {
     let store = state.ingest.store().clone();
     tokio::task::spawn_blocking(move || -> Answer<OwnedBlob> {
-        let mime = admit(&bytes)?.or_else(|| hint.filter(|m| !is_media(m)));
+        let kept = store.blobs().put(&bytes).map_err(not_kept)?;
         let blob = OwnedBlob {
             hash,
             size: bytes.len() as u64,
-            mime,
+            mime: Some(kept.admitted.mime().to_string()),
             uploaded: now(),
         };
-        store.blobs().put(&bytes).map_err(BlossomError::internal)?;
         store.add_blob_owner(pubkey, blob.clone())?;
         // A delete of the same blob may have run between the write and the
         // owner record; the record is in now, so make sure the bytes are.
         if !store.blobs().contains(&hash) {
-            store.blobs().put(&bytes).map_err(BlossomError::internal)?;
+            store.blobs().put(&bytes).map_err(not_kept)?;
         }
         Ok(blob)
     })
     .await
     .map_err(BlossomError::internal)?
-}
-
-/// Media types that say "this may carry metadata" and so are never taken
-/// on a source's word for bytes samizdat does not recognise.
-fn is_media(mime: &str) -> bool {
-    mime.starts_with("image/")
-        || mime.starts_with("video/")
-        || mime.starts_with("audio/")
-        || mime == "application/pdf"
 }
 
 /// Largest `PUT /mirror` request body: `{"url": ...}`.
@@ -321,7 +306,7 @@ pub(crate) async fn mirror(
         )
     })?;
     let max = state.config.blossom.max_upload_bytes;
-    let (bytes, mime) = fetcher.get(&request.url, max).await.map_err(|e| match e {
+    let (bytes, _) = fetcher.get(&request.url, max).await.map_err(|e| match e {
         FetchError::Scheme(_) | FetchError::Url(_) => {
             BlossomError::new(StatusCode::BAD_REQUEST, e.to_string())
         }
@@ -346,7 +331,7 @@ pub(crate) async fn mirror(
             ),
         ));
     }
-    let owned = keep(&state, pubkey, hash, bytes, mime).await?;
+    let owned = keep(&state, pubkey, hash, bytes).await?;
     tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob mirrored");
     Ok(Json(descriptor(&headers, &owned)))
 }
@@ -371,16 +356,26 @@ pub(crate) async fn upload_check(
             format!("blobs are limited to {max} bytes"),
         ));
     }
+    // Default deny, as for the bytes: a type samizdat cleans, or
+    // encrypted data. The bytes themselves are checked on upload.
     if let Some(mime) = get(&["x-content-type", "blossom-content-type"]) {
-        let accepted = MEDIA_TYPES.iter().any(|(m, _)| *m == mime)
-            || !(mime.starts_with("image/")
-                || mime.starts_with("video/")
-                || mime.starts_with("audio/")
-                || mime == "application/pdf");
+        let essence = mime
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let accepted = essence.is_empty()
+            || essence == "application/octet-stream"
+            || MEDIA_TYPES.iter().any(|(m, _)| *m == essence);
         if !accepted {
             return Err(BlossomError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("{mime} may carry identifying metadata that samizdat cannot remove yet"),
+                format!(
+                    "refused: {mime} files may carry identifying metadata that samizdat \
+                     cannot remove; only {} without metadata, or encrypted files, are accepted",
+                    samizdat_media::CLEANED
+                ),
             ));
         }
     }

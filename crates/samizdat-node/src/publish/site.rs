@@ -125,6 +125,10 @@ pub struct SiteSummary {
     /// not hold (yet): their pages say so.
     pub blobs: u64,
     pub blobs_absent: u64,
+    /// Blobs the records name that the admission rule keeps out of public
+    /// view (encrypted, or of a format kept under an older rule), left out
+    /// as if absent.
+    pub blobs_refused: u64,
     /// Records of the selection left out: marked private (NIP-70) or
     /// failing their own checks.
     pub withheld: u64,
@@ -203,6 +207,40 @@ pub fn site(
     Ok(summary)
 }
 
+/// Keeps in `selection.blobs` only what the admission rule lets out in
+/// public: clean media, never an encrypted file. A blob the previous
+/// mirror already holds, byte for byte, passed when it went in and is not
+/// cleaned again. Returns how many were left out (counted as absent).
+fn only_public(store: &Store, old: Option<&Path>, selection: &mut Selection) -> u64 {
+    let verdicts: Vec<(BlobHash, bool)> = selection
+        .blobs
+        .par_iter()
+        .map(|(hash, mime)| {
+            let published = old
+                .map(|o| o.join(blob_path(hash, mime)))
+                .is_some_and(|p| hash_file(&p).is_ok_and(|(h, _)| h == *hash.as_bytes()));
+            let public = published
+                || match store.blobs().admission(hash) {
+                    Ok(admitted) => admitted.is_public(),
+                    Err(e) => {
+                        tracing::warn!(blob = %hash, error = %e, "left out of the mirror");
+                        false
+                    }
+                };
+            (*hash, public)
+        })
+        .collect();
+    let mut refused = 0;
+    for (hash, public) in verdicts {
+        if !public {
+            selection.blobs.remove(&hash);
+            selection.absent.insert(hash);
+            refused += 1;
+        }
+    }
+    refused
+}
+
 /// Writes the whole new mirror into `staging`, durably.
 fn write(
     store: &Store,
@@ -213,7 +251,9 @@ fn write(
     started: Instant,
 ) -> Result<SiteSummary, SiteError> {
     observer.phase("reading records", None);
-    let selection = select(store, queries)?;
+    let mut selection = select(store, queries)?;
+    observer.phase("checking media", Some(selection.blobs.len() as u64));
+    let refused = only_public(store, old.as_deref(), &mut selection);
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
         "publish: records read"
@@ -222,7 +262,8 @@ fn write(
         records: selection.records.len() as u64,
         attestations: selection.attestations.len() as u64,
         blobs: selection.blobs.len() as u64,
-        blobs_absent: selection.absent.len() as u64,
+        blobs_absent: selection.absent.len() as u64 - refused,
+        blobs_refused: refused,
         withheld: selection.withheld,
         ..Default::default()
     };

@@ -301,7 +301,7 @@ impl Connection {
             );
             return Some(out::ok(&id, false, &reason));
         }
-        let event = match Event::from_json(raw.get()) {
+        let event = match samizdat_core::validate::parse(raw.get()) {
             Ok(event) => event,
             Err(e) => return Some(out::ok(&id, false, &format!("invalid: {e}"))),
         };

@@ -347,27 +347,15 @@ async fn fetch(
         .map_err(|_| SyncError::Link("checking a blob stopped".into()))?
 }
 
-/// Checks a finished download and moves it into the store, or drops it.
+/// Checks a finished download (its hash, and the admission rule every
+/// door applies) and moves it into the store, or drops it.
 fn admit(store: &Store, hash: &BlobHash) -> Result<Step, SyncError> {
-    let partial = store.blobs().partial_path(hash);
-    let local = |e: std::io::Error| SyncError::Link(format!("reading blob {hash}: {e}"));
-    let bytes = std::fs::read(&partial).map_err(local)?;
-    let refuse = |why: String| {
-        std::fs::remove_file(&partial).map_err(local)?;
-        Ok(Step::Refused(why))
-    };
-    if let Err(refusal) = crate::blossom::admit(&bytes) {
-        return refuse(format!("blob {hash} from the peer: {refusal}"));
-    }
-    drop(bytes);
-    // Hashes the file, and drops it if the bytes are not what the name
-    // says.
     match store.blobs().adopt_partial(hash) {
         Ok(_) => Ok(Step::Done),
-        Err(e @ samizdat_store::BlobError::Corrupt { .. }) => {
-            Ok(Step::Refused(format!("from the peer: {e}")))
-        }
-        Err(e) => refuse(e.to_string()),
+        Err(
+            e @ (samizdat_store::BlobError::Corrupt { .. } | samizdat_store::BlobError::Refused(_)),
+        ) => Ok(Step::Refused(format!("blob {hash} from the peer: {e}"))),
+        Err(e) => Err(SyncError::Link(format!("storing blob {hash}: {e}"))),
     }
 }
 

@@ -160,14 +160,16 @@ fn read(text: &str, sub: &str) -> Read {
         if s != sub {
             return Read::Other;
         }
-        return Read::Event(Event::from_json(event.get()).map_err(|_| ()));
+        return Read::Event(samizdat_core::validate::parse(event.get()).map_err(|_| ()));
     }
     let Some(message) = super::link::parse(text) else {
         return Read::Other;
     };
     match (str_at(&message, 0), str_at(&message, 1)) {
         ("EVENT", s) if s == sub => match message.get(2) {
-            Some(event) => Read::Event(Event::from_json(event.to_string()).map_err(|_| ())),
+            Some(event) => {
+                Read::Event(samizdat_core::validate::parse(&event.to_string()).map_err(|_| ()))
+            }
             None => Read::Event(Err(())),
         },
         ("EOSE", s) | ("CLOSED", s) if s == sub => Read::End,

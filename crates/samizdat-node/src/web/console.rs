@@ -4,13 +4,30 @@
 //! action is a record signed by the documenter, stored like any other,
 //! so it syncs like everything else.
 //!
-//! The console answers only on this machine: the connection must come
-//! from loopback and name a loopback host (so a web page cannot reach it
-//! by pointing a name of its own at 127.0.0.1). It signs with the node's
-//! default identity, unlocked with its passphrase for one browser: the
-//! unlock sets a session cookie (`SameSite=Strict`, `HttpOnly`) that the
-//! console asks for on every request, and the key is forgotten after
-//! [`IDLE`] without use, or at once on "lock".
+//! The console belongs to the operator, not to whoever reaches the port.
+//! A request is from "this machine" ([`trusted`]) only when all of these
+//! hold:
+//! - the connection comes from loopback and the `Host` header names a
+//!   loopback address or `localhost` (a web page cannot reach it by
+//!   pointing a name of its own at 127.0.0.1: DNS rebinding);
+//! - it carries no forwarding header (`Forwarded`, `X-Forwarded-*`,
+//!   `X-Real-IP`, `Via`): a local reverse proxy makes every remote client
+//!   look local;
+//! - it brings the console's access key, a random secret made at each
+//!   start, which `serve` prints (as a link that sets it in a cookie) and
+//!   writes to `console.url` in the data directory, readable only by its
+//!   owner. An onion service, `ssh -R` or socat forward connections from
+//!   loopback with no header at all: the key is what they do not have.
+//!
+//! The same check guards `/status` and the peers on `/node`. Signing
+//! needs more: the node's default identity, unlocked with its passphrase
+//! for one browser. Unlocking is throttled for the whole node (one key
+//! derivation at a time, a delay that doubles with each wrong passphrase);
+//! the unlock sets a session cookie (`SameSite=Strict`, `HttpOnly`) that
+//! the console asks for on every request; the key is forgotten after
+//! [`IDLE`] without use (a timer, not the next request), or at once on
+//! "lock", and wiped from memory when dropped; the passphrase is wiped as
+//! soon as it has been tried.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -29,6 +46,7 @@ use samizdat_core::testimony::Testimony;
 use samizdat_core::{RecordKind, kind};
 use samizdat_store::{KeyStore, Query};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use super::{Page, csrf, problem};
 use crate::State;
@@ -39,6 +57,26 @@ pub const IDLE: Duration = Duration::from_secs(30 * 60);
 
 /// The cookie that names the browser the console was unlocked in.
 const COOKIE: &str = "samizdat_console";
+/// The cookie that carries the access key.
+const ACCESS: &str = "samizdat_access";
+/// The longest wait between two unlock attempts after wrong passphrases.
+const MAX_UNLOCK_DELAY: Duration = Duration::from_secs(60);
+
+/// Headers a forwarding proxy adds: a request that carries one came from
+/// somewhere else, whatever address it arrived from.
+const FORWARDING: &[&str] = &[
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "via",
+];
 
 struct Session {
     token: String,
@@ -46,15 +84,52 @@ struct Session {
     last: Instant,
 }
 
-/// The console's one session, if it is unlocked.
+/// Wrong passphrases so far, and when the next attempt may be made.
 #[derive(Default)]
-pub struct Console(Mutex<Option<Session>>);
+struct Throttle {
+    failures: u32,
+    not_before: Option<Instant>,
+}
+
+/// The console: its access key, its one session if it is unlocked, and
+/// the unlock throttle.
+pub struct Console {
+    access: String,
+    session: Mutex<Option<Session>>,
+    throttle: Mutex<Throttle>,
+    /// One key derivation (scrypt, 64 MiB) at a time, for the whole node.
+    deriving: tokio::sync::Semaphore,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console::new()
+    }
+}
 
 impl Console {
+    pub fn new() -> Console {
+        Console {
+            access: csrf::token(),
+            session: Mutex::new(None),
+            throttle: Mutex::new(Throttle::default()),
+            deriving: tokio::sync::Semaphore::new(1),
+        }
+    }
+
+    /// The access key `serve` hands the operator.
+    pub fn access_key(&self) -> &str {
+        &self.access
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
+        self.session.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The documenter's key, if `cookie` names the unlocked session and it
     /// has not been idle too long; using it keeps it alive.
     fn keys(&self, cookie: Option<&str>) -> Option<Keys> {
-        let mut session = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut session = self.session();
         let now = Instant::now();
         if session
             .as_ref()
@@ -73,7 +148,7 @@ impl Console {
 
     fn open(&self, keys: Keys) -> String {
         let token = csrf::token();
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Session {
+        *self.session() = Some(Session {
             token: token.clone(),
             keys,
             last: Instant::now(),
@@ -82,14 +157,59 @@ impl Console {
     }
 
     fn close(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // Dropping the keys erases them.
+        *self.session() = None;
+    }
+
+    /// Locks the console if it has been idle for [`IDLE`]; the node calls
+    /// this on a timer. Returns whether it locked.
+    pub fn expire(&self, now: Instant) -> bool {
+        let mut session = self.session();
+        if session
+            .as_ref()
+            .is_some_and(|s| now.duration_since(s.last) > IDLE)
+        {
+            *session = None;
+            tracing::info!("web: the console locked itself after {IDLE:?} unused");
+            return true;
+        }
+        false
+    }
+
+    /// How long until an unlock may be tried, if it may not be now.
+    fn wait(&self, now: Instant) -> Option<Duration> {
+        let throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        throttle
+            .not_before
+            .and_then(|t| t.checked_duration_since(now))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Records an attempt's outcome. One mistyped passphrase may be tried
+    /// again at once; each wrong one after it doubles the wait before the
+    /// next (1 s, 2 s, 4 s… up to a minute), for the whole node.
+    fn attempted(&self, ok: bool, now: Instant) {
+        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            *throttle = Throttle::default();
+        } else {
+            throttle.failures = throttle.failures.saturating_add(1);
+            let delay = match throttle.failures {
+                0 | 1 => Duration::ZERO,
+                n => Duration::from_secs(1u64 << (n - 2).min(6)).min(MAX_UNLOCK_DELAY),
+            };
+            throttle.not_before = Some(now + delay);
+        }
     }
 }
 
-/// Whether the request comes from this machine and names it: loopback
-/// peer, loopback `Host`.
+/// Whether the connection and the `Host` name this machine, and nothing
+/// says the request was forwarded from elsewhere.
 pub fn from_this_machine(headers: &HeaderMap, peer: SocketAddr) -> bool {
     if !peer.ip().to_canonical().is_loopback() {
+        return false;
+    }
+    if FORWARDING.iter().any(|h| headers.contains_key(*h)) {
         return false;
     }
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
@@ -105,9 +225,30 @@ pub fn from_this_machine(headers: &HeaderMap, peer: SocketAddr) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether the request brings the console's access key: in its cookie, or
+/// as `Authorization: Bearer <key>` (for scripts reading `/status`).
+fn brings_key(console: &Console, headers: &HeaderMap) -> bool {
+    let cookies = super::cookies(headers);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    super::cookie(&cookies, ACCESS)
+        .into_iter()
+        .chain(bearer)
+        .any(|k| csrf::same(k.trim().as_bytes(), console.access.as_bytes()))
+}
+
+/// The operator on this machine: loopback, a loopback name, no forwarding,
+/// and the access key. What the console, `/status` and the peers on
+/// `/node` ask of every request.
+pub(crate) fn trusted(state: &State, headers: &HeaderMap, peer: SocketAddr) -> bool {
+    from_this_machine(headers, peer) && brings_key(&state.console, headers)
+}
+
 /// The documenter's key when the console is open to this request.
-pub fn signer(state: &State, headers: &HeaderMap, peer: SocketAddr) -> Option<Keys> {
-    if !from_this_machine(headers, peer) {
+pub(crate) fn signer(state: &State, headers: &HeaderMap, peer: SocketAddr) -> Option<Keys> {
+    if !trusted(state, headers, peer) {
         return None;
     }
     let cookies = super::cookies(headers);
@@ -115,8 +256,8 @@ pub fn signer(state: &State, headers: &HeaderMap, peer: SocketAddr) -> Option<Ke
 }
 
 /// Why a console request was turned away, as a page.
-fn refused(page: &Page, headers: &HeaderMap, peer: SocketAddr) -> Response {
-    if from_this_machine(headers, peer) {
+fn refused(page: &Page, state: &State, headers: &HeaderMap, peer: SocketAddr) -> Response {
+    if trusted(state, headers, peer) {
         problem(
             page,
             StatusCode::FORBIDDEN,
@@ -163,14 +304,38 @@ struct Home<'a> {
     matches: Vec<MatchLine>,
 }
 
+#[derive(Deserialize)]
+pub struct Access {
+    key: Option<String>,
+}
+
 pub(crate) async fn home(
     Extract(state): Extract<Arc<State>>,
     page: Page,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    axum::extract::Query(access): axum::extract::Query<Access>,
 ) -> Response {
-    if !from_this_machine(&headers, peer) {
-        return refused(&page, &headers, peer);
+    // The link `serve` prints: the key goes into a cookie, and out of the
+    // address bar and the history at once.
+    if let Some(key) = access.key
+        && from_this_machine(&headers, peer)
+    {
+        if !csrf::same(key.trim().as_bytes(), state.console.access.as_bytes()) {
+            return refused(&page, &state, &headers, peer);
+        }
+        let mut answer = Redirect::to("/console").into_response();
+        let cookie = format!("{ACCESS}={}; Path=/; HttpOnly; SameSite=Strict", key.trim());
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            answer.headers_mut().append(header::SET_COOKIE, v);
+        }
+        answer
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return answer;
+    }
+    if !trusted(&state, &headers, peer) {
+        return refused(&page, &state, &headers, peer);
     }
     let Some(keys) = signer(&state, &headers, peer) else {
         return page.render(
@@ -261,7 +426,7 @@ pub(crate) async fn home(
 #[derive(Deserialize)]
 pub struct UnlockForm {
     csrf: String,
-    passphrase: String,
+    passphrase: Zeroizing<String>,
 }
 
 pub(crate) async fn unlock(
@@ -271,17 +436,39 @@ pub(crate) async fn unlock(
     headers: HeaderMap,
     Form(form): Form<UnlockForm>,
 ) -> Response {
-    if let Some(answer) = check(&page, &headers, peer, &form.csrf) {
+    if let Some(answer) = check(&page, &state, &headers, peer, &form.csrf) {
         return answer;
     }
+    let busy = |detail: String| {
+        problem(
+            &page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "console.unlock_failed",
+            detail,
+        )
+    };
+    if let Some(wait) = state.console.wait(Instant::now()) {
+        return busy(format!(
+            "after a wrong passphrase, the next attempt waits {} s",
+            wait.as_secs().max(1)
+        ));
+    }
+    // One derivation at a time: each takes 64 MiB and a core for a while.
+    let Ok(_permit) = state.console.deriving.try_acquire() else {
+        return busy("another unlock is being checked; try again in a moment".into());
+    };
     let dir = state.ingest.store().dir().join("keys");
     let passphrase = form.passphrase;
     let unlocked = tokio::task::spawn_blocking(move || {
         let keys = KeyStore::new(dir);
         let name = keys.require_default().map_err(|e| e.to_string())?;
         keys.unlock(&name, &passphrase).map_err(|e| e.to_string())
+        // `passphrase` is wiped here, as it is dropped.
     })
     .await;
+    state
+        .console
+        .attempted(matches!(unlocked, Ok(Ok(_))), Instant::now());
     match unlocked {
         Ok(Ok(keys)) => {
             let token = state.console.open(keys);
@@ -293,7 +480,10 @@ pub(crate) async fn unlock(
             }
             answer
         }
-        Ok(Err(why)) => problem(&page, StatusCode::FORBIDDEN, "console.unlock_failed", why),
+        Ok(Err(why)) => {
+            tracing::warn!("web: a wrong passphrase was tried at the console");
+            problem(&page, StatusCode::FORBIDDEN, "console.unlock_failed", why)
+        }
         Err(e) => problem(
             &page,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -315,7 +505,7 @@ pub(crate) async fn lock(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Some(answer) = check(&page, &headers, peer, &form.csrf) {
+    if let Some(answer) = check(&page, &state, &headers, peer, &form.csrf) {
         return answer;
     }
     state.console.close();
@@ -324,9 +514,15 @@ pub(crate) async fn lock(
 }
 
 /// The CSRF token and the machine, for every console form.
-fn check(page: &Page, headers: &HeaderMap, peer: SocketAddr, token: &str) -> Option<Response> {
-    if !from_this_machine(headers, peer) {
-        return Some(refused(page, headers, peer));
+fn check(
+    page: &Page,
+    state: &State,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    token: &str,
+) -> Option<Response> {
+    if !trusted(state, headers, peer) {
+        return Some(refused(page, state, headers, peer));
     }
     let cookies = super::cookies(headers);
     if !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), token) {
@@ -348,10 +544,10 @@ fn signed_in(
     peer: SocketAddr,
     token: &str,
 ) -> Result<Keys, Box<Response>> {
-    if let Some(answer) = check(page, headers, peer, token) {
+    if let Some(answer) = check(page, state, headers, peer, token) {
         return Err(Box::new(answer));
     }
-    signer(state, headers, peer).ok_or_else(|| Box::new(refused(page, headers, peer)))
+    signer(state, headers, peer).ok_or_else(|| Box::new(refused(page, state, headers, peer)))
 }
 
 /// A console page asked for by the browser the console is unlocked in,
@@ -372,7 +568,7 @@ impl axum::extract::FromRequestParts<Arc<State>> for Reader {
         let peer = super::peer_of(parts);
         match signer(state, &parts.headers, peer) {
             Some(keys) => Ok(Reader { keys, page }),
-            None => Err(refused(&page, &parts.headers, peer)),
+            None => Err(refused(&page, state, &parts.headers, peer)),
         }
     }
 }
@@ -501,17 +697,44 @@ pub(crate) async fn file(
     })
     .await;
     match opened {
-        Ok(Ok((mime, plain))) => (
-            [
-                (header::CONTENT_TYPE, mime),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            plain,
-        )
-            .into_response(),
+        Ok(Ok((_, plain))) => sealed_file_answer(&wrap, plain),
         Ok(Err(why)) => problem(&page, StatusCode::NOT_FOUND, "error.not_found", why),
         Err(answer) => answer,
     }
+}
+
+/// A sealed file as the browser gets it. The type is what the bytes are,
+/// not what the sender said: a picture, sound or video samizdat knows is
+/// shown in the page; anything else is a download. Either way it is
+/// sandboxed, so a file made to look like a page runs nothing on the
+/// console's origin.
+fn sealed_file_answer(wrap: &EventId, plain: Vec<u8>) -> Response {
+    let media = samizdat_media::MediaType::detect(&plain).map(|t| t.mime());
+    let mut answer = plain.into_response();
+    let h = answer.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.unwrap_or("application/octet-stream")),
+    );
+    if media.is_none() {
+        let name = format!(
+            "attachment; filename=\"sealed-{}.bin\"",
+            &wrap.to_hex()[..16]
+        );
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    answer
 }
 
 /// A console form, checked before the handler sees it: from this
@@ -833,7 +1056,7 @@ mod tests {
     }
 
     #[test]
-    fn only_this_machine_by_address_and_by_name() {
+    fn only_this_machine_by_address_and_by_name_and_never_forwarded() {
         let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let lan: SocketAddr = "192.168.1.20:5000".parse().unwrap();
         assert!(from_this_machine(&headers("127.0.0.1:4848"), local));
@@ -843,17 +1066,80 @@ mod tests {
         // A name that an attacker's DNS points at 127.0.0.1.
         assert!(!from_this_machine(&headers("evil.example:4848"), local));
         assert!(!from_this_machine(&HeaderMap::new(), local));
+        // A local reverse proxy says where the request came from.
+        for forwarded in FORWARDING {
+            let mut h = headers("localhost:4848");
+            h.insert(*forwarded, HeaderValue::from_static("203.0.113.9"));
+            assert!(!from_this_machine(&h, local), "{forwarded}");
+        }
     }
 
     #[test]
-    fn a_session_needs_its_cookie_and_ends() {
-        let console = Console::default();
+    fn the_access_key_is_asked_for() {
+        let console = Console::new();
+        let mut h = headers("localhost:4848");
+        assert!(!brings_key(&console, &h));
+        let cookie = format!("{ACCESS}={}", console.access_key());
+        h.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        assert!(brings_key(&console, &h));
+        let mut h = headers("localhost:4848");
+        let bearer = format!("Bearer {}", console.access_key());
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&bearer).unwrap(),
+        );
+        assert!(brings_key(&console, &h));
+        let mut h = headers("localhost:4848");
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("samizdat_access=guess"),
+        );
+        assert!(!brings_key(&console, &h));
+        assert_ne!(Console::new().access_key(), console.access_key());
+    }
+
+    #[test]
+    fn a_session_needs_its_cookie_and_ends_on_its_timer() {
+        let console = Console::new();
         assert!(console.keys(None).is_none());
         let token = console.open(Keys::generate());
         assert!(console.keys(Some(&token)).is_some());
         assert!(console.keys(Some(&csrf::token())).is_none());
         assert!(console.keys(None).is_none());
+        assert!(!console.expire(Instant::now()));
+        assert!(console.expire(Instant::now() + IDLE + Duration::from_secs(1)));
+        assert!(console.keys(Some(&token)).is_none());
+        let token = console.open(Keys::generate());
         console.close();
         assert!(console.keys(Some(&token)).is_none());
+    }
+
+    #[test]
+    fn wrong_passphrases_make_the_next_attempt_wait_longer() {
+        let console = Console::new();
+        let t = Instant::now();
+        assert_eq!(console.wait(t), None);
+        let mut waits = Vec::new();
+        for i in 0..8 {
+            console.attempted(false, t);
+            waits.push(console.wait(t).map(|d| d.as_secs()));
+            assert!(console.wait(t + MAX_UNLOCK_DELAY).is_none(), "attempt {i}");
+        }
+        assert_eq!(
+            waits,
+            [
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(60)
+            ],
+            "one retry at once, then doubling, then capped"
+        );
+        console.attempted(true, t);
+        assert_eq!(console.wait(t), None);
     }
 }

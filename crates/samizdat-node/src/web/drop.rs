@@ -402,10 +402,10 @@ async fn leave(
     let attachments: Vec<Attachment> = stripped
         .iter()
         .map(|(_, s, _)| Attachment {
-            hash: BlobHash::of(&s.bytes),
-            mime: s.media_type.mime().to_string(),
-            size: s.bytes.len() as u64,
-            dim: s.dim,
+            hash: BlobHash::of(s.bytes()),
+            mime: s.media_type().mime().to_string(),
+            size: s.bytes().len() as u64,
+            dim: s.dim(),
         })
         .collect();
     let place = Place {
@@ -483,7 +483,9 @@ async fn leave(
         .map_err(|e| refuse("error.invalid", &e.to_string()))?
         .into_event();
     let id = record.id;
+    // Encrypted files, and whether the stripped ones are stored as they are.
     let mut blobs: Vec<Vec<u8>> = Vec::new();
+    let public = !sealed;
     let mut events: Vec<Event> = Vec::new();
     let mut originals_sealed = 0usize;
     if sealed {
@@ -498,7 +500,7 @@ async fn leave(
             let file = sealed_file::seal(
                 &keys,
                 &state.documenters,
-                &s.bytes,
+                s.bytes(),
                 &a.mime,
                 id,
                 Role::Attachment,
@@ -509,7 +511,6 @@ async fn leave(
             blobs.push(file.encrypted);
         }
     } else {
-        blobs.extend(stripped.iter().map(|(_, s, _)| s.bytes.clone()));
         events.push(record);
         // Evidence: the untouched files, whose link to the public copies
         // exists only inside the seal.
@@ -533,11 +534,16 @@ async fn leave(
         }
     }
     let store = state.ingest.store().clone();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+    let stripped = tokio::task::spawn_blocking(move || {
+        if public {
+            for (_, s, _) in &stripped {
+                store.blobs().put_stripped(s)?;
+            }
+        }
         for bytes in &blobs {
             store.blobs().put(bytes)?;
         }
-        Ok(())
+        Ok::<_, samizdat_store::BlobError>(stripped)
     })
     .await
     .map_err(|e| refuse("error.store", &e.to_string()))?
@@ -554,10 +560,10 @@ async fn leave(
     let files = stripped
         .iter()
         .map(|(name, s, _)| {
-            let removed = if s.removed.is_empty() {
+            let removed = if s.removed().is_empty() {
                 page.t("stored.nothing_removed").to_string()
             } else {
-                s.removed.join(", ")
+                s.removed().join(", ")
             };
             (name.clone(), removed)
         })

@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use console::Console;
+pub(crate) use console::trusted;
 pub use i18n::Lang;
 
 use crate::State;
@@ -119,10 +120,10 @@ async fn secure(request: Request, next: Next) -> Response {
 }
 
 pub(crate) fn secure_headers(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A handler that set a stricter policy (a sandboxed file) keeps it.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -145,7 +146,8 @@ pub struct Page {
     chosen: bool,
     /// Each other language and the link to this page in it.
     pub switch: Vec<(Lang, String)>,
-    /// Whether the viewer is on this machine (sees the node's peers).
+    /// Whether the viewer is the operator on this machine, with the
+    /// console's access key (sees the node's peers and the console link).
     pub local: bool,
     /// Whether the viewer has the documenters' console open.
     pub console: bool,
@@ -219,7 +221,7 @@ impl Page {
             new_token,
             chosen: asked.is_some(),
             switch,
-            local: peer.ip().to_canonical().is_loopback(),
+            local: console::trusted(state, headers, peer),
             console: console::signer(state, headers, peer).is_some(),
         }
     }

@@ -6,6 +6,16 @@ use samizdat_store::{OwnedBlob, Release, Store};
 
 use crate::{NOW, event, fixture, insert};
 
+/// Uniform bytes, as an encrypted file is: what the admission rule takes
+/// without a format.
+pub(crate) fn sealed(seed: &str, n: usize) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    (0..n.div_ceil(32))
+        .flat_map(|i| Sha256::digest(format!("{seed} {i}")).to_vec())
+        .take(n)
+        .collect()
+}
+
 fn owned(bytes: &[u8], uploaded: u64) -> OwnedBlob {
     OwnedBlob {
         hash: BlobHash::of(bytes),
@@ -33,8 +43,8 @@ fn owners_list_and_release() {
     let (alice, bob) = (Keys::generate(), Keys::generate());
     let a = alice.public_key().to_bytes();
     let b = bob.public_key().to_bytes();
-    let bytes = b"shared blob".to_vec();
-    let hash = f.store.blobs().put(&bytes).expect("put");
+    let bytes = sealed("shared blob", 3_000);
+    let hash = f.store.blobs().put(&bytes).expect("put").hash;
     f.store.add_blob_owner(a, owned(&bytes, 100)).expect("own");
     f.store
         .add_blob_owner(a, owned(&bytes, 200))
@@ -82,8 +92,8 @@ fn owners_list_and_release() {
 fn a_referenced_blob_is_kept_until_its_record_goes() {
     let f = fixture();
     let keys = Keys::generate();
-    let bytes = b"evidence".to_vec();
-    let hash = f.store.blobs().put(&bytes).expect("put");
+    let bytes = sealed("evidence", 3_000);
+    let hash = f.store.blobs().put(&bytes).expect("put").hash;
     let record = referencing(&keys, &hash);
     insert(&f.store, std::slice::from_ref(&record));
     let me = keys.public_key().to_bytes();
@@ -104,7 +114,8 @@ fn a_referenced_blob_is_kept_until_its_record_goes() {
 fn migration_two_finds_references_in_records_stored_before_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = Keys::generate();
-    let hash = BlobHash::of(b"older evidence");
+    let older = sealed("older evidence", 3_000);
+    let hash = BlobHash::of(&older);
     {
         let store = Store::open(dir.path()).expect("open");
         insert(&store, &[referencing(&keys, &hash)]);
@@ -120,11 +131,9 @@ fn migration_two_finds_references_in_records_stored_before_it() {
         .expect("downgrade");
     }
     let store = Store::open(dir.path()).expect("reopen and migrate");
-    store.blobs().put(b"older evidence").expect("put");
+    store.blobs().put(&older).expect("put");
     let me = keys.public_key().to_bytes();
-    store
-        .add_blob_owner(me, owned(b"older evidence", 1))
-        .expect("own");
+    store.add_blob_owner(me, owned(&older, 1)).expect("own");
     let release = store.release_blob(me, hash).expect("release");
     assert!(
         release.still_needed,

@@ -20,12 +20,6 @@ use crate::exit::Code;
 use crate::ingest::{self, Observer, Stats};
 use crate::progress;
 
-/// How much of a blob tells its type.
-const HEAD_BYTES: u64 = 1 << 20;
-/// The largest image read whole to check its metadata; a larger one is
-/// refused.
-const WHOLE_CHECK_BYTES: u64 = 256 * 1024 * 1024;
-
 pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
     match command {
         BundleCommand::Export {
@@ -563,13 +557,11 @@ fn import(
     report.bar.finish_and_clear();
 
     let (mut stored_blobs, mut refused) = (0u64, Vec::new());
+    // The store runs the admission rule of every door on each blob.
     for (hash, file) in &spool.blobs {
-        match admit(file) {
-            Ok(()) => match store.blobs().adopt(file, hash) {
-                Ok(_) => stored_blobs += 1,
-                Err(e) => refused.push(format!("{hash}: {e}")),
-            },
-            Err(why) => refused.push(format!("{hash}: {why}")),
+        match store.blobs().adopt(file, hash) {
+            Ok(_) => stored_blobs += 1,
+            Err(e) => refused.push(format!("{hash}: {e}")),
         }
     }
     for why in &refused {
@@ -698,27 +690,6 @@ fn note_part(store: &Store, id: &str, part: u32, total: Option<u32>) -> Result<P
     temp.persist(&path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(seen)
-}
-
-/// The media rule for a spooled blob.
-fn admit(path: &Path) -> Result<(), String> {
-    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    let mut head = Vec::new();
-    File::open(path)
-        .and_then(|f| f.take(HEAD_BYTES).read_to_end(&mut head))
-        .map_err(|e| e.to_string())?;
-    // Other types are known by their first bytes; only an image is read
-    // whole, to check that stripping would change nothing.
-    if samizdat_media::MediaType::detect(&head).is_none() {
-        return samizdat_node::admit_blob(&head);
-    }
-    if size > WHOLE_CHECK_BYTES {
-        return Err(format!(
-            "refused: an image of {size} bytes is larger than the {WHOLE_CHECK_BYTES} bytes checked"
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    samizdat_node::admit_blob(&bytes)
 }
 
 fn add(total: &mut Stats, s: &Stats) {

@@ -72,3 +72,66 @@ pub(crate) fn hold(data: &std::path::Path, what: &str) -> anyhow::Result<std::fs
     }
     Ok(file)
 }
+
+/// Whether the data directory's lock is free now (taken and let go).
+fn lock_is_free(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(path) else {
+        return true;
+    };
+    // SAFETY: flock on a descriptor this function owns; closing it at the
+    // end of the function lets the lock go.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// The process holding the `flock` on `path`, from the kernel's own list
+/// (`/proc/locks`): no pid file that could be stale or forged.
+fn lock_holder(path: &std::path::Path) -> Option<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
+    let wanted = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // "1: FLOCK  ADVISORY  WRITE 26592 fe:00:10027345 0 EOF"
+        (fields.get(1) == Some(&"FLOCK") && fields.get(5) == Some(&wanted.as_str()))
+            .then(|| fields.get(4)?.parse().ok())
+            .flatten()
+    })
+}
+
+/// Stops, with SIGKILL, the process that holds the data directory's lock
+/// (a running `serve`), and waits (at most ten seconds) until the lock is
+/// free. Nothing acknowledged is lost: every `OK` was durable. Returns
+/// the process stopped, if one was.
+pub(crate) fn stop_holder(data: &std::path::Path) -> anyhow::Result<Option<i32>> {
+    let path = data.join(LOCK_FILE);
+    if lock_is_free(&path) {
+        return Ok(None);
+    }
+    let pid = lock_holder(&path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} is in use by a running samizdat process that could not be found; stop it, then \
+             wipe again",
+            data.display()
+        )
+    })?;
+    // SAFETY: a signal to the process the kernel says holds the lock.
+    if unsafe { libc::kill(pid, libc::SIGKILL) } != 0 {
+        anyhow::bail!(
+            "could not stop process {pid}, which is using {}: {}",
+            data.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // Bounded: at most ten seconds of 10 ms waits.
+    while !lock_is_free(&path) {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("process {pid} did not stop; nothing was wiped");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Ok(Some(pid))
+}

@@ -66,6 +66,13 @@ fn publish_site(ctx: &Context, output: &Path, filter: &FilterArgs) -> Result<Cod
             summary.blobs_absent
         );
     }
+    if summary.blobs_refused > 0 {
+        println!(
+            "{} media files the records name are left out: they are not clean media samizdat \
+             may publish (encrypted, or of a format it cannot clean); their pages say they are absent",
+            summary.blobs_refused
+        );
+    }
     if summary.withheld > 0 {
         println!(
             "{} records left out: their authors marked them private, or they fail their checks",

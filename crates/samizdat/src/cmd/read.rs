@@ -131,7 +131,8 @@ fn blob_state(store: &Store, a: &Attachment) -> &'static str {
         Ok(_) => "ok",
         Err(BlobError::NotFound(_)) => "missing",
         Err(BlobError::Corrupt { .. }) => "CORRUPT",
-        Err(BlobError::Io { .. }) => "unreadable",
+        Err(BlobError::Io { .. } | BlobError::Write(_) | BlobError::Full) => "unreadable",
+        Err(BlobError::Refused(_)) => "REFUSED",
     }
 }
 

@@ -13,6 +13,7 @@ use samizdat_core::sign::Draft;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::testimony::Testimony;
 use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
+use samizdat_media::Stripped;
 use samizdat_store::{InsertOutcome, Query, Store};
 
 use super::sealing::Sealing;
@@ -201,13 +202,16 @@ fn sign(
 
 /// Validates new records, then stores their blobs and them; reports each.
 /// Nothing is written unless every record is valid.
-fn store_new(ctx: &Context, store: &Store, events: Vec<Event>, blobs: &[Vec<u8>]) -> Result<Code> {
+fn store_new(ctx: &Context, store: &Store, events: Vec<Event>, blobs: &[Stripped]) -> Result<Code> {
     let verified = events
         .into_iter()
         .map(|e| validate(e, &Limits::default(), Timestamp::now()))
         .collect::<Result<Vec<_>, _>>()?;
-    for bytes in blobs {
-        store.blobs().put(bytes).context("storing an attachment")?;
+    for stripped in blobs {
+        store
+            .blobs()
+            .put_stripped(stripped)
+            .context("storing an attachment")?;
     }
     let stored: Vec<Event> = verified.iter().map(|v| v.event().clone()).collect();
     let outcomes = store.insert(verified)?;
@@ -233,7 +237,7 @@ fn store_new(ctx: &Context, store: &Store, events: Vec<Event>, blobs: &[Vec<u8>]
 /// file.
 pub(crate) struct Attached {
     pub attachments: Vec<Attachment>,
-    pub stripped: Vec<Vec<u8>>,
+    pub stripped: Vec<Stripped>,
     /// One per attachment when originals are kept, else empty.
     pub originals: Vec<Vec<u8>>,
 }
@@ -265,22 +269,22 @@ fn attach(ctx: &Context, paths: &[PathBuf], keep_originals: bool) -> Result<Atta
         let bytes = read_media(path)?;
         let stripped =
             samizdat_media::strip(&bytes).with_context(|| format!("{}", path.display()))?;
-        let hash = BlobHash::of(&stripped.bytes);
+        let hash = BlobHash::of(stripped.bytes());
         if !ctx.json {
-            let removed = if stripped.removed.is_empty() {
+            let removed = if stripped.removed().is_empty() {
                 "nothing".to_string()
             } else {
-                stripped.removed.join(", ")
+                stripped.removed().join(", ")
             };
             eprintln!("{}: removed {removed}; sha256 {hash}", path.display());
         }
         attached.attachments.push(Attachment {
             hash,
-            mime: stripped.media_type.mime().to_string(),
-            size: stripped.bytes.len() as u64,
-            dim: stripped.dim,
+            mime: stripped.media_type().mime().to_string(),
+            size: stripped.bytes().len() as u64,
+            dim: stripped.dim(),
         });
-        attached.stripped.push(stripped.bytes);
+        attached.stripped.push(stripped);
         if keep_originals {
             attached.originals.push(bytes);
         }

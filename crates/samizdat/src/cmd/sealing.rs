@@ -106,7 +106,7 @@ impl<'a> Sealing<'a> {
             .attachments
             .iter()
             .zip(&attached.stripped)
-            .map(|(a, bytes)| (bytes.as_slice(), a.mime.as_str(), Role::Attachment));
+            .map(|(a, stripped)| (stripped.bytes(), a.mime.as_str(), Role::Attachment));
         self.files(keys, &self.readers, files, id, now, &mut wraps)?;
         self.originals(keys, id, attached, now, &mut wraps)?;
         let untouched = self.untouched()?;

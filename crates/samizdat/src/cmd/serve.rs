@@ -44,15 +44,57 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
     runtime.block_on(async move {
         let node = Node::bind(config, store).await?;
         let addr = node.local_addr();
-        announce(ctx, addr);
-        node.run(stop_signal()).await?;
+        let console = console_url(addr, node.console_key());
+        let written = write_console_url(&ctx.data, &console);
+        announce(ctx, addr, &console, written.is_ok());
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "writing {CONSOLE_FILE}");
+        }
+        let ran = node.run(stop_signal()).await;
+        // The key dies with the node; a directory that is gone stays gone.
+        let _ = std::fs::remove_file(ctx.data.join(CONSOLE_FILE));
+        ran?;
         anyhow::Ok(())
     })?;
     Ok(Code::Success)
 }
 
+/// Where the console's address (with its access key) is kept while the
+/// node runs, readable by the data directory's owner only.
+pub const CONSOLE_FILE: &str = "console.url";
+
+/// The console's address on this machine, with the access key that lets
+/// a browser in (the console answers on loopback only).
+fn console_url(addr: SocketAddr, key: &str) -> String {
+    let host = match addr.ip() {
+        IpAddr::V6(ip) if ip.is_loopback() => format!("[{ip}]"),
+        IpAddr::V4(ip) if ip.is_loopback() => ip.to_string(),
+        // Every interface, or one other address: loopback is among them
+        // only for the unspecified address.
+        _ => Ipv4Addr::LOCALHOST.to_string(),
+    };
+    format!("http://{host}:{}/console?key={key}", addr.port())
+}
+
+fn write_console_url(data: &std::path::Path, url: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data.join(CONSOLE_FILE);
+    // A file left by a node that was killed names a dead key.
+    let _ = std::fs::remove_file(&path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    writeln!(file, "{url}")
+}
+
 /// Says where the node serves: one line a script can read, then hints.
-fn announce(ctx: &Context, addr: SocketAddr) {
+/// The console's key is printed only to a terminal (or to a script that
+/// asked for JSON), never into a log a service manager keeps.
+fn announce(ctx: &Context, addr: SocketAddr, console: &str, written: bool) {
+    use std::io::IsTerminal;
     if ctx.json {
         println!(
             "{}",
@@ -60,6 +102,7 @@ fn announce(ctx: &Context, addr: SocketAddr) {
                 "relay": format!("ws://{addr}"),
                 "blossom": format!("http://{addr}"),
                 "data": ctx.data,
+                "console": console,
             })
         );
     } else {
@@ -72,6 +115,14 @@ fn announce(ctx: &Context, addr: SocketAddr) {
             );
         } else if addr.ip().is_loopback() {
             println!("only this machine can connect; `--listen` serves the local network");
+        }
+        if std::io::stdout().is_terminal() {
+            println!("documenters' console, in a browser on this machine only: {console}");
+        } else if written {
+            println!(
+                "documenters' console: its address, with its key, is in {}",
+                ctx.data.join(CONSOLE_FILE).display()
+            );
         }
     }
 }

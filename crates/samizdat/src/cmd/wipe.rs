@@ -21,7 +21,7 @@ use crate::exit::Code;
 /// Entries of a data directory, in the order they are destroyed.
 const KEYS: &str = "keys";
 use samizdat_node::node_key::NODE_KEY_FILE;
-const SMALL_SECRETS: &[&str] = &["samizdat.toml", "peers.json"];
+const SMALL_SECRETS: &[&str] = &["samizdat.toml", "peers.json", "console.url"];
 const DATA: &[&str] = &[
     super::LOCK_FILE,
     "samizdat.db-wal",
@@ -46,6 +46,11 @@ pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
     ctx.require_initialised()?;
     if !args.yes && !confirmed(&ctx.data)? {
         bail!("nothing was wiped: give --yes, or type `wipe` at the prompt, to confirm");
+    }
+    // A node running on the directory would go on writing into it (and
+    // would have to be trusted to stop): it is stopped first, at once.
+    if let Some(pid) = super::stop_holder(&ctx.data)? {
+        eprintln!("stopped the samizdat process {pid} that was using the data directory");
     }
     let summary = destroy(&ctx.data, false)?;
     if ctx.json {

@@ -4,6 +4,7 @@ mod bad_input;
 mod bench;
 mod blossom;
 mod bundles;
+mod doors;
 mod durability;
 mod faulty;
 mod nostr_sdk;

@@ -183,15 +183,35 @@ async fn three_nodes_converge_and_an_unreachable_peer_is_retried() {
     assert!(text.contains(&served_b.url()), "{text}");
     assert!(text.contains("failures in a row"), "{text}");
 
-    // `/status` answers this machine.
-    let body: Value = crate::http()
-        .get(format!("http://{}/status", served_a.addr))
+    // `/status` answers this machine's operator, with the access key; to
+    // anyone else (another site's page in the same browser, say) nothing.
+    let status = format!("http://{}/status", served_a.addr);
+    let refused = crate::http()
+        .get(&status)
+        .header("Origin", "http://evil.example")
         .send()
         .await
-        .expect("status")
-        .json()
+        .expect("status");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let answer = crate::http()
+        .get(&status)
+        .bearer_auth(served_a.console_key())
+        .send()
         .await
-        .expect("json");
+        .expect("status");
+    assert!(
+        answer
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let body: Value = answer.json().await.expect("json");
     assert_eq!(body["peers"].as_array().expect("peers").len(), 3, "{body}");
 }
 

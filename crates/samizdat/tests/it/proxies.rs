@@ -238,7 +238,7 @@ async fn bad_proxies_are_clear_errors() {
     );
     assert!(err.contains("connecting to the proxy"), "{err}");
     // A wss:// peer that does not speak TLS: a TLS error, not a crash.
-    let plain = Served::start(&Node::start(), "");
+    let plain = Served::start_owned(Node::start(), "");
     let err = local.fails(
         &["sync", &format!("wss://{}", plain.addr), "--timeout", "5s"],
         1,

@@ -564,7 +564,7 @@ fn a_publish_killed_half_way_leaves_a_whole_mirror() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_relays_pushes_exactly_the_public_records() {
     let (node, public) = fixture();
-    let relay = Served::start(&Node::start(), "");
+    let relay = Served::start_owned(Node::start(), "");
     let rs =
         std::env::var_os("SAMIZDAT_TEST_NOSTR_RS_RELAY").map(|b| crate::sync::RsRelay::start(&b));
     if rs.is_none() {
@@ -692,7 +692,7 @@ fn a_publish_cut_half_way_goes_on_and_sends_nothing_twice() {
         .map(|i| testimony(&keys, 1_780_000_000 + i, &format!("запись {i}"), &[]))
         .collect();
     crate::sync::import(&node, "many.jsonl", &records.iter().collect::<Vec<_>>());
-    let served = Served::start(&Node::start(), "");
+    let served = Served::start_owned(Node::start(), "");
     let proxy = Faulty::start(served.addr);
     // About a third of the way: each record costs the relay an `OK` of
     // about 100 bytes on the way back.

@@ -479,12 +479,11 @@ async fn a_sealed_photo_crosses_nodes_unreadable_and_is_published_whole() {
 fn a_file_that_cannot_be_stripped_goes_whole_sealed_and_never_public() {
     let witness = Node::start();
     let documenter = Node::start();
-    // WAV audio: a type samizdat cannot strip, with a location in its
-    // INFO tags.
-    let mut wav = b"RIFF\x40\x00\x00\x00WAVELIST\x34\x00\x00\x00INFO".to_vec();
-    wav.extend_from_slice(b"ICMT LOCATION=43.2389N,76.8897E DEVICE=SN-4417-0042");
-    let voice = witness.dir.path().join("voice.wav");
-    std::fs::write(&voice, &wav).expect("written");
+    // A scan as TIFF: a type samizdat cannot strip, with a camera's make,
+    // serial and position in its directory.
+    let scan = crate::doors::tiff_with_gps();
+    let voice = witness.dir.path().join("scan.tiff");
+    std::fs::write(&voice, &scan).expect("written");
     let voice = voice.to_str().expect("path");
 
     // Attached publicly, it is refused, as before.
@@ -492,7 +491,7 @@ fn a_file_that_cannot_be_stripped_goes_whole_sealed_and_never_public() {
         &["testimony", "add", "x", "--lang", "en", "--attach", voice],
         1,
     );
-    assert!(err.contains("WAV"), "{err}");
+    assert!(err.contains("TIFF"), "{err}");
     // Sealed whole for a documenter, it goes.
     let lines = witness.json(&[
         "testimony",
@@ -507,7 +506,7 @@ fn a_file_that_cannot_be_stripped_goes_whole_sealed_and_never_public() {
     ]);
     assert_eq!(lines[1]["sealed"], "untouched", "{lines:?}");
     let record = lines[0]["record"].as_str().expect("record").to_string();
-    std::fs::remove_file(witness.dir.path().join("voice.wav")).expect("removed");
+    std::fs::remove_file(witness.dir.path().join("scan.tiff")).expect("removed");
     for (path, bytes) in files(&witness.data()) {
         assert!(
             !crate::contains(&bytes, b"SN-4417-0042"),
@@ -523,10 +522,10 @@ fn a_file_that_cannot_be_stripped_goes_whole_sealed_and_never_public() {
         .find(|v| v["kind"] == "file")
         .expect("the sealed file");
     assert_eq!(file["file"]["untouched"], true, "{file}");
-    let out = documenter.dir.path().join("voice.wav");
+    let out = documenter.dir.path().join("scan.tiff");
     let wrap = file["wrap"].as_str().expect("wrap");
     documenter.ok(&["sealed", "save", wrap, "-o", out.to_str().expect("path")]);
-    assert_eq!(std::fs::read(&out).expect("saved"), wav);
+    assert_eq!(std::fs::read(&out).expect("saved"), scan);
 
     // Publishing the record publishes the record alone.
     let testimony = listed

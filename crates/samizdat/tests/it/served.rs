@@ -21,6 +21,11 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct Served {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The console's address with its access key, as `serve` printed it.
+    pub console: String,
+    /// The data directory, when this owns it: a node whose directory is
+    /// removed stops.
+    _node: Option<Node>,
 }
 
 impl Served {
@@ -52,7 +57,29 @@ impl Served {
             .trim_start_matches("ws://")
             .parse()
             .expect("a socket address");
-        Served { child, addr }
+        let console = announced["console"]
+            .as_str()
+            .expect("the console's address")
+            .to_string();
+        Served {
+            child,
+            addr,
+            console,
+            _node: None,
+        }
+    }
+
+    /// Like [`Served::start`], keeping `node` (its data directory) for as
+    /// long as the node runs.
+    pub fn start_owned(node: Node, config: &str) -> Served {
+        let mut served = Served::start(&node, config);
+        served._node = Some(node);
+        served
+    }
+
+    /// The console's access key.
+    pub fn console_key(&self) -> &str {
+        self.console.rsplit("key=").next().unwrap_or("")
     }
 
     pub fn url(&self) -> String {
@@ -77,6 +104,23 @@ impl Served {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the node did not exit within {WAIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Served {
+    /// Waits (at most `within`) for the process to exit on its own.
+    pub fn stop_by_itself(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the node did not exit within {within:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

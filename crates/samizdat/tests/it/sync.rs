@@ -167,7 +167,7 @@ async fn falls_back_to_req_when_the_peer_lacks_nip77() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_filters_and_unreachable_peers_are_clear_errors() {
     let node = Node::start();
-    let served = Served::start(&Node::start(), "");
+    let served = Served::start_owned(Node::start(), "");
     let url = served.url();
     let err = node.fails(&["sync", &url, "--filter", "[1]"], 1);
     assert!(err.contains("JSON object"), "{err}");
@@ -402,8 +402,8 @@ async fn a_rate_limited_push_slows_down_and_gets_everything_across() {
     let many = notes(&keys, 0, 150, "a backlog");
     import(&local, "backlog.jsonl", &many.iter().collect::<Vec<_>>());
     // A peer that takes 50 events a second (a bucket of 100).
-    let served = Served::start(
-        &Node::start(),
+    let served = Served::start_owned(
+        Node::start(),
         "[relay]\nevents_per_second = 50\nevents_per_second_per_ip = 50\n",
     );
     let out = local.run(&["--json", "sync", &served.url(), "--push"]);

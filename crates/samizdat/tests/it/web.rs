@@ -45,9 +45,15 @@ struct Session {
 
 impl Session {
     async fn open(served: &Served, path: &str) -> Session {
+        Session::open_with(served, path, "").await
+    }
+
+    /// Opens a form page, sending `cookie` with the request.
+    async fn open_with(served: &Served, path: &str, cookie: &str) -> Session {
         let base = format!("http://{}", served.addr);
         let answer = http()
             .get(format!("{base}{path}"))
+            .header(COOKIE, cookie)
             .send()
             .await
             .expect("the form loads");
@@ -679,29 +685,47 @@ async fn the_documenter_reviews_publishes_and_corroborates_from_the_console() {
 
 /// A browser on the node's machine, at the console.
 #[derive(Clone)]
-struct Console {
-    client: reqwest::Client,
-    base: String,
-    cookies: String,
+pub(crate) struct Console {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) cookies: String,
     token: String,
 }
 
 impl Console {
-    async fn open(served: &Served) -> Console {
-        let session = Session::open(served, "/console").await;
+    /// Follows the link `serve` printed, which hands the browser the
+    /// access key in a cookie, then opens the console page.
+    pub(crate) async fn open(served: &Served) -> Console {
+        http(); // installs the TLS provider every client needs
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client");
+        let answer = client.get(&served.console).send().await.expect("answers");
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        let access = answer
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                c.split(';')
+                    .next()
+                    .filter(|c| c.starts_with("samizdat_access="))
+            })
+            .expect("the link sets the access cookie")
+            .to_string();
+        let session = Session::open_with(served, "/console", &access).await;
         Console {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("a client"),
+            client,
             base: session.base,
-            cookies: session.cookie,
+            cookies: format!("{access}; {}", session.cookie),
             token: session.token,
         }
     }
 
     /// Unlocks with `passphrase`; keeps the console's cookie when it opens.
-    async fn unlock_with(&mut self, passphrase: &str) -> StatusCode {
+    pub(crate) async fn unlock_with(&mut self, passphrase: &str) -> StatusCode {
         let answer = self
             .post("/console/unlock", &[("passphrase", passphrase)])
             .await;
@@ -721,7 +745,7 @@ impl Console {
         answer.status()
     }
 
-    async fn unlock(served: &Served) -> Console {
+    pub(crate) async fn unlock(served: &Served) -> Console {
         let mut console = Console::open(served).await;
         assert_eq!(
             console.unlock_with(crate::PASSPHRASE).await,
@@ -730,7 +754,7 @@ impl Console {
         console
     }
 
-    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
         let mut all = vec![("csrf", self.token.as_str())];
         all.extend_from_slice(pairs);
         self.client
@@ -743,7 +767,7 @@ impl Console {
             .expect("answers")
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub(crate) async fn page(&self, path: &str) -> String {
         self.client
             .get(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookies)
@@ -918,7 +942,12 @@ async fn the_timeline_filters_by_kind_language_day_and_place() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // The status page: the peer's address only for this machine.
+    // The status page: the peer's address only for this machine's
+    // operator, who brings the console's access key.
     let (_, status) = session.get("/node").await;
+    assert!(!status.contains("ws://127.0.0.1:9"), "{status}");
+    let console = Console::open(&served).await;
+    let status = console.page("/node").await;
     assert!(status.contains("ws://127.0.0.1:9"), "{status}");
 }
 

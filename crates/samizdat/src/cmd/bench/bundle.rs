@@ -34,7 +34,7 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
         .collect::<Result<_>>()?;
     let mut attachments = Vec::with_capacity(photos.len());
     for bytes in &photos {
-        let hash = store.blobs().put(bytes).context("storing a photo")?;
+        let hash = store.blobs().put(bytes).context("storing a photo")?.hash;
         attachments.push(Attachment {
             hash,
             mime: "image/png".into(),
@@ -223,5 +223,5 @@ pub(super) fn photo(seed: usize) -> Result<Vec<u8>> {
     image
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .context("encoding a photo")?;
-    Ok(samizdat_media::strip(&png)?.bytes)
+    Ok(samizdat_media::strip(&png)?.into_bytes())
 }

@@ -29,7 +29,7 @@ pub fn run(args: BenchPublishArgs) -> Result<Code> {
     let mut attachments = Vec::with_capacity(args.blobs);
     for seed in 0..args.blobs {
         let bytes = photo(seed)?;
-        let hash = store.blobs().put(&bytes).context("storing a photo")?;
+        let hash = store.blobs().put(&bytes).context("storing a photo")?.hash;
         attachments.push(Attachment {
             hash,
             mime: "image/png".into(),

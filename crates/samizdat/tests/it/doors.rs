@@ -1,0 +1,465 @@
+//! Witness safety at every door, tried as an attacker would: a file that
+//! could expose a witness is refused by every way bytes come in; the
+//! console, the status and the peers answer only the operator on this
+//! machine; a wiped directory stays wiped.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, HOST};
+use samizdat_core::nostr::prelude::{Keys, Timestamp};
+use samizdat_core::sign::Draft;
+use samizdat_core::tags::Place;
+use samizdat_core::testimony::Testimony;
+use samizdat_core::{Attachment, kind};
+use sha2::{Digest, Sha256};
+
+use crate::blossom::{authorization, opaque, sha256};
+use crate::faulty::Faulty;
+use crate::served::Served;
+use crate::web::Console;
+use crate::{Node, contains};
+
+/// A TIFF, as cameras and scanners write them (and DNG raw photos, which
+/// are TIFF): make, serial and GPS position in its directory, then the
+/// picture.
+pub(crate) fn tiff_with_gps() -> Vec<u8> {
+    let mut out = b"II*\0\x08\0\0\0".to_vec();
+    let strings: [(u16, &[u8]); 3] = [
+        (0x010F, b"ACME-CAMERA\0"),
+        (0xA431, b"SN-4417-0042\0"),
+        (0x8825, b"GPS 43.2389N 76.8897E\0"),
+    ];
+    let data_at = 8 + 2 + strings.len() * 12 + 4;
+    let mut data = Vec::new();
+    out.extend_from_slice(&(strings.len() as u16).to_le_bytes());
+    for (tag, value) in strings {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(&((data_at + data.len()) as u32).to_le_bytes());
+        data.extend_from_slice(value);
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&data);
+    out.extend(opaque(20_000));
+    out
+}
+
+/// The tour photo (GPS, make, serial) with one junk byte in front.
+fn junk_jpeg() -> Vec<u8> {
+    let mut bytes = vec![0u8];
+    bytes.extend(std::fs::read(crate::tour_photo()).expect("the tour photo"));
+    bytes
+}
+
+/// Plants `bytes` in a store's blob directory behind its back, as an
+/// older release's rule or a damaged disk could have left it.
+fn plant(node: &Node, bytes: &[u8]) -> String {
+    let hex = hex::encode(Sha256::digest(bytes));
+    let dir = node.data().join("blobs").join(&hex[..2]);
+    std::fs::create_dir_all(&dir).expect("blob dir");
+    std::fs::write(dir.join(&hex), bytes).expect("planted");
+    hex
+}
+
+/// A public testimony that attaches blob `hash` (NIP-92), stored in
+/// `node`.
+fn testimony_naming(node: &Node, keys: &Keys, hash: &str, size: usize) {
+    let testimony = Testimony {
+        text: "A photo from the square".into(),
+        lang: "en".into(),
+        place: Place {
+            text: None,
+            geohash: None,
+        },
+        observed: None,
+        attachments: vec![Attachment {
+            hash: hash.parse().expect("a hash"),
+            mime: "image/jpeg".into(),
+            size: size as u64,
+            dim: None,
+        }],
+        topics: Vec::new(),
+    };
+    let event = Draft {
+        kind: kind::TESTIMONY,
+        created_at: Timestamp::from_secs(1_700_000_000),
+        tags: testimony.tags(),
+        content: testimony.content(),
+    }
+    .sign(keys)
+    .expect("signs");
+    crate::sync::import(node, "testimony.jsonl", &[&event]);
+}
+
+fn blob_is_stored(node: &Node, hash: &str) -> bool {
+    node.data()
+        .join("blobs")
+        .join(&hash[..2])
+        .join(hash)
+        .exists()
+}
+
+#[test]
+fn the_command_line_refuses_what_it_cannot_clean_and_says_what_to_do() {
+    let node = Node::start();
+    for (name, bytes) in [("scan.tiff", tiff_with_gps()), ("photo.jpg", junk_jpeg())] {
+        let path = node.dir.path().join(name);
+        std::fs::write(&path, bytes).expect("written");
+        let err = node.fails(
+            &[
+                "testimony",
+                "add",
+                "x",
+                "--lang",
+                "en",
+                "--attach",
+                path.to_str().expect("path"),
+            ],
+            1,
+        );
+        assert!(
+            err.contains("--keep-metadata with --seal-to"),
+            "{name}: {err}"
+        );
+    }
+    assert!(node.json(&["list"]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blossom_takes_clean_media_and_encrypted_files_only() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let base = format!("http://{}", served.addr);
+    let keys = Keys::generate();
+    let put = |bytes: Vec<u8>| {
+        let auth = authorization(&keys, "upload", &[&sha256(&bytes)]);
+        crate::http()
+            .put(format!("{base}/upload"))
+            .header("authorization", auth)
+            .body(bytes)
+            .send()
+    };
+    for (what, bytes, named) in [
+        ("a TIFF with GPS", tiff_with_gps(), "TIFF"),
+        (
+            "a JPEG with a junk byte in front",
+            junk_jpeg(),
+            "JPEG (with 1 byte",
+        ),
+        (
+            "HTML that sends the browser elsewhere",
+            b"<!DOCTYPE html><meta http-equiv=refresh content='0;url=http://evil.example/'>"
+                .to_vec(),
+            "HTML",
+        ),
+        (
+            "plain text",
+            "Алматы, 5 января, 14:30, 43.2389 76.8897; ACME-PHONE"
+                .as_bytes()
+                .to_vec(),
+            "text",
+        ),
+    ] {
+        let hash = sha256(&bytes);
+        let answer = put(bytes).await.expect("answers");
+        assert_eq!(
+            answer.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{what}"
+        );
+        let reason = answer
+            .headers()
+            .get("x-reason")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(reason.contains(named), "{what}: {reason}");
+        assert!(!blob_is_stored(&node, &hash), "{what} was stored");
+    }
+    // An encrypted file is taken, and served as opaque bytes.
+    let sealed = opaque(5_000);
+    let answer = put(sealed.clone()).await.expect("answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let got = crate::http()
+        .get(format!("{base}/{}", sha256(&sealed)))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(got.headers()["content-type"], "application/octet-stream");
+
+    // Mirroring, a connection any stranger could make the node open, is
+    // off unless the operator turns it on.
+    let auth = authorization(&keys, "upload", &[&sha256(&sealed)]);
+    let answer = crate::http()
+        .put(format!("{base}/mirror"))
+        .header("authorization", auth)
+        .body(r#"{"url":"http://127.0.0.1:9/blob"}"#)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_bundles_and_the_mirror_refuse_what_an_older_rule_let_in() {
+    // A store holding a TIFF with GPS under a public record: what an
+    // older release's rule let in through an unknown format.
+    let old = Node::start();
+    let keys = Keys::generate();
+    let tiff = tiff_with_gps();
+    let hash = plant(&old, &tiff);
+    testimony_naming(&old, &keys, &hash, tiff.len());
+
+    // A bundle carries it; the importer refuses the blob, keeps the note.
+    let bundle = old.dir.path().join("old.bundle");
+    let bundle = bundle.to_str().expect("path");
+    old.ok(&["bundle", "export", "-o", bundle]);
+    let importer = Node::start();
+    let out = importer.run(&["bundle", "import", bundle]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("blob refused") && stderr.contains("TIFF"),
+        "{stderr}"
+    );
+    assert_eq!(importer.json(&["list"]).len(), 1);
+    assert!(!blob_is_stored(&importer, &hash));
+
+    // Sync pulls the note and refuses the blob.
+    let served = Served::start(&old, "");
+    let puller = Node::start();
+    // Exit code 3: it ran, and found something bad (the blob).
+    let out = puller.run(&["--json", "sync", &served.url(), "--pull"]);
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{summary}");
+    assert!(summary.contains("TIFF"), "{summary}");
+    assert!(!blob_is_stored(&puller, &hash), "{summary}");
+    assert_eq!(puller.json(&["list"]).len(), 1);
+    drop(served);
+
+    // The published mirror leaves it out, and says so.
+    let site = old.dir.path().join("site");
+    let said = old.ok(&["publish", "site", "-o", site.to_str().expect("path")]);
+    assert!(said.contains("left out"), "{said}");
+    for entry in walk(&site) {
+        let bytes = std::fs::read(&entry).expect("readable");
+        assert!(!contains(&bytes, b"SN-4417-0042"), "{}", entry.display());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_answers_the_operator_alone() {
+    let node = Node::start();
+    let served = Served::start(&node, "[[peers]]\nurl = \"ws://127.0.0.1:9\"\n");
+    let operator = Console::open(&served).await;
+    let client = operator.client.clone();
+    let base = operator.base.clone();
+    let access = operator.cookies.clone();
+    let get = |url: String, host: Option<&str>, cookie: Option<&str>| {
+        let mut request = client.get(url);
+        if let Some(host) = host {
+            request = request.header(HOST, host.to_string());
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie.to_string());
+        }
+        request.send()
+    };
+
+    // The operator, with the key: the console, the status, the peers.
+    let console = get(format!("{base}/console"), None, Some(&access))
+        .await
+        .expect("answers");
+    assert_eq!(console.status(), StatusCode::OK);
+    let node_page = get(format!("{base}/node"), None, Some(&access))
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("page");
+    assert!(node_page.contains("ws://127.0.0.1:9"));
+
+    // Through a forwarder on this machine (socat, `ssh -R`, an onion
+    // service): loopback, `Host: localhost`, no header, no key: nothing.
+    let forwarder = Faulty::start(served.addr);
+    let through = format!("http://{}", forwarder.addr);
+    for path in ["/console", "/status", "/console?key=guess"] {
+        let answer = get(format!("{through}{path}"), Some("localhost"), None)
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let node_page = get(format!("{through}/node"), Some("localhost"), None)
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("page");
+    assert!(!node_page.contains("ws://127.0.0.1:9"), "the peers leak");
+
+    // A reverse proxy that forwards the operator's own cookie still says
+    // the request is not from here.
+    for header in ["forwarded", "x-forwarded-for", "x-real-ip", "via"] {
+        let answer = client
+            .get(format!("{base}/console"))
+            .header(COOKIE, &access)
+            .header(header, "for=203.0.113.9")
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{header}");
+    }
+    // A page of another site, whose name points at 127.0.0.1.
+    let answer = get(
+        format!("{base}/console"),
+        Some("evil.example"),
+        Some(&access),
+    )
+    .await
+    .expect("answers");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unlock_attempts_is_held_back() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let console = Console::open(&served).await;
+    let started = Instant::now();
+    let attempts = (0..16).map(|i| {
+        let console = console.clone();
+        tokio::spawn(async move {
+            let guess = format!("guess {i}");
+            console
+                .post("/console/unlock", &[("passphrase", &guess)])
+                .await
+                .status()
+        })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.expect("joined"));
+    }
+    let held = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let tried = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!(held + tried, 16, "{statuses:?}");
+    // At most one derivation runs at a time, and each wrong one makes the
+    // next wait: most of the flood is turned away without a derivation.
+    assert!(tried <= 3, "{tried} passphrases were tried: {statuses:?}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // Even the right passphrase waits its turn now.
+    let mut console = console;
+    assert_eq!(
+        console.unlock_with(crate::PASSPHRASE).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sealed_file_opens_as_a_download_in_a_sandbox() {
+    let node = Node::start();
+    let npub = node
+        .json(&["id", "show"])
+        .pop()
+        .and_then(|v| v["npub"].as_str().map(str::to_string))
+        .expect("npub");
+    let page = node.dir.path().join("page.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><meta http-equiv=refresh content='0;url=http://evil.example/'>",
+    )
+    .expect("written");
+    let lines = node.json(&[
+        "testimony",
+        "add",
+        "A page from the square",
+        "--lang",
+        "en",
+        "--seal-to",
+        &npub,
+        "--keep-metadata",
+        page.to_str().expect("path"),
+    ]);
+    let file_wrap = lines
+        .iter()
+        .find(|l| l["sealed"] == "untouched")
+        .and_then(|l| l["wrap"].as_str())
+        .expect("the sealed file")
+        .to_string();
+    let served = Served::start(&node, "");
+    let console = Console::unlock(&served).await;
+    let file = console
+        .client
+        .get(format!("{}/console/file/{file_wrap}", console.base))
+        .header(COOKIE, &console.cookies)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(file.status(), StatusCode::OK);
+    let header = |name: &str| {
+        file.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(header("content-type"), "application/octet-stream");
+    assert!(header("content-disposition").starts_with("attachment"));
+    assert!(header("content-security-policy").contains("sandbox"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+}
+
+#[test]
+fn wipe_stops_a_running_node_and_nothing_comes_back() {
+    let node = Node::start();
+    let served = Served::start(&node, "[[peers]]\nurl = \"ws://127.0.0.1:9\"\n");
+    let mut served = served;
+    let data = node.data();
+    assert!(data.join("console.url").exists());
+    let out = node.ok(&["wipe", "--yes"]);
+    assert!(out.contains("wiped"), "{out}");
+    // The node was stopped by the wipe, not left to write on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while served.child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the node still runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Nothing comes back: not the directory, not the peer list.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!data.exists(), "the data directory came back");
+}
+
+#[test]
+fn a_node_whose_directory_disappears_stops_and_makes_nothing_again() {
+    let node = Node::start();
+    let mut served = Served::start(&node, "[[peers]]\nurl = \"ws://127.0.0.1:9\"\n");
+    let data = node.data();
+    // Moved away in one step (a removal races with the node's own writes).
+    let moved = node.dir.path().join("moved");
+    std::fs::rename(&data, &moved).expect("moved from under the node");
+    let status = served.stop_by_itself(Duration::from_secs(15));
+    assert!(!status.success(), "{status:?}");
+    assert!(!data.exists(), "the data directory came back");
+    let log = std::fs::read_to_string(node.dir.path().join("serve.log")).unwrap_or_default();
+    assert!(log.contains("disappeared"), "{log}");
+}
