@@ -223,6 +223,14 @@ pub struct BlossomConfig {
     /// How long one mirror download may take.
     #[serde(with = "humantime_serde")]
     pub mirror_timeout: Duration,
+    /// Bytes one address may upload (or have mirrored) per hour, in
+    /// bursts of as much: one client cannot fill the disk.
+    pub upload_bytes_per_hour: u64,
+    /// Most bytes of uploaded blobs that no stored record names yet (a
+    /// client uploads the photo, then publishes the record): past it,
+    /// new unreferenced uploads are refused until records name the old
+    /// ones or their uploaders delete them.
+    pub unreferenced_bytes: u64,
 }
 
 impl Default for BlossomConfig {
@@ -232,6 +240,8 @@ impl Default for BlossomConfig {
             mirror: false,
             mirror_private_addresses: false,
             mirror_timeout: Duration::from_secs(120),
+            upload_bytes_per_hour: 512 * 1024 * 1024,
+            unreferenced_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -301,13 +311,25 @@ impl Default for WebConfig {
 }
 
 /// Local-network discovery (mDNS/DNS-SD), also `serve --lan`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LanConfig {
     /// Announce this node on the local network and keep in step with
     /// every other samizdat node found there. Off by default: it tells
     /// everyone on the network that a samizdat node runs here.
     pub enabled: bool,
+    /// Most nodes kept in step with at once by discovery: a flood of
+    /// announcements does not become a flood of connections.
+    pub max_peers: usize,
+}
+
+impl Default for LanConfig {
+    fn default() -> Self {
+        LanConfig {
+            enabled: false,
+            max_peers: 16,
+        }
+    }
 }
 
 /// One peer the node keeps in step with.

@@ -1,7 +1,7 @@
 //! Sealed records addressed to one key: what `samizdat sealed` and the
 //! documenters' console read, open and publish.
 
-use samizdat_core::nostr::prelude::{Event, Keys, Timestamp};
+use samizdat_core::nostr::prelude::{Event, EventId, Keys, Timestamp};
 use samizdat_core::sealed::{self, Inner, Opened};
 use samizdat_core::sealed_file::{FILE_MESSAGE, FileError, Role, SealedFile};
 use samizdat_core::{Attachment, BlobHash, Limits, RuleViolation, VerifiedEvent, validate};
@@ -56,21 +56,142 @@ pub struct Inbox {
     pub opened: Vec<(Event, Opened)>,
     /// Addressed to the key, but they do not open (damaged or forged).
     pub unreadable: usize,
+    /// Where the next, older page starts, if there is one.
+    pub older: Option<Cursor>,
 }
 
-/// Every gift wrap in the store addressed to `keys`, opened.
+/// A place in the inbox, newest first: the wraps strictly older than the
+/// wrap at `(created_at, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: u64,
+    pub id: EventId,
+}
+
+impl Cursor {
+    /// `<created_at>-<hex id>`, as a page address carries it.
+    pub fn to_param(self) -> String {
+        format!("{}-{}", self.created_at, self.id.to_hex())
+    }
+
+    pub fn from_param(text: &str) -> Option<Cursor> {
+        let (at, id) = text.split_once('-')?;
+        Some(Cursor {
+            created_at: at.parse().ok()?,
+            id: EventId::from_hex(id).ok()?,
+        })
+    }
+}
+
+/// How far NIP-59 moves a wrap's time into the past, and a margin: the
+/// wraps of one sealing lie within this of each other.
+const WRAP_JITTER: u64 = 2 * 24 * 3600 + 3600;
+
+/// Every gift wrap in the store addressed to `keys`, opened: for the
+/// command line, which shows them all.
 pub fn inbox(store: &Store, keys: &Keys) -> Result<Inbox, StoreError> {
-    let wraps = store.query(&Query {
+    open_all(keys, wraps(store, keys, None, None, None)?)
+}
+
+/// One page of the inbox, newest first: at most `limit` wraps older than
+/// `before`. What the console shows, so a flood of sealed junk costs one
+/// page of decryptions per request, not all of them.
+pub fn page(
+    store: &Store,
+    keys: &Keys,
+    before: Option<Cursor>,
+    limit: usize,
+) -> Result<Inbox, StoreError> {
+    // Wraps of the cursor's own second that were shown already are
+    // skipped here; a page may hold a few more of that second.
+    let mut found = wraps(
+        store,
+        keys,
+        None,
+        before.map(|c| c.created_at),
+        Some(limit + 64),
+    )?;
+    found.sort_by_key(|w| std::cmp::Reverse((w.created_at, w.id)));
+    if let Some(c) = before {
+        found.retain(|w| (w.created_at.as_secs(), w.id) < (c.created_at, c.id));
+    }
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let older = more.then(|| found.last()).flatten().map(|w| Cursor {
+        created_at: w.created_at.as_secs(),
+        id: w.id,
+    });
+    let mut inbox = open_all(keys, found)?;
+    inbox.older = older;
+    Ok(inbox)
+}
+
+/// The wrap `id` addressed to `keys`, opened, if it is one.
+pub fn find(
+    store: &Store,
+    keys: &Keys,
+    id: EventId,
+) -> Result<Option<(Event, Opened)>, StoreError> {
+    let found = store.query(&Query {
+        ids: Some(vec![id]),
         kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
         tags: vec![('p', vec![keys.public_key().to_hex()])],
         ..Default::default()
     })?;
+    let mut inbox = open_all(
+        keys,
+        found.iter().map(|s| s.event()).collect::<Result<_, _>>()?,
+    )?;
+    Ok(inbox.opened.pop())
+}
+
+/// The wraps addressed to `keys` sealed around `at` (a sealed record's
+/// signing time): where the files sealed with it are.
+pub fn around(store: &Store, keys: &Keys, at: Timestamp) -> Result<Inbox, StoreError> {
+    let at = at.as_secs();
+    open_all(
+        keys,
+        wraps(
+            store,
+            keys,
+            Some(at.saturating_sub(WRAP_JITTER)),
+            Some(at.saturating_add(WRAP_JITTER)),
+            Some(MAX_AROUND),
+        )?,
+    )
+}
+
+/// Most wraps opened to find the files of one record.
+const MAX_AROUND: usize = 2_000;
+
+fn wraps(
+    store: &Store,
+    keys: &Keys,
+    since: Option<u64>,
+    until: Option<u64>,
+    limit: Option<usize>,
+) -> Result<Vec<Event>, StoreError> {
+    store
+        .query(&Query {
+            kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
+            tags: vec![('p', vec![keys.public_key().to_hex()])],
+            since,
+            until,
+            limit,
+            ..Default::default()
+        })?
+        .iter()
+        .map(|stored| stored.event())
+        .collect()
+}
+
+fn open_all(keys: &Keys, wraps: Vec<Event>) -> Result<Inbox, StoreError> {
     let mut inbox = Inbox {
         opened: Vec::new(),
         unreadable: 0,
+        older: None,
     };
-    for stored in &wraps {
-        let wrap = stored.event()?;
+    for wrap in wraps {
         match sealed::open(keys, &wrap) {
             Ok(opened) => inbox.opened.push((wrap, opened)),
             Err(e) => {
@@ -140,7 +261,7 @@ pub fn open_attachments(
     if missing.is_empty() {
         return Ok(Vec::new());
     }
-    let files: Vec<SealedFile> = inbox(store, keys)?
+    let files: Vec<SealedFile> = around(store, keys, event.created_at)?
         .opened
         .iter()
         .filter(|(_, o)| o.sender == event.pubkey)

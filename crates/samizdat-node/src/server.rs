@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub peers: Arc<Peers>,
     /// Drop-box budget per address.
     pub submissions: PerIp,
+    /// Blossom upload budget per address, in bytes.
+    pub upload_bytes: PerIp,
     /// Who reads what witnesses seal through the drop box.
     pub documenters: Vec<PublicKey>,
     /// The documenters' console, when unlocked.
@@ -142,13 +144,23 @@ impl Node {
         );
         if config.lan.enabled {
             let local = listener.local_addr().unwrap_or(addr);
-            crate::lan::start(local, peers.clone(), shutdown.clone(), &connections)?;
+            crate::lan::start(
+                local,
+                config.lan.max_peers,
+                peers.clone(),
+                shutdown.clone(),
+                &connections,
+            )?;
         }
         let documenters = documenters(&config, store_dir.as_path());
         let per_hour = f64::from(config.web.submissions_per_hour);
         let console = crate::web::Console::new();
         let state = Arc::new(State {
             submissions: PerIp::with(per_hour / 3600.0, per_hour),
+            upload_bytes: {
+                let per_hour = config.blossom.upload_bytes_per_hour as f64;
+                PerIp::with(per_hour / 3600.0, per_hour)
+            },
             documenters,
             console,
             registry: crate::people::Cached::default(),

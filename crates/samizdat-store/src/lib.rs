@@ -70,6 +70,21 @@ pub enum StoreError {
     Damaged(String, String),
 }
 
+impl StoreError {
+    /// Whether the disk (or the file system's quota) is full: nothing was
+    /// written, and writes can go on once there is room again.
+    pub fn is_full(&self) -> bool {
+        let sqlite =
+            |e: &rusqlite::Error| e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+        match self {
+            StoreError::Sqlite(e) => sqlite(e),
+            StoreError::Commit(e) => sqlite(e),
+            StoreError::Io { source, .. } => blobs::is_full(source),
+            _ => false,
+        }
+    }
+}
+
 /// Tuning of a store; the defaults suit a laptop.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -227,6 +242,18 @@ impl Store {
     ) -> Result<Vec<OwnedBlob>, StoreError> {
         let conn = self.inner.reads.get()?;
         owners::owned_by(&conn, &pubkey, since, until)
+    }
+
+    /// Whether a stored record names the blob.
+    pub fn blob_is_referenced(&self, hash: &BlobHash) -> Result<bool, StoreError> {
+        let conn = self.inner.reads.get()?;
+        owners::referenced(&conn, hash)
+    }
+
+    /// The bytes of uploaded blobs that no stored record names.
+    pub fn unreferenced_blob_bytes(&self) -> Result<u64, StoreError> {
+        let conn = self.inner.reads.get()?;
+        owners::unreferenced_bytes(&conn)
     }
 
     /// What the first upload of a blob said about it, if it was uploaded.

@@ -115,3 +115,25 @@ pub(crate) fn describe(
         .optional()?
         .flatten())
 }
+
+/// Whether a stored record names the blob (in a NIP-92 `imeta` tag).
+pub(crate) fn referenced(conn: &rusqlite::Connection, hash: &BlobHash) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM blob_refs WHERE hash = ?1 LIMIT 1")?
+        .exists([hash.as_bytes().as_slice()])?)
+}
+
+/// The bytes of uploaded blobs that no stored record names: what a
+/// quota on waiting uploads counts. One pass over the uploads (an index
+/// probe each).
+pub(crate) fn unreferenced_bytes(conn: &rusqlite::Connection) -> Result<u64, StoreError> {
+    let total: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(size), 0) FROM (
+                 SELECT hash, MAX(size) AS size FROM blob_owners o
+                 WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.hash = o.hash)
+                 GROUP BY hash)",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(total.max(0) as u64)
+}

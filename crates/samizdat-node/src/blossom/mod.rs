@@ -20,19 +20,20 @@
 mod auth;
 mod range;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{ConnectInfo, Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use samizdat_core::BlobHash;
 use samizdat_core::blob::MEDIA_TYPES;
 use samizdat_core::nostr::prelude::{Event, Timestamp};
 use samizdat_media::{MediaError, MediaType};
-use samizdat_store::{BlobError, OwnedBlob, StoreError};
+use samizdat_store::{BlobError, OwnedBlob, Store, StoreError};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -196,8 +197,47 @@ fn not_kept(e: BlobError) -> BlossomError {
     }
 }
 
+/// Spends `bytes` of the address's upload budget, or says it is spent.
+fn spend(state: &State, peer: SocketAddr, bytes: u64) -> Answer<()> {
+    let ip = peer.ip().to_canonical();
+    if state
+        .upload_bytes
+        .take_n(ip, bytes as f64, std::time::Instant::now())
+    {
+        return Ok(());
+    }
+    Err(BlossomError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "this address has uploaded its {} bytes for the hour; try again later",
+            state.config.blossom.upload_bytes_per_hour
+        ),
+    ))
+}
+
+/// Refuses a blob no stored record names when the uploads waiting for a
+/// record already fill `blossom.unreferenced_bytes`.
+fn within_quota(store: &Store, quota: u64, hash: &BlobHash, size: u64) -> Answer<()> {
+    if store.blob_is_referenced(hash)? || store.blobs().contains(hash) {
+        return Ok(());
+    }
+    let waiting = store.unreferenced_blob_bytes()?;
+    if waiting.saturating_add(size) > quota {
+        return Err(BlossomError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!(
+                "this node already keeps {waiting} bytes of uploads that no record names (at \
+                 most {quota}); publish the records that name yours, or delete what you do not \
+                 need, then upload again"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn upload(
     Extract(state): Extract<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Answer<Json<Value>> {
@@ -220,10 +260,18 @@ pub(crate) async fn upload(
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
+    // The budget is spent before the body is read, on what the client
+    // says it sends; a client that says nothing pays once it has sent.
+    if let Some(n) = declared {
+        spend(&state, peer, n)?;
+    }
     let limit = usize::try_from(max).unwrap_or(usize::MAX);
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| too_large())?;
+    if declared.is_none() {
+        spend(&state, peer, bytes.len() as u64)?;
+    }
     let hash = {
         let bytes = bytes.clone();
         tokio::task::spawn_blocking(move || BlobHash::from_bytes(Sha256::digest(&bytes).into()))
@@ -247,7 +295,9 @@ async fn keep(
     bytes: Vec<u8>,
 ) -> Answer<OwnedBlob> {
     let store = state.ingest.store().clone();
+    let quota = state.config.blossom.unreferenced_bytes;
     tokio::task::spawn_blocking(move || -> Answer<OwnedBlob> {
+        within_quota(&store, quota, &hash, bytes.len() as u64)?;
         let kept = store.blobs().put(&bytes).map_err(not_kept)?;
         let blob = OwnedBlob {
             hash,
@@ -279,6 +329,7 @@ struct MirrorRequest {
 /// `x` tag, and keep it as if it had been uploaded.
 pub(crate) async fn mirror(
     Extract(state): Extract<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Answer<Json<Value>> {
@@ -331,6 +382,7 @@ pub(crate) async fn mirror(
             ),
         ));
     }
+    spend(&state, peer, bytes.len() as u64)?;
     let owned = keep(&state, pubkey, hash, bytes).await?;
     tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob mirrored");
     Ok(Json(descriptor(&headers, &owned)))

@@ -518,6 +518,14 @@ fn ok_reply(id: &str, result: Result<InsertOutcome, IngestError>) -> String {
         ),
         Ok(InsertOutcome::Deleted) => out::ok(id, false, "blocked: its author deleted this event"),
         Err(IngestError::Invalid(e)) => out::ok(id, false, &format!("invalid: {e}")),
+        Err(IngestError::Store(e)) if e.is_full() => {
+            tracing::error!(error = %e, "the disk is full: an event was refused");
+            out::ok(
+                id,
+                false,
+                "error: this node's disk is full; the event was not stored, send it again later",
+            )
+        }
         Err(IngestError::Store(e)) => {
             tracing::error!(error = %e, "storing an event failed");
             out::ok(id, false, "error: could not store the event")

@@ -32,11 +32,16 @@ impl TokenBucket {
 
     /// Takes one token if there is one.
     pub fn take(&mut self, now: Instant) -> bool {
+        self.take_n(1.0, now)
+    }
+
+    /// Takes `n` tokens if there are that many (bytes, say).
+    pub fn take_n(&mut self, n: f64, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.tokens >= n {
+            self.tokens -= n;
             true
         } else {
             false
@@ -75,6 +80,11 @@ impl PerIp {
     }
 
     pub fn take(&self, ip: IpAddr, now: Instant) -> bool {
+        self.take_n(ip, 1.0, now)
+    }
+
+    /// Takes `n` of `ip`'s tokens if it has that many.
+    pub fn take_n(&self, ip: IpAddr, n: f64, now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= PRUNE_AT {
             buckets.retain(|_, b| !b.is_full(now));
@@ -82,7 +92,7 @@ impl PerIp {
         buckets
             .entry(ip)
             .or_insert_with(|| TokenBucket::with(self.rate, self.burst, now))
-            .take(now)
+            .take_n(n, now)
     }
 }
 
@@ -110,6 +120,18 @@ mod tests {
         assert!(per_ip.take(a, t0) && per_ip.take(a, t0));
         assert!(!per_ip.take(a, t0));
         assert!(per_ip.take(b, t0));
+    }
+
+    #[test]
+    fn byte_budgets_take_what_they_spend() {
+        let t0 = Instant::now();
+        // 1,000 bytes an hour.
+        let per_ip = PerIp::with(1000.0 / 3600.0, 1000.0);
+        let a: IpAddr = [127, 0, 0, 1].into();
+        assert!(per_ip.take_n(a, 600.0, t0));
+        assert!(!per_ip.take_n(a, 600.0, t0), "only 400 left");
+        assert!(per_ip.take_n(a, 400.0, t0));
+        assert!(per_ip.take_n(a, 500.0, t0 + Duration::from_secs(1800)));
     }
 
     #[test]

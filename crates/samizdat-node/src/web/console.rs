@@ -301,13 +301,20 @@ struct Home<'a> {
     npub: String,
     sealed: Vec<SealedLine>,
     unreadable: usize,
+    /// The address of the next, older page of sealed records.
+    older: Option<String>,
     matches: Vec<MatchLine>,
 }
 
 #[derive(Deserialize)]
 pub struct Access {
     key: Option<String>,
+    /// Where the page of sealed records starts (`inbox::Cursor`).
+    older: Option<String>,
 }
+
+/// Sealed records shown on one console page.
+const PAGE: usize = 50;
 
 pub(crate) async fn home(
     Extract(state): Extract<Arc<State>>,
@@ -346,14 +353,16 @@ pub(crate) async fn home(
                 npub: String::new(),
                 sealed: Vec::new(),
                 unreadable: 0,
+                older: None,
                 matches: Vec::new(),
             },
         );
     };
     let reader = keys.clone();
     let cache = Arc::clone(&state);
+    let before = access.older.as_deref().and_then(inbox::Cursor::from_param);
     let read = super::read::on_store(&page, &state, move |store| {
-        let inbox = inbox::inbox(store, &reader)?;
+        let inbox = inbox::page(store, &reader, before, PAGE)?;
         let registry = cache.registry.get(store)?;
         let mut sealed = Vec::new();
         for (wrap, opened) in &inbox.opened {
@@ -403,10 +412,13 @@ pub(crate) async fn home(
                 why: s.why.clone(),
             })
             .collect::<Vec<_>>();
-        Ok((sealed, inbox.unreadable, matches))
+        let older = inbox
+            .older
+            .map(|c| format!("/console?older={}", c.to_param()));
+        Ok((sealed, inbox.unreadable, older, matches))
     })
     .await;
-    let (sealed, unreadable, matches) = match read {
+    let (sealed, unreadable, older, matches) = match read {
         Ok(r) => r,
         Err(answer) => return answer,
     };
@@ -418,6 +430,7 @@ pub(crate) async fn home(
             npub: keys.public_key().to_bech32().unwrap_or_default(),
             sealed,
             unreadable,
+            older,
             matches,
         },
     )
@@ -599,12 +612,12 @@ pub(crate) async fn sealed(
         return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", wrap);
     };
     let found = super::read::on_store(&page, &state, move |store| {
-        let inbox = inbox::inbox(store, &keys)?;
-        let Some((_, opened)) = inbox.opened.iter().find(|(w, _)| w.id == wrap) else {
+        let Some((_, opened)) = inbox::find(store, &keys, wrap)? else {
             return Ok(None);
         };
         let record = opened.inner.id();
-        let files = inbox
+        let nearby = inbox::around(store, &keys, opened.inner.created_at())?;
+        let files = nearby
             .opened
             .iter()
             .filter(|(_, o)| o.sender == opened.sender)
@@ -682,12 +695,8 @@ pub(crate) async fn file(
         return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", wrap);
     };
     let opened = super::read::on_store(&page, &state, move |store| {
-        let inbox = inbox::inbox(store, &keys)?;
-        let Some(file) = inbox
-            .opened
-            .iter()
-            .find(|(w, _)| w.id == wrap)
-            .and_then(|(_, o)| inbox::file_of(&o.inner)?.ok())
+        let Some(file) =
+            inbox::find(store, &keys, wrap)?.and_then(|(_, o)| inbox::file_of(&o.inner)?.ok())
         else {
             return Ok(Err(String::new()));
         };
@@ -811,8 +820,7 @@ async fn publish_signed(state: &Arc<State>, signed: Signed<PublishForm>) -> Answ
     let wrap = EventId::parse(form.wrap.trim())
         .map_err(|_| problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", form.wrap))?;
     let prepared = super::read::on_store(&page, state, move |store| {
-        let inbox = inbox::inbox(store, &keys)?;
-        let Some((_, opened)) = inbox.opened.into_iter().find(|(w, _)| w.id == wrap) else {
+        let Some((_, opened)) = inbox::find(store, &keys, wrap)? else {
             return Ok(Err(wrap.to_hex()));
         };
         let prepared = inbox::publishable(opened.inner).and_then(|verified| {

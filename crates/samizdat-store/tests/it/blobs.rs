@@ -89,6 +89,29 @@ fn owners_list_and_release() {
 }
 
 #[test]
+fn unreferenced_uploads_are_counted_until_a_record_names_them() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let me = keys.public_key().to_bytes();
+    let (a, b) = (sealed("waiting a", 3_000), sealed("waiting b", 5_000));
+    assert_eq!(f.store.unreferenced_blob_bytes().expect("count"), 0);
+    for bytes in [&a, &b] {
+        f.store.blobs().put(bytes).expect("put");
+        f.store.add_blob_owner(me, owned(bytes, 1)).expect("own");
+    }
+    // Two uploaders of one blob count it once.
+    f.store
+        .add_blob_owner(Keys::generate().public_key().to_bytes(), owned(&a, 2))
+        .expect("own");
+    assert_eq!(f.store.unreferenced_blob_bytes().expect("count"), 8_000);
+    let hash = BlobHash::of(&a);
+    assert!(!f.store.blob_is_referenced(&hash).expect("query"));
+    insert(&f.store, &[referencing(&keys, &hash)]);
+    assert!(f.store.blob_is_referenced(&hash).expect("query"));
+    assert_eq!(f.store.unreferenced_blob_bytes().expect("count"), 5_000);
+}
+
+#[test]
 fn a_referenced_blob_is_kept_until_its_record_goes() {
     let f = fixture();
     let keys = Keys::generate();

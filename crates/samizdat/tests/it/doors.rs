@@ -463,3 +463,259 @@ fn a_node_whose_directory_disappears_stops_and_makes_nothing_again() {
     let log = std::fs::read_to_string(node.dir.path().join("serve.log")).unwrap_or_default();
     assert!(log.contains("disappeared"), "{log}");
 }
+
+/// Uploads `bytes` from the loopback address `from` (127.0.0.0/8 is all
+/// this machine): another address, another budget.
+async fn upload_from(base: &str, keys: &Keys, from: [u8; 4], bytes: Vec<u8>) -> reqwest::Response {
+    crate::http();
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .expect("client");
+    let auth = authorization(keys, "upload", &[&sha256(&bytes)]);
+    client
+        .put(format!("{base}/upload"))
+        .header("authorization", auth)
+        .body(bytes)
+        .send()
+        .await
+        .expect("answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_fill_the_disk() {
+    let node = Node::start();
+    let served = Served::start(
+        &node,
+        "[blossom]\nupload_bytes_per_hour = 100000\nunreferenced_bytes = 150000\n",
+    );
+    let base = format!("http://{}", served.addr);
+    let keys = Keys::generate();
+    let first = upload_from(&base, &keys, [127, 0, 0, 1], opaque(60_000)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    // The budget of the hour is spent: refused before the body is stored.
+    let second = opaque(60_001);
+    let refused = upload_from(&base, &keys, [127, 0, 0, 1], second.clone()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(!blob_is_stored(&node, &sha256(&second)));
+    // Another address has its own budget.
+    let other = upload_from(&base, &keys, [127, 0, 0, 2], second.clone()).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    // 120,000 bytes wait for a record; a third address's upload would
+    // take them past the 150,000 the node keeps waiting.
+    let third = opaque(40_000);
+    let full = upload_from(&base, &keys, [127, 0, 0, 3], third.clone()).await;
+    assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
+    let reason = full
+        .headers()
+        .get("x-reason")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(reason.contains("no record names"), "{reason}");
+    // Once a record names the first upload, there is room again.
+    testimony_naming(&node, &keys, &sha256(&opaque(60_000)), 60_000);
+    let again = upload_from(&base, &keys, [127, 0, 0, 3], third).await;
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+/// `samizdat serve` on a data directory in a tmpfs of `size` that a new
+/// mount namespace holds (so the test needs no privilege beyond user
+/// namespaces); `None` where those are not allowed.
+fn serve_on_small_disk(node: &Node, size: &str, config: &str) -> Option<Served> {
+    use std::io::BufRead;
+    let disk = node.dir.path().join("disk");
+    std::fs::create_dir_all(&disk).expect("mount point");
+    let config_path = node.dir.path().join("small.toml");
+    std::fs::write(&config_path, config).expect("config");
+    let bin = env!("CARGO_BIN_EXE_samizdat");
+    let script = format!(
+        "mount -t tmpfs -o size={size} tmpfs \"$0\" || exit 97; \
+         \"$1\" --data \"$0/data\" init >/dev/null && \
+         \"$1\" --data \"$0/data\" id new --name documenter >/dev/null 2>&1 && \
+         exec \"$1\" --data \"$0/data\" --json serve --listen 127.0.0.1:0 --config \"$2\""
+    );
+    let mut child = std::process::Command::new("unshare")
+        .args(["--mount", "--map-root-user", "sh", "-c", &script])
+        .arg(&disk)
+        .arg(bin)
+        .arg(&config_path)
+        .env("SAMIZDAT_PASSPHRASE", crate::PASSPHRASE)
+        .stdout(std::process::Stdio::piped())
+        .stderr(
+            std::fs::File::create(node.dir.path().join("serve.log"))
+                .map_or_else(|_| std::process::Stdio::null(), std::process::Stdio::from),
+        )
+        .spawn()
+        .ok()?;
+    let stdout = child.stdout.take()?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line).ok()?;
+    if line.is_empty() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+    let announced: serde_json::Value = serde_json::from_str(&line).ok()?;
+    let addr = announced["relay"]
+        .as_str()?
+        .trim_start_matches("ws://")
+        .parse()
+        .ok()?;
+    Some(Served::from_child(
+        child,
+        addr,
+        announced["console"].as_str()?.to_string(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_new_data_and_keeps_what_it_has() {
+    let node = Node::start();
+    let Some(served) = serve_on_small_disk(&node, "6m", "") else {
+        eprintln!("skipped: this system allows no user or mount namespace to make a small disk");
+        return;
+    };
+    let base = format!("http://{}", served.addr);
+    let keys = Keys::generate();
+    // Blobs until the disk refuses one: a clear answer, nothing half kept.
+    let mut kept = Vec::new();
+    let mut refusal = None;
+    for i in 0..40 {
+        let blob = opaque(400_000 + i);
+        let answer = upload_from(&base, &keys, [127, 0, 0, 1], blob.clone()).await;
+        match answer.status() {
+            StatusCode::OK => kept.push(blob),
+            status => {
+                let reason = answer
+                    .headers()
+                    .get("x-reason")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                refusal = Some((status, reason));
+                break;
+            }
+        }
+    }
+    let (status, reason) = refusal.expect("the disk filled up");
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{reason}");
+    assert!(reason.contains("disk is full"), "{reason}");
+    assert!(!kept.is_empty());
+    // Events until the disk refuses one; each acknowledged one stays.
+    let mut client = served.client().await;
+    let mut acknowledged = Vec::new();
+    let mut event_refusal = None;
+    for i in 0..20_000u64 {
+        let note = crate::signed(
+            &keys,
+            samizdat_core::nostr::prelude::Kind::TextNote,
+            1_700_000_000 + i,
+            &[],
+            &"a testimony that fills the disk ".repeat(30),
+        );
+        let (ok, message) = client.publish(&note).await;
+        if ok {
+            acknowledged.push(note.id.to_hex());
+        } else {
+            event_refusal = Some(message);
+            break;
+        }
+    }
+    let message = event_refusal.expect("the disk refused an event");
+    assert!(message.contains("disk is full"), "{message}");
+    // Everything stored stays readable and whole.
+    for blob in &kept {
+        let got = crate::http()
+            .get(format!("{base}/{}", sha256(blob)))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(got.status(), StatusCode::OK);
+        assert_eq!(got.bytes().await.expect("body").as_ref(), blob.as_slice());
+    }
+    let stored = client
+        .req_once(
+            "all",
+            vec![serde_json::json!({"kinds": [1], "limit": 100_000})],
+        )
+        .await;
+    assert_eq!(stored.len(), acknowledged.len());
+    // Room made (a blob deleted by its uploader): the node takes data
+    // again, with no restart.
+    let first = sha256(&kept[0]);
+    let delete = crate::http()
+        .delete(format!("{base}/{first}"))
+        .header("authorization", authorization(&keys, "delete", &[&first]))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(delete.status(), StatusCode::OK);
+    let note = crate::signed(
+        &keys,
+        samizdat_core::nostr::prelude::Kind::TextNote,
+        1_600_000_000,
+        &[],
+        "after the disk was freed",
+    );
+    let (ok, message) = client.publish(&note).await;
+    assert!(ok, "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sealed_junk_is_read_a_page_at_a_time() {
+    let node = Node::start();
+    let npub = node
+        .json(&["id", "show"])
+        .pop()
+        .and_then(|v| v["npub"].as_str().map(str::to_string))
+        .expect("npub");
+    let me = node
+        .json(&["id", "show"])
+        .pop()
+        .and_then(|v| v["pubkey"].as_str().map(str::to_string))
+        .expect("pubkey");
+    // A real sealed record, then 70 wraps addressed to the documenter
+    // that open to nothing, all newer than it.
+    node.ok(&[
+        "testimony",
+        "add",
+        "Запечатано: у акимата задержали двоих",
+        "--lang",
+        "ru",
+        "--seal-to",
+        &npub,
+    ]);
+    let stranger = Keys::generate();
+    let now = Timestamp::now().as_secs();
+    let junk: Vec<_> = (0..70)
+        .map(|i| {
+            crate::signed(
+                &stranger,
+                samizdat_core::nostr::prelude::Kind::GiftWrap,
+                now + 60 + i,
+                &[&["p", &me]],
+                "not a sealed record",
+            )
+        })
+        .collect();
+    crate::sync::import(&node, "junk.jsonl", &junk.iter().collect::<Vec<_>>());
+    let served = Served::start(&node, "");
+    let console = Console::unlock(&served).await;
+    let first = console.page("/console").await;
+    assert!(first.contains("50 sealed record(s)"), "{first}");
+    assert!(first.contains("Older sealed records"), "{first}");
+    assert!(
+        !first.contains("задержали"),
+        "the real one is on a later page"
+    );
+    let older = first
+        .split("href=\"/console?older=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to older records");
+    let second = console.page(&format!("/console?older={older}")).await;
+    assert!(second.contains("задержали"), "{second}");
+    assert!(second.contains("20 sealed record(s)"), "{second}");
+    assert!(!second.contains("Older sealed records"), "the last page");
+}

@@ -69,6 +69,16 @@ impl Served {
         }
     }
 
+    /// A node started some other way, announced on `addr`.
+    pub fn from_child(child: Child, addr: SocketAddr, console: String) -> Served {
+        Served {
+            child,
+            addr,
+            console,
+            _node: None,
+        }
+    }
+
     /// Like [`Served::start`], keeping `node` (its data directory) for as
     /// long as the node runs.
     pub fn start_owned(node: Node, config: &str) -> Served {
