@@ -305,6 +305,20 @@ mod tests {
     /// A key that is not a point on the curve verifies nothing, and is
     /// not remembered as if it were.
     #[test]
+    fn ids_keys_and_signatures_are_lower_case_hex_only() {
+        let event = note(&Keys::generate(), "a testimony");
+        let json = event.as_json();
+        assert_eq!(super::parse(&json).expect("lower case").id, event.id);
+        for field in ["id", "pubkey", "sig"] {
+            let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
+            let upper = value[field].as_str().expect("hex").to_uppercase();
+            value[field] = upper.into();
+            let err = super::parse(&value.to_string()).expect_err(field);
+            assert!(err.to_string().contains("lower-case"), "{field}: {err}");
+        }
+    }
+
+    #[test]
     fn a_key_off_the_curve_verifies_nothing() {
         let keys = Keys::generate();
         let event = note(&keys, "text");

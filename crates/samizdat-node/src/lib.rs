@@ -18,7 +18,7 @@
 //! - `web`: the web interface (drop box, reading pages, status);
 //! - `wire`: outgoing WebSockets (proxy, TLS, compression, byte counts).
 
-mod blossom;
+pub mod blossom;
 pub mod config;
 pub mod inbox;
 mod ingest;

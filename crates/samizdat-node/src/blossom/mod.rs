@@ -17,7 +17,7 @@
 //! publish the witness's location; any other format is refused; encrypted
 //! data (a sealed file) is stored as it is.
 
-mod auth;
+pub mod auth;
 mod range;
 
 use std::net::SocketAddr;

@@ -719,3 +719,31 @@ async fn a_flood_of_sealed_junk_is_read_a_page_at_a_time() {
     assert!(second.contains("20 sealed record(s)"), "{second}");
     assert!(!second.contains("Older sealed records"), "the last page");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_in_upper_case_hex_is_invalid_not_a_duplicate() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let mut client = served.client().await;
+    let keys = Keys::generate();
+    let note = crate::signed(
+        &keys,
+        samizdat_core::nostr::prelude::Kind::TextNote,
+        1_700_000_000,
+        &[],
+        "written once",
+    );
+    let mut upper: serde_json::Value = serde_json::from_str(&note.as_json()).expect("json");
+    let id = upper["id"].as_str().expect("id").to_uppercase();
+    upper["id"] = id.clone().into();
+    // Before and after the same event is stored in its own spelling.
+    for _ in 0..2 {
+        client.send(serde_json::json!(["EVENT", upper])).await;
+        let ok = client.recv().await;
+        assert_eq!(ok[0], "OK");
+        assert_eq!(ok[2], false, "{ok}");
+        assert!(ok[3].as_str().unwrap_or("").starts_with("invalid:"), "{ok}");
+        let (stored, _) = client.publish(&note).await;
+        assert!(stored);
+    }
+}
