@@ -280,7 +280,19 @@ pub fn flac() -> Vec<Vec<u8>> {
         frame.extend(crc.to_be_bytes());
         out.extend(frame);
     }
-    vec![out]
+    // The same with the tags a tagger appends: APEv2, then ID3v1.
+    let mut tagged = out.clone();
+    let item = b"\x07\0\0\0\0\0\0\0Artist\0witness";
+    let mut footer = b"APETAGEX\xd0\x07\0\0".to_vec();
+    footer.extend(((item.len() + 32) as u32).to_le_bytes());
+    footer.extend(1u32.to_le_bytes());
+    footer.extend([0; 12]);
+    tagged.extend_from_slice(item);
+    tagged.extend(footer);
+    let mut id3 = b"TAGwitness".to_vec();
+    id3.resize(128, 0);
+    tagged.extend(id3);
+    vec![out, tagged]
 }
 
 pub fn amr() -> Vec<Vec<u8>> {

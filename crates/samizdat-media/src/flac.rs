@@ -56,7 +56,7 @@ fn layout(bytes: &[u8]) -> Result<Layout, MediaError> {
     let mut removed = Vec::new();
     let start = match id3v2_len(bytes) {
         Some(n) => {
-            removed.push("ID3v2 tag".to_string());
+            crate::note(&mut removed, "ID3v2 tag".to_string());
             n
         }
         None => 0,
@@ -84,7 +84,7 @@ fn layout(bytes: &[u8]) -> Result<Layout, MediaError> {
             STREAMINFO => return Err(corrupt("STREAMINFO out of place")),
             SEEKTABLE if len % 18 == 0 => kept.push((kind, body.clone())),
             127 => return Err(corrupt("an invalid metadata block")),
-            other => removed.push(block_name(other)),
+            other => crate::note(&mut removed, block_name(other)),
         }
         at = body.end;
         if last {
@@ -194,13 +194,14 @@ fn before_tags(b: &[u8], start: usize) -> usize {
         if end >= start + 128 && b[end - 128..end].starts_with(b"TAG") {
             end -= 128;
         } else if end >= start + 32 && &b[end - 32..end - 24] == b"APETAGEX" {
+            // The footer's size counts the items and the footer itself.
             let size = b[end - 20..end - 16]
                 .try_into()
                 .map(u32::from_le_bytes)
                 .unwrap_or(0) as usize;
             let header = if b[end - 9] & 0x80 != 0 { 32 } else { 0 };
-            match end.checked_sub(size + header) {
-                Some(e) if e >= start => end = e,
+            match end.checked_sub(size.saturating_add(header)) {
+                Some(e) if size >= 32 && e >= start && e < end => end = e,
                 _ => return end,
             }
         } else {
@@ -244,10 +245,10 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
     let mut layout = layout(bytes)?;
     let end = frames_end(bytes, layout.frames)?;
     if end < bytes.len() {
-        layout.removed.push(format!(
-            "{} bytes after the last audio frame",
-            bytes.len() - end
-        ));
+        crate::note(
+            &mut layout.removed,
+            format!("{} bytes after the last audio frame", bytes.len() - end),
+        );
     }
     let mut out = b"fLaC".to_vec();
     let count = layout.kept.len();
@@ -277,6 +278,16 @@ pub fn check(bytes: &[u8]) -> Result<(), MediaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_that_claims_no_size_ends_the_search() {
+        // An APE footer of size 0 once sent this round for ever.
+        let mut b = b"fLaC\x80\0\0\x22".to_vec();
+        b.extend([0; 34]);
+        b.extend(b"APETAGEX\xd0\x07\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(before_tags(&b, 42), b.len());
+        assert!(strip(&b).is_err());
+    }
 
     #[test]
     fn crcs_are_flacs() {

@@ -84,7 +84,11 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
                     .ok_or_else(|| corrupt("a cut extension"))?;
                 let end = sub_blocks(bytes, at + 2)?;
                 match label {
-                    0xF9 => out.extend_from_slice(&bytes[at..end]),
+                    // Timing and transparency: one 4-byte block, or dropped.
+                    0xF9 if end - at == 8 && bytes[at + 2] == 4 => {
+                        out.extend_from_slice(&bytes[at..end]);
+                    }
+                    0xF9 => crate::note(&mut removed, "malformed graphic control".to_string()),
                     0xFF if is_loop(&bytes[at + 2..end]) => {
                         // The loop count only, in the one form players read.
                         let count = &bytes[at + 2 + 12 + 2..at + 2 + 12 + 4];
@@ -92,13 +96,16 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
                         out.extend_from_slice(count);
                         out.push(0);
                     }
-                    0xFE => removed.push("comment".to_string()),
-                    0x01 => removed.push("plain-text extension".to_string()),
-                    0xFF => removed.push(format!(
-                        "application extension {}",
-                        String::from_utf8_lossy(bytes.get(at + 3..at + 11).unwrap_or(b"?"))
-                    )),
-                    other => removed.push(format!("extension {other:#04x}")),
+                    0xFE => crate::note(&mut removed, "comment".to_string()),
+                    0x01 => crate::note(&mut removed, "plain-text extension".to_string()),
+                    0xFF => crate::note(
+                        &mut removed,
+                        format!(
+                            "application extension {}",
+                            String::from_utf8_lossy(bytes.get(at + 3..at + 11).unwrap_or(b"?"))
+                        ),
+                    ),
+                    other => crate::note(&mut removed, format!("extension {other:#04x}")),
                 }
                 at = end;
             }
@@ -110,7 +117,10 @@ pub fn strip(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), MediaError> {
         return Err(corrupt("no image"));
     }
     if at < bytes.len() {
-        removed.push(format!("{} bytes after the trailer", bytes.len() - at));
+        crate::note(
+            &mut removed,
+            format!("{} bytes after the trailer", bytes.len() - at),
+        );
     }
     removed.sort();
     removed.dedup();

@@ -218,6 +218,20 @@ pub enum MediaError {
     NotEncrypted { format: String, why: NotNoise },
 }
 
+/// Adds `what` to the list of what was removed, once: a file of a million
+/// empty comments costs one line, not a million.
+pub(crate) fn note(removed: &mut Vec<String>, what: String) {
+    const MAX: usize = 32;
+    const MORE: &str = "and more";
+    if removed.len() >= MAX {
+        if removed.last().is_none_or(|l| l != MORE) {
+            removed.push(MORE.to_string());
+        }
+    } else if !removed.contains(&what) {
+        removed.push(what);
+    }
+}
+
 fn list_or(items: &[String], none: &str) -> String {
     if items.is_empty() {
         none.to_string()
@@ -393,7 +407,7 @@ const SIGNATURES: &[(&[u8], usize, &str)] = &[
         0,
         "ZIP (or an Office or OpenDocument file, an EPUB, an APK)",
     ),
-    (&[0x1F, 0x8B], 0, "gzip"),
+    (&[0x1F, 0x8B, 0x08], 0, "gzip"),
     (&[0x28, 0xB5, 0x2F, 0xFD], 0, "zstd"),
     (b"BZh", 0, "bzip2"),
     (&[0xFD, b'7', b'z', b'X', b'Z', 0], 0, "xz"),

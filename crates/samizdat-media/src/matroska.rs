@@ -37,7 +37,6 @@ const AUDIO: u32 = 0xE1;
 const PIXEL_WIDTH: u32 = 0xB0;
 const PIXEL_HEIGHT: u32 = 0xBA;
 const CONTENT_ENCODINGS: u32 = 0x6D80;
-const CONTENT_ENCRYPTION: u32 = 0x5035;
 const TIMESTAMP: u32 = 0xE7;
 const SIMPLE_BLOCK: u32 = 0xA3;
 const BLOCK_GROUP: u32 = 0xA0;
@@ -55,6 +54,11 @@ const CUE_TIME: u32 = 0xB3;
 const CUE_TRACK_POSITIONS: u32 = 0xB7;
 const CUE_TRACK: u32 = 0xF7;
 const CUE_CLUSTER_POSITION: u32 = 0xF1;
+
+/// Most elements read under one parent: a long recording's cluster holds
+/// a few thousand blocks; a file of tiny elements is refused before it
+/// costs memory many times its size.
+const MAX_CHILDREN: usize = 1 << 18;
 
 /// What the application fields say after cleaning.
 const APP: &[u8] = b"samizdat";
@@ -180,6 +184,9 @@ fn children(b: &[u8], parent: u32, range: Range<usize>) -> Result<Vec<Element>, 
     let mut at = range.start;
     // Bounded: every element moves `at` forward by its header at least.
     while at < range.end {
+        if out.len() == MAX_CHILDREN {
+            return Err(format!("more than {MAX_CHILDREN} elements in one place"));
+        }
         match element_at(b, parent, at, range.end) {
             Ok(element) => {
                 at = element.body.end;
@@ -341,7 +348,7 @@ impl Cleaner<'_> {
         let mut out = Vec::new();
         for child in children(self.b, element.id, element.body.clone())? {
             if !kept(element.id, child.id) {
-                self.removed.push(name(child.id));
+                crate::note(&mut self.removed, name(child.id));
                 continue;
             }
             match child.id {
@@ -349,26 +356,23 @@ impl Cleaner<'_> {
                     let body = self.filtered(&child)?;
                     put(&mut out, child.id, &body);
                 }
-                CONTENT_ENCODINGS => {
-                    if contains_id(self.b, child.body.clone(), CONTENT_ENCRYPTION) {
-                        return Err("encrypted tracks".into());
-                    }
-                    put(&mut out, child.id, &self.b[child.body.clone()]);
+                // The document type alone, nothing after a terminator.
+                DOC_TYPE => {
+                    let text = &self.b[child.body.clone()];
+                    put(
+                        &mut out,
+                        DOC_TYPE,
+                        text.split(|&c| c == 0).next().unwrap_or(text),
+                    );
                 }
+                // Compressed or encrypted tracks: no phone or messenger
+                // writes them, and their settings are a tree of their own.
+                CONTENT_ENCODINGS => return Err("encrypted or compressed tracks".into()),
                 _ => put(&mut out, child.id, &self.b[child.body.clone()]),
             }
         }
         Ok(out)
     }
-}
-
-/// Whether an element of `id` appears anywhere below `range`.
-fn contains_id(b: &[u8], range: Range<usize>, id: u32) -> bool {
-    let Ok(list) = children(b, 0, range) else {
-        return true;
-    };
-    list.iter()
-        .any(|e| e.id == id || (e.body.len() > 2 && contains_id(b, e.body.clone(), id)))
 }
 
 /// The document type, and whether it is WebM.
@@ -449,7 +453,7 @@ fn clean(b: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
     let mut tracks_body = Vec::new();
     for entry in children(b, TRACKS, tracks.body.clone())? {
         if entry.id != TRACK_ENTRY {
-            c.removed.push(name(entry.id));
+            crate::note(&mut c.removed, name(entry.id));
             continue;
         }
         let fields = children(b, TRACK_ENTRY, entry.body.clone())?;
@@ -462,9 +466,10 @@ fn clean(b: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
         let number = field(TRACK_NUMBER).ok_or("a track without a number")?;
         let kind = field(TRACK_TYPE).ok_or("a track without a type")?;
         if !matches!(kind, 1 | 2) {
-            c.removed.push(format!(
-                "a track of type {kind} (subtitles, metadata or other non-media)"
-            ));
+            crate::note(
+                &mut c.removed,
+                format!("a track of type {kind} (subtitles, metadata or other non-media)"),
+            );
             continue;
         }
         let body = c.filtered(&entry)?;
@@ -509,13 +514,13 @@ fn clean(b: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
                                 put(&mut body, BLOCK_GROUP, &filtered);
                             }
                         }
-                        other => c.removed.push(name(other)),
+                        other => crate::note(&mut c.removed, name(other)),
                     }
                 }
                 let time = time.ok_or("a cluster without a timestamp")?;
                 clusters.push((time, body));
             }
-            other => c.removed.push(name(other)),
+            other => crate::note(&mut c.removed, name(other)),
         }
     }
     if clusters.is_empty() {

@@ -46,10 +46,10 @@ fn parts(bytes: &[u8], strict: bool) -> Result<Parts<'_>, MediaError> {
     let end = declared.saturating_add(8).min(bytes.len());
     let mut removed = Vec::new();
     if declared.saturating_add(8) < bytes.len() {
-        removed.push(format!(
-            "{} bytes after the RIFF data",
-            bytes.len() - declared - 8
-        ));
+        crate::note(
+            &mut removed,
+            format!("{} bytes after the RIFF data", bytes.len() - declared - 8),
+        );
     }
     let (mut fmt, mut fact, mut data) = (None, None, None);
     let mut at = 12;
@@ -73,7 +73,7 @@ fn parts(bytes: &[u8], strict: bool) -> Result<Parts<'_>, MediaError> {
         let chunk = &bytes[body..body_end];
         match &id {
             b"fmt " if fmt.is_none() && data.is_none() => fmt = Some(chunk),
-            b"fact" if fact.is_none() => fact = Some(chunk),
+            b"fact" if fact.is_none() && chunk.len() == 4 => fact = Some(chunk),
             b"data" if data.is_none() && fmt.is_some() => data = Some(chunk),
             b"fmt " | b"data" | b"fact" => {
                 return Err(corrupt(format!(
@@ -81,7 +81,7 @@ fn parts(bytes: &[u8], strict: bool) -> Result<Parts<'_>, MediaError> {
                     String::from_utf8_lossy(&id)
                 )));
             }
-            other => removed.push(chunk_name(other)),
+            other => crate::note(&mut removed, chunk_name(other)),
         }
         // Chunks are padded to an even length.
         at = body_end + (size & 1);
@@ -97,7 +97,10 @@ fn parts(bytes: &[u8], strict: bool) -> Result<Parts<'_>, MediaError> {
         if strict {
             return Err(corrupt("a partial sample frame at the end"));
         }
-        removed.push(format!("{} bytes of a cut-off sample", data.len() - whole));
+        crate::note(
+            &mut removed,
+            format!("{} bytes of a cut-off sample", data.len() - whole),
+        );
     }
     Ok(Parts {
         fmt,
@@ -109,6 +112,11 @@ fn parts(bytes: &[u8], strict: bool) -> Result<Parts<'_>, MediaError> {
 
 /// Checks the format chunk; returns the size of one sample frame.
 fn check_fmt(fmt: &[u8]) -> Result<usize, MediaError> {
+    // PCM's 16 bytes, 18 with an empty extension, 40 for the extensible
+    // format, 20 for IMA ADPCM: nothing longer to carry anything else.
+    if !matches!(fmt.len(), 16 | 18 | 20 | 40) {
+        return Err(corrupt(format!("a fmt chunk of {} bytes", fmt.len())));
+    }
     let (Some(tag), Some(channels), Some(rate), Some(align)) =
         (le16(fmt, 0), le16(fmt, 2), le32(fmt, 4), le16(fmt, 12))
     else {

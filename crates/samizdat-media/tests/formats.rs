@@ -92,6 +92,12 @@ fn wav_loses_its_chunks_and_keeps_its_sound() {
     let cut = &original[..original.len() - 2_000];
     let clean = strip(cut).expect("a cut recording is kept");
     assert!(clean.removed().iter().any(|r| r.contains("LIST")));
+    // A format chunk longer than any format needs: refused.
+    let mut long = original.clone();
+    let fmt = long.windows(4).position(|w| w == b"fmt ").expect("fmt");
+    long[fmt + 4] = 24;
+    long.splice(fmt + 24..fmt + 24, *b"SN-4417-");
+    assert!(strip(&long).is_err());
     // Not a WAV inside: refused.
     let mut wrong = original.clone();
     let fmt = wrong.windows(4).position(|w| w == b"fmt ").expect("fmt");
@@ -339,10 +345,10 @@ fn video_frame(i: u8) -> Vec<u8> {
 }
 
 fn webm_with_everything(live: bool) -> Vec<u8> {
-    matroska_with_everything(live, b"webm")
+    matroska_with_everything(live, b"webm", &[])
 }
 
-fn matroska_with_everything(live: bool, doc_type: &[u8]) -> Vec<u8> {
+fn matroska_with_everything(live: bool, doc_type: &[u8], track_extra: &[u8]) -> Vec<u8> {
     let header = el(
         &[0x1A, 0x45, 0xDF, 0xA3],
         &[
@@ -374,6 +380,7 @@ fn matroska_with_everything(live: bool, doc_type: &[u8]) -> Vec<u8> {
             el(&[0x86], b"V_VP8"),
             el(&[0x53, 0x6E], b"camera of Aigerim"),
             el(&[0xE0], &[uint(&[0xB0], 64), uint(&[0xBA], 48)].concat()),
+            track_extra.to_vec(),
         ]
         .concat(),
     );
@@ -494,7 +501,7 @@ fn webm_keeps_its_video_and_nothing_that_names_anyone() {
         assert!(admit(&original).is_err());
     }
     // The same file called Matroska.
-    let rebuilt = matroska_with_everything(false, b"matroska");
+    let rebuilt = matroska_with_everything(false, b"matroska", &[]);
     let clean = strip(&rebuilt).expect("strips");
     assert_eq!(clean.media_type(), MediaType::Matroska);
     assert_eq!(clean.media_type().mime(), "video/x-matroska");
@@ -512,6 +519,14 @@ fn broken_webm_is_refused() {
         strip(&original[..tracks + 20]),
         Err(MediaError::Corrupt { kind: "WebM", .. })
     ));
+    // A track compressed or encrypted (ContentEncodings): refused, as a
+    // format samizdat does not clean.
+    let encodings = el(
+        &[0x6D, 0x80],
+        &el(&[0x62, 0x40], &el(&[0x50, 0x35], b"key")),
+    );
+    let encoded = matroska_with_everything(false, b"webm", &encodings);
+    assert!(matches!(strip(&encoded), Err(MediaError::Unsupported(_))));
     // An unknown document type.
     let mut other = original.clone();
     let doc = other

@@ -90,31 +90,29 @@ const WRAP_JITTER: u64 = 2 * 24 * 3600 + 3600;
 /// Every gift wrap in the store addressed to `keys`, opened: for the
 /// command line, which shows them all.
 pub fn inbox(store: &Store, keys: &Keys) -> Result<Inbox, StoreError> {
-    open_all(keys, wraps(store, keys, None, None, None)?)
+    open_all(keys, wraps(store, keys, Window::default())?)
 }
 
-/// One page of the inbox, newest first: at most `limit` wraps older than
-/// `before`. What the console shows, so a flood of sealed junk costs one
-/// page of decryptions per request, not all of them.
+/// One page of the inbox, newest first: at most `limit` wraps after
+/// `before` in the store's order (newest first, then by id). What the
+/// console shows, so a flood of sealed junk costs one page of
+/// decryptions per request, not all of them; and a flood within one
+/// second cannot hide what lies beyond it.
 pub fn page(
     store: &Store,
     keys: &Keys,
     before: Option<Cursor>,
     limit: usize,
 ) -> Result<Inbox, StoreError> {
-    // Wraps of the cursor's own second that were shown already are
-    // skipped here; a page may hold a few more of that second.
     let mut found = wraps(
         store,
         keys,
-        None,
-        before.map(|c| c.created_at),
-        Some(limit + 64),
+        Window {
+            after: before.map(|c| (c.created_at, c.id)),
+            limit: Some(limit + 1),
+            ..Window::default()
+        },
     )?;
-    found.sort_by_key(|w| std::cmp::Reverse((w.created_at, w.id)));
-    if let Some(c) = before {
-        found.retain(|w| (w.created_at.as_secs(), w.id) < (c.created_at, c.id));
-    }
     let more = found.len() > limit;
     found.truncate(limit);
     let older = more.then(|| found.last()).flatten().map(|w| Cursor {
@@ -146,38 +144,56 @@ pub fn find(
 }
 
 /// The wraps addressed to `keys` sealed around `at` (a sealed record's
-/// signing time): where the files sealed with it are.
+/// signing time): where the files sealed with it are. Read a page at a
+/// time across the whole window, at most [`MAX_AROUND`] of them.
 pub fn around(store: &Store, keys: &Keys, at: Timestamp) -> Result<Inbox, StoreError> {
     let at = at.as_secs();
-    open_all(
-        keys,
-        wraps(
+    let mut all = Vec::new();
+    let mut after = None;
+    // Bounded: MAX_AROUND wraps, a thousand a read.
+    while all.len() < MAX_AROUND {
+        let batch = wraps(
             store,
             keys,
-            Some(at.saturating_sub(WRAP_JITTER)),
-            Some(at.saturating_add(WRAP_JITTER)),
-            Some(MAX_AROUND),
-        )?,
-    )
+            Window {
+                since: Some(at.saturating_sub(WRAP_JITTER)),
+                until: Some(at.saturating_add(WRAP_JITTER)),
+                after,
+                limit: Some(1_000),
+            },
+        )?;
+        let Some(last) = batch.last() else { break };
+        after = Some((last.created_at.as_secs(), last.id));
+        let full = batch.len() == 1_000;
+        all.extend(batch);
+        if !full {
+            break;
+        }
+    }
+    open_all(keys, all)
 }
 
 /// Most wraps opened to find the files of one record.
-const MAX_AROUND: usize = 2_000;
+const MAX_AROUND: usize = 20_000;
 
-fn wraps(
-    store: &Store,
-    keys: &Keys,
+/// Which of a key's wraps to read.
+#[derive(Default)]
+struct Window {
     since: Option<u64>,
     until: Option<u64>,
+    after: Option<(u64, EventId)>,
     limit: Option<usize>,
-) -> Result<Vec<Event>, StoreError> {
+}
+
+fn wraps(store: &Store, keys: &Keys, window: Window) -> Result<Vec<Event>, StoreError> {
     store
         .query(&Query {
             kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
             tags: vec![('p', vec![keys.public_key().to_hex()])],
-            since,
-            until,
-            limit,
+            since: window.since,
+            until: window.until,
+            after: window.after,
+            limit: window.limit,
             ..Default::default()
         })?
         .iter()

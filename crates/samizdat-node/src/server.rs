@@ -56,6 +56,9 @@ pub(crate) struct State {
     pub submissions: PerIp,
     /// Blossom upload budget per address, in bytes.
     pub upload_bytes: PerIp,
+    /// Blossom upload bodies read at once: each may hold up to
+    /// `blossom.max_upload_bytes` in memory.
+    pub blossom_bodies: Semaphore,
     /// Who reads what witnesses seal through the drop box.
     pub documenters: Vec<PublicKey>,
     /// The documenters' console, when unlocked.
@@ -165,6 +168,7 @@ impl Node {
             console,
             registry: crate::people::Cached::default(),
             uploads: Semaphore::new(UPLOADS_AT_ONCE),
+            blossom_bodies: Semaphore::new(UPLOADS_AT_ONCE),
             ingest,
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
             reads: Semaphore::new(cores * 4),

@@ -62,6 +62,20 @@ pub fn is_full(e: &io::Error) -> bool {
     )
 }
 
+/// The right to download one blob; dropping it lets the next one in.
+#[derive(Debug)]
+pub struct DownloadLock {
+    path: PathBuf,
+    _file: fs::File,
+}
+
+impl Drop for DownloadLock {
+    fn drop(&mut self) {
+        // Removed while still locked, so no one locks a name about to go.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
 /// A blob that is in the store now: its name, its size and why the rule
 /// admitted it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +150,41 @@ impl BlobStore {
         tmp.persist(&path).map_err(|e| e.error)?;
         sync_dir(dir)?;
         Ok(hash)
+    }
+
+    /// Takes the right to download `hash` into its partial file, for this
+    /// process and every other on the same store: `None` while another
+    /// download of it runs. Two downloads of one blob writing one partial
+    /// file would let the slower write into the blob the faster one
+    /// stored, after the admission rule had passed it.
+    pub fn download_lock(&self, hash: &BlobHash) -> io::Result<Option<DownloadLock>> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let path = self
+            .root
+            .join("tmp")
+            .join(format!("{}.lock", hash.to_hex()));
+        // Bounded: a retry only when the lock file was replaced between
+        // opening and locking it.
+        for _ in 0..8 {
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            // SAFETY: flock on a descriptor this function owns.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                return Ok(None);
+            }
+            // The file locked must still be the one the name points at: a
+            // finished download removes it.
+            let same = fs::metadata(&path)
+                .is_ok_and(|m| m.ino() == file.metadata().map_or(0, |f| f.ino()));
+            if same {
+                return Ok(Some(DownloadLock { path, _file: file }));
+            }
+        }
+        Ok(None)
     }
 
     /// Where a download of `hash` in progress keeps the bytes it has so
@@ -416,6 +465,20 @@ mod tests {
         ));
         assert!(!blobs.partial_path(&hash).exists());
         assert!(!blobs.contains(&hash));
+    }
+
+    #[test]
+    fn one_download_of_a_blob_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
+        let hash = BlobHash::of(b"anything");
+        let first = blobs.download_lock(&hash).expect("lock").expect("taken");
+        assert!(blobs.download_lock(&hash).expect("lock").is_none(), "held");
+        drop(first);
+        assert!(
+            blobs.download_lock(&hash).expect("lock").is_some(),
+            "free again"
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use blobs::{BlobEntry, BlobError, BlobStore, hash_reader};
+pub use blobs::{BlobEntry, BlobError, BlobStore, DownloadLock, Kept, hash_reader};
 pub use fsutil::{DirId, write_atomic};
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};

@@ -32,6 +32,10 @@ pub struct Query {
     /// for all of them; otherwise only those whose `p` tag names one of
     /// these keys, so an empty list hides every gift wrap.
     pub gift_wraps_for: Option<Vec<PublicKey>>,
+    /// Only events after this `(created_at, id)` in the order results come
+    /// in (newest first, then by id): the next page of a listing, exact
+    /// however many events share a second. Not for searches.
+    pub after: Option<(u64, EventId)>,
 }
 
 /// Kind of a gift wrap (NIP-59), the only kind whose reading is restricted.
@@ -129,6 +133,13 @@ fn build(q: &Query) -> Sql {
     if let Some(until) = q.until {
         conditions.push(format!("{time_column} <= ?"));
         params.push(Value::Integer(until.min(i64::MAX as u64) as i64));
+    }
+    if let Some((at, id)) = q.after {
+        let at = Value::Integer(at.min(i64::MAX as u64) as i64);
+        conditions.push(format!(
+            "({time_column} < ? OR ({time_column} = ? AND e.id > ?))"
+        ));
+        params.extend([at.clone(), at, Value::Blob(id.as_bytes().to_vec())]);
     }
     for (name, values) in tags {
         conditions.push(format!(

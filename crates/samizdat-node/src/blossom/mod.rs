@@ -197,6 +197,9 @@ fn not_kept(e: BlobError) -> BlossomError {
     }
 }
 
+/// How long an upload waits for its turn to be read.
+const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Spends `bytes` of the address's upload budget, or says it is spent.
 fn spend(state: &State, peer: SocketAddr, bytes: u64) -> Answer<()> {
     let ip = peer.ip().to_canonical();
@@ -241,11 +244,9 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Answer<Json<Value>> {
-    // Refuse a missing or malformed authorization before reading a body.
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok());
-    auth::parse(header)?;
+    // The authorization is checked (signature included) before anything
+    // is spent or read: a stranger's unsigned requests cost nothing.
+    let (pubkey, event) = authorize(&headers, Verb::Upload, None).await?;
     let max = state.config.blossom.max_upload_bytes;
     let too_large = || {
         BlossomError::new(
@@ -253,32 +254,44 @@ pub(crate) async fn upload(
             format!("blobs are limited to {max} bytes"),
         )
     };
+    // A body whose length is not said up front is refused: the budget is
+    // spent on the length before the body is read.
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
+        .and_then(|h| h.parse::<u64>().ok())
+        .ok_or_else(|| {
+            BlossomError::new(
+                StatusCode::LENGTH_REQUIRED,
+                "an upload must say its Content-Length",
+            )
+        })?;
+    if declared > max {
         return Err(too_large());
     }
-    // The budget is spent before the body is read, on what the client
-    // says it sends; a client that says nothing pays once it has sent.
-    if let Some(n) = declared {
-        spend(&state, peer, n)?;
-    }
-    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    spend(&state, peer, declared)?;
+    // A few bodies in memory at once, each up to `max_upload_bytes`.
+    let _reading = tokio::time::timeout(WAIT_FOR_TURN, state.blossom_bodies.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            BlossomError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the node is busy with other uploads; try again in a moment",
+            )
+        })?;
+    let limit = usize::try_from(declared.min(max)).unwrap_or(usize::MAX);
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| too_large())?;
-    if declared.is_none() {
-        spend(&state, peer, bytes.len() as u64)?;
-    }
     let hash = {
         let bytes = bytes.clone();
         tokio::task::spawn_blocking(move || BlobHash::from_bytes(Sha256::digest(&bytes).into()))
             .await
             .map_err(BlossomError::internal)?
     };
-    let (pubkey, _) = authorize(&headers, Verb::Upload, Some(&hash)).await?;
+    auth::check(&event, Verb::Upload, Some(&hash), Timestamp::now())?;
     let owned = keep(&state, pubkey, hash, bytes.into()).await?;
     tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob uploaded");
     Ok(Json(descriptor(&headers, &owned)))

@@ -53,6 +53,9 @@ use crate::web::read::{self, HistoryLine, Item, PersonLine, Said, Shown};
 
 /// The mirror format this code writes and `verify` reads.
 pub const FORMAT: &str = "samizdat-mirror/1";
+/// The rule every media file of a mirror passed (`manifest.json`'s
+/// `media`): clean media by `samizdat_media::admit`, nothing encrypted.
+pub const MEDIA_RULE: &str = "clean/1";
 pub const MANIFEST: &str = "manifest.json";
 pub const SUMS: &str = "SHA256SUMS";
 pub const RECORDS: &str = "records.jsonl";
@@ -212,6 +215,13 @@ pub fn site(
 /// mirror already holds, byte for byte, passed when it went in and is not
 /// cleaned again. Returns how many were left out (counted as absent).
 fn only_public(store: &Store, old: Option<&Path>, selection: &mut Selection) -> u64 {
+    // Only a mirror whose media passed this rule vouches for its files.
+    let old = old.filter(|o| {
+        fs::read(o.join(MANIFEST))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|m| m["media"] == MEDIA_RULE)
+    });
     let verdicts: Vec<(BlobHash, bool)> = selection
         .blobs
         .par_iter()
@@ -1175,6 +1185,7 @@ fn manifest(
     let mut out = String::new();
     out.push_str("{\n");
     out.push_str(&format!("  \"format\": \"{FORMAT}\",\n"));
+    out.push_str(&format!("  \"media\": \"{MEDIA_RULE}\",\n"));
     out.push_str(&format!("  \"as_of\": {},\n", selection.as_of));
     out.push_str(&format!("  \"records\": {},\n", selection.records.len()));
     out.push_str(&format!(

@@ -166,6 +166,7 @@ impl Filter {
             // A client's filter sees no gift wrap until the connection
             // says whose it may read.
             gift_wraps_for: Some(Vec::new()),
+            after: None,
         }
     }
 

@@ -254,6 +254,16 @@ async fn fetch(
         )));
     }
     let local = |e: std::io::Error| SyncError::Link(format!("writing blob {hash}: {e}"));
+    // One download of a blob at a time, across peers and processes; held
+    // until it is stored or dropped.
+    let Some(_downloading) = store.blobs().download_lock(hash).map_err(local)? else {
+        return Ok(Step::Refused(format!(
+            "blob {hash}: another download of it is under way"
+        )));
+    };
+    if store.blobs().contains(hash) {
+        return Ok(Step::Done);
+    }
     let partial = store.blobs().partial_path(hash);
     let mut have = tokio::fs::metadata(&partial).await.map_or(0, |m| m.len());
     if have >= size {

@@ -537,8 +537,18 @@ fn check(
     if !trusted(state, headers, peer) {
         return Some(refused(page, state, headers, peer));
     }
+    // A console form comes from a console page: not from a sandboxed or
+    // opaque origin (`Origin: null`), not from another site, not even
+    // from another port of this machine (which the browser would send
+    // the console's cookies to).
+    let origin_null = headers
+        .get(header::ORIGIN)
+        .is_some_and(|o| o.as_bytes().eq_ignore_ascii_case(b"null"));
+    let cross = headers
+        .get("sec-fetch-site")
+        .is_some_and(|s| s.as_bytes() != b"same-origin");
     let cookies = super::cookies(headers);
-    if !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), token) {
+    if origin_null || cross || !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), token) {
         return Some(problem(
             page,
             StatusCode::FORBIDDEN,

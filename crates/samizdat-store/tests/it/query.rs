@@ -1,7 +1,7 @@
 use samizdat_core::nostr::prelude::{Event, Keys};
 use samizdat_store::{InsertOutcome, Query, Store};
 
-use crate::{event, fixture, ids, insert};
+use crate::{NOW, event, fixture, ids, insert};
 
 #[test]
 fn filters_select_by_every_field() {
@@ -410,4 +410,41 @@ fn migration_four_finds_labels_stored_before_it() {
         ids(&store.labels_naming(&original.id, 10).expect("labels")),
         [translated.id.to_hex()]
     );
+}
+
+#[test]
+fn pages_go_on_after_a_cursor_however_many_share_a_second() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let reader = Keys::generate().public_key().to_hex();
+    let events: Vec<Event> = (0..25)
+        .map(|i| {
+            let at = if i < 20 { NOW - 5 } else { NOW - 100 - i };
+            event(&keys, 1059, at, &[&["p", &reader]], &format!("wrap {i}"))
+        })
+        .collect();
+    insert(&f.store, &events);
+    let mut seen = Vec::new();
+    let mut after = None;
+    // Bounded: 25 events, pages of 7.
+    for _ in 0..10 {
+        let page = f
+            .store
+            .query(&Query {
+                kinds: Some(vec![1059]),
+                tags: vec![('p', vec![reader.clone()])],
+                after,
+                limit: Some(7),
+                ..Default::default()
+            })
+            .expect("query");
+        let Some(last) = page.last() else { break };
+        let last = last.event().expect("event");
+        after = Some((last.created_at.as_secs(), last.id));
+        seen.extend(page.iter().map(|s| s.id));
+    }
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (25, 25), "each once, none lost");
 }

@@ -45,8 +45,11 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
         let node = Node::bind(config, store).await?;
         let addr = node.local_addr();
         let console = console_url(addr, node.console_key());
-        let written = write_console_url(&ctx.data, &console);
-        announce(ctx, addr, &console, written.is_ok());
+        let written = match &console {
+            Some(url) => write_console_url(&ctx.data, url),
+            None => Ok(()),
+        };
+        announce(ctx, addr, console.as_deref(), written.is_ok());
         if let Err(e) = written {
             tracing::warn!(error = %e, "writing {CONSOLE_FILE}");
         }
@@ -64,16 +67,16 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
 pub const CONSOLE_FILE: &str = "console.url";
 
 /// The console's address on this machine, with the access key that lets
-/// a browser in (the console answers on loopback only).
-fn console_url(addr: SocketAddr, key: &str) -> String {
+/// a browser in; `None` when the node listens on one other address only,
+/// since the console answers on loopback alone.
+fn console_url(addr: SocketAddr, key: &str) -> Option<String> {
     let host = match addr.ip() {
         IpAddr::V6(ip) if ip.is_loopback() => format!("[{ip}]"),
         IpAddr::V4(ip) if ip.is_loopback() => ip.to_string(),
-        // Every interface, or one other address: loopback is among them
-        // only for the unspecified address.
-        _ => Ipv4Addr::LOCALHOST.to_string(),
+        ip if ip.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        _ => return None,
     };
-    format!("http://{host}:{}/console?key={key}", addr.port())
+    Some(format!("http://{host}:{}/console?key={key}", addr.port()))
 }
 
 fn write_console_url(data: &std::path::Path, url: &str) -> std::io::Result<()> {
@@ -93,7 +96,7 @@ fn write_console_url(data: &std::path::Path, url: &str) -> std::io::Result<()> {
 /// Says where the node serves: one line a script can read, then hints.
 /// The console's key is printed only to a terminal (or to a script that
 /// asked for JSON), never into a log a service manager keeps.
-fn announce(ctx: &Context, addr: SocketAddr, console: &str, written: bool) {
+fn announce(ctx: &Context, addr: SocketAddr, console: Option<&str>, written: bool) {
     use std::io::IsTerminal;
     if ctx.json {
         println!(
@@ -116,7 +119,12 @@ fn announce(ctx: &Context, addr: SocketAddr, console: &str, written: bool) {
         } else if addr.ip().is_loopback() {
             println!("only this machine can connect; `--listen` serves the local network");
         }
-        if std::io::stdout().is_terminal() {
+        if console.is_none() {
+            println!(
+                "documenters' console: none, since it answers on loopback alone; listen on \
+                 every interface or on loopback to use it"
+            );
+        } else if let Some(console) = console.filter(|_| std::io::stdout().is_terminal()) {
             println!("documenters' console, in a browser on this machine only: {console}");
         } else if written {
             println!(

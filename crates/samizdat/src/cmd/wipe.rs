@@ -52,7 +52,20 @@ pub fn run(ctx: &Context, args: WipeArgs) -> Result<Code> {
     if let Some(pid) = super::stop_holder(&ctx.data)? {
         eprintln!("stopped the samizdat process {pid} that was using the data directory");
     }
-    let summary = destroy(&ctx.data, false)?;
+    // Held until everything is gone: a node started again meanwhile (by a
+    // service manager, say) waits rather than writing into the directory.
+    let held = super::hold(&ctx.data, "wiping it")?;
+    let mut summary = destroy(&ctx.data, false)?;
+    drop(held);
+    // A vault being packed when its process was stopped leaves a partial
+    // (encrypted) copy beside the directory.
+    let mut partial = ctx.data.as_os_str().to_owned();
+    partial.push(".samizdat-vault.partial");
+    let partial = std::path::PathBuf::from(partial);
+    if is_real_file(&partial) {
+        overwrite(&partial).with_context(|| format!("overwriting {}", partial.display()))?;
+        remove(&partial, &mut summary)?;
+    }
     if ctx.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

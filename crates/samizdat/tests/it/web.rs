@@ -689,7 +689,7 @@ pub(crate) struct Console {
     pub(crate) client: reqwest::Client,
     pub(crate) base: String,
     pub(crate) cookies: String,
-    token: String,
+    pub(crate) token: String,
 }
 
 impl Console {
