@@ -537,18 +537,17 @@ fn check(
     if !trusted(state, headers, peer) {
         return Some(refused(page, state, headers, peer));
     }
-    // A console form comes from a console page: not from a sandboxed or
-    // opaque origin (`Origin: null`), not from another site, not even
-    // from another port of this machine (which the browser would send
-    // the console's cookies to).
-    let origin_null = headers
-        .get(header::ORIGIN)
-        .is_some_and(|o| o.as_bytes().eq_ignore_ascii_case(b"null"));
+    // A console form comes from a console page: not from another site,
+    // nor a sandboxed (opaque) document, nor another port of this machine
+    // (which the browser would send the console's cookies to), as the
+    // browser's `Sec-Fetch-Site` says. (`Origin: null` is no sign: the
+    // pages' `no-referrer` policy makes browsers send it for their own
+    // forms.)
     let cross = headers
         .get("sec-fetch-site")
         .is_some_and(|s| s.as_bytes() != b"same-origin");
     let cookies = super::cookies(headers);
-    if origin_null || cross || !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), token) {
+    if cross || !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), token) {
         return Some(problem(
             page,
             StatusCode::FORBIDDEN,

@@ -323,10 +323,10 @@ async fn the_console_answers_the_operator_alone() {
             .expect("answers");
         assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{header}");
     }
-    // A form from an opaque origin, or from another port of this machine
+    // A form from another site, or from another port of this machine
     // (where the browser sends the console's cookies too), is refused.
     for (name, value, status) in [
-        ("origin", "null", StatusCode::FORBIDDEN),
+        ("sec-fetch-site", "cross-site", StatusCode::FORBIDDEN),
         ("sec-fetch-site", "same-site", StatusCode::FORBIDDEN),
         ("sec-fetch-site", "same-origin", StatusCode::SEE_OTHER),
     ] {
