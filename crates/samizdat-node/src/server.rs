@@ -4,7 +4,7 @@
 //! `GET /` with `Accept: application/nostr+json` is the NIP-11 document,
 //! and the Blossom routes serve blobs.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,8 +33,12 @@ use crate::relay::{self, PerIp};
 /// `web.max_upload_bytes` at most).
 const UPLOADS_AT_ONCE: usize = 4;
 
-/// How long shutdown waits for connections to finish what they acknowledged.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long shutdown lets HTTP requests in progress finish: a client that
+/// trickles its headers or its body is dropped after this.
+const HTTP_DRAIN: Duration = Duration::from_secs(2);
+/// How long shutdown then waits for relay connections to send the `OK`s
+/// of what they took (every one already durable) and close.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What every connection shares.
 pub(crate) struct State {
@@ -236,13 +240,29 @@ impl Node {
                 tracing::debug!(error = %e, "TCP_NODELAY");
             }
         });
-        axum::serve(
+        let serving = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(stopping)
-        .await
-        .map_err(NodeError::Serve)?;
+        .into_future();
+        // Shutdown takes a bounded time whatever clients do: requests still
+        // arriving after HTTP_DRAIN are dropped with their connections.
+        let mut stopped = state.shutdown.clone();
+        let deadline = async move {
+            while !*stopped.borrow() {
+                if stopped.changed().await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(HTTP_DRAIN).await;
+        };
+        tokio::select! {
+            served = serving => served.map_err(NodeError::Serve)?,
+            () = deadline => {
+                tracing::warn!("HTTP clients still sending after {HTTP_DRAIN:?}: dropped");
+            }
+        }
         state.connections.close();
         let gone = gone.load(std::sync::atomic::Ordering::SeqCst);
         // Nothing left to finish for a directory that is gone.

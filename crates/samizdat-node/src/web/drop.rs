@@ -28,7 +28,7 @@ use samizdat_core::{Attachment, BlobHash, kind, validate};
 use samizdat_store::InsertOutcome;
 
 use super::{Page, csrf, problem};
-use crate::State;
+use crate::{IngestError, State};
 
 /// Files one submission may carry.
 const MAX_FILES: usize = 8;
@@ -179,8 +179,26 @@ fn person_again(
     )
 }
 
-/// Why a submission was turned back to its form.
-struct Refused(String);
+/// Why a submission was turned back to its form, and the status: 400 for
+/// what the witness can mend, 5xx for the node's own trouble.
+struct Refused(StatusCode, String);
+
+/// The node's own fault, as the witness sees it: a short message (the
+/// details, paths included, go to the log only).
+fn fault(page: &Page, what: &str, full: bool, error: &dyn std::fmt::Display) -> Refused {
+    tracing::error!(error = %error, "web: {what}");
+    if full {
+        Refused(
+            StatusCode::INSUFFICIENT_STORAGE,
+            page.t("error.full").to_string(),
+        )
+    } else {
+        Refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            page.t("error.store").to_string(),
+        )
+    }
+}
 
 pub(crate) async fn testimony(
     state: Extract<Arc<State>>,
@@ -240,13 +258,10 @@ async fn submit(
     };
     match leave(&page, &state, &mut fields, what).await {
         Ok(answer) => answer,
-        Err(Refused(why)) => {
-            let status = StatusCode::BAD_REQUEST;
-            match what {
-                Kind::Testimony => testimony_again(&page, &state, fields, status, why),
-                Kind::Person => person_again(&page, &state, fields, status, why),
-            }
-        }
+        Err(Refused(status, why)) => match what {
+            Kind::Testimony => testimony_again(&page, &state, fields, status, why),
+            Kind::Person => person_again(&page, &state, fields, status, why),
+        },
     }
 }
 
@@ -367,11 +382,14 @@ async fn leave(
 ) -> Result<Response, Refused> {
     let refuse = |key: &'static str, detail: &str| {
         let text = page.t(key);
-        Refused(if detail.is_empty() {
-            text.to_string()
-        } else {
-            format!("{text}: {detail}")
-        })
+        Refused(
+            StatusCode::BAD_REQUEST,
+            if detail.is_empty() {
+                text.to_string()
+            } else {
+                format!("{text}: {detail}")
+            },
+        )
     };
     let visibility = fields.visibility.as_str();
     let sealed = matches!(visibility, "sealed" | "private");
@@ -397,7 +415,7 @@ async fn leave(
             .collect::<Result<Vec<_>, String>>()
     })
     .await
-    .map_err(|e| refuse("error.store", &e.to_string()))?
+    .map_err(|e| fault(page, "stripping files", false, &e))?
     .map_err(|why| refuse("error.bad_file", &why))?;
     let attachments: Vec<Attachment> = stripped
         .iter()
@@ -534,26 +552,55 @@ async fn leave(
         }
     }
     let store = state.ingest.store().clone();
-    let stripped = tokio::task::spawn_blocking(move || {
+    let written = tokio::task::spawn_blocking(move || {
+        // The blobs this record brings that were not here before: if the
+        // record cannot be stored, they go again, so nothing of it stays
+        // public on its own.
+        let mut new = Vec::new();
+        let mut put =
+            |hash: BlobHash, write: &dyn Fn() -> Result<(), samizdat_store::BlobError>| {
+                let fresh = !store.blobs().contains(&hash);
+                write()?;
+                if fresh {
+                    new.push(hash);
+                }
+                Ok::<_, samizdat_store::BlobError>(())
+            };
         if public {
             for (_, s, _) in &stripped {
-                store.blobs().put_stripped(s)?;
+                put(BlobHash::of(s.bytes()), &|| {
+                    store.blobs().put_stripped(s).map(drop)
+                })?;
             }
         }
         for bytes in &blobs {
-            store.blobs().put(bytes)?;
+            put(BlobHash::of(bytes), &|| store.blobs().put(bytes).map(drop))?;
         }
-        Ok::<_, samizdat_store::BlobError>(stripped)
+        Ok::<_, samizdat_store::BlobError>((stripped, new))
     })
     .await
-    .map_err(|e| refuse("error.store", &e.to_string()))?
-    .map_err(|e| refuse("error.store", &e.to_string()))?;
+    .map_err(|e| fault(page, "storing files", false, &e))?;
+    let (stripped, new_blobs) = written.map_err(|e| {
+        let full = matches!(e, samizdat_store::BlobError::Full);
+        fault(page, "storing files", full, &e)
+    })?;
     for event in events {
-        match state.ingest.submit(event).await {
-            Ok(InsertOutcome::Stored | InsertOutcome::Duplicate) => {}
-            Ok(other) => return Err(refuse("error.invalid", &format!("{other:?}"))),
-            Err(e) => return Err(refuse("error.invalid", &e.to_string())),
-        }
+        let refused = match state.ingest.submit(event).await {
+            Ok(InsertOutcome::Stored | InsertOutcome::Duplicate) => continue,
+            Ok(other) => refuse("error.invalid", &format!("{other:?}")),
+            Err(IngestError::Store(e)) => fault(page, "storing a record", e.is_full(), &e),
+            Err(e) => refuse("error.invalid", &e.to_string()),
+        };
+        let store = state.ingest.store().clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for hash in &new_blobs {
+                if let Err(e) = store.blobs().remove(hash) {
+                    tracing::warn!(error = %e, "removing a file of a record not stored");
+                }
+            }
+        })
+        .await;
+        return Err(refused);
     }
     tracing::info!(kind = %if what == Kind::Testimony { "testimony" } else { "person" },
         sealed, files = stripped.len(), "web: a record was left in the drop box");

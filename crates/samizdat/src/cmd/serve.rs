@@ -59,6 +59,10 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
         ran?;
         anyhow::Ok(())
     })?;
+    // Tasks still running (a connection dropped at the deadline, a file
+    // being cleaned) are not waited for long: every acknowledged event is
+    // already durable, and the store commits what it holds when dropped.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(Code::Success)
 }
 
@@ -135,8 +139,18 @@ fn announce(ctx: &Context, addr: SocketAddr, console: Option<&str>, written: boo
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+/// Completes on SIGINT (Ctrl-C) or SIGTERM; a second one ends the
+/// process at once (what was acknowledged is already on the disk).
 async fn stop_signal() {
+    first_signal().await;
+    tokio::spawn(async {
+        first_signal().await;
+        eprintln!("samizdat: stopped at once by a second signal");
+        std::process::exit(130);
+    });
+}
+
+async fn first_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -680,6 +680,20 @@ async fn a_full_disk_refuses_new_data_and_keeps_what_it_has() {
     }
     let message = event_refusal.expect("the disk refused an event");
     assert!(message.contains("disk is full"), "{message}");
+    // A witness at the drop box is told so, in words, with a 507, keeps
+    // what they wrote, and is shown no path of the node's.
+    let witness = crate::web::Session::open(&served, "/submit/testimony").await;
+    let text = "Свидетельство, которое не поместилось на диск";
+    let fields = crate::web::testimony(&witness.token, text, "public");
+    let (status, page) = witness
+        .post("/submit/testimony", crate::web::form(&fields, &[]))
+        .await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{page}");
+    assert!(page.contains(text), "the text comes back");
+    assert!(
+        !page.contains("/data") && !page.contains("os error"),
+        "{page}"
+    );
     // Everything stored stays readable and whole.
     for blob in &kept {
         let got = crate::http()

@@ -7,6 +7,7 @@ mod bundles;
 mod doors;
 mod durability;
 mod faulty;
+mod load;
 mod nostr_sdk;
 mod peers;
 mod people;

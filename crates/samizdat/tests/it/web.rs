@@ -11,7 +11,7 @@ use crate::{Node, contains, http, tour_photo};
 const BOUNDARY: &str = "samizdat-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart form: text fields, then files.
-fn form(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn form(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
@@ -37,14 +37,14 @@ fn form(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A browser session: the CSRF cookie a form page set, and its token.
-struct Session {
+pub(crate) struct Session {
     base: String,
     cookie: String,
-    token: String,
+    pub(crate) token: String,
 }
 
 impl Session {
-    async fn open(served: &Served, path: &str) -> Session {
+    pub(crate) async fn open(served: &Served, path: &str) -> Session {
         Session::open_with(served, path, "").await
     }
 
@@ -82,7 +82,7 @@ impl Session {
         }
     }
 
-    async fn post(&self, path: &str, body: Vec<u8>) -> (StatusCode, String) {
+    pub(crate) async fn post(&self, path: &str, body: Vec<u8>) -> (StatusCode, String) {
         let answer = http()
             .post(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
@@ -126,7 +126,11 @@ impl Session {
     }
 }
 
-fn testimony<'a>(token: &'a str, text: &'a str, visibility: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn testimony<'a>(
+    token: &'a str,
+    text: &'a str,
+    visibility: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf", token),
         ("text", text),
