@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub peers: Arc<Peers>,
     /// Drop-box budget per address.
     pub submissions: PerIp,
+    /// Drop-box forms being read, per address.
+    pub forms: crate::web::FormSlots,
     /// Blossom upload budget per address, in bytes.
     pub upload_bytes: PerIp,
     /// Blossom upload bodies read at once: each may hold up to
@@ -164,6 +166,7 @@ impl Node {
         let console = crate::web::Console::new();
         let state = Arc::new(State {
             submissions: PerIp::with(per_hour / 3600.0, per_hour),
+            forms: crate::web::FormSlots::default(),
             upload_bytes: {
                 let per_hour = config.blossom.upload_bytes_per_hour as f64;
                 PerIp::with(per_hour / 3600.0, per_hour)

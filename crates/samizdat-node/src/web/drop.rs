@@ -228,22 +228,33 @@ async fn submit(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
+    // Admission before any body is read: a form with no token cookie, or
+    // sent by another site, or over its address's budget, costs nothing.
+    if let Some(answer) = before_the_body(&page, &state, &headers, peer) {
+        return answer;
+    }
+    // One form at a time from an address, so a few senders cannot take
+    // every slot; held until the form is stored or refused.
+    let Some(_slot) = state.forms.take(peer.ip().to_canonical()) else {
+        return later(problem(
+            &page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "error.busy",
+            page.t("error.rate_detail").to_string(),
+        ));
+    };
     // A form is held whole in memory until it is stored: a few at a time,
     // and none for ever, so that slow senders cannot hold the drop box.
     let permit = tokio::time::timeout(WAIT_FOR_TURN, state.uploads.acquire()).await;
     let Ok(Ok(_permit)) = permit else {
-        return problem(
+        return later(problem(
             &page,
             StatusCode::SERVICE_UNAVAILABLE,
             "error.busy",
             page.t("error.rate_detail").to_string(),
-        );
+        ));
     };
-    let read = tokio::time::timeout(
-        READ_FORM_WITHIN,
-        admit(&page, &state, &headers, peer, multipart),
-    )
-    .await;
+    let read = tokio::time::timeout(READ_FORM_WITHIN, admit(&page, &headers, multipart)).await;
     let mut fields = match read {
         Ok(Ok(fields)) => fields,
         Ok(Err(answer)) => return *answer,
@@ -265,24 +276,124 @@ async fn submit(
     }
 }
 
+/// What can be checked from the headers alone: the token's cookie, the
+/// origin, and the address's hourly budget (spent here, so a form that
+/// trickles in still paid for its try).
+fn before_the_body(
+    page: &Page,
+    state: &State,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Option<Response> {
+    let cookies = super::cookies(headers);
+    let cookie = super::cookie(&cookies, csrf::COOKIE).filter(|c| csrf::valid(c));
+    // The token is in the body; the cookie it must match, and the origin,
+    // are here.
+    if cookie.is_none_or(|c| !csrf::check(headers, Some(c), c)) {
+        return Some(problem(
+            page,
+            StatusCode::FORBIDDEN,
+            "error.csrf",
+            page.t("error.csrf_detail").to_string(),
+        ));
+    }
+    if !state
+        .submissions
+        .take(peer.ip().to_canonical(), Instant::now())
+    {
+        return Some(later(problem(
+            page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "error.rate",
+            page.t("error.rate_detail").to_string(),
+        )));
+    }
+    None
+}
+
+/// How long a refused witness should wait before trying again.
+const RETRY_AFTER_SECONDS: u32 = 60;
+
+/// A refusal for load, with when to come back (`Retry-After`).
+fn later(mut answer: Response) -> Response {
+    answer.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+    );
+    answer
+}
+
+/// Forms being read, per address.
+#[derive(Default)]
+pub struct FormSlots(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// Forms one address may have read at once.
+const FORMS_PER_ADDRESS: usize = 1;
+
+/// An address's slot, given back when dropped.
+pub struct FormSlot<'a> {
+    slots: &'a FormSlots,
+    ip: std::net::IpAddr,
+}
+
+impl FormSlots {
+    fn take(&self, ip: std::net::IpAddr) -> Option<FormSlot<'_>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= FORMS_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(FormSlot { slots: self, ip })
+    }
+}
+
+impl Drop for FormSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The slowest a form may arrive, on average, once [`GRACE`] has passed:
+/// a phone on the worst mobile link sends far more; a client that
+/// trickles a byte now and then to hold a slot is cut.
+const MIN_BYTES_PER_SECOND: u64 = 1024;
+const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longest silence between two pieces of a form.
+const PIECE_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Whether a form read for `elapsed` with `bytes` so far goes too slowly.
+fn too_slow(bytes: u64, elapsed: std::time::Duration) -> bool {
+    elapsed > GRACE && bytes < MIN_BYTES_PER_SECOND.saturating_mul(elapsed.as_secs())
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Testimony,
     Person,
 }
 
-/// Reads the form, then checks its CSRF token and the sender's budget.
+/// Reads the form (at a minimum rate), then checks its CSRF token against
+/// the cookie; the budget was spent before.
 async fn admit(
     page: &Page,
-    state: &State,
     headers: &HeaderMap,
-    peer: SocketAddr,
     mut multipart: Multipart,
 ) -> Result<Fields, Box<Response>> {
     let bad = |status, title, detail: String| Box::new(problem(page, status, title, detail));
+    let slow = || bad(StatusCode::REQUEST_TIMEOUT, "error.slow", String::new());
     let mut fields = Fields::default();
+    let started = Instant::now();
+    let mut read = 0u64;
     loop {
-        let field = match multipart.next_field().await {
+        let next = tokio::time::timeout(PIECE_WITHIN, multipart.next_field()).await;
+        let field = match next.map_err(|_| slow())? {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(e) => {
@@ -296,12 +407,24 @@ async fn admit(
             }
         };
         let name = field.name().unwrap_or("").to_string();
-        if name == "files" {
-            let file_name = field.file_name().unwrap_or("").to_string();
-            let bytes = field
-                .bytes()
+        let file_name = (name == "files").then(|| field.file_name().unwrap_or("").to_string());
+        // Piece by piece, each within PIECE_WITHIN and the whole at least
+        // MIN_BYTES_PER_SECOND on average.
+        let mut field = field;
+        let mut bytes = Vec::new();
+        loop {
+            let piece = tokio::time::timeout(PIECE_WITHIN, field.chunk())
                 .await
+                .map_err(|_| slow())?
                 .map_err(|e| bad(e.status(), "error.bad_form", e.body_text()))?;
+            let Some(piece) = piece else { break };
+            read += piece.len() as u64;
+            bytes.extend_from_slice(&piece);
+            if too_slow(read, started.elapsed()) {
+                return Err(slow());
+            }
+        }
+        if let Some(file_name) = file_name {
             // A file input left empty still sends an empty part.
             if bytes.is_empty() && file_name.is_empty() {
                 continue;
@@ -313,13 +436,16 @@ async fn admit(
                     MAX_FILES.to_string(),
                 ));
             }
-            fields.files.push((file_name, bytes.to_vec()));
+            fields.files.push((file_name, bytes));
             continue;
         }
-        let text = field
-            .text()
-            .await
-            .map_err(|e| bad(e.status(), "error.bad_form", e.body_text()))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            bad(
+                StatusCode::BAD_REQUEST,
+                "error.bad_form",
+                format!("{name} is not UTF-8 text"),
+            )
+        })?;
         let limit = match name.as_str() {
             "text" => samizdat_core::testimony::MAX_TEXT_BYTES,
             "details" => samizdat_core::person::MAX_DETAILS_BYTES,
@@ -357,16 +483,6 @@ async fn admit(
             StatusCode::FORBIDDEN,
             "error.csrf",
             page.t("error.csrf_detail").to_string(),
-        ));
-    }
-    if !state
-        .submissions
-        .take(peer.ip().to_canonical(), Instant::now())
-    {
-        return Err(bad(
-            StatusCode::TOO_MANY_REQUESTS,
-            "error.rate",
-            page.t("error.rate_detail").to_string(),
         ));
     }
     Ok(fields)

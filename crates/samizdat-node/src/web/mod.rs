@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 
 pub use console::Console;
 pub(crate) use console::trusted;
+pub use drop::FormSlots;
 pub use i18n::Lang;
 
 use crate::State;

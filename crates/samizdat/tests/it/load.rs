@@ -49,3 +49,68 @@ fn a_second_signal_stops_the_node_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2), "{status:?}");
     drop(slow);
 }
+
+/// A form announced as 60 MB from loopback address `from`, with a cookie
+/// that looks like a token, trickling a byte every two seconds (at most
+/// 60 of them); ends when the node cuts it.
+async fn trickle(addr: std::net::SocketAddr, from: [u8; 4], cookie: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from((from, 0)))
+        .expect("bind");
+    let mut stream = socket.connect(addr).await.expect("connects");
+    let cookie = if cookie {
+        format!("Cookie: samizdat_csrf={}\r\n", "ab".repeat(32))
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "POST /submit/testimony HTTP/1.1\r\nHost: {addr}\r\n{cookie}\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 60000000\r\n\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n"
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut answer = vec![0u8; 4096];
+    for _ in 0..60 {
+        tokio::select! {
+            n = stream.read(&mut answer) => {
+                let n = n.unwrap_or(0);
+                return String::from_utf8_lossy(&answer[..n]).to_string();
+            }
+            () = tokio::time::sleep(Duration::from_secs(2)) => {
+                if stream.write_all(b"x").await.is_err() {
+                    return "cut".into();
+                }
+            }
+        }
+    }
+    "never cut".into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_forms_do_not_block_the_drop_box() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    // Without the token's cookie: refused before the body.
+    let refused = trickle(served.addr, [127, 0, 0, 9], false).await;
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    // Four slow senders from four addresses hold the four slots...
+    let slow: Vec<_> = (2..6u8)
+        .map(|i| tokio::spawn(trickle(served.addr, [127, 0, 0, i], true)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // ...and a witness's form still gets through, once they are cut.
+    let witness = crate::web::Session::open(&served, "/submit/testimony").await;
+    let fields =
+        crate::web::testimony(&witness.token, "Пришла, пока другие тянули время", "public");
+    let (status, page) = witness
+        .post("/submit/testimony", crate::web::form(&fields, &[]))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    for sender in slow {
+        let answer = sender.await.expect("joined");
+        assert_ne!(answer, "never cut");
+    }
+    assert_eq!(node.json(&["list"]).len(), 1);
+}

@@ -360,7 +360,7 @@ async fn the_drop_box_has_limits() {
     let node = Node::start();
     let served = Served::start(
         &node,
-        "[web]\nsubmissions_per_hour = 2\nmax_upload_bytes = 65536\n",
+        "[web]\nsubmissions_per_hour = 3\nmax_upload_bytes = 65536\n",
     );
     let session = Session::open(&served, "/submit/person").await;
     let report = |name: &'static str| {
@@ -380,7 +380,8 @@ async fn the_drop_box_has_limits() {
         &[("big.jpg", &vec![0xffu8; 100_000])],
     );
     // Refused once the limit is read: the client sees the 413, or only the
-    // closed connection if it was still sending. Nothing is stored.
+    // closed connection if it was still sending. Nothing is stored; the
+    // try was paid for from the budget before its body was read.
     let answer = http()
         .post(format!("{}/submit/person", session.base))
         .header(COOKIE, &session.cookie)
