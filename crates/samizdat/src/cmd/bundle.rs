@@ -460,7 +460,7 @@ fn want(ctx: &Context, output: &Path) -> Result<Code> {
 /// Keeps members aside in a directory of the data directory until the
 /// bundle has been checked whole.
 struct Spool {
-    dir: tempfile::TempDir,
+    dir: super::Spool,
     store: Store,
     events: Vec<PathBuf>,
     blobs: Vec<(BlobHash, PathBuf)>,
@@ -470,7 +470,7 @@ struct Spool {
 
 impl Sink for Spool {
     fn events(&mut self, n: u32, data: &mut dyn Read) -> io::Result<()> {
-        let path = self.dir.path().join(format!("events-{n:06}.jsonl"));
+        let path = self.dir.dir.path().join(format!("events-{n:06}.jsonl"));
         let mut file = BufWriter::new(File::create(&path)?);
         let copied = io::copy(data, &mut file)?;
         file.flush()?;
@@ -487,7 +487,7 @@ impl Sink for Spool {
             self.already += 1;
             return Ok(());
         }
-        let path = self.dir.path().join(hash.to_hex());
+        let path = self.dir.dir.path().join(hash.to_hex());
         let mut file = BufWriter::new(File::create(&path)?);
         let copied = io::copy(data, &mut file)?;
         file.flush()?;
@@ -505,10 +505,7 @@ fn import(
     salvage: bool,
 ) -> Result<Code> {
     let input = open_bundle(path, identities)?;
-    let dir = tempfile::Builder::new()
-        .prefix("bundle-")
-        .tempdir_in(store.dir())
-        .context("making room in the data directory")?;
+    let dir = super::new_spool(store.dir()).context("making room in the data directory")?;
     let mut spool = Spool {
         dir,
         store: store.clone(),

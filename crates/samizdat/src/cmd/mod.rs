@@ -135,3 +135,70 @@ pub(crate) fn stop_holder(data: &std::path::Path) -> anyhow::Result<Option<i32>>
     }
     Ok(Some(pid))
 }
+
+/// The prefix of a bundle import's spool directory in the data directory.
+pub(crate) const SPOOL_PREFIX: &str = "bundle-";
+/// The lock an import holds on its spool while it runs.
+const SPOOL_LOCK: &str = ".lock";
+
+/// A spool directory for a bundle import, locked for as long as it lives,
+/// so that a sweep never takes one an import is using.
+pub(crate) struct Spool {
+    pub dir: tempfile::TempDir,
+    _lock: std::fs::File,
+}
+
+pub(crate) fn new_spool(data: &std::path::Path) -> std::io::Result<Spool> {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::Builder::new()
+        .prefix(SPOOL_PREFIX)
+        .tempdir_in(data)?;
+    let lock = std::fs::File::create(dir.path().join(SPOOL_LOCK))?;
+    // SAFETY: flock on a descriptor this function owns.
+    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    Ok(Spool { dir, _lock: lock })
+}
+
+/// Removes what imports killed part-way left in the data directory (their
+/// spools, each up to a bundle's size, decrypted) and temporary blob
+/// files older than an hour; returns what was removed. A spool whose
+/// import still runs (its lock held) is left, and so is one made in the
+/// last minute (its lock may not be taken yet).
+pub(crate) fn sweep(data: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    let mut removed = Vec::new();
+    let old = |path: &std::path::Path, age: u64| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|e| e.as_secs() > age)
+    };
+    if let Ok(entries) = std::fs::read_dir(data) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(SPOOL_PREFIX) || !path.is_dir() || !old(&path, 60) {
+                continue;
+            }
+            let free = match std::fs::File::open(path.join(SPOOL_LOCK)) {
+                // SAFETY: flock on a descriptor this loop owns.
+                Ok(f) => unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 },
+                Err(_) => true,
+            };
+            if free && std::fs::remove_dir_all(&path).is_ok() {
+                removed.push(path);
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(data.join("blobs").join("tmp")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".tmp") && old(&path, 3600) && std::fs::remove_file(&path).is_ok() {
+                removed.push(path);
+            }
+        }
+    }
+    removed
+}

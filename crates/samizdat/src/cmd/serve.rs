@@ -35,6 +35,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
     }
     // Held until the node stops: `vault lock` waits for it.
     let _lock = super::hold(&ctx.data, "packing it away")?;
+    for left in super::sweep(&ctx.data) {
+        tracing::info!(path = %left.display(), "removed what a cut import or write left");
+    }
     let store = ctx.store()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -50,6 +50,15 @@ fn check_row(id_column: &[u8], json: &str) -> Result<Vec<BlobHash>, Problem> {
 
 pub fn run(ctx: &Context) -> Result<Code> {
     let store = ctx.store()?;
+    // Leftovers of imports and writes cut part-way: a spool holds a whole
+    // bundle, decrypted.
+    let swept = super::sweep(&ctx.data);
+    if !swept.is_empty() && !ctx.json {
+        eprintln!(
+            "removed {} spool(s) and temporary file(s) left by cut imports or writes",
+            swept.len()
+        );
+    }
     let events = store.count(&Query::default())?;
     let blob_entries = store.blobs().list()?;
     let bar = progress::bar(Some(events + blob_entries.len() as u64), "verifying");

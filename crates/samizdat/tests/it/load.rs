@@ -114,3 +114,35 @@ async fn slow_forms_do_not_block_the_drop_box() {
     }
     assert_eq!(node.json(&["list"]).len(), 1);
 }
+
+#[test]
+fn what_a_cut_import_left_is_swept_and_a_running_one_is_not() {
+    use std::os::fd::AsRawFd;
+    let node = Node::start();
+    let data = node.data();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let spool = |name: &str, locked: bool| {
+        let dir = data.join(name);
+        std::fs::create_dir(&dir).expect("spool");
+        std::fs::write(dir.join("events-000000.jsonl"), b"decrypted testimonies").expect("member");
+        let lock = std::fs::File::create(dir.join(".lock")).expect("lock");
+        if locked {
+            // SAFETY: flock on a descriptor this test holds.
+            unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        }
+        std::fs::File::open(&dir)
+            .and_then(|d| d.set_modified(hour_ago))
+            .expect("aged");
+        (dir, lock)
+    };
+    let (cut, _) = spool("bundle-cut1", false);
+    let (running, held) = spool("bundle-run1", true);
+    let out = node.run(&["verify"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("removed 1 spool"),
+        "{out:?}"
+    );
+    assert!(!cut.exists(), "a cut import's spool is gone");
+    assert!(running.exists(), "a running import's spool stays");
+    drop(held);
+}
