@@ -312,13 +312,38 @@ pub async fn sync(
     options: &SyncOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary, SyncError> {
+    let mut summary = Summary::default();
+    sync_into(store, url, options, observer, &mut summary).await?;
+    Ok(summary)
+}
+
+/// Like [`sync`], with what crossed kept in `summary` even when the link
+/// fails part-way: a cut sync still says what it did.
+pub async fn sync_into(
+    store: &Store,
+    url: &str,
+    options: &SyncOptions,
+    observer: &mut dyn Observer,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
     let started = Instant::now();
+    let result = sync_steps(store, url, options, observer, summary).await;
+    summary.seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+async fn sync_steps(
+    store: &Store,
+    url: &str,
+    options: &SyncOptions,
+    observer: &mut dyn Observer,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
     let mut filter = options.filter.clone();
     filter.remove("limit");
     // Checked here first, so a bad filter is our error, not the peer's.
     let query = local_query(&filter)?;
     let budget = Budget::new(options);
-    let mut summary = Summary::default();
 
     let mut link = Link::connect(
         url,
@@ -329,14 +354,7 @@ pub async fn sync(
     .await?;
     link.deadline = budget.deadline;
     let events = exchange(
-        &mut link,
-        store,
-        url,
-        &filter,
-        options,
-        &budget,
-        &mut summary,
-        observer,
+        &mut link, store, url, &filter, options, &budget, summary, observer,
     )
     .await;
     summary.wire_in = link.bytes_in();
@@ -364,19 +382,11 @@ pub async fn sync(
         };
         let wire = summary.wire_in + summary.wire_out;
         blobs::sync(
-            store,
-            &peer,
-            hashes,
-            options,
-            &budget,
-            wire,
-            &mut summary,
-            observer,
+            store, &peer, hashes, options, &budget, wire, summary, observer,
         )
         .await?;
     }
-    summary.seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+    Ok(())
 }
 
 /// The events: find the difference, then move it.

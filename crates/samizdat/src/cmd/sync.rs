@@ -68,13 +68,24 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
         .build()
         .context("starting the async runtime")?;
     let mut bar = Bar(None);
-    let summary = runtime
-        .block_on(samizdat_node::sync::sync(
-            &store, &args.url, &options, &mut bar,
-        ))
-        .with_context(|| format!("syncing with {}", args.url))?;
+    let mut summary = samizdat_node::sync::Summary::default();
+    let synced = runtime.block_on(samizdat_node::sync::sync_into(
+        &store,
+        &args.url,
+        &options,
+        &mut bar,
+        &mut summary,
+    ));
     if let Some(bar) = bar.0.take() {
         bar.finish_and_clear();
+    }
+    // What crossed is said whether or not the link held.
+    if let Err(e) = synced {
+        if !ctx.json {
+            println!("the link failed part-way; this much had crossed, and stays:");
+        }
+        report(ctx, &args.url, &summary)?;
+        return Err(anyhow::Error::new(e).context(format!("syncing with {}", args.url)));
     }
     report(ctx, &args.url, &summary)?;
     let refused = summary.refused_by_peer

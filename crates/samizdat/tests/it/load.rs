@@ -146,3 +146,42 @@ fn what_a_cut_import_left_is_swept_and_a_running_one_is_not() {
     assert!(running.exists(), "a running import's spool stays");
     drop(held);
 }
+
+#[test]
+fn a_sync_cut_by_the_peer_still_says_what_crossed() {
+    use samizdat_core::nostr::prelude::Keys;
+    let keys = Keys::generate();
+    let source = Node::start();
+    let many = crate::sync::notes(&keys, 0, 2_000, &"a long testimony ".repeat(20));
+    crate::sync::import(&source, "many.jsonl", &many.iter().collect::<Vec<_>>());
+    let served = Served::start(&source, "");
+    let proxy = crate::faulty::Faulty::start(served.addr);
+    // Cut a little way into the events.
+    proxy.fault_after(300_000, crate::faulty::Fault::Cut);
+    let puller = Node::start();
+    let out = puller.run(&["sync", &proxy.url(), "--pull"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("the link failed part-way"), "{stdout}");
+    assert!(stdout.contains("received "), "{stdout}");
+    // What it says crossed is there.
+    let said: u64 = stdout
+        .split("received ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    let exported = puller.dir.path().join("pulled.jsonl");
+    puller.ok(&[
+        "events",
+        "export",
+        "--output",
+        exported.to_str().expect("path"),
+    ]);
+    let stored = std::fs::read_to_string(&exported)
+        .expect("exported")
+        .lines()
+        .count() as u64;
+    assert!(said > 0, "{stdout}");
+    assert_eq!(stored, said, "{stdout}");
+}
