@@ -29,6 +29,9 @@ pub struct Config {
     pub info: Info,
     /// Limits on what one event may be; applied to every ingest path.
     pub events: Limits,
+    /// How many connections the node takes, and how long each may take
+    /// to send a request.
+    pub connections: ConnectionLimits,
     /// Limits and back-pressure for relay clients.
     pub relay: RelayLimits,
     /// Limits for the Blossom blob server.
@@ -79,6 +82,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 4848)),
             info: Info::default(),
             events: Limits::default(),
+            connections: ConnectionLimits::default(),
             relay: RelayLimits::default(),
             blossom: BlossomConfig::default(),
             sync: SyncConfig::default(),
@@ -200,6 +204,30 @@ impl Default for RelayLimits {
             negentropy_frame_bytes: 128 * 1024,
             negentropy: true,
             permessage_deflate: true,
+        }
+    }
+}
+
+/// Connections of every kind (web, relay, Blossom) on the node's port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionLimits {
+    /// Connections one address may hold at once (an IPv6 client counts by
+    /// its /64). Past it, its new connections are closed at once. Behind
+    /// an onion service or a reverse proxy every client comes from the
+    /// same address: raise it there.
+    pub per_address: usize,
+    /// How long a client may take to send a request's headers, and to
+    /// start its next request on a kept-alive connection.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            per_address: 256,
+            header_timeout: Duration::from_secs(15),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! - `web`: the web interface (drop box, reading pages, status);
 //! - `wire`: outgoing WebSockets (proxy, TLS, compression, byte counts).
 
+mod accept;
 pub mod blossom;
 pub mod config;
 pub mod inbox;
@@ -28,6 +29,7 @@ mod nip11;
 pub mod nip77;
 pub mod node_key;
 pub mod outbound;
+mod pace;
 pub mod peers;
 pub mod people;
 pub mod proxy;

@@ -4,7 +4,7 @@
 //! `GET /` with `Accept: application/nostr+json` is the NIP-11 document,
 //! and the Blossom routes serve blobs.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,13 +14,14 @@ use axum::extract::{ConnectInfo, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::serve::ListenerExt;
 use samizdat_core::nostr::prelude::{PublicKey, ToBech32};
 use samizdat_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
+use tower_service::Service;
 
+use crate::accept::{self, Gate};
 use crate::blossom;
 use crate::config::Config;
 use crate::ingest::Ingest;
@@ -107,10 +108,19 @@ pub struct Node {
     listener: TcpListener,
     state: Arc<State>,
     stop: watch::Sender<bool>,
+    gate: Arc<Gate>,
 }
 
 impl Node {
     pub async fn bind(config: Config, store: Store) -> Result<Node, NodeError> {
+        let descriptors = accept::raise_descriptor_limit();
+        let gate = Gate::new(config.connections.per_address, descriptors);
+        tracing::debug!(
+            descriptors,
+            connections = gate.total(),
+            per_address = config.connections.per_address,
+            "connection limits"
+        );
         let addr = config.listen;
         let listener = TcpListener::bind(addr)
             .await
@@ -190,6 +200,7 @@ impl Node {
             listener,
             state,
             stop,
+            gate,
         })
     }
 
@@ -218,11 +229,12 @@ impl Node {
             listener,
             state,
             stop,
+            gate,
         } = self;
         let app = router(Arc::clone(&state));
         let dir = state.ingest.store().dir().to_path_buf();
         let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopping = {
+        let watch_for_stop = {
             let (dir, gone) = (dir.clone(), Arc::clone(&gone));
             async move {
                 tokio::select! {
@@ -237,34 +249,22 @@ impl Node {
                 let _ = stop.send(true);
             }
         };
-        // Answers are small messages that must leave at once: no Nagle.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY");
-            }
-        });
-        let serving = axum::serve(
+        let http = TaskTracker::new();
+        let accepting = serve_http(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stopping)
-        .into_future();
+            app,
+            gate,
+            state.config.connections.header_timeout,
+            state.shutdown.clone(),
+            http.clone(),
+        );
+        tokio::spawn(watch_for_stop);
+        accepting.await;
         // Shutdown takes a bounded time whatever clients do: requests still
         // arriving after HTTP_DRAIN are dropped with their connections.
-        let mut stopped = state.shutdown.clone();
-        let deadline = async move {
-            while !*stopped.borrow() {
-                if stopped.changed().await.is_err() {
-                    break;
-                }
-            }
-            tokio::time::sleep(HTTP_DRAIN).await;
-        };
-        tokio::select! {
-            served = serving => served.map_err(NodeError::Serve)?,
-            () = deadline => {
-                tracing::warn!("HTTP clients still sending after {HTTP_DRAIN:?}: dropped");
-            }
+        http.close();
+        if tokio::time::timeout(HTTP_DRAIN, http.wait()).await.is_err() {
+            tracing::warn!("HTTP clients still sending after {HTTP_DRAIN:?}: dropped");
         }
         state.connections.close();
         let gone = gone.load(std::sync::atomic::Ordering::SeqCst);
@@ -285,6 +285,64 @@ impl Node {
             return Err(NodeError::DataGone(dir));
         }
         Ok(())
+    }
+}
+
+/// Takes connections until the node stops, serving each on a task of
+/// `http`: HTTP/1.1 with upgrades (the relay's WebSocket), headers within
+/// `header_timeout`. When the node stops, each connection finishes the
+/// request it is answering and closes; the caller bounds how long.
+async fn serve_http(
+    listener: TcpListener,
+    app: Router,
+    gate: Arc<Gate>,
+    header_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+    http: TaskTracker,
+) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let mut stopped = shutdown.clone();
+    // Bounded by the node's life: ends when the node stops.
+    loop {
+        let (io, addr) = tokio::select! {
+            taken = accept::next(&listener, &gate) => taken,
+            () = stopping(&mut stopped) => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(addr));
+            let mut app = app.clone();
+            async move { app.call(request).await }
+        });
+        let conn = builder
+            .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+            .with_upgrades();
+        let mut stop = shutdown.clone();
+        http.spawn(async move {
+            tokio::pin!(conn);
+            let served = tokio::select! {
+                served = conn.as_mut() => served,
+                () = stopping(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(%addr, error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+/// Completes once the node is stopping.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
     }
 }
 

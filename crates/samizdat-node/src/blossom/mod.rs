@@ -282,9 +282,16 @@ pub(crate) async fn upload(
             )
         })?;
     let limit = usize::try_from(declared.min(max)).unwrap_or(usize::MAX);
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    // At the minimum pace: a body that trickles to hold its place is cut.
+    let bytes = crate::pace::read(body, limit).await.map_err(|e| match e {
+        crate::pace::BodyError::TooLarge(_) => too_large(),
+        crate::pace::BodyError::Slow(_) => {
+            BlossomError::new(StatusCode::REQUEST_TIMEOUT, "the upload arrived too slowly")
+        }
+        crate::pace::BodyError::Cut(e) => {
+            BlossomError::new(StatusCode::BAD_REQUEST, format!("the upload was cut: {e}"))
+        }
+    })?;
     let hash = {
         let bytes = bytes.clone();
         tokio::task::spawn_blocking(move || BlobHash::from_bytes(Sha256::digest(&bytes).into()))

@@ -28,6 +28,7 @@ use samizdat_core::{Attachment, BlobHash, kind, validate};
 use samizdat_store::InsertOutcome;
 
 use super::{Page, csrf, problem};
+use crate::pace::{PIECE_WITHIN, Pace};
 use crate::{IngestError, State};
 
 /// Files one submission may carry.
@@ -360,19 +361,6 @@ impl Drop for FormSlot<'_> {
     }
 }
 
-/// The slowest a form may arrive, on average, once [`GRACE`] has passed:
-/// a phone on the worst mobile link sends far more; a client that
-/// trickles a byte now and then to hold a slot is cut.
-const MIN_BYTES_PER_SECOND: u64 = 1024;
-const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-/// Longest silence between two pieces of a form.
-const PIECE_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// Whether a form read for `elapsed` with `bytes` so far goes too slowly.
-fn too_slow(bytes: u64, elapsed: std::time::Duration) -> bool {
-    elapsed > GRACE && bytes < MIN_BYTES_PER_SECOND.saturating_mul(elapsed.as_secs())
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Testimony,
@@ -389,8 +377,7 @@ async fn admit(
     let bad = |status, title, detail: String| Box::new(problem(page, status, title, detail));
     let slow = || bad(StatusCode::REQUEST_TIMEOUT, "error.slow", String::new());
     let mut fields = Fields::default();
-    let started = Instant::now();
-    let mut read = 0u64;
+    let mut pace = Pace::start();
     loop {
         let next = tokio::time::timeout(PIECE_WITHIN, multipart.next_field()).await;
         let field = match next.map_err(|_| slow())? {
@@ -408,8 +395,8 @@ async fn admit(
         };
         let name = field.name().unwrap_or("").to_string();
         let file_name = (name == "files").then(|| field.file_name().unwrap_or("").to_string());
-        // Piece by piece, each within PIECE_WITHIN and the whole at least
-        // MIN_BYTES_PER_SECOND on average.
+        // Piece by piece, each within PIECE_WITHIN and the whole at the
+        // minimum pace.
         let mut field = field;
         let mut bytes = Vec::new();
         loop {
@@ -418,11 +405,8 @@ async fn admit(
                 .map_err(|_| slow())?
                 .map_err(|e| bad(e.status(), "error.bad_form", e.body_text()))?;
             let Some(piece) = piece else { break };
-            read += piece.len() as u64;
             bytes.extend_from_slice(&piece);
-            if too_slow(read, started.elapsed()) {
-                return Err(slow());
-            }
+            pace.piece(piece.len()).map_err(|_| slow())?;
         }
         if let Some(file_name) = file_name {
             // A file input left empty still sends an empty part.

@@ -185,3 +185,139 @@ fn a_sync_cut_by_the_peer_still_says_what_crossed() {
     assert!(said > 0, "{stdout}");
     assert_eq!(stored, said, "{stdout}");
 }
+
+/// How many of `sockets` the node has closed, waiting at most `within`.
+async fn closed(sockets: &mut [tokio::net::TcpStream], within: Duration) -> usize {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut count = 0;
+    for socket in sockets.iter_mut() {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout_at(deadline, socket.read(&mut byte)).await;
+        if let Ok(Ok(0) | Err(_)) = read {
+            count += 1;
+        }
+    }
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    use std::os::unix::process::CommandExt;
+    let node = Node::start();
+    // A common default: 256 descriptors, the hard limit well above.
+    let served = Served::start_with(
+        &node,
+        "[connections]\nheader_timeout = \"3s\"\n",
+        |command| {
+            // SAFETY: setrlimit between fork and exec touches only the child.
+            unsafe {
+                command.pre_exec(|| {
+                    let limit = libc::rlimit {
+                        rlim_cur: 256,
+                        rlim_max: 4096,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        },
+    );
+    // 600 idle connections from one address, more than the node's
+    // descriptors before it raised them.
+    let mut idle = Vec::new();
+    for _ in 0..600 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::from(([127, 0, 0, 2], 0)))
+            .expect("bind");
+        idle.push(socket.connect(served.addr).await.expect("connects"));
+    }
+    // Its share is kept, the rest closed at once.
+    let cut = closed(&mut idle[256..], Duration::from_secs(2)).await;
+    assert_eq!(cut, 600 - 256);
+    // Everyone else is served meanwhile, at once.
+    let started = std::time::Instant::now();
+    let page = crate::http()
+        .get(format!("http://{}/timeline", served.addr))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("a page while one address holds its share");
+    assert!(page.status().is_success());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Connections that send no request are closed after the header timeout.
+    let kept = &mut idle[..256];
+    assert_eq!(closed(kept, Duration::from_secs(6)).await, 256);
+    let log = std::fs::read_to_string(node.dir.path().join("serve.log")).unwrap_or_default();
+    assert!(!log.contains("Too many open files"), "{log}");
+}
+
+/// A signed Blossom upload announced as 1 MB from loopback address `from`,
+/// trickling a byte every two seconds (at most 30); the node's answer.
+async fn trickle_upload(addr: std::net::SocketAddr, from: [u8; 4]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let keys = samizdat_core::nostr::prelude::Keys::generate();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from((from, 0)))
+        .expect("bind");
+    let mut stream = socket.connect(addr).await.expect("connects");
+    let head = format!(
+        "PUT /upload HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\n\
+         Content-Length: 1000000\r\n\r\n",
+        crate::blossom::authorization(&keys, "upload", &[])
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut answer = vec![0u8; 4096];
+    for _ in 0..30 {
+        tokio::select! {
+            n = stream.read(&mut answer) => {
+                let n = n.unwrap_or(0);
+                return String::from_utf8_lossy(&answer[..n]).to_string();
+            }
+            () = tokio::time::sleep(Duration::from_secs(2)) => {
+                if stream.write_all(b"x").await.is_err() {
+                    return "cut".into();
+                }
+            }
+        }
+    }
+    "never cut".into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_uploads_do_not_block_blossom() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let slow: Vec<_> = (2..6u8)
+        .map(|i| tokio::spawn(trickle_upload(served.addr, [127, 0, 0, i])))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A real upload gets through once the tricklers are cut.
+    let blob = crate::blossom::opaque(50_000);
+    let hash = crate::blossom::sha256(&blob);
+    let keys = samizdat_core::nostr::prelude::Keys::generate();
+    let answer = crate::http()
+        .put(format!("http://{}/upload", served.addr))
+        .header(
+            "Authorization",
+            crate::blossom::authorization(&keys, "upload", &[&hash]),
+        )
+        .body(blob)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status(), reqwest::StatusCode::OK);
+    for sender in slow {
+        let answer = sender.await.expect("joined");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+}

@@ -32,10 +32,20 @@ impl Served {
     /// Starts the node on `node`'s data directory, with `config` written to
     /// a samizdat.toml beside it.
     pub fn start(node: &Node, config: &str) -> Served {
+        Served::start_with(node, config, |_| {})
+    }
+
+    /// Like [`Served::start`], with the command changed by `change` first.
+    pub fn start_with(
+        node: &Node,
+        config: &str,
+        change: impl FnOnce(&mut std::process::Command),
+    ) -> Served {
         let config_path = node.dir.path().join("samizdat.toml");
         std::fs::write(&config_path, config).expect("config written");
-        let mut child = node
-            .command(&["--json", "serve", "--listen", "127.0.0.1:0", "--config"])
+        let mut command = node.command(&["--json", "serve", "--listen", "127.0.0.1:0", "--config"]);
+        change(&mut command);
+        let mut child = command
             .arg(&config_path)
             .stdout(Stdio::piped())
             // The node's log, kept beside its data for a failing test.
