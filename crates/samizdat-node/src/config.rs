@@ -155,6 +155,9 @@ pub struct RelayLimits {
     /// Events a live subscriber may fall behind before its subscriptions
     /// are closed (`CLOSED` with `error: too slow`) rather than buffered.
     pub live_backlog: usize,
+    /// The same in memory: the bytes the node holds for live subscribers,
+    /// all of them together (an event holds about three times its JSON).
+    pub live_backlog_bytes: usize,
     /// A connection that sends nothing for this long is closed.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
@@ -197,6 +200,7 @@ impl Default for RelayLimits {
             queries_per_second: 50,
             max_events_in_flight: 512,
             live_backlog: 4_096,
+            live_backlog_bytes: 64 * 1024 * 1024,
             idle_timeout: Duration::from_secs(600),
             write_timeout: Duration::from_secs(30),
             max_negentropy_items: 500_000,

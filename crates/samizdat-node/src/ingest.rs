@@ -11,7 +11,9 @@ use std::sync::Arc;
 use samizdat_core::nostr::prelude::{Event, Timestamp};
 use samizdat_core::{Limits, ValidationError, VerifiedEvent, validate};
 use samizdat_store::{InsertOutcome, Pending, Store, StoreError};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
+
+use crate::live::{Bounds, Live, Subscriber};
 
 /// Why an event was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +32,15 @@ pub enum IngestError {
 pub struct Ingest {
     store: Store,
     limits: Limits,
-    live: broadcast::Sender<Arc<VerifiedEvent>>,
+    live: Arc<Live>,
 }
 
 impl Ingest {
-    pub fn new(store: Store, limits: Limits, live_backlog: usize) -> Ingest {
-        let (live, _) = broadcast::channel(live_backlog.max(1));
+    pub fn new(store: Store, limits: Limits, live: Bounds) -> Ingest {
         Ingest {
             store,
             limits,
-            live,
+            live: Live::new(live),
         }
     }
 
@@ -47,16 +48,21 @@ impl Ingest {
         &self.store
     }
 
-    /// New events, after their commit. A receiver that falls more than the
-    /// backlog behind is told how many it missed, never buffered for.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<VerifiedEvent>> {
+    /// New events, after their commit. A subscriber that falls behind the
+    /// ring is told how many it missed, never buffered for.
+    pub fn subscribe(&self) -> Subscriber {
         self.live.subscribe()
+    }
+
+    /// What live subscribers are kept, for the node's sweep.
+    pub(crate) fn live(&self) -> &Arc<Live> {
+        &self.live
     }
 
     /// A handle that tells live subscribers of events stored by another
     /// door (sync), after their commit.
     pub fn announcer(&self) -> Announce {
-        Announce(self.live.clone())
+        Announce(Arc::clone(&self.live))
     }
 
     /// Validates and stores one parsed event; returns once it is durable.
@@ -76,8 +82,7 @@ impl Ingest {
             return Err(IngestError::Stopped);
         };
         if matches!(outcome, InsertOutcome::Stored | InsertOutcome::Ephemeral) {
-            // No receivers is not an error: nobody is listening.
-            let _ = self.live.send(Arc::new(event));
+            self.live.send(Arc::new(event));
         }
         Ok(outcome)
     }
@@ -92,14 +97,13 @@ fn check_and_submit(store: &Store, event: Event, limits: &Limits) -> Result<Pend
 
 /// Tells the node's live subscribers of events that arrived by sync.
 #[derive(Clone)]
-pub struct Announce(broadcast::Sender<Arc<VerifiedEvent>>);
+pub struct Announce(Arc<Live>);
 
 impl Announce {
     /// Called after `events` are durably stored.
     pub fn stored(&self, events: impl IntoIterator<Item = VerifiedEvent>) {
         for event in events {
-            // No receivers is not an error: nobody is listening.
-            let _ = self.0.send(Arc::new(event));
+            self.0.send(Arc::new(event));
         }
     }
 }
@@ -107,7 +111,7 @@ impl Announce {
 impl std::fmt::Debug for Announce {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Announce")
-            .field("receivers", &self.0.receiver_count())
+            .field("subscribers", &self.0.subscribers())
             .finish()
     }
 }

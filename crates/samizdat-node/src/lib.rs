@@ -24,6 +24,7 @@ pub mod config;
 pub mod inbox;
 mod ingest;
 pub mod lan;
+mod live;
 pub mod negkeys;
 mod nip11;
 pub mod nip77;

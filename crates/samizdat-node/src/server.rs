@@ -41,6 +41,12 @@ const HTTP_DRAIN: Duration = Duration::from_secs(2);
 /// of what they took (every one already durable) and close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a live event stays in the ring: far longer than any reading
+/// subscriber needs, and past a connection's write deadline.
+const LIVE_AGE: Duration = Duration::from_secs(60);
+/// How often what bursts left behind is let go of.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
 /// What every connection shares.
 pub(crate) struct State {
     pub config: Config,
@@ -151,7 +157,15 @@ impl Node {
             None
         };
         let store_dir = store.dir().to_path_buf();
-        let ingest = Ingest::new(store, config.events, config.relay.live_backlog);
+        let ingest = Ingest::new(
+            store,
+            config.events,
+            crate::live::Bounds {
+                events: config.relay.live_backlog,
+                bytes: config.relay.live_backlog_bytes,
+                age: LIVE_AGE,
+            },
+        );
         let connections = TaskTracker::new();
         let peers = peers::start(
             &config,
@@ -196,6 +210,7 @@ impl Node {
             config,
         });
         lock_when_idle(&state);
+        let_go_after_bursts(&state);
         Ok(Node {
             listener,
             state,
@@ -363,6 +378,41 @@ async fn data_gone(dir: std::path::PathBuf) {
         if !still {
             return;
         }
+    }
+}
+
+/// Every [`SWEEP_EVERY`]: drops live events past their age and hands the
+/// allocator's free memory back to the system, so that what a burst of
+/// uploads or events took is returned within a minute.
+fn let_go_after_bursts(state: &Arc<State>) {
+    let state = Arc::clone(state);
+    let mut shutdown = state.shutdown.clone();
+    let tasks = state.connections.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let live = state.ingest.live();
+                    live.sweep(std::time::Instant::now());
+                    let (events, bytes) = live.held();
+                    tracing::trace!(events, bytes, "live events held");
+                    let _ = tokio::task::spawn_blocking(release_memory).await;
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+/// Returns the allocator's free pages to the system. glibc's malloc keeps
+/// freed memory in its arenas (several per core) for reuse, so a node's
+/// memory after a burst stays at the burst's peak until it is trimmed.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -7,8 +7,8 @@
 //!   `max_events_in_flight`; past that the task stops reading the socket;
 //! - stored results stream from the store through a small channel, so a
 //!   slow reader holds back only its own query;
-//! - live events come from a bounded broadcast; a subscriber that falls
-//!   behind is told (`CLOSED` with `error: too slow`) and its live
+//! - live events come from one ring bounded in events, bytes and age
+//!   (`crate::live`); a subscriber that falls behind it is told (`CLOSED` with `error: too slow`) and its live
 //!   subscriptions end, instead of the node queueing for it;
 //! - every write has a deadline (`write_timeout`); a client that does not
 //!   read is disconnected.
@@ -27,8 +27,6 @@ use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
 use samizdat_core::sealed;
 use samizdat_store::{InsertOutcome, Query};
 use serde_json::value::RawValue;
-use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
 use yawc::close::CloseCode;
 use yawc::{Frame, HttpWebSocket as WebSocket, OpCode, WebSocketError};
 
@@ -38,6 +36,7 @@ use super::neg::NegSessions;
 use super::rate::TokenBucket;
 use super::{State, auth};
 use crate::ingest::IngestError;
+use crate::live::{Lagged, Subscriber};
 
 /// The reply to one published event: its id and the `OK` to send.
 type OkFuture = Pin<Box<dyn Future<Output = String> + Send>>;
@@ -61,7 +60,7 @@ pub struct Connection {
     challenge: String,
     authed: Vec<PublicKey>,
     subs: HashMap<SubId, Vec<Filter>>,
-    live: Option<broadcast::Receiver<Arc<VerifiedEvent>>>,
+    live: Option<Subscriber>,
     negs: NegSessions,
     events: TokenBucket,
     queries: TokenBucket,
@@ -448,7 +447,7 @@ impl Connection {
         }
     }
 
-    async fn on_live(&mut self, live: Result<Arc<VerifiedEvent>, RecvError>) -> Result<(), End> {
+    async fn on_live(&mut self, live: Result<Arc<VerifiedEvent>, Lagged>) -> Result<(), End> {
         match live {
             Ok(event) if !self.may_read(event.event()) => Ok(()),
             Ok(event) => {
@@ -463,7 +462,7 @@ impl Connection {
                 }
                 Ok(())
             }
-            Err(RecvError::Lagged(missed)) => {
+            Err(Lagged(missed)) => {
                 self.live = None;
                 let subs: Vec<SubId> = self.subs.drain().map(|(sub, _)| sub).collect();
                 let reason = format!(
@@ -475,7 +474,6 @@ impl Connection {
                 }
                 Ok(())
             }
-            Err(RecvError::Closed) => Err(End::Shutdown),
         }
     }
 }
@@ -497,9 +495,7 @@ impl Connection {
 }
 
 /// The next live event, or never when the connection has no subscription.
-async fn recv_live(
-    live: &mut Option<broadcast::Receiver<Arc<VerifiedEvent>>>,
-) -> Result<Arc<VerifiedEvent>, RecvError> {
+async fn recv_live(live: &mut Option<Subscriber>) -> Result<Arc<VerifiedEvent>, Lagged> {
     match live {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

@@ -321,3 +321,68 @@ async fn slow_uploads_do_not_block_blossom() {
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     }
 }
+
+/// The resident memory of process `pid`, in bytes.
+pub fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_reads_costs_the_node_its_bound_and_no_more() {
+    use samizdat_core::nostr::prelude::{Keys, Kind};
+    use serde_json::json;
+    let node = Node::start();
+    let served = Served::start(
+        &node,
+        "[relay]\nlive_backlog_bytes = 8388608\n\
+         events_per_second = 100000\nevents_per_second_per_ip = 100000\n",
+    );
+    let pid = served.child.id();
+    let keys = Keys::generate();
+    let mut never_reads = served.client().await;
+    assert!(
+        never_reads
+            .req("live", vec![json!({"kinds": [1]})])
+            .await
+            .is_empty()
+    );
+    let mut publisher = served.client().await;
+    let before = rss(pid);
+    let mut peak = before;
+    // 400 events of 120 KB: 48 MB of JSON, about 145 MB held if the
+    // backlog were counted in events alone.
+    let body = "w".repeat(120_000);
+    for i in 0..400u64 {
+        let event = crate::signed(
+            &keys,
+            Kind::TextNote,
+            1_700_000_000 + i,
+            &[],
+            &format!("{i} {body}"),
+        );
+        assert!(publisher.publish(&event).await.0);
+        if i % 25 == 0 {
+            peak = peak.max(rss(pid));
+        }
+    }
+    peak = peak.max(rss(pid));
+    let grew = peak.saturating_sub(before);
+    // The ring's 8 MiB, the store's page cache (32 MiB) and buffers.
+    assert!(grew < 100 << 20, "the node grew by {} MiB", grew >> 20);
+    // The subscriber, reading at last, finds its subscription closed.
+    let mut reason = None;
+    for _ in 0..500 {
+        let m = never_reads.recv().await;
+        if m[0] == "CLOSED" {
+            reason = m[2].as_str().map(str::to_string);
+            break;
+        }
+    }
+    let reason = reason.expect("the subscription was closed");
+    assert!(reason.starts_with("error: too slow"), "{reason}");
+}
