@@ -46,6 +46,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 const LIVE_AGE: Duration = Duration::from_secs(60);
 /// How often what bursts left behind is let go of.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// How often blobs nothing needs are looked for.
+const COLLECT_EVERY: Duration = Duration::from_secs(3600);
 
 /// What every connection shares.
 pub(crate) struct State {
@@ -211,6 +213,7 @@ impl Node {
         });
         lock_when_idle(&state);
         let_go_after_bursts(&state);
+        collect_unneeded_blobs(&state);
         Ok(Node {
             listener,
             state,
@@ -398,6 +401,40 @@ fn let_go_after_bursts(state: &Arc<State>) {
                     let (events, bytes) = live.held();
                     tracing::trace!(events, bytes, "live events held");
                     let _ = tokio::task::spawn_blocking(release_memory).await;
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+/// At start and every hour: removes blobs that no record names and nobody
+/// uploaded, an hour old or more (a refused or deleted record's photo must
+/// not stay public).
+fn collect_unneeded_blobs(state: &Arc<State>) {
+    let state = Arc::clone(state);
+    let mut shutdown = state.shutdown.clone();
+    let tasks = state.connections.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(COLLECT_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let store = state.ingest.store().clone();
+                    let collected = tokio::task::spawn_blocking(move || {
+                        store.collect_unneeded_blobs(samizdat_store::UNNEEDED_BLOB_GRACE)
+                    })
+                    .await;
+                    match collected {
+                        Ok(Ok(removed)) if !removed.is_empty() => tracing::info!(
+                            blobs = removed.len(),
+                            bytes = removed.iter().map(|(_, size)| size).sum::<u64>(),
+                            "removed blobs that no record names and nobody uploaded"
+                        ),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "collecting unneeded blobs"),
+                        Err(e) => tracing::warn!(error = %e, "collecting unneeded blobs"),
+                    }
                 }
                 _ = shutdown.changed() => break,
             }

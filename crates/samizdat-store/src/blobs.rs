@@ -15,6 +15,7 @@
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use samizdat_core::BlobHash;
 use samizdat_media::{Admitted, MediaError, Noise, Stripped};
@@ -136,7 +137,9 @@ impl BlobStore {
     fn write(&self, bytes: &[u8]) -> io::Result<BlobHash> {
         let hash = BlobHash::of(bytes);
         let path = self.path(&hash);
-        if path.is_file() {
+        // Stored again: made young, so that it is not collected as unneeded
+        // between now and the commit of the record that names it.
+        if path.is_file() && touch(&path).is_ok() {
             return Ok(hash);
         }
         let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
@@ -284,6 +287,42 @@ impl BlobStore {
         }
     }
 
+    /// How long since the blob was written or last stored again.
+    pub fn age(&self, hash: &BlobHash) -> Option<Duration> {
+        age(&fs::metadata(self.path(hash)).ok()?)
+    }
+
+    /// Removes a blob unless it was stored again in the last `grace`;
+    /// returns its size if it was removed. The blob is first moved aside,
+    /// so that a `put` of the same bytes either sees it gone (and writes
+    /// it anew) or has made it young before the check (and it is put back).
+    pub fn remove_if_old(&self, hash: &BlobHash, grace: Duration) -> io::Result<Option<u64>> {
+        let path = self.path(hash);
+        let aside = self
+            .root
+            .join("tmp")
+            .join(format!(".unneeded-{}", hash.to_hex()));
+        match fs::rename(&path, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let meta = fs::metadata(&aside)?;
+        if age(&meta).is_none_or(|a| a < grace) {
+            if path.exists() {
+                fs::remove_file(&aside)?;
+            } else {
+                fs::rename(&aside, &path)?;
+            }
+            return Ok(None);
+        }
+        fs::remove_file(&aside)?;
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(Some(meta.len()))
+    }
+
     /// Reads a blob and checks its hash.
     pub fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let bytes = fs::read(self.path(hash)).map_err(|e| match e.kind() {
@@ -353,6 +392,16 @@ impl BlobStore {
         }
         Ok(out)
     }
+}
+
+/// Marks a file as written now.
+fn touch(path: &Path) -> io::Result<()> {
+    fs::File::open(path)?.set_modified(std::time::SystemTime::now())
+}
+
+/// How long since a file was last modified (`None` for a time ahead).
+fn age(meta: &fs::Metadata) -> Option<Duration> {
+    meta.modified().ok()?.elapsed().ok()
 }
 
 /// The SHA-256, the length and the admission rule's verdict on everything

@@ -47,6 +47,13 @@ pub use writer::{Committed, Pending};
 /// File name of the database inside a data directory.
 pub const DB_FILE: &str = "samizdat.db";
 
+/// How long a blob no record names and nobody uploaded is kept before it
+/// is collected: longer than any record takes to follow its blobs.
+pub const UNNEEDED_BLOB_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Blobs decided on in one turn of the writer when collecting.
+const COLLECT_AT_ONCE: usize = 256;
+
 /// Errors of the store. Causes are kept, so a user sees the whole chain.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -254,6 +261,68 @@ impl Store {
     pub fn unreferenced_blob_bytes(&self) -> Result<u64, StoreError> {
         let conn = self.inner.reads.get()?;
         owners::unreferenced_bytes(&conn)
+    }
+
+    /// How many uploaded blobs no stored record names, and their bytes:
+    /// uploads waiting for their record, or kept by their uploaders.
+    pub fn unreferenced_blobs(&self) -> Result<(u64, u64), StoreError> {
+        let conn = self.inner.reads.get()?;
+        owners::unreferenced(&conn)
+    }
+
+    /// Removes blobs that no stored record names and nobody uploaded, and
+    /// that were not written or stored again for `grace`: what a record
+    /// refused after its blobs were written, a crash between the two, or
+    /// a deleted record left. Each is decided and removed inside the
+    /// writer's turn, so no record naming it can commit in between; a
+    /// blob being stored again meanwhile is kept. Returns each removed
+    /// blob with its size.
+    pub fn collect_unneeded_blobs(
+        &self,
+        grace: std::time::Duration,
+    ) -> Result<Vec<(BlobHash, u64)>, StoreError> {
+        let blobs = self.inner.blobs.clone();
+        let listed = blobs.list().map_err(|source| StoreError::Io {
+            path: self.dir().join("blobs"),
+            source,
+        })?;
+        let old: Vec<BlobHash> = listed
+            .into_iter()
+            .filter_map(|entry| match entry {
+                BlobEntry::Blob(hash) => Some(hash),
+                BlobEntry::Stray(_) => None,
+            })
+            .filter(|hash| blobs.age(hash).is_some_and(|a| a >= grace))
+            .collect();
+        let mut removed = Vec::new();
+        // A turn of the writer at most COLLECT_AT_ONCE blobs long, so
+        // ingest is never held for long.
+        for batch in old.chunks(COLLECT_AT_ONCE) {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (blobs, batch) = (blobs.clone(), batch.to_vec());
+            self.inner
+                .writer
+                .change(Box::new(move |t| {
+                    let mut gone = Vec::new();
+                    for hash in batch {
+                        let needed = owners::referenced(t, &hash)
+                            .and_then(|r| Ok(r || owners::owned(t, &hash)?));
+                        if !matches!(needed, Ok(false)) {
+                            continue;
+                        }
+                        match blobs.remove_if_old(&hash, grace) {
+                            Ok(Some(size)) => gone.push((hash, size)),
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "removing an unneeded blob"),
+                        }
+                    }
+                    let _ = tx.send(gone);
+                    Ok(())
+                }))?
+                .wait()?;
+            removed.extend(rx.recv().map_err(|_| StoreError::WriterGone)?);
+        }
+        Ok(removed)
     }
 
     /// What the first upload of a blob said about it, if it was uploaded.

@@ -123,6 +123,26 @@ pub(crate) fn referenced(conn: &rusqlite::Connection, hash: &BlobHash) -> Result
         .exists([hash.as_bytes().as_slice()])?)
 }
 
+/// Whether anyone uploaded the blob (and has not deleted it).
+pub(crate) fn owned(conn: &rusqlite::Connection, hash: &BlobHash) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM blob_owners WHERE hash = ?1 LIMIT 1")?
+        .exists([hash.as_bytes().as_slice()])?)
+}
+
+/// How many uploaded blobs no stored record names, and their bytes.
+pub(crate) fn unreferenced(conn: &rusqlite::Connection) -> Result<(u64, u64), StoreError> {
+    let (count, total): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM (
+                 SELECT hash, MAX(size) AS size FROM blob_owners o
+                 WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.hash = o.hash)
+                 GROUP BY hash)",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((count.max(0) as u64, total.max(0) as u64))
+}
+
 /// The bytes of uploaded blobs that no stored record names: what a
 /// quota on waiting uploads counts. One pass over the uploads (an index
 /// probe each).

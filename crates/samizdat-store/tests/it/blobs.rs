@@ -163,3 +163,50 @@ fn migration_two_finds_references_in_records_stored_before_it() {
         "the backfilled reference keeps the blob"
     );
 }
+
+/// Sets a blob's file time `secs` into the past.
+fn age_by(store: &Store, hash: &BlobHash, secs: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+    std::fs::File::open(store.blobs().path(hash))
+        .and_then(|f| f.set_modified(then))
+        .expect("aged");
+}
+
+#[test]
+fn blobs_nothing_needs_are_collected_after_their_grace() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let hour = samizdat_store::UNNEEDED_BLOB_GRACE;
+    let put = |seed: &str| f.store.blobs().put(&sealed(seed, 2_000)).expect("put").hash;
+    let orphan = put("left by a refused record");
+    let young = put("its record is on the way");
+    let named = put("named by a record");
+    let uploaded = put("an upload waiting for its record");
+    let again = put("stored again just now");
+    insert(&f.store, &[referencing(&keys, &named)]);
+    f.store
+        .add_blob_owner(
+            keys.public_key().to_bytes(),
+            owned(&sealed("an upload waiting for its record", 2_000), 1),
+        )
+        .expect("own");
+    for hash in [&orphan, &named, &uploaded, &again] {
+        age_by(&f.store, hash, 2 * 3600);
+    }
+    // Storing it again makes it young: its record may follow.
+    put("stored again just now");
+    let removed = f.store.collect_unneeded_blobs(hour).expect("collect");
+    assert_eq!(removed, vec![(orphan, 2_000)]);
+    assert!(!f.store.blobs().contains(&orphan));
+    for kept in [&young, &named, &uploaded, &again] {
+        assert!(f.store.blobs().contains(kept));
+    }
+    assert_eq!(f.store.unreferenced_blobs().expect("count"), (1, 2_000));
+    // Nothing more to collect; a second pass changes nothing.
+    assert!(
+        f.store
+            .collect_unneeded_blobs(hour)
+            .expect("collect")
+            .is_empty()
+    );
+}

@@ -59,6 +59,11 @@ pub fn run(ctx: &Context) -> Result<Code> {
             swept.len()
         );
     }
+    // Blobs no record names and nobody uploaded, an hour old or more:
+    // what a refused record, a crash or a deletion left behind.
+    let collected = store.collect_unneeded_blobs(samizdat_store::UNNEEDED_BLOB_GRACE)?;
+    let collected_bytes: u64 = collected.iter().map(|(_, size)| size).sum();
+    let (waiting, waiting_bytes) = store.unreferenced_blobs()?;
     let events = store.count(&Query::default())?;
     let blob_entries = store.blobs().list()?;
     let bar = progress::bar(Some(events + blob_entries.len() as u64), "verifying");
@@ -150,9 +155,32 @@ pub fn run(ctx: &Context) -> Result<Code> {
     if ctx.json {
         println!(
             "{}",
-            json!({ "events": events, "blobs": blob_entries.len(), "blobs_ok": blobs_ok, "corrupt": problems.len(), "missing_blobs": missing.len() })
+            json!({
+                "events": events,
+                "blobs": blob_entries.len(),
+                "blobs_ok": blobs_ok,
+                "corrupt": problems.len(),
+                "missing_blobs": missing.len(),
+                "unreferenced_uploads": waiting,
+                "unreferenced_upload_bytes": waiting_bytes,
+                "removed_unneeded_blobs": collected.len(),
+                "removed_unneeded_bytes": collected_bytes,
+            })
         );
     } else {
+        if !collected.is_empty() {
+            eprintln!(
+                "removed {} blob(s) ({collected_bytes} bytes) that no record names and nobody \
+                 uploaded, left by refused or deleted records",
+                collected.len()
+            );
+        }
+        if waiting > 0 {
+            eprintln!(
+                "{waiting} uploaded blob(s) ({waiting_bytes} bytes) are not named by any record \
+                 yet; their uploaders keep them"
+            );
+        }
         eprintln!("{summary}");
     }
     Ok(if problems.is_empty() {

@@ -386,3 +386,49 @@ async fn a_subscriber_that_never_reads_costs_the_node_its_bound_and_no_more() {
     let reason = reason.expect("the subscription was closed");
     assert!(reason.starts_with("error: too slow"), "{reason}");
 }
+
+/// Stores `bytes` as a blob no record names (what a record refused after
+/// its photo was written once left), dated two hours back.
+fn plant_orphan(node: &Node, bytes: &[u8]) -> String {
+    let store = samizdat_store::Store::open(&node.data()).expect("store");
+    let hash = store.blobs().put(bytes).expect("put").hash;
+    let then = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    std::fs::File::open(store.blobs().path(&hash))
+        .and_then(|f| f.set_modified(then))
+        .expect("aged");
+    hash.to_hex()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_no_record_needs_are_reported_and_collected() {
+    let node = Node::start();
+    node.add_photo_testimony("Фото остаётся: запись его называет");
+    let orphan = plant_orphan(&node, &crate::blossom::opaque(3_000));
+    // `verify` removes it and says so; the record's photo stays.
+    let out = node.run(&["verify"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed 1 blob(s) (3000 bytes)"), "{said}");
+    let summary = node.json(&["verify"]).pop().expect("a summary");
+    assert_eq!(summary["blobs"], 1, "{summary}");
+    assert_eq!(summary["removed_unneeded_blobs"], 0, "{summary}");
+    // A running node collects at start: the public copy is gone.
+    let second = plant_orphan(&node, &crate::blossom::opaque(4_000));
+    let served = Served::start(&node, "");
+    let client = crate::http();
+    let mut status = reqwest::StatusCode::OK;
+    for _ in 0..50 {
+        status = client
+            .get(format!("http://{}/{second}", served.addr))
+            .send()
+            .await
+            .expect("an answer")
+            .status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+    assert_ne!(orphan, second);
+}
