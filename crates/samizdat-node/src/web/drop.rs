@@ -230,30 +230,58 @@ async fn submit(
     multipart: Multipart,
 ) -> Response {
     // Admission before any body is read: a form with no token cookie, or
-    // sent by another site, or over its address's budget, costs nothing.
-    if let Some(answer) = before_the_body(&page, &state, &headers, peer) {
-        return answer;
+    // sent by another site, costs nothing; one over its address's budget
+    // costs the reading of its text, given back.
+    match before_the_body(&state, &headers, peer) {
+        Ok(()) => {}
+        Err(Admission::Forbidden) => {
+            return problem(
+                &page,
+                StatusCode::FORBIDDEN,
+                "error.csrf",
+                page.t("error.csrf_detail").to_string(),
+            );
+        }
+        Err(Admission::OverBudget) => {
+            let why = format!("{} {}", page.t("error.rate"), page.t("error.again_detail"));
+            return again_later(
+                what,
+                &page,
+                &state,
+                multipart,
+                StatusCode::TOO_MANY_REQUESTS,
+                why,
+            )
+            .await;
+        }
     }
+    let busy = || format!("{}. {}", page.t("error.busy"), page.t("error.again_detail"));
     // One form at a time from an address, so a few senders cannot take
     // every slot; held until the form is stored or refused.
     let Some(_slot) = state.forms.take(peer.ip().to_canonical()) else {
-        return later(problem(
+        return again_later(
+            what,
             &page,
+            &state,
+            multipart,
             StatusCode::TOO_MANY_REQUESTS,
-            "error.busy",
-            page.t("error.rate_detail").to_string(),
-        ));
+            busy(),
+        )
+        .await;
     };
     // A form is held whole in memory until it is stored: a few at a time,
     // and none for ever, so that slow senders cannot hold the drop box.
     let permit = tokio::time::timeout(WAIT_FOR_TURN, state.uploads.acquire()).await;
     let Ok(Ok(_permit)) = permit else {
-        return later(problem(
+        return again_later(
+            what,
             &page,
+            &state,
+            multipart,
             StatusCode::SERVICE_UNAVAILABLE,
-            "error.busy",
-            page.t("error.rate_detail").to_string(),
-        ));
+            busy(),
+        )
+        .await;
     };
     let read = tokio::time::timeout(READ_FORM_WITHIN, admit(&page, &headers, multipart)).await;
     let mut fields = match read {
@@ -277,39 +305,49 @@ async fn submit(
     }
 }
 
+/// Why a form is refused from its headers.
+enum Admission {
+    /// No token cookie, or sent by another site.
+    Forbidden,
+    /// Its address spent its hourly budget.
+    OverBudget,
+}
+
 /// What can be checked from the headers alone: the token's cookie, the
 /// origin, and the address's hourly budget (spent here, so a form that
 /// trickles in still paid for its try).
-fn before_the_body(
-    page: &Page,
-    state: &State,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-) -> Option<Response> {
+fn before_the_body(state: &State, headers: &HeaderMap, peer: SocketAddr) -> Result<(), Admission> {
     let cookies = super::cookies(headers);
     let cookie = super::cookie(&cookies, csrf::COOKIE).filter(|c| csrf::valid(c));
     // The token is in the body; the cookie it must match, and the origin,
     // are here.
     if cookie.is_none_or(|c| !csrf::check(headers, Some(c), c)) {
-        return Some(problem(
-            page,
-            StatusCode::FORBIDDEN,
-            "error.csrf",
-            page.t("error.csrf_detail").to_string(),
-        ));
+        return Err(Admission::Forbidden);
     }
     if !state
         .submissions
         .take(peer.ip().to_canonical(), Instant::now())
     {
-        return Some(later(problem(
-            page,
-            StatusCode::TOO_MANY_REQUESTS,
-            "error.rate",
-            page.t("error.rate_detail").to_string(),
-        )));
+        return Err(Admission::OverBudget);
     }
-    None
+    Ok(())
+}
+
+/// A form refused for load: the form again with the witness's text, what
+/// happened, and when to come back (`Retry-After`).
+async fn again_later(
+    what: Kind,
+    page: &Page,
+    state: &State,
+    multipart: Multipart,
+    status: StatusCode,
+    why: String,
+) -> Response {
+    let fields = text_back(multipart, !state.documenters.is_empty()).await;
+    later(match what {
+        Kind::Testimony => testimony_again(page, state, fields, status, why),
+        Kind::Person => person_again(page, state, fields, status, why),
+    })
 }
 
 /// How long a refused witness should wait before trying again.
@@ -359,6 +397,89 @@ impl Drop for FormSlot<'_> {
             }
         }
     }
+}
+
+/// The longest a form field may be.
+fn field_limit(name: &str) -> usize {
+    match name {
+        "text" => samizdat_core::testimony::MAX_TEXT_BYTES,
+        "details" => samizdat_core::person::MAX_DETAILS_BYTES,
+        _ => MAX_FIELD_BYTES,
+    }
+}
+
+impl Fields {
+    /// Keeps a form field by its name; others are ignored.
+    fn set(&mut self, name: &str, text: String) {
+        let slot = match name {
+            "csrf" => &mut self.csrf,
+            "text" | "details" => &mut self.text,
+            "lang" => &mut self.lang,
+            "place" => &mut self.place,
+            "observed" => &mut self.observed,
+            "visibility" => &mut self.visibility,
+            "key" => &mut self.key,
+            "name" => &mut self.name,
+            "aliases" => &mut self.aliases,
+            "age" => &mut self.age,
+            "role" => &mut self.role,
+            "status" => &mut self.status,
+            "source" => &mut self.source,
+            "originals" => &mut self.originals,
+            _ => return,
+        };
+        *slot = text;
+    }
+}
+
+/// How much of a form refused for load is read to give its text back.
+const TEXT_BACK_BYTES: usize = 64 * 1024;
+/// How long that reading may take.
+const TEXT_BACK_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The text of a form refused for load, to give back to the witness with
+/// the form: at most [`TEXT_BACK_BYTES`] of the body are read (files are
+/// passed over, not kept) at the minimum pace. A choice of visibility that
+/// comes after more than that (behind large files) is not read, and the
+/// form comes back with the most private choice.
+async fn text_back(mut multipart: Multipart, can_seal: bool) -> Fields {
+    let mut fields = Fields::default();
+    let mut read = 0usize;
+    let mut pace = Pace::start();
+    let reading = async {
+        // Bounded by TEXT_BACK_BYTES, the pace and TEXT_BACK_WITHIN.
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            let name = field.name().unwrap_or("").to_string();
+            let mut bytes = Vec::new();
+            while let Ok(Some(piece)) = field.chunk().await {
+                read += piece.len();
+                if read > TEXT_BACK_BYTES || pace.piece(piece.len()).is_err() {
+                    return false;
+                }
+                if name != "files" {
+                    bytes.extend_from_slice(&piece);
+                }
+            }
+            if name == "files" || name == "key" || name == "csrf" {
+                continue;
+            }
+            if let Ok(text) = String::from_utf8(bytes)
+                && text.len() <= field_limit(&name)
+            {
+                fields.set(&name, text);
+            }
+        }
+        true
+    };
+    let whole = tokio::time::timeout(TEXT_BACK_WITHIN, reading)
+        .await
+        .unwrap_or(false);
+    if !whole && fields.visibility.is_empty() && can_seal {
+        fields.visibility = "private".into();
+    }
+    // The key is never sent back into a page.
+    fields.key.clear();
+    fields
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -430,36 +551,14 @@ async fn admit(
                 format!("{name} is not UTF-8 text"),
             )
         })?;
-        let limit = match name.as_str() {
-            "text" => samizdat_core::testimony::MAX_TEXT_BYTES,
-            "details" => samizdat_core::person::MAX_DETAILS_BYTES,
-            _ => MAX_FIELD_BYTES,
-        };
-        if text.len() > limit {
+        if text.len() > field_limit(&name) {
             return Err(bad(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "error.field_too_long",
                 name,
             ));
         }
-        let slot = match name.as_str() {
-            "csrf" => &mut fields.csrf,
-            "text" | "details" => &mut fields.text,
-            "lang" => &mut fields.lang,
-            "place" => &mut fields.place,
-            "observed" => &mut fields.observed,
-            "visibility" => &mut fields.visibility,
-            "key" => &mut fields.key,
-            "name" => &mut fields.name,
-            "aliases" => &mut fields.aliases,
-            "age" => &mut fields.age,
-            "role" => &mut fields.role,
-            "status" => &mut fields.status,
-            "source" => &mut fields.source,
-            "originals" => &mut fields.originals,
-            _ => continue,
-        };
-        *slot = text;
+        fields.set(&name, text);
     }
     let cookies = super::cookies(headers);
     if !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), &fields.csrf) {

@@ -115,6 +115,34 @@ async fn slow_forms_do_not_block_the_drop_box() {
     assert_eq!(node.json(&["list"]).len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_refused_for_load_gets_their_text_back_and_a_wait() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    // Another form from the same address is being read, slowly.
+    let slow = tokio::spawn(trickle(served.addr, [127, 0, 0, 1], true));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let witness = crate::web::Session::open(&served, "/submit/testimony").await;
+    let text = "Задержали троих у входа в метро, увезли в автозаке";
+    let fields = crate::web::testimony(&witness.token, text, "public");
+    let photo = std::fs::read(crate::tour_photo()).expect("photo");
+    let body = crate::web::form(&fields, &[("photo.jpg", &photo)]);
+    let answer = witness.send("/submit/testimony", body).await;
+    assert_eq!(answer.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        answer
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("60")
+    );
+    let page = answer.text().await.expect("a page");
+    assert!(page.contains(text), "{page}");
+    assert!(page.contains("<textarea"), "the form again: {page}");
+    assert!(node.json(&["list"]).is_empty());
+    assert_ne!(slow.await.expect("joined"), "never cut");
+}
+
 #[test]
 fn what_a_cut_import_left_is_swept_and_a_running_one_is_not() {
     use std::os::fd::AsRawFd;
