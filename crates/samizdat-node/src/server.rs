@@ -400,7 +400,12 @@ fn let_go_after_bursts(state: &Arc<State>) {
                     live.sweep(std::time::Instant::now());
                     let (events, bytes) = live.held();
                     tracing::trace!(events, bytes, "live events held");
-                    let _ = tokio::task::spawn_blocking(release_memory).await;
+                    let store = state.ingest.store().clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        store.release_memory();
+                        release_memory();
+                    })
+                    .await;
                 }
                 _ = shutdown.changed() => break,
             }

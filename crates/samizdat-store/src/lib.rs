@@ -263,6 +263,12 @@ impl Store {
         owners::unreferenced_bytes(&conn)
     }
 
+    /// Gives memory that idle readers hold (their page caches) back to
+    /// the allocator; the node calls it after bursts.
+    pub fn release_memory(&self) {
+        self.inner.reads.release_memory();
+    }
+
     /// How many uploaded blobs no stored record names, and their bytes:
     /// uploads waiting for their record, or kept by their uploaders.
     pub fn unreferenced_blobs(&self) -> Result<(u64, u64), StoreError> {

@@ -54,7 +54,11 @@ pub fn open_connection(path: &Path, read_only: bool) -> Result<Connection, Store
         // database once per checkpoint, not once per few batches.
         conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     }
-    conn.pragma_update(None, "cache_size", -32_768)?; // 32 MiB
+    // The writer keeps 32 MiB of pages (index tails, interior nodes); each
+    // reader 8 MiB, since a node may have a reader per query at once and
+    // the system's page cache holds the rest.
+    let cache_kib: i64 = if read_only { 8 * 1024 } else { 32 * 1024 };
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     // Room for every statement the writer and the queries prepare, so none
     // is parsed again after its first use on a connection.
     conn.set_prepared_statement_cache_capacity(64);
@@ -72,6 +76,19 @@ impl ReadPool {
         ReadPool {
             path,
             idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Gives the page caches of idle readers back to the allocator (their
+    /// prepared statements stay): what a burst of large reads took.
+    pub fn release_memory(&self) {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        for conn in idle.iter() {
+            // SAFETY: the handle is this open connection's, used by no one
+            // else while it is idle (under the pool's lock).
+            unsafe {
+                rusqlite::ffi::sqlite3_db_release_memory(conn.handle());
+            }
         }
     }
 

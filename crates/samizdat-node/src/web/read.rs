@@ -106,11 +106,6 @@ pub(crate) async fn timeline(
     Params(filter): Params<TimelineQuery>,
 ) -> Response {
     let mut query = Query {
-        kinds: Some(match filter.kind.as_deref() {
-            Some("testimony") => vec![kind::TESTIMONY.as_u16()],
-            Some("person") => vec![kind::PERSON_REPORT.as_u16()],
-            _ => vec![kind::TESTIMONY.as_u16(), kind::PERSON_REPORT.as_u16()],
-        }),
         until: filter.before.map(|b| b.saturating_sub(1)),
         limit: Some(READ_AHEAD),
         ..Default::default()
@@ -130,16 +125,46 @@ pub(crate) async fn timeline(
         query.since = Some(since);
         query.until = Some(query.until.map_or(until, |u| u.min(until)));
     }
+    // Testimonies by their label, in the store's index, so that a flood
+    // of other notes (kind 1 too) is never read for a page.
+    let testimonies = {
+        let mut q = query.clone();
+        q.kinds = Some(vec![kind::TESTIMONY.as_u16()]);
+        q.tags.push(('l', vec![kind::TESTIMONY_LABEL.to_string()]));
+        q
+    };
+    let people = Query {
+        kinds: Some(vec![kind::PERSON_REPORT.as_u16()]),
+        ..query
+    };
+    let queries = match filter.kind.as_deref() {
+        Some("testimony") => vec![testimonies],
+        Some("person") => vec![people],
+        _ => vec![testimonies, people],
+    };
     let place = filter
         .place
         .as_deref()
         .map(|p| samizdat_core::text::fold(p.trim()))
         .filter(|p| !p.is_empty());
-    let events = match read(&page, &state, query).await {
-        Ok(events) => events,
-        Err(answer) => return answer,
-    };
-    let read_all = events.len() < READ_AHEAD;
+    let mut events = Vec::new();
+    let mut read_all = true;
+    for query in queries {
+        match read(&page, &state, query).await {
+            Ok(found) => {
+                read_all &= found.len() < READ_AHEAD;
+                events.extend(found);
+            }
+            Err(answer) => return answer,
+        }
+    }
+    // Newest first, as the store gives each list; the first READ_AHEAD.
+    events.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    events.truncate(READ_AHEAD);
     let mut items = Vec::new();
     let mut last = None;
     for event in &events {

@@ -460,3 +460,43 @@ async fn blobs_no_record_needs_are_reported_and_collected() {
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
     assert_ne!(orphan, second);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_other_notes_does_not_hide_the_testimonies() {
+    use samizdat_core::nostr::prelude::{Keys, Kind, Timestamp};
+    let node = Node::start();
+    node.ok(&[
+        "testimony",
+        "add",
+        "--lang",
+        "ru",
+        "Видел задержание у суда",
+    ]);
+    // 600 plain notes, newer than the testimony (within the clock's
+    // allowance), as any relay client may publish.
+    let keys = Keys::generate();
+    let now = Timestamp::now().as_secs();
+    let flood: Vec<_> = (0..600)
+        .map(|i| {
+            crate::signed(
+                &keys,
+                Kind::TextNote,
+                now + 5 + i / 4,
+                &[],
+                &format!("noise {i}"),
+            )
+        })
+        .collect();
+    crate::sync::import(&node, "flood.jsonl", &flood.iter().collect::<Vec<_>>());
+    let served = Served::start(&node, "");
+    let page = crate::http()
+        .get(format!("http://{}/timeline", served.addr))
+        .send()
+        .await
+        .expect("the timeline")
+        .text()
+        .await
+        .expect("a page");
+    assert!(page.contains("Видел задержание у суда"), "{page}");
+    assert!(!page.contains("noise 5"), "{page}");
+}
