@@ -12,7 +12,7 @@
 //! decides.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 
 use crate::name::{Name, Word};
 
@@ -64,6 +64,30 @@ fn blocking_keys(word: &Word) -> Vec<u64> {
     out
 }
 
+/// Hashes an id by one multiplication: ids are small integers, and the
+/// map is local to one lookup.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Posting lists longer than this are searched, not read whole.
+const LONG_POSTINGS: usize = 256;
+
 /// Names by their blocking keys.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
@@ -71,6 +95,9 @@ pub struct Index {
     len: usize,
     /// One more than the largest id added.
     ids: usize,
+    /// Whether ids were added in ascending order, so that every posting
+    /// list is sorted and can be searched.
+    ascending: bool,
     /// Full words (not initials) of each id's shortest name: an entry
     /// written `A. Abenov` can share only one word with any name.
     full_words: Vec<u8>,
@@ -84,6 +111,10 @@ impl Index {
     /// Adds entry `id` under `name`. An entry may be added under several
     /// names (its spellings).
     pub fn insert(&mut self, id: u32, name: &Name) {
+        if self.len == 0 {
+            self.ascending = true;
+        }
+        self.ascending &= id as usize + 1 >= self.ids;
         self.len += 1;
         self.ids = self.ids.max(id as usize + 1);
         if self.full_words.len() < self.ids {
@@ -114,31 +145,77 @@ impl Index {
     /// The entries that share keys with enough words of `name`, in no
     /// particular order.
     pub fn candidates(&self, name: &Name) -> Vec<u32> {
+        self.candidates_at_most(name, usize::MAX)
+    }
+
+    /// At most `limit` of [`Index::candidates`]: those sharing keys with
+    /// the most words of `name`, then the latest added. Bounds the work
+    /// of a name shared by a great many people.
+    pub fn candidates_at_most(&self, name: &Name, limit: usize) -> Vec<u32> {
+        if limit == 0 {
+            return Vec::new();
+        }
         let full = name.words.iter().filter(|w| !w.initial).count();
         let need = full.min(2) as u32;
         if need == 0 {
             return Vec::new();
         }
         // Which words of the name each entry shares a key with: a bit
-        // each (at most MAX_WORDS words), in an array by id, which is
-        // cheaper than hashing ids when postings are long.
-        let mut hits = vec![0u8; self.ids];
+        // each (at most MAX_WORDS words).
+        let mut hits: HashMap<u32, u8, BuildHasherDefault<IdHasher>> = HashMap::default();
         let mut touched = Vec::new();
+        // A key that a great many names share (a common name's) is not
+        // read whole: the entries found through other keys are looked up
+        // in it, and only its latest `LONG_POSTINGS` entries are read, so
+        // the work of one name does not grow with the index.
+        let mut long: Vec<(usize, &[u32])> = Vec::new();
+        let mut read =
+            |i: usize, ids: &[u32], hits: &mut HashMap<u32, u8, BuildHasherDefault<IdHasher>>| {
+                for &id in ids {
+                    let bits = hits.entry(id).or_insert_with(|| {
+                        touched.push(id);
+                        0
+                    });
+                    *bits |= 1 << i;
+                }
+            };
         for (i, word) in name.words.iter().enumerate() {
             for key in blocking_keys(word) {
-                for &id in self.postings.get(&key).map_or(&[][..], Vec::as_slice) {
-                    let bits = &mut hits[id as usize];
-                    if *bits == 0 {
-                        touched.push(id);
-                    }
+                let list = self.postings.get(&key).map_or(&[][..], Vec::as_slice);
+                if list.len() > LONG_POSTINGS && self.ascending {
+                    long.push((i, list));
+                } else {
+                    read(i, list, &mut hits);
+                }
+            }
+        }
+        for &(i, list) in &long {
+            read(i, &list[list.len() - LONG_POSTINGS..], &mut hits);
+        }
+        for (id, bits) in hits.iter_mut() {
+            for &(i, list) in &long {
+                if *bits & (1 << i) == 0 && list.binary_search(id).is_ok() {
                     *bits |= 1 << i;
                 }
             }
         }
+        let hits = |id: &u32| hits.get(id).copied().unwrap_or(0);
         touched.retain(|&id| {
             let need = need.min(u32::from(self.full_words[id as usize]).max(1));
-            hits[id as usize].count_ones() >= need
+            hits(&id).count_ones() >= need
         });
+        if touched.len() > limit {
+            // Those sharing keys with the most words first, then the
+            // latest added.
+            let rank = |id: &u32| {
+                (
+                    std::cmp::Reverse(hits(id).count_ones()),
+                    std::cmp::Reverse(*id),
+                )
+            };
+            touched.select_nth_unstable_by_key(limit - 1, rank);
+            touched.truncate(limit);
+        }
         touched
     }
 }

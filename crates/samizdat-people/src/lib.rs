@@ -4,13 +4,15 @@
 //!
 //! - [`translit`]: one word, any script, to canonical keys;
 //! - [`name`]: a name cut into words, with initials and endings;
-//! - [`lexicon`]: given names in common use, which are never typos of
-//!   each other;
+//! - [`lexicon`]: real given names, surnames and patronymics, which are
+//!   never typos of each other;
 //! - [`matcher`]: two names compared: score, decision, reasons;
 //! - [`index`]: candidates for a name among many, without comparing all;
 //! - [`registry`]: reports into one entry per person, with its history;
-//! - [`pfif`]: PFIF 1.4 documents, read and written.
+//! - [`pfif`]: PFIF 1.4 documents, read and written;
+//! - [`evaluation`]: the matcher measured on labelled pairs.
 
+pub mod evaluation;
 pub mod index;
 pub mod lexicon;
 pub mod matcher;

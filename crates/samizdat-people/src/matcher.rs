@@ -72,6 +72,8 @@ pub struct Comparison {
     pub decision: Decision,
     /// One line per word pairing, conflict or missing word.
     pub reasons: Vec<String>,
+    /// Each word of both names, and what the lexicon knows it as.
+    pub words: Vec<(String, &'static str)>,
 }
 
 const fn is_vowel(b: u8) -> bool {
@@ -209,11 +211,13 @@ pub fn words(a: &Word, b: &Word) -> (f32, Agreement) {
         }
     }
     let whole = best(&a.keys, &b.keys);
+    if a.known && b.known {
+        // Two different names people really have are not a typo of each
+        // other, unless they are one father's name under two endings
+        // (`Nurlanova`, `Nurlanqyzy`; `Abenov`, `Abenova`).
+        return same_stem(a, b).unwrap_or((whole.min(PAIR_MIN / 2.0), Agreement::Names));
+    }
     if !a.has_ending() && !b.has_ending() {
-        // Two different names people really have: not a typo.
-        if a.known && b.known {
-            return (whole.min(PAIR_MIN / 2.0), Agreement::Names);
-        }
         return close(whole);
     }
     if !(a.has_ending() && b.has_ending()) {
@@ -252,6 +256,19 @@ pub fn words(a: &Word, b: &Word) -> (f32, Agreement) {
     } else {
         close(whole)
     }
+}
+
+/// Two words made from one stem under different endings.
+fn same_stem(a: &Word, b: &Word) -> Option<(f32, Agreement)> {
+    let (ea, eb) = a.stems.iter().find_map(|(sa, ea)| {
+        b.stems
+            .iter()
+            .find(|(sb, _)| sa == sb)
+            .map(|(_, eb)| (*ea, *eb))
+    })?;
+    let gender_differs = ea.female() != eb.female();
+    let score = if gender_differs { 0.75 } else { 0.9 };
+    Some((score, Agreement::Stem { gender_differs }))
 }
 
 fn close(similarity: f32) -> (f32, Agreement) {
@@ -318,6 +335,22 @@ struct Assessment {
     left_b: Vec<usize>,
     /// How many of the longer side's leftovers are in conflict.
     conflicts: usize,
+    /// Two words left over, one in each name, that cannot be one
+    /// person's: two different known names, two patronymics, or an
+    /// initial and a word it does not start.
+    certain: Option<(usize, usize)>,
+}
+
+/// Whether two words left unpaired, one in each name, tell two people
+/// apart for certain.
+fn certainly_apart(a: &Word, b: &Word, agreement: Agreement) -> bool {
+    match agreement {
+        Agreement::Names => true,
+        Agreement::Differs | Agreement::Close => {
+            a.initial || b.initial || (a.is_patronymic() && b.is_patronymic())
+        }
+        _ => false,
+    }
 }
 
 /// What a word present in one name only costs, and what it is called.
@@ -353,18 +386,29 @@ fn assess(a: &Name, b: &Name, agreements: Matrix) -> Assessment {
     }
     let (total, pairs) = pairing(&scores, n, m);
     let mut paired_b = [false; W];
-    let (mut matched, mut full_pairs) = (0usize, 0usize);
+    let (mut matched, mut full_pairs, mut typos) = (0usize, 0usize, 0usize);
     for (i, pair) in pairs.iter().enumerate().take(n) {
         if let Some(j) = *pair {
             paired_b[j as usize] = true;
             matched += 1;
-            if agreements[i][j as usize].1 != Agreement::Initial {
-                full_pairs += 1;
+            match agreements[i][j as usize].1 {
+                Agreement::Initial => {}
+                Agreement::Close => {
+                    full_pairs += 1;
+                    typos += 1;
+                }
+                _ => full_pairs += 1,
             }
         }
     }
     let left_a: Vec<usize> = (0..n).filter(|i| pairs[*i].is_none()).collect();
     let left_b: Vec<usize> = (0..m).filter(|j| !paired_b[*j]).collect();
+    let certain = left_a.iter().find_map(|&i| {
+        left_b
+            .iter()
+            .find(|&&j| certainly_apart(&a.words[i], &b.words[j], agreements[i][j].1))
+            .map(|&j| (i, j))
+    });
     let conflicts = left_a.len().min(left_b.len());
     let mut penalty = conflicts as f32;
     let (longer, words_of) = if left_a.len() >= left_b.len() {
@@ -385,7 +429,11 @@ fn assess(a: &Name, b: &Name, agreements: Matrix) -> Assessment {
     } else {
         (total / (matched as f32 + penalty)).clamp(0.0, 1.0)
     };
-    let decision = if score >= SAME && full_pairs >= 2 {
+    // A typo in one word is a typo; in two, the names are too far apart
+    // to join without a documenter.
+    let decision = if certain.is_some() {
+        Decision::Different
+    } else if score >= SAME && full_pairs >= 2 && typos <= 1 {
         Decision::Same
     } else if score >= POSSIBLE {
         Decision::Possible
@@ -400,6 +448,7 @@ fn assess(a: &Name, b: &Name, agreements: Matrix) -> Assessment {
         left_a,
         left_b,
         conflicts,
+        certain,
     }
 }
 
@@ -443,6 +492,17 @@ impl<'q> Matcher<'q> {
         let assessment = assess(self.name, other, agreements);
         (assessment.score, assessment.decision)
     }
+
+    /// Whether `other` names someone else for certain: two words, one in
+    /// each name, that cannot be one person's (two different real names,
+    /// two patronymics, an initial that does not fit).
+    pub fn certainly_other(&mut self, other: &Name) -> bool {
+        if self.name.is_empty() || other.is_empty() {
+            return false;
+        }
+        let agreements = matrix(self.name, other);
+        assess(self.name, other, agreements).certain.is_some()
+    }
 }
 
 /// Compares two names, with the reasons.
@@ -452,6 +512,7 @@ pub fn compare(a: &Name, b: &Name) -> Comparison {
             score: 0.0,
             decision: Decision::Different,
             reasons: vec!["one of the names has no letters".into()],
+            words: Vec::new(),
         };
     }
     let x = assess(a, b, matrix(a, b));
@@ -462,7 +523,11 @@ pub fn compare(a: &Name, b: &Name) -> Comparison {
             reasons.push(explain(&a.words[i], &b.words[j as usize], score, agreement));
         }
     }
-    if x.conflicts > 0 {
+    // The one conflict that is certain is said once, below, with why.
+    let only_certain = x
+        .certain
+        .is_some_and(|(i, j)| x.left_a == [i] && x.left_b == [j]);
+    if x.conflicts > 0 && !only_certain {
         let text = |name: &Name, left: &[usize]| {
             left.iter()
                 .map(|&k| name.words[k].written.as_str())
@@ -489,13 +554,33 @@ pub fn compare(a: &Name, b: &Name) -> Comparison {
             missing(word).1
         ));
     }
-    if x.decision == Decision::Possible && x.score >= SAME {
-        reasons.push("only one word agrees: too little to be sure".into());
+    if let Some((i, j)) = x.certain {
+        reasons.push(format!(
+            "«{}» and «{}» cannot be one person's: {}",
+            a.words[i].written,
+            b.words[j].written,
+            match x.agreements[i][j].1 {
+                Agreement::Names => "two different names people have",
+                _ if a.words[i].initial || b.words[j].initial => "the initial does not fit",
+                _ => "the patronymics differ (two fathers)",
+            }
+        ));
+    } else if x.decision == Decision::Possible && x.score >= SAME {
+        reasons.push(
+            "only one word agrees, or more than one is mistyped: too little to be sure".into(),
+        );
     }
+    let words = a
+        .words
+        .iter()
+        .chain(&b.words)
+        .map(|w| (w.written.clone(), w.kinds.describe()))
+        .collect();
     Comparison {
         score: x.score,
         decision: x.decision,
         reasons,
+        words,
     }
 }
 
@@ -553,7 +638,9 @@ mod tests {
         let c = verdict("Aigerim Nurlanova", "Aizhan Nurlanova");
         assert_eq!(c.decision, Decision::Different, "{c:?}");
         assert!(
-            c.reasons.iter().any(|r| r.contains("do not match")),
+            c.reasons
+                .iter()
+                .any(|r| r.contains("cannot be one person's")),
             "{c:?}"
         );
 

@@ -78,6 +78,21 @@ const ENDINGS: &[(&[u8], Ending)] = &[
             kazakh: true,
         },
     ),
+    // German writes қызы `kysy`.
+    (
+        b"kisi",
+        Ending::Patronymic {
+            female: true,
+            kazakh: true,
+        },
+    ),
+    (
+        b"gisi",
+        Ending::Patronymic {
+            female: true,
+            kazakh: true,
+        },
+    ),
     (
         b"uli",
         Ending::Patronymic {
@@ -115,8 +130,10 @@ pub struct Word {
     pub initial: bool,
     /// `written` in lowercase.
     pub folded: String,
-    /// Whether a reading is a given name in common use
-    /// ([`crate::lexicon`]), and whether a stem is.
+    /// What the lexicon knows the word as ([`crate::lexicon`]), in any
+    /// of its readings.
+    pub kinds: lexicon::Kinds,
+    /// Whether a reading is a real name, and whether a stem is.
     pub known: bool,
     pub stem_known: bool,
 }
@@ -133,10 +150,14 @@ impl Word {
                 }
             }
         }
+        let kinds = keys
+            .iter()
+            .fold(lexicon::Kinds::default(), |all, k| all | lexicon::kinds(k));
         Word {
             written: written.to_string(),
             folded: written.to_lowercase(),
-            known: keys.iter().any(|k| lexicon::is_name(k)),
+            kinds,
+            known: !kinds.is_empty(),
             stem_known: stems.iter().any(|(k, _)| lexicon::is_name(k)),
             keys,
             stems,
@@ -187,7 +208,7 @@ pub struct Name {
 /// Kazakh patronymic particles written apart (`Nurlan uly`): they join
 /// the word before them.
 fn is_particle(key: &[u8]) -> bool {
-    matches!(key, b"uli" | b"ulu" | b"kizi" | b"gizi")
+    matches!(key, b"uli" | b"ulu" | b"kizi" | b"gizi" | b"kisi" | b"gisi")
 }
 
 impl Name {

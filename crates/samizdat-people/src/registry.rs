@@ -23,6 +23,12 @@ use crate::name::Name;
 /// guess ages, but not by that much.
 const MAX_AGE_GAP: u8 = 5;
 
+/// At most this many earlier spellings are compared with each of a
+/// report's names (its own spelling always, then those sharing keys with
+/// the most words): a name shared by thousands of people costs no more
+/// than one shared by a few, so building stays linear in the reports.
+const MAX_COMPARED: usize = 64;
+
 /// A person report, as the registry needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -117,10 +123,11 @@ pub struct Suggestion {
 pub struct Registry {
     pub entries: Vec<Entry>,
     pub suggestions: Vec<Suggestion>,
-    /// Every report's names (name and aliases), parsed, with the entry
-    /// the report is in; and their index, by report position. What
-    /// [`Registry::search`] reads instead of every entry.
-    names: Vec<(usize, Vec<Name>)>,
+    /// Every distinct spelling of a name in the reports (names and
+    /// aliases), parsed, with the entries it is found in; and their
+    /// index, by spelling. What [`Registry::search`] reads instead of
+    /// every entry.
+    names: Vec<(Name, Vec<usize>)>,
     index: Index,
 }
 
@@ -144,15 +151,14 @@ impl Registry {
         let wanted = Name::parse(name);
         let mut matcher = Matcher::new(&wanted);
         let mut best: HashMap<usize, f32> = HashMap::new();
-        for report in self.index.candidates(&wanted) {
-            let (entry, names) = &self.names[report as usize];
-            let score = names
-                .iter()
-                .map(|n| matcher.score(n).0)
-                .fold(0.0f32, f32::max);
+        for spelling in self.index.candidates(&wanted) {
+            let (name, entries) = &self.names[spelling as usize];
+            let score = matcher.score(name).0;
             if score >= POSSIBLE {
-                let held = best.entry(*entry).or_default();
-                *held = held.max(score);
+                for &entry in entries {
+                    let held = best.entry(entry).or_default();
+                    *held = held.max(score);
+                }
             }
         }
         let mut found: Vec<(usize, f32)> = best.into_iter().collect();
@@ -279,16 +285,44 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
         .filter(|(_, v)| !v.2)
         .map(|(k, _)| *k)
         .collect();
-    let names: Vec<Vec<Name>> = reports
+    // Every distinct spelling (a report's name or alias, as written) is
+    // parsed, indexed and compared once, however many reports use it:
+    // a person reported a thousand times the same way costs one
+    // comparison per new report, not a thousand.
+    let mut spellings: Vec<Name> = Vec::new();
+    let mut spelling_of: HashMap<&str, u32> = HashMap::new();
+    let spellings_of: Vec<Vec<u32>> = reports
         .iter()
         .map(|r| {
-            std::iter::once(&r.name)
+            let mut own: Vec<u32> = std::iter::once(&r.name)
                 .chain(&r.aliases)
-                .map(|n| Name::parse(n))
-                .collect()
+                .map(|n| {
+                    *spelling_of.entry(n.trim()).or_insert_with(|| {
+                        spellings.push(Name::parse(n));
+                        (spellings.len() - 1) as u32
+                    })
+                })
+                .collect();
+            own.sort_unstable();
+            own.dedup();
+            own
         })
         .collect();
+    // For each spelling, the earlier reports that stand for the entries
+    // holding it: one per entry and age, and every report a documenter's
+    // verdict names.
+    let mut standing: Vec<Vec<usize>> = vec![Vec::new(); spellings.len()];
+    let mut indexed = vec![false; spellings.len()];
+    // Reports a documenter's verdict names are always compared in their
+    // own right; any other report stands in for the reports of its entry
+    // with its spelling and age.
+    let named: HashSet<usize> = decided.keys().flat_map(|&(a, b)| [a, b]).collect();
     let mut parent: Vec<usize> = (0..reports.len()).collect();
+    // Each root's spellings, for the check against chains of typos.
+    let mut written: Vec<HashSet<u32>> = spellings_of
+        .iter()
+        .map(|own| own.iter().copied().collect())
+        .collect();
     // Whether joining the entries of `a` and `b` would join two reports a
     // documenter called different.
     let blocked = |parent: &mut Vec<usize>, a: usize, b: usize| {
@@ -301,25 +335,48 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
     let mut index = Index::new();
     let mut possible: Vec<(usize, usize, f32, String)> = Vec::new();
     for i in 0..reports.len() {
-        let mut candidates: Vec<u32> = Vec::new();
-        for name in &names[i] {
-            candidates.extend(index.candidates(name));
+        let own = &spellings_of[i];
+        let mut found: Vec<u32> = Vec::new();
+        for &s in own {
+            if indexed[s as usize] {
+                found.push(s);
+            }
+            found.extend(index.candidates_at_most(&spellings[s as usize], MAX_COMPARED));
         }
-        candidates.sort_unstable();
-        candidates.dedup();
-        // The best verdict of the report's names against each earlier one.
-        let mut matchers: Vec<Matcher<'_>> = names[i].iter().map(Matcher::new).collect();
-        for &c in &candidates {
-            let c = c as usize;
-            let mut best = (0.0f32, Decision::Different);
+        found.sort_unstable();
+        found.dedup();
+        // The best verdict of the report's names against each earlier
+        // report that stands for its entry.
+        let mut matchers: Vec<Matcher<'_>> = own
+            .iter()
+            .map(|&s| Matcher::new(&spellings[s as usize]))
+            .collect();
+        let mut best: HashMap<usize, (f32, Decision)> = HashMap::new();
+        for &s in &found {
+            let mut verdict = (0.0f32, Decision::Different);
             for matcher in &mut matchers {
-                for other in &names[c] {
-                    let verdict = matcher.score(other);
-                    if verdict.0 > best.0 {
-                        best = verdict;
-                    }
+                let v = matcher.score(&spellings[s as usize]);
+                if v.0 > verdict.0 {
+                    verdict = v;
                 }
             }
+            if verdict.1 == Decision::Different {
+                continue;
+            }
+            let mut seen: HashSet<(usize, Option<u8>)> = HashSet::new();
+            standing[s as usize].retain(|&c| {
+                named.contains(&c) || seen.insert((find(&mut parent, c), reports[c].age))
+            });
+            for &c in &standing[s as usize] {
+                let held = best.entry(c).or_insert(verdict);
+                if verdict.0 > held.0 {
+                    *held = verdict;
+                }
+            }
+        }
+        let mut candidates: Vec<(usize, (f32, Decision))> = best.into_iter().collect();
+        candidates.sort_unstable_by_key(|&(c, _)| c);
+        for (c, best) in candidates {
             let key = (c.min(i), c.max(i));
             if decided.contains_key(&key) {
                 continue;
@@ -328,9 +385,29 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
             let ages_apart = ages.is_some_and(|(x, y)| x.abs_diff(y) > MAX_AGE_GAP);
             match best.1 {
                 Decision::Same if !ages_apart => {
-                    if find(&mut parent, i) != find(&mut parent, c) && !blocked(&mut parent, i, c) {
-                        let (ri, rc) = (find(&mut parent, i), find(&mut parent, c));
-                        parent[ri.max(rc)] = ri.min(rc);
+                    let (ri, rc) = (find(&mut parent, i), find(&mut parent, c));
+                    if ri != rc && !blocked(&mut parent, i, c) {
+                        // A chain of typos must not join two people: no
+                        // spelling in one entry may name someone else for
+                        // certain than this report does.
+                        let apart = written[rc].iter().chain(&written[ri]).any(|s| {
+                            !own.contains(s)
+                                && matchers
+                                    .iter_mut()
+                                    .any(|x| x.certainly_other(&spellings[*s as usize]))
+                        });
+                        if apart {
+                            possible.push((c, i, best.0, "the names agree, but another report of the same entry names someone else".into()));
+                        } else {
+                            let (low, high) = (ri.min(rc), ri.max(rc));
+                            parent[high] = low;
+                            // The smaller set moves into the larger.
+                            let mut moved = std::mem::take(&mut written[high]);
+                            if moved.len() > written[low].len() {
+                                std::mem::swap(&mut moved, &mut written[low]);
+                            }
+                            written[low].extend(moved);
+                        }
                     }
                 }
                 Decision::Same => possible.push((
@@ -353,8 +430,12 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
                 Decision::Different => {}
             }
         }
-        for name in &names[i] {
-            index.insert(i as u32, name);
+        for &s in own {
+            standing[s as usize].push(i);
+            if !indexed[s as usize] {
+                indexed[s as usize] = true;
+                index.insert(s, &spellings[s as usize]);
+            }
         }
     }
     // Documenters' merges, oldest pair first, for a stable result.
@@ -407,11 +488,18 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
             why,
         });
     }
-    let names = names
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (entry_index(i, &mut parent), n))
-        .collect();
+    // Which entries each spelling is found in, for search.
+    let mut spelling_entries: Vec<Vec<usize>> = vec![Vec::new(); spellings.len()];
+    for (i, own) in spellings_of.iter().enumerate() {
+        let entry = entry_index(i, &mut parent);
+        for &s in own {
+            let list = &mut spelling_entries[s as usize];
+            if !list.contains(&entry) {
+                list.push(entry);
+            }
+        }
+    }
+    let names = spellings.into_iter().zip(spelling_entries).collect();
     Registry {
         entries,
         suggestions,

@@ -4,26 +4,39 @@
 //!
 //! Three passes, the same for every script, so that a rule can only merge
 //! spellings, never tell one script from another:
-//! 1. **letters**: Kazakh and Russian Cyrillic to a loose Latin (ж `zh`,
-//!    х `kh`, я `ya`…), and Latin letters with diacritics (2021 Kazakh
-//!    Latin `ä ğ ı ñ ö ş ū ü`, Turkish, Czech-style `š ž č`) to plain
-//!    ones; apostrophes and soft signs vanish.
-//! 2. **clusters**, longest first: `shch shh sch sh` → `S`, `tch ch` → `C`,
-//!    `dzh dj zh` → `J`, `kh h` → `H`, `ts tz cz` → `c`, `gh` → `g`, `ph` →
-//!    `f`, `q` → `k`, `w` → `v`, and `c` → `k` unless before `e i y`.
-//!    Two letters are ambiguous: `x` (`ks` in Alexander, `kh` in Muxtar)
-//!    and `j` (`zh` in Jandos, `y` in Sergej, Jana); each gives two keys.
+//! 1. **letters**: Kazakh and Russian Cyrillic to a loose Latin (я `ya`,
+//!    ц `ts`…; the letters that are one sound, ж ш щ ч х and Latin `š ž č
+//!    ş ç`, straight to their symbols), and Latin letters with diacritics
+//!    (Kazakh Latin 2021 `ä ğ ı ñ ö ū ü`, 2018 `á ǵ ń ó ú ý`, French `ï é`)
+//!    to plain ones; apostrophes and soft signs vanish, except that the
+//!    2017 Kazakh Latin `s' c'` are ш and ч, and in a word with Turkish
+//!    letters (`ı ş ğ`) `c` is дж.
+//! 2. **clusters**, longest first: `shch tsch shh sch sh sz` → `S` (`tsch`
+//!    → `C`), `tch` → `C`, `dzh dj zh` → `J`, `kh h` → `H`, `ts tz` → `c`,
+//!    `gh` → `g`, `ph` → `f`, French `ou` → `u` and `gu` before `e i` →
+//!    `g`, `q` → `k`, `w` → `v`, and `c` → `k` (or Turkish дж) unless
+//!    before `e i y`. Some
+//!    spellings have several readings, each giving a key: `ch` (ч in
+//!    English, ш in French, х in German and Polish), `cz` (ц in GOST, ч in
+//!    Polish), `x` (`ks` in Alexander, `kh` in Muxtar), `j` (ж in Jandos
+//!    and French, й in Sergej and German), `z` (з, or German ц); in a word
+//!    spelled the German way (`w`, `sch`), `sch` is also ж and one `s`
+//!    between vowels з (Nasarbajew, Schukow).
 //! 3. **glides and doubles**: `yo` and `io` after a consonant → `e`
-//!    (Fyodor, Fiodor, Fedor), `ye` → `e` (Yerlan, Erlan; Sergeyev, Sergeev), `y` → `i`
-//!    (so `ya ia ja` and `yu iu ju` meet), then doubled symbols collapse
-//!    (Assel, Asel; Dmitrii, Dmitri).
+//!    (Fyodor, Fiodor, Fedor), `ye` → `e` (Yerlan, Erlan; Sergeyev,
+//!    Sergeev), `y` → `i` (so `ya ia ja` and `yu iu ju` meet), then doubled
+//!    symbols collapse (Assel, Asel; Dmitrii, Dmitri).
+//!
+//! Korean surnames have two traditions no letter rule joins (Choi and
+//! Цой, Park and Пак): a short table gives the Koryo-saram form beside
+//! the South Korean one.
 //!
 //! Symbols: lowercase Latin letters, plus `S` (ш щ), `C` (ч), `J` (ж),
 //! `H` (х һ).
 
-/// Most keys one word yields: the ambiguous letters beyond the first two
-/// take their first reading only.
-const MAX_VARIANTS: usize = 4;
+/// Most keys one word yields: an ambiguous spelling that would pass it
+/// takes its first reading only.
+const MAX_VARIANTS: usize = 8;
 
 /// A canonical key: ASCII symbols.
 pub type Key = Vec<u8>;
@@ -41,7 +54,7 @@ fn letter(c: char) -> Option<&'static str> {
         'д' => "d",
         'е' | 'э' => "e",
         'ё' => "yo",
-        'ж' => "zh",
+        'ж' => "J",
         'з' => "z",
         'и' | 'і' => "i",
         'й' => "y",
@@ -56,12 +69,12 @@ fn letter(c: char) -> Option<&'static str> {
         'т' => "t",
         'у' | 'ұ' | 'ү' | 'ў' => "u",
         'ф' => "f",
-        'х' => "kh",
+        'х' => "H",
         'һ' => "h",
         'ц' => "ts",
-        'ч' => "ch",
-        'ш' => "sh",
-        'щ' => "shch",
+        'ч' => "C",
+        'ш' => "S",
+        'щ' => "S",
         'ъ' | 'ь' => "",
         'ы' => "y",
         'ю' => "yu",
@@ -70,19 +83,21 @@ fn letter(c: char) -> Option<&'static str> {
         'ğ' | 'ǵ' | 'ĝ' => "g",
         'ı' | 'í' | 'ì' | 'ï' | 'î' | 'ī' | 'ĭ' => "i",
         'ö' | 'ó' | 'ò' | 'ô' | 'õ' | 'ø' | 'ō' => "o",
-        'ş' | 'ș' | 'š' => "sh",
+        'ş' | 'ș' | 'š' => "S",
         'ś' => "s",
         'ü' | 'ú' | 'ù' | 'û' | 'ū' | 'ŭ' => "u",
         'ñ' | 'ń' | 'ň' | 'ŋ' => "n",
-        'ç' | 'č' | 'ć' => "ch",
-        'ž' | 'ź' | 'ż' => "zh",
+        'ç' | 'č' | 'ć' => "C",
+        'ž' | 'ź' | 'ż' => "J",
         'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ě' => "e",
-        'ý' | 'ÿ' => "y",
+        // Kazakh Latin 2018 writes у `ý`.
+        'ý' => "u",
+        'ÿ' => "y",
         'đ' | 'ď' => "d",
         'ł' => "l",
         'ř' => "r",
         'ť' => "t",
-        '\'' | '’' | 'ʼ' | 'ʹ' | '`' | '´' | 'ʻ' | 'ʽ' => "",
+        c if is_apostrophe(c) => "",
         _ => return None,
     })
 }
@@ -104,15 +119,32 @@ pub fn is_separator(c: char) -> bool {
     c.to_lowercase().all(|l| letter(l).is_none())
 }
 
-/// Pass 1 over a word.
+/// Pass 1 over a word. Two spellings depend on the word around them: the
+/// 2017 Kazakh Latin writes ш and ч `s'` and `c'`, and in a word with
+/// Turkish letters (`ı ş ğ`) `c` is дж.
 fn loose(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
-    for c in word.chars().flat_map(char::to_lowercase) {
-        if let Some(s) = letter(c) {
+    let turkish = word
+        .chars()
+        .any(|c| matches!(c, 'ı' | 'ş' | 'ğ' | 'Ş' | 'Ğ'));
+    let mut previous = None;
+    let mut chars = word.chars().flat_map(char::to_lowercase).peekable();
+    while let Some(c) = chars.next() {
+        if is_apostrophe(c) && !turkish && matches!(previous, Some('s' | 'c')) {
+            out.pop();
+            out.push(if previous == Some('s') { 'S' } else { 'C' });
+        } else if c == 'c' && turkish && chars.peek() != Some(&'h') {
+            out.push_str("dzh");
+        } else if let Some(s) = letter(c) {
             out.push_str(s);
         }
+        previous = Some(c);
     }
     out
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '’' | 'ʼ' | 'ʹ' | '`' | '´' | 'ʻ' | 'ʽ')
 }
 
 fn is_vowel(b: u8) -> bool {
@@ -120,72 +152,167 @@ fn is_vowel(b: u8) -> bool {
 }
 
 /// Pass 2: clusters to symbols. Returns the keys for each reading of the
-/// ambiguous letters.
+/// ambiguous clusters.
 fn clusters(loose: &[u8]) -> Vec<Key> {
     let mut keys: Vec<Key> = vec![Vec::with_capacity(loose.len())];
     let mut i = 0;
-    let push = |keys: &mut Vec<Key>, s: &[u8]| {
-        for k in keys.iter_mut() {
-            k.extend_from_slice(s);
-        }
-    };
     // Bounded: every step consumes at least one byte.
+    let german = is_german(loose);
     while i < loose.len() {
-        let rest = &loose[i..];
-        let (symbols, used): (&[u8], usize) = if rest.starts_with(b"shch") {
-            (b"S", 4)
-        } else if rest.starts_with(b"shh") {
-            // GOST 7.79 B writes щ `shh`.
-            (b"S", 3)
-        } else if rest.starts_with(b"sch") || rest.starts_with(b"tch") {
-            (if rest[0] == b's' { b"S" } else { b"C" }, 3)
-        } else if rest.starts_with(b"dzh") {
-            (b"J", 3)
-        } else if rest.starts_with(b"sh") {
-            (b"S", 2)
-        } else if rest.starts_with(b"ch") {
-            (b"C", 2)
-        } else if rest.starts_with(b"zh") || rest.starts_with(b"dj") {
-            (b"J", 2)
-        } else if rest.starts_with(b"kh") {
-            (b"H", 2)
-        } else if rest.starts_with(b"ts") || rest.starts_with(b"tz") || rest.starts_with(b"cz") {
-            (b"c", 2)
-        } else if rest.starts_with(b"gh") {
-            (b"g", 2)
-        } else if rest.starts_with(b"ph") {
-            (b"f", 2)
+        let (readings, used) = if german {
+            german_cluster(loose, i).unwrap_or_else(|| cluster(&loose[i..]))
         } else {
-            match rest[0] {
-                b'h' => (b"H", 1),
-                b'q' => (b"k", 1),
-                b'w' => (b"v", 1),
-                b'c' if matches!(rest.get(1), Some(b'e' | b'i' | b'y')) => (b"c", 1),
-                b'c' => (b"k", 1),
-                b'x' | b'j' => {
-                    let (first, second): (&[u8], &[u8]) = if rest[0] == b'x' {
-                        (b"ks", b"H")
-                    } else {
-                        (b"J", b"y")
-                    };
-                    if keys.len() * 2 <= MAX_VARIANTS {
-                        let mut other = keys.clone();
-                        push(&mut other, second);
-                        push(&mut keys, first);
-                        keys.extend(other);
-                    } else {
-                        push(&mut keys, first);
-                    }
-                    i += 1;
-                    continue;
-                }
-                _ => (&rest[..1], 1),
-            }
+            cluster(&loose[i..])
         };
-        push(&mut keys, symbols);
+        let first = readings[0];
+        if readings.len() > 1 && keys.len() * readings.len() <= MAX_VARIANTS {
+            let mut all = Vec::with_capacity(keys.len() * readings.len());
+            for reading in readings {
+                for key in &keys {
+                    all.push([key.as_slice(), reading].concat());
+                }
+            }
+            keys = all;
+        } else {
+            for key in keys.iter_mut() {
+                key.extend_from_slice(first);
+            }
+        }
         i += used;
     }
     keys
+}
+
+/// Whether a word is spelled the German way: `w` for в, `sch` for ш
+/// and ж (Gorbatschow, Nasarbajew, Schukow).
+fn is_german(loose: &[u8]) -> bool {
+    loose.contains(&b'w') || loose.windows(3).any(|w| w == b"sch")
+}
+
+/// The readings German spelling adds at `i`: `sch` is ш or ж, `z` is ц,
+/// and a single `s` is з or с (с between vowels is written `ss`).
+fn german_cluster(loose: &[u8], i: usize) -> Option<(&'static [&'static [u8]], usize)> {
+    const SCH: &[&[u8]] = &[b"S", b"J"];
+    const Z: &[&[u8]] = &[b"c", b"z"];
+    const S: &[&[u8]] = &[b"z", b"s"];
+    let rest = &loose[i..];
+    if rest.starts_with(b"tsch") || rest.starts_with(b"shch") {
+        return None;
+    }
+    if rest.starts_with(b"sch") {
+        return Some((SCH, 3));
+    }
+    match rest[0] {
+        b'z' if rest.get(1) != Some(&b'h') => Some((Z, 1)),
+        b's' if rest.get(1) != Some(&b's') && (i == 0 || loose[i - 1] != b's') => Some((S, 1)),
+        _ => None,
+    }
+}
+
+/// The symbols the head of `rest` can be read as (the likeliest first),
+/// and how many bytes they take.
+fn cluster(rest: &[u8]) -> (&'static [&'static [u8]], usize) {
+    const SH: &[&[u8]] = &[b"S"];
+    const CH: &[&[u8]] = &[b"C"];
+    const ZH: &[&[u8]] = &[b"J"];
+    const KH: &[&[u8]] = &[b"H"];
+    const TS: &[&[u8]] = &[b"c"];
+    // English `ch` is ч, French ш, German and Polish х.
+    const CH_ANY: &[&[u8]] = &[b"C", b"S", b"H"];
+    // GOST 7.79 B writes ц `cz`, Polish writes ч so.
+    const CZ: &[&[u8]] = &[b"c", b"C"];
+    // `x` is `ks` in Alexander, `kh` in Muxtar; `j` is ж in Jandos and
+    // French, й in Sergej and German; German `z` is ц.
+    const X: &[&[u8]] = &[b"ks", b"H"];
+    const J: &[&[u8]] = &[b"J", b"y"];
+    const U: &[&[u8]] = &[b"u"];
+    const G: &[&[u8]] = &[b"g"];
+    const F: &[&[u8]] = &[b"f"];
+    const K: &[&[u8]] = &[b"k"];
+    const V: &[&[u8]] = &[b"v"];
+    const C: &[&[u8]] = &[b"c"];
+    const C_HARD: &[&[u8]] = &[b"k", b"J"];
+    const SINGLE: [&[&[u8]]; 26] = [
+        &[b"a"],
+        &[b"b"],
+        &[b"c"],
+        &[b"d"],
+        &[b"e"],
+        &[b"f"],
+        &[b"g"],
+        &[b"H"],
+        &[b"i"],
+        J,
+        &[b"k"],
+        &[b"l"],
+        &[b"m"],
+        &[b"n"],
+        &[b"o"],
+        &[b"p"],
+        &[b"k"],
+        &[b"r"],
+        &[b"s"],
+        &[b"t"],
+        &[b"u"],
+        &[b"v"],
+        &[b"v"],
+        X,
+        &[b"y"],
+        &[b"z"],
+    ];
+    const GU: &[&[u8]] = &[b"g", b"gu"];
+    const PATTERNS: &[(&[u8], &[&[u8]])] = &[
+        (b"shch", SH),
+        // Czech and Croatian `šč` is щ; Cyrillic дж comes as `dJ`.
+        (b"SC", SH),
+        (b"dJ", ZH),
+        // German `tsch` is ч.
+        (b"tsch", CH),
+        // GOST 7.79 B writes щ `shh`.
+        (b"shh", SH),
+        (b"sch", SH),
+        (b"tch", CH),
+        (b"dzh", ZH),
+        (b"sh", SH),
+        // Polish `sz` is ш.
+        (b"sz", SH),
+        (b"ch", CH_ANY),
+        (b"zh", ZH),
+        (b"dj", ZH),
+        (b"kh", KH),
+        (b"ts", TS),
+        (b"tz", TS),
+        (b"cz", CZ),
+        (b"gh", G),
+        (b"ph", F),
+        // French `ou` is у.
+        (b"ou", U),
+    ];
+    for (pattern, readings) in PATTERNS {
+        if rest.starts_with(pattern) {
+            return (readings, pattern.len());
+        }
+    }
+    // French `gu` before `e i` is г (Guennadi), or it is гу.
+    if rest.starts_with(b"gu") && matches!(rest.get(2), Some(b'e' | b'i')) {
+        return (GU, 2);
+    }
+    match rest[0] {
+        b'c' if matches!(rest.get(1), Some(b'e' | b'i' | b'y')) => (C, 1),
+        // Hard `c` is к in English spelling, дж in Turkish style (Ercan).
+        b'c' => (C_HARD, 1),
+        b'q' => (K, 1),
+        b'w' => (V, 1),
+        b @ b'a'..=b'z' => (SINGLE[usize::from(b - b'a')], 1),
+        // Letters that are one sound whatever the spelling (Cyrillic ш,
+        // Czech š…) come from pass 1 as their symbols.
+        b'S' => (SH, 1),
+        b'C' => (CH, 1),
+        b'J' => (ZH, 1),
+        b'H' => (KH, 1),
+        // `loose` makes only the letters above.
+        _ => (&[b""], 1),
+    }
 }
 
 /// Pass 3 on one key.
@@ -200,7 +327,10 @@ fn glides(key: &[u8]) -> Key {
             i += 2;
             continue;
         }
-        if b == b'y' && next == Some(b'e') {
+        // `ye` → `e`; French writes е `ie` at the start and after a vowel.
+        if (b == b'y' || (b == b'i' && out.last().is_none_or(|p| is_vowel(*p))))
+            && next == Some(b'e')
+        {
             i += 1;
             continue;
         }
@@ -217,6 +347,32 @@ fn glides(key: &[u8]) -> Key {
     out
 }
 
+/// Korean surnames as South Korean romanisation writes them, and as the
+/// Koryo-saram of Kazakhstan write them in Russian (Choi is Цой, Park is
+/// Пак): one family name in two traditions no letter rule joins.
+fn korean(word: &str) -> Option<&'static str> {
+    const SURNAMES: &[(&str, &str)] = &[
+        ("choi", "цой"),
+        ("choe", "цой"),
+        ("park", "пак"),
+        ("bak", "пак"),
+        ("lee", "ли"),
+        ("rhee", "ли"),
+        ("yi", "ли"),
+        ("kang", "кан"),
+        ("hwang", "хван"),
+        ("yoon", "юн"),
+        ("jeong", "тен"),
+        ("chung", "тен"),
+        ("jang", "тян"),
+    ];
+    let lower = word.to_lowercase();
+    SURNAMES
+        .iter()
+        .find(|(latin, _)| *latin == lower)
+        .map(|(_, russian)| *russian)
+}
+
 /// The canonical keys of one word (one to four, the first being the most
 /// likely reading); empty when the word has no letters.
 pub fn keys(word: &str) -> Vec<Key> {
@@ -229,6 +385,9 @@ pub fn keys(word: &str) -> Vec<Key> {
         .map(|k| glides(k))
         .filter(|k| !k.is_empty())
         .collect();
+    if let Some(russian) = korean(word) {
+        keys.extend(self::keys(russian));
+    }
     // Two readings can meet after pass 3; keep the first of each.
     let mut seen = Vec::new();
     keys.retain(|k| {

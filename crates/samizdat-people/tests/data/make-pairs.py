@@ -9,10 +9,14 @@ names; plus name order, dropped or changed patronymics, typos, capitals.
 Negatives are different people with similar names: siblings, a father
 and his son, namesakes, similar real surnames.
 
-Deterministic: `python3 make-pairs.py > pairs.tsv` gives the same file.
+Deterministic: `python3 make-pairs.py target/names-lexicon/opencorpora.txt >
+pairs.tsv` gives the same file (the argument is written by
+scripts/names/lexicon; without it, the pairs drawn from real names are
+left out).
 """
 
 import random
+import sys
 
 rng = random.Random(20261201)
 
@@ -81,6 +85,34 @@ INFORMAL = dict(BGN)
 INFORMAL.update({"ә": "a", "ғ": "gh", "қ": "q", "ң": "ng", "ө": "o", "ұ": "u", "ү": "u",
                  "і": "i", "ж": "j", "х": "h", "ы": "i", "й": "i"})
 
+def press(word, table, vowel_s, start_e):
+    """French or German press spelling: с between vowels is `ss` (one `s`
+    there would be read з)."""
+    word = russianise(word)
+    out = []
+    low = word.lower()
+    vowels = "аеёиоуыэюя"
+    for i, ch in enumerate(low):
+        between = 0 < i < len(low) - 1 and low[i - 1] in vowels and low[i + 1] in vowels
+        if ch == "с" and between:
+            piece = vowel_s
+        elif ch == "е" and (i == 0 or low[i - 1] in vowels):
+            piece = start_e
+        else:
+            piece = table.get(ch, ch)
+        out.append(piece)
+    text = "".join(out)
+    return text[:1].upper() + text[1:] if word[:1].isupper() else text
+
+
+FRENCH = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+    ["a", "b", "v", "g", "d", "e", "io", "j", "z", "i", "ï", "k", "l", "m", "n", "o", "p",
+     "r", "s", "t", "ou", "f", "kh", "ts", "tch", "ch", "chtch", "", "y", "", "e", "iou", "ia"]))
+GERMAN = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+    ["a", "b", "w", "g", "d", "e", "jo", "sch", "s", "i", "j", "k", "l", "m", "n", "o", "p",
+     "r", "s", "t", "u", "f", "ch", "z", "tsch", "sch", "schtsch", "", "y", "", "e", "ju",
+     "ja"]))
+
 SYSTEMS = {
     "kz2021": lambda w: table_translit(w, KZ_LATIN_2021),
     "icao": lambda w: table_translit(russianise(w), ICAO),
@@ -90,6 +122,8 @@ SYSTEMS = {
     "informal": lambda w: table_translit(w, INFORMAL),
     "ru-cyrillic": russianise,
     "kz-cyrillic": lambda w: w,
+    "french": lambda w: press(w, FRENCH, "ss", "ie"),
+    "german": lambda w: press(w, GERMAN, "ss", "je"),
 }
 
 
@@ -255,6 +289,80 @@ for g1, g2 in [("Александр", "Александра"), ("Евгений"
         sys1, sys2 = rng.choice(systems), rng.choice(systems)
         negatives.append(("different", f"{SYSTEMS[sys1](g1)} {SYSTEMS[sys1](s)}", f"{SYSTEMS[sys2](g2)} {SYSTEMS[sys2](s + 'а')}", "a man and a woman of one family"))
 
+# Real names from OpenCorpora (scripts/names/lexicon writes them to
+# target/names-lexicon/opencorpora.txt; give that file as the argument):
+# pairs of different real names one letter apart, and real names in two
+# systems.
+EQUIVALENT = [{"е", "ё"}, {"е", "э"}, {"и", "й"}, {"и", "ы"}, {"ь", ""}, {"ъ", ""}]
+
+
+def one_apart(words):
+    """Pairs of words one substitution apart, where the two letters are
+    not two spellings of one sound."""
+    by_gap = {}
+    for w in words:
+        for i in range(1, len(w)):
+            by_gap.setdefault(w[:i] + "_" + w[i + 1:], []).append(w)
+    pairs = set()
+    for group in by_gap.values():
+        for x in group:
+            for y in group:
+                if x < y:
+                    i = next(k for k in range(len(x)) if x[k] != y[k])
+                    if {x[i], y[i]} not in EQUIVALENT:
+                        pairs.add((x, y))
+    return sorted(pairs)
+
+
+def lexicon_rows(path):
+    sections = {}
+    current = None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("["):
+                current = sections.setdefault(line[1:-1], [])
+            elif current is not None and line.isalpha():
+                current.append(line.capitalize())
+    male = [w for w in sections["Name"] if len(w) >= 4 and w[-1] not in "аяь"]
+    surnames = [w for w in sections["Surn"] if len(w) >= 6 and w.endswith(("ов", "ев", "ин"))]
+    out = []
+
+    def add(label, a, b, how):
+        # Two different names one system writes alike are no test.
+        if label == "different" and sorted(a.lower().split()) == sorted(b.lower().split()):
+            return
+        out.append((label, a, b, how))
+
+    for x, y in rng.sample(one_apart(surnames), 80):
+        g = rng.choice(male)
+        s1, s2 = rng.choice(systems), rng.choice(systems)
+        add("different", f"{SYSTEMS[s1](g)} {SYSTEMS[s1](x)}",
+                    f"{SYSTEMS[s2](y)} {SYSTEMS[s2](g)}",
+            f"lexicon: surnames one letter apart ({s1} / {s2})")
+    for x, y in rng.sample(one_apart(male), 60):
+        s = rng.choice(surnames)
+        s1, s2 = rng.choice(systems), rng.choice(systems)
+        add("different", f"{SYSTEMS[s1](x)} {SYSTEMS[s1](s)}",
+                    f"{SYSTEMS[s2](y)} {SYSTEMS[s2](s)}",
+            f"lexicon: given names one letter apart ({s1} / {s2})")
+    patronymics = [w for w in sections["Patr"] if w.endswith("вич")]
+    for x, y in rng.sample(one_apart(patronymics), 40):
+        g, s = rng.choice(male), rng.choice(surnames)
+        s1, s2 = rng.choice(systems), rng.choice(systems)
+        add("different", " ".join(SYSTEMS[s1](w) for w in (g, x, s)),
+                    " ".join(SYSTEMS[s2](w) for w in (g, y, s)),
+            f"lexicon: patronymics one letter apart ({s1} / {s2})")
+    for _ in range(100):
+        g, s = rng.choice(male), rng.choice(surnames)
+        s1, s2 = rng.sample(systems, 2)
+        out.append(("same", f"{SYSTEMS[s1](g)} {SYSTEMS[s1](s)}",
+                    f"{SYSTEMS[s2](s)} {SYSTEMS[s2](g)}", f"lexicon: {s1} / {s2}"))
+    return out
+
+
+if len(sys.argv) > 1:
+    negatives.extend(lexicon_rows(sys.argv[1]))
 rows.extend(negatives)
 print("# label\tname a\tname b\thow (generated by make-pairs.py; do not edit by hand)")
 for label, a, b, note in rows:

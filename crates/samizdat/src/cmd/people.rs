@@ -429,6 +429,10 @@ fn matching(ctx: &Context, a: &str, b: &str) -> Result<Code> {
                 "score": (verdict.score * 1000.0).round() / 1000.0,
                 "decision": verdict.decision.as_str(),
                 "reasons": verdict.reasons,
+                "words": verdict.words.iter().map(|(word, known)| json!({
+                    "word": word,
+                    "lexicon": known,
+                })).collect::<Vec<_>>(),
             })
         );
     } else {
@@ -436,6 +440,12 @@ fn matching(ctx: &Context, a: &str, b: &str) -> Result<Code> {
         for reason in &verdict.reasons {
             println!("  {reason}");
         }
+        let known: Vec<String> = verdict
+            .words
+            .iter()
+            .map(|(word, known)| format!("«{word}» {known}"))
+            .collect();
+        println!("  lexicon: {}", known.join("; "));
     }
     Ok(Code::Success)
 }

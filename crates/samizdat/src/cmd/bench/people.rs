@@ -17,8 +17,11 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
+use samizdat_people::evaluation::{evaluate, table};
 use samizdat_people::index::Index;
+use samizdat_people::lexicon::{self, Kinds};
 use samizdat_people::matcher::Matcher;
+use samizdat_people::registry::{self, Report};
 use samizdat_people::{Decision, Name};
 use serde_json::json;
 
@@ -249,6 +252,7 @@ pub fn run(args: BenchPeopleArgs) -> Result<Code> {
         "possible": possible,
         "reports_of_registry_people": from_registry,
         "exact_text_found": exact_found,
+        "matching_us_per_pair": matching.as_secs_f64() * 1e6 / candidates.max(1) as f64,
     });
     println!("{summary}");
     eprintln!(
@@ -262,5 +266,112 @@ pub fn run(args: BenchPeopleArgs) -> Result<Code> {
         candidates as f64 / reports.len() as f64,
         matching.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
     );
+    eprintln!(
+        "{:.1} µs a pair compared",
+        matching.as_secs_f64() * 1e6 / candidates.max(1) as f64
+    );
+    building(&mut dice, args.registry);
+    let evaluation = evaluate().map_err(anyhow::Error::msg)?;
+    eprintln!("\nthe matcher on the labelled pairs (crates/samizdat-people/tests/data):");
+    eprintln!("{}", table(&evaluation));
     Ok(Code::Success)
+}
+
+/// Builds the registry (`registry::build`: every report matched with
+/// the ones before it) from a tenth of `reports` generated reports and
+/// from all of them: linear growth makes the second ten times the first.
+///
+/// The reports are of a population that grows with them (one person for
+/// every three reports), named from the lexicon's given names, surnames
+/// and patronymics with log-uniform ranks (a few names very common, most
+/// rare, so namesakes are many), each written in one of several orders
+/// and cases, with or without the patronymic.
+fn building(dice: &mut Dice, reports: usize) {
+    let lists = [Kinds::GIVEN, Kinds::SURNAME, Kinds::PATRONYMIC].map(|kind| {
+        let mut names = lexicon::names(kind);
+        // Ranks in an order unrelated to the alphabet.
+        names.sort_by_key(|n| {
+            n.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            })
+        });
+        names
+    });
+    let capital = |word: &str| {
+        let mut chars = word.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+            .unwrap_or_default()
+    };
+    let make = |count: usize, dice: &mut Dice| -> Vec<Report> {
+        let people: Vec<[usize; 3]> = (0..count.div_ceil(3))
+            .map(|_| {
+                [0, 1, 2].map(|k| {
+                    let n = lists[k].len() as f64;
+                    let u = (dice.next() >> 11) as f64 / (1u64 << 53) as f64;
+                    (n.powf(u) as usize)
+                        .saturating_sub(1)
+                        .min(lists[k].len() - 1)
+                })
+            })
+            .collect();
+        (0..count)
+            .map(|n| {
+                let [g, s, p] = people[(dice.next() % people.len() as u64) as usize];
+                let (given, surname, father) = (&lists[0][g], &lists[1][s], &lists[2][p]);
+                let name = match dice.next() % 4 {
+                    0 => format!("{} {}", capital(given), capital(surname)),
+                    1 => format!("{} {}", surname.to_uppercase(), capital(given)),
+                    2 => format!(
+                        "{} {} {}",
+                        capital(surname),
+                        capital(given),
+                        capital(father)
+                    ),
+                    _ => format!(
+                        "{} {} {}",
+                        capital(given),
+                        capital(father),
+                        capital(surname)
+                    ),
+                };
+                let mut id = [0u8; 32];
+                id[..8].copy_from_slice(&(n as u64).to_le_bytes());
+                Report {
+                    id,
+                    author: [1; 32],
+                    created_at: n as u64,
+                    name,
+                    aliases: Vec::new(),
+                    age: None,
+                    role: None,
+                    status: "missing".into(),
+                    observed: None,
+                    place: None,
+                    source: "witness".into(),
+                }
+            })
+            .collect()
+    };
+    let mut seconds = Vec::new();
+    for count in [reports / 10, reports] {
+        let batch = make(count.max(1), dice);
+        let started = Instant::now();
+        let registry = registry::build(batch, &[]);
+        seconds.push(started.elapsed().as_secs_f64());
+        eprintln!(
+            "registry of {count} reports built in {:.2} s ({} entries)",
+            seconds[seconds.len() - 1],
+            registry.entries.len()
+        );
+    }
+    println!(
+        "{}",
+        json!({
+            "registry_build_seconds_tenth": seconds[0],
+            "registry_build_seconds_all": seconds[1],
+            "registry_build_growth_for_ten_times_the_reports": seconds[1] / seconds[0].max(1e-9),
+        })
+    );
 }
