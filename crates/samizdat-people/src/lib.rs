@@ -19,7 +19,9 @@ pub mod matcher;
 pub mod name;
 pub mod pfif;
 pub mod registry;
-pub mod translit;
 
 pub use matcher::{Comparison, Decision, compare};
 pub use name::Name;
+/// Words to canonical keys (the `samizdat-script` crate, which search
+/// shares).
+pub use samizdat_script as translit;

@@ -2,14 +2,24 @@
 //! of migrations applied; each runs once, in its own transaction, in order.
 //! Never edit a migration that has shipped: add the next one.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, params};
+use samizdat_core::nostr::prelude::Event;
+use samizdat_core::text::{SEARCHABLE_KINDS, searchable_text};
 
 use crate::StoreError;
 
+/// A step of the schema: SQL, or code for what SQL cannot compute.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&Transaction<'_>) -> Result<(), StoreError>),
+}
+
+use Migration::{Code, Sql};
+
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: events, their single-letter tags, deletions, full-text search.
-    r#"
+    Sql(r#"
     -- Every stored event. `seq` orders events by arrival and keys the other
     -- tables; `json` is the canonical NIP-01 JSON, served as is.
     CREATE TABLE events (
@@ -69,11 +79,11 @@ const MIGRATIONS: &[&str] = &[
         detail = none,
         tokenize = 'ascii'
     );
-    "#,
+    "#),
     // 2: who uploaded which blob (Blossom), and which records reference
     // which blob (NIP-92 `imeta` `x`), so a blob a record needs is never
     // deleted and sync can find the blobs that follow records.
-    r#"
+    Sql(r#"
     CREATE TABLE blob_owners (
         pubkey   BLOB    NOT NULL,           -- 32 bytes
         hash     BLOB    NOT NULL,           -- SHA-256, 32 bytes
@@ -97,24 +107,24 @@ const MIGRATIONS: &[&str] = &[
           AND part.value LIKE 'x %'
           AND length(part.value) = 66
           AND unhex(substr(part.value, 3)) IS NOT NULL;
-    "#,
+    "#),
     // 3: counters. `removals` grows with every event removed (deleted by
     // its author, replaced by a newer version), so a reader that keeps
     // the keys of all events in memory knows when to rebuild them rather
     // than only add what is new.
-    r#"
+    Sql(r#"
     CREATE TABLE counters (
         name  TEXT    PRIMARY KEY,
         value INTEGER NOT NULL
     ) WITHOUT ROWID;
     INSERT INTO counters (name, value) VALUES ('removals', 0);
-    "#,
+    "#),
     // 4: which attestations name which record in their `of` tag (the
     // original of a translation or a duplicate, the other report of a
     // same-person match), so a record's translations are found by key,
     // not by reading every translation label. `of` is not a single-letter
     // tag, so the `tags` table does not hold it.
-    r#"
+    Sql(r#"
     CREATE TABLE originals (
         original BLOB    NOT NULL,           -- 32 bytes: the id in `of`
         seq      INTEGER NOT NULL,           -- events.seq of the attestation
@@ -127,7 +137,11 @@ const MIGRATIONS: &[&str] = &[
           AND json_extract(tag.value, '$[0]') = 'of'
           AND length(json_extract(tag.value, '$[1]')) = 64
           AND unhex(json_extract(tag.value, '$[1]')) IS NOT NULL;
-    "#,
+    "#),
+    // 5: the full-text index holds each word's canonical keys beside its
+    // folded terms (samizdat_core::text), so search crosses scripts: the
+    // searchable events are indexed again.
+    Code(index_search_again),
 ];
 
 /// The schema version this build writes.
@@ -141,12 +155,45 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        match migration {
+            Sql(sql) => tx.execute_batch(sql)?,
+            Code(step) => step(&tx)?,
+        }
         tx.pragma_update(None, "user_version", (i + 1) as u32)?;
         tx.commit()?;
         tracing::info!(version = i + 1, "applied schema migration");
     }
+    Ok(())
+}
+
+/// Empties the full-text index and indexes every searchable event again
+/// with the text [`searchable_text`] gives today.
+fn index_search_again(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("INSERT INTO search (search) VALUES ('delete-all')", [])?;
+    let kinds = SEARCHABLE_KINDS.map(|k| k.to_string()).join(",");
+    let mut read = tx.prepare(&format!(
+        "SELECT seq, json FROM events WHERE kind IN ({kinds})"
+    ))?;
+    let mut write = tx.prepare("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?;
+    let mut rows = read.query([])?;
+    let mut indexed = 0u64;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let json: String = row.get(1)?;
+        // An event stored here was checked when it came; one that no
+        // longer parses is left out of search, not a reason to refuse the
+        // whole store.
+        let Ok(event) = Event::from_json(&json) else {
+            tracing::warn!(seq, "a stored event does not parse; left out of search");
+            continue;
+        };
+        if let Some(text) = searchable_text(&event) {
+            write.execute(params![seq, text])?;
+            indexed += 1;
+        }
+    }
+    tracing::info!(indexed, "search index rebuilt with canonical keys");
     Ok(())
 }

@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use samizdat_core::BlobHash;
 use samizdat_core::nostr::prelude::{Event, EventId, PublicKey};
-use samizdat_core::text::terms;
+use samizdat_core::text::Search;
 
 use crate::StoreError;
 
@@ -64,7 +64,10 @@ impl Query {
             || self.tags.iter().any(|(_, v)| v.is_empty())
             || self.limit == Some(0)
             || self.since.zip(self.until).is_some_and(|(s, u)| s > u)
-            || self.search.as_ref().is_some_and(|s| terms(s).is_empty())
+            || self
+                .search
+                .as_ref()
+                .is_some_and(|s| Search::parse(s).is_empty())
     }
 }
 
@@ -92,12 +95,14 @@ fn build(q: &Query) -> Sql {
 
     if let Some(search) = &q.search {
         from = "search CROSS JOIN events e ON e.seq = search.rowid".into();
-        let fts: Vec<String> = terms(search)
-            .into_iter()
-            .map(|t| format!("\"{t}\"*"))
-            .collect();
         conditions.push("search MATCH ?".into());
-        params.push(Value::Text(fts.join(" ")));
+        // A query with no term matches nothing (an empty string would be
+        // an error to FTS5).
+        params.push(Value::Text(
+            Search::parse(search)
+                .expression()
+                .unwrap_or_else(|| "\"\"".into()),
+        ));
         order = "ORDER BY search.rank, e.created_at DESC";
     } else if q.ids.is_none()
         && let Some(((name, values), rest)) = tags.split_first()

@@ -5,7 +5,7 @@
 
 use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{EventId, PublicKey};
-use samizdat_core::text::terms;
+use samizdat_core::text::Search;
 use samizdat_store::Query;
 use serde_json::{Map, Value};
 
@@ -34,8 +34,8 @@ pub struct Filter {
     since: Option<u64>,
     until: Option<u64>,
     limit: Option<usize>,
-    /// NIP-50 search text, and its folded terms for live matching.
-    search: Option<(String, Vec<String>)>,
+    /// NIP-50 search text, and the search it reads as, for live matching.
+    search: Option<(String, Search)>,
 }
 
 fn hex32_list(key: &str, value: &Value) -> Result<Vec<[u8; 32]>, FilterError> {
@@ -105,7 +105,7 @@ impl Filter {
                     let s = value
                         .as_str()
                         .ok_or_else(|| FilterError::Field(key.into(), "a string"))?;
-                    f.search = Some((s.to_string(), terms(s)));
+                    f.search = Some((s.to_string(), Search::parse(s)));
                 }
                 tag if tag.len() == 2 && tag.starts_with('#') => {
                     let Some(letter) = tag.chars().nth(1).filter(char::is_ascii_alphabetic) else {
@@ -221,12 +221,7 @@ impl Filter {
             let Some(text) = event.search_text() else {
                 return false;
             };
-            if wanted.is_empty() {
-                return false;
-            }
-            return wanted
-                .iter()
-                .all(|w| text.split(' ').any(|term| term.starts_with(w.as_str())));
+            return wanted.matches(text);
         }
         true
     }
@@ -277,6 +272,8 @@ mod tests {
             format!(r#"{{"since":{at},"until":{at}}}"#),
             r#"{"search":"АЛМАТЫ площ"}"#.into(),
             r#"{"search":"almaty"}"#.into(),
+            // Across scripts, as the store's index finds it.
+            r#"{"search":"Ploshchad Almaty"}"#.into(),
             r#"{"unknown":[1]}"#.into(),
         ];
         for f in yes {
@@ -290,6 +287,7 @@ mod tests {
             format!(r#"{{"since":{}}}"#, at + 1),
             format!(r#"{{"until":{}}}"#, at - 1),
             r#"{"search":"astana"}"#.into(),
+            r#"{"search":"Ploshchad Astana"}"#.into(),
             r#"{"ids":[]}"#.into(),
         ];
         for f in no {

@@ -54,6 +54,12 @@ fn tour_cyrillic_testimony_with_a_gps_photo() {
     let found = node.json(&["search", "КАСЫМ"]);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["id"], id.as_str());
+    // And in Latin letters, in any spelling of the name.
+    for query in ["Kasym", "Qasym", "Kassym"] {
+        let found = node.json(&["search", query]);
+        assert_eq!(found.len(), 1, "{query}");
+        assert_eq!(found[0]["id"], id.as_str(), "{query}");
+    }
     let listed = node.ok(&["list"]);
     assert!(listed.contains("[kk] Республика алаңында"), "{listed}");
     let shown = node.ok(&["show", &id]);

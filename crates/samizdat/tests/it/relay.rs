@@ -4,6 +4,7 @@ use samizdat_core::nostr::prelude::{Event, Keys, Kind, Timestamp};
 use serde_json::{Value, json};
 
 use crate::served::{Client, Served};
+use crate::web::{Session, form, testimony};
 use crate::{Node, signed};
 
 fn note(keys: &Keys, text: &str) -> Event {
@@ -92,6 +93,63 @@ async fn publish_query_count_search_and_live() {
     assert!(publisher.publish(&note(&keys, "fourth")).await.0);
     reader.send(json!(["COUNT", "after", {"kinds": [1]}])).await;
     assert_eq!(reader.recv().await, json!(["COUNT", "after", {"count": 4}]));
+}
+
+/// NIP-50 and the web's search find a name in any script and spelling:
+/// stored events, live ones, and the search page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_crosses_scripts_stored_live_and_on_the_web() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let keys = Keys::generate();
+    let mut publisher = served.client().await;
+    let mut reader = served.client().await;
+    let stored = note(&keys, "Задержан Қасым Тоқаев у акимата");
+    assert!(publisher.publish(&stored).await.0);
+    for query in ["Kasym", "Qasym", "Kassym Tokayev"] {
+        let found = reader.req_once(query, vec![json!({"search": query})]).await;
+        assert_eq!(ids(&found), vec![stored.id.to_hex()], "{query}");
+    }
+
+    // Live: a subscription in Cyrillic gets a note that writes the name
+    // in Latin letters, and not one that does not name him.
+    let found = reader.req("live", vec![json!({"search": "Қасым"})]).await;
+    assert_eq!(ids(&found), vec![stored.id.to_hex()]);
+    assert!(
+        publisher
+            .publish(&note(&keys, "Bolat was released"))
+            .await
+            .0
+    );
+    let latin = note(&keys, "Qasym was seen at the square");
+    assert!(publisher.publish(&latin).await.0);
+    let live = reader.recv().await;
+    assert_eq!(live[0], "EVENT");
+    assert_eq!(live[2]["id"], latin.id.to_hex());
+
+    // The web's search, over testimonies left at the drop box.
+    let session = Session::open(&served, "/submit/testimony").await;
+    for text in ["Қасым Тоқаев задержан у акимата", "Болат освобождён"]
+    {
+        let (status, page) = session
+            .post(
+                "/submit/testimony",
+                form(&testimony(&session.token, text, "public"), &[]),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    }
+    let base = served.url().replacen("ws://", "http://", 1);
+    let page = crate::http()
+        .get(format!("{base}/search?q=Kassym"))
+        .send()
+        .await
+        .expect("the search page")
+        .text()
+        .await
+        .expect("its text");
+    assert!(page.contains("Қасым Тоқаев задержан"), "{page}");
+    assert!(!page.contains("Болат"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

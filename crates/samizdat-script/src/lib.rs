@@ -116,7 +116,26 @@ fn ascii(c: char) -> Option<&'static str> {
 /// reads). A hyphen separates too: `Nurlan-uly` is two words, joined
 /// again by the name parser.
 pub fn is_separator(c: char) -> bool {
-    c.to_lowercase().all(|l| letter(l).is_none())
+    match c {
+        'a'..='z' | 'A'..='Z' | 'а'..='я' | 'А'..='Я' => false,
+        c if c.is_ascii() => !is_apostrophe(c),
+        c => c.to_lowercase().all(|l| letter(l).is_none()),
+    }
+}
+
+/// `word` in lowercase; ASCII and the basic Cyrillic letters, nearly all
+/// of what is read, without Unicode's tables.
+fn lowercase(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            'A'..='Z' => out.push(c.to_ascii_lowercase()),
+            'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+            c if c.is_ascii() || ('а'..='я').contains(&c) => out.push(c),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
 }
 
 /// Pass 1 over a word. Two spellings depend on the word around them: the
@@ -128,7 +147,8 @@ fn loose(word: &str) -> String {
         .chars()
         .any(|c| matches!(c, 'ı' | 'ş' | 'ğ' | 'Ş' | 'Ğ'));
     let mut previous = None;
-    let mut chars = word.chars().flat_map(char::to_lowercase).peekable();
+    let lower = lowercase(word);
+    let mut chars = lower.chars().peekable();
     while let Some(c) = chars.next() {
         if is_apostrophe(c) && !turkish && matches!(previous, Some('s' | 'c')) {
             out.pop();
@@ -288,9 +308,15 @@ fn cluster(rest: &[u8]) -> (&'static [&'static [u8]], usize) {
         // French `ou` is у.
         (b"ou", U),
     ];
-    for (pattern, readings) in PATTERNS {
-        if rest.starts_with(pattern) {
-            return (readings, pattern.len());
+    // Every pattern begins with one of these.
+    if matches!(
+        rest[0],
+        b's' | b'S' | b'd' | b't' | b'c' | b'k' | b'z' | b'g' | b'p' | b'o'
+    ) {
+        for (pattern, readings) in PATTERNS {
+            if rest.starts_with(pattern) {
+                return (readings, pattern.len());
+            }
         }
     }
     // French `gu` before `e i` is г (Guennadi), or it is гу.
@@ -315,36 +341,38 @@ fn cluster(rest: &[u8]) -> (&'static [&'static [u8]], usize) {
     }
 }
 
-/// Pass 3 on one key.
-fn glides(key: &[u8]) -> Key {
-    let mut out: Key = Vec::with_capacity(key.len());
-    let mut i = 0;
+/// Pass 3 on one key, in place (the key only shrinks: what is written
+/// never passes what is read).
+fn glides(key: &mut Key) {
+    let (mut i, mut n) = (0usize, 0usize);
     while i < key.len() {
         let b = key[i];
         let next = key.get(i + 1).copied();
-        if b == b'y' && next == Some(b'o') && out.last().is_some_and(|p| !is_vowel(*p)) {
-            out.push(b'e');
+        let last = n.checked_sub(1).map(|p| key[p]);
+        if b == b'y' && next == Some(b'o') && last.is_some_and(|p| !is_vowel(p)) {
+            key[n] = b'e';
+            n += 1;
             i += 2;
             continue;
         }
         // `ye` → `e`; French writes е `ie` at the start and after a vowel.
-        if (b == b'y' || (b == b'i' && out.last().is_none_or(|p| is_vowel(*p))))
-            && next == Some(b'e')
-        {
+        if (b == b'y' || (b == b'i' && last.is_none_or(is_vowel))) && next == Some(b'e') {
             i += 1;
             continue;
         }
         // ё written `io` after a consonant (Kazakh Latin, Fiodor).
-        if b == b'i' && next == Some(b'o') && out.last().is_some_and(|p| !is_vowel(*p)) {
-            out.push(b'e');
+        if b == b'i' && next == Some(b'o') && last.is_some_and(|p| !is_vowel(p)) {
+            key[n] = b'e';
+            n += 1;
             i += 2;
             continue;
         }
-        out.push(if b == b'y' { b'i' } else { b });
+        key[n] = if b == b'y' { b'i' } else { b };
+        n += 1;
         i += 1;
     }
-    out.dedup();
-    out
+    key.truncate(n);
+    key.dedup();
 }
 
 /// Korean surnames as South Korean romanisation writes them, and as the
@@ -366,7 +394,11 @@ fn korean(word: &str) -> Option<&'static str> {
         ("chung", "тен"),
         ("jang", "тян"),
     ];
-    let lower = word.to_lowercase();
+    // Every surname of the table is of two to five ASCII letters.
+    if !(2..=5).contains(&word.len()) || !word.is_ascii() {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
     SURNAMES
         .iter()
         .find(|(latin, _)| *latin == lower)
@@ -380,23 +412,24 @@ pub fn keys(word: &str) -> Vec<Key> {
     if loose.is_empty() {
         return Vec::new();
     }
-    let mut keys: Vec<Key> = clusters(loose.as_bytes())
-        .iter()
-        .map(|k| glides(k))
-        .filter(|k| !k.is_empty())
-        .collect();
+    let mut keys: Vec<Key> = clusters(loose.as_bytes());
+    for key in &mut keys {
+        glides(key);
+    }
+    keys.retain(|k| !k.is_empty());
     if let Some(russian) = korean(word) {
         keys.extend(self::keys(russian));
     }
-    // Two readings can meet after pass 3; keep the first of each.
-    let mut seen = Vec::new();
-    keys.retain(|k| {
-        let new = !seen.contains(k);
-        if new {
-            seen.push(k.clone());
+    // Two readings can meet after pass 3; keep the first of each (at
+    // most eight keys: a quadratic pass costs less than a set).
+    let mut i = 1;
+    while i < keys.len() {
+        if keys[..i].contains(&keys[i]) {
+            keys.remove(i);
+        } else {
+            i += 1;
         }
-        new
-    });
+    }
     keys
 }
 
@@ -404,6 +437,12 @@ pub fn keys(word: &str) -> Vec<Key> {
 /// as `ch`, `J` as `zh`, `H` as `kh`.
 pub fn show(key: &[u8]) -> String {
     let mut out = String::with_capacity(key.len() + 4);
+    show_into(key, &mut out);
+    out
+}
+
+/// [`show`], appended to `out`.
+pub fn show_into(key: &[u8], out: &mut String) {
     for &b in key {
         match b {
             b'S' => out.push_str("sh"),
@@ -414,7 +453,6 @@ pub fn show(key: &[u8]) -> String {
             _ => out.push(b as char),
         }
     }
-    out
 }
 
 #[cfg(test)]
