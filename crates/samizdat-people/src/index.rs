@@ -9,7 +9,8 @@
 //! spelling variants live, are not in it. An entry is a candidate when it
 //! shares keys with at least two words of the name (one, when either name
 //! has a single full word, as `A. Abenov` has); [`crate::compare`] then
-//! decides.
+//! decides. So names are listed under pairs of their words' keys, and
+//! a name of one full word under that word's.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
@@ -64,43 +65,100 @@ fn blocking_keys(word: &Word) -> Vec<u64> {
     out
 }
 
-/// Hashes an id by one multiplication: ids are small integers, and the
-/// map is local to one lookup.
+/// Hashes what is already a hash, or a small integer, by one
+/// multiplication each: ids and keys of maps local to samizdat's own
+/// data, where the cost of SipHash buys nothing.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(crate) struct FastHasher(u64);
 
-impl Hasher for IdHasher {
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            self.write_u64(u64::from(b));
         }
     }
 
-    fn write_u32(&mut self, id: u32) {
-        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
-/// Posting lists longer than this are searched, not read whole.
-const LONG_POSTINGS: usize = 256;
+pub(crate) type Fast<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// What a posting list is kept under: a key of one word of any name;
+/// a key of the one full word of a name that has one (`A. Abenov`); a
+/// key of two words of one name, in either order.
+#[derive(Hash)]
+enum List {
+    Word(u64),
+    Lone(u64),
+    Pair(u64, u64),
+}
+
+impl List {
+    fn key(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// No node: the end of a list.
+const END_OF_LIST: u32 = u32::MAX;
 
 /// Names by their blocking keys.
+///
+/// A name with two or more full words is listed under every pair of
+/// its words' keys, so a name shared by thousands of people (`Айбек` and
+/// `Назаров` each common) has a list of its own, holding those who have
+/// both, and not two lists of everyone with either. Each list is a
+/// chain through one arena, newest first, so that reading the latest
+/// few of a list costs the few, however long it is.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    postings: HashMap<u64, Vec<u32>>,
+    /// The newest node of each list.
+    heads: Fast<u64, u32>,
+    /// `(id, the node added to the same list before it)`.
+    nodes: Vec<(u32, u32)>,
     len: usize,
-    /// One more than the largest id added.
-    ids: usize,
-    /// Whether ids were added in ascending order, so that every posting
-    /// list is sorted and can be searched.
-    ascending: bool,
-    /// Full words (not initials) of each id's shortest name: an entry
-    /// written `A. Abenov` can share only one word with any name.
-    full_words: Vec<u8>,
+}
+
+/// The full words of a name (not initials), by their place in it, with
+/// their blocking keys.
+fn full_words(name: &Name) -> Vec<(usize, Vec<u64>)> {
+    name.words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| !w.initial)
+        .map(|(i, w)| (i, blocking_keys(w)))
+        .collect()
+}
+
+/// The pair lists of a name's full words, each with the two words it
+/// stands for (a bit each), deduplicated.
+fn pairs(words: &[(usize, Vec<u64>)]) -> Vec<(u64, u8)> {
+    let mut out: Vec<(u64, u8)> = Vec::new();
+    for (n, (i, first)) in words.iter().enumerate() {
+        for (j, second) in &words[n + 1..] {
+            for &a in first {
+                for &b in second {
+                    let key = List::Pair(a.min(b), a.max(b)).key();
+                    if !out.iter().any(|(k, _)| *k == key) {
+                        out.push((key, 1 << i | 1 << j));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 impl Index {
@@ -111,25 +169,25 @@ impl Index {
     /// Adds entry `id` under `name`. An entry may be added under several
     /// names (its spellings).
     pub fn insert(&mut self, id: u32, name: &Name) {
-        if self.len == 0 {
-            self.ascending = true;
-        }
-        self.ascending &= id as usize + 1 >= self.ids;
         self.len += 1;
-        self.ids = self.ids.max(id as usize + 1);
-        if self.full_words.len() < self.ids {
-            self.full_words.resize(self.ids, u8::MAX);
-        }
-        let full = name.words.iter().filter(|w| !w.initial).count() as u8;
-        let slot = &mut self.full_words[id as usize];
-        *slot = (*slot).min(full);
-        for word in &name.words {
-            for key in blocking_keys(word) {
-                let list = self.postings.entry(key).or_default();
-                if list.last() != Some(&id) {
-                    list.push(id);
+        let words = full_words(name);
+        let mut lists: Vec<u64> = Vec::new();
+        for (_, keys) in &words {
+            for &k in keys {
+                lists.push(List::Word(k).key());
+                if words.len() == 1 {
+                    lists.push(List::Lone(k).key());
                 }
             }
+        }
+        lists.extend(pairs(&words).into_iter().map(|(key, _)| key));
+        for key in lists {
+            let head = self.heads.entry(key).or_insert(END_OF_LIST);
+            if *head != END_OF_LIST && self.nodes[*head as usize].0 == id {
+                continue;
+            }
+            self.nodes.push((id, *head));
+            *head = (self.nodes.len() - 1) as u32;
         }
     }
 
@@ -142,74 +200,60 @@ impl Index {
         self.len == 0
     }
 
-    /// The entries that share keys with enough words of `name`, in no
+    /// The entries that share keys with two words of `name` (one, when
+    /// either name has a single full word, as `A. Abenov` has), in no
     /// particular order.
     pub fn candidates(&self, name: &Name) -> Vec<u32> {
-        self.candidates_at_most(name, usize::MAX)
+        self.found(name, usize::MAX, usize::MAX)
     }
 
-    /// At most `limit` of [`Index::candidates`]: those sharing keys with
-    /// the most words of `name`, then the latest added. Bounds the work
-    /// of a name shared by a great many people.
+    /// At most `limit` of [`Index::candidates`], found among the latest
+    /// `limit` of each list: those sharing keys with the most words of
+    /// `name`, then the latest added. The work of one name is bounded,
+    /// however many people share it and however large the index grows.
     pub fn candidates_at_most(&self, name: &Name, limit: usize) -> Vec<u32> {
-        if limit == 0 {
+        self.found(name, limit, limit)
+    }
+
+    fn found(&self, name: &Name, read: usize, limit: usize) -> Vec<u32> {
+        let words = full_words(name);
+        if limit == 0 || words.is_empty() {
             return Vec::new();
         }
-        let full = name.words.iter().filter(|w| !w.initial).count();
-        let need = full.min(2) as u32;
-        if need == 0 {
-            return Vec::new();
-        }
-        // Which words of the name each entry shares a key with: a bit
-        // each (at most MAX_WORDS words).
-        let mut hits: HashMap<u32, u8, BuildHasherDefault<IdHasher>> = HashMap::default();
+        // Which words of the name each entry shares keys with, a bit each.
+        let mut hits: Fast<u32, u8> = Fast::default();
         let mut touched = Vec::new();
-        // A key that a great many names share (a common name's) is not
-        // read whole: the entries found through other keys are looked up
-        // in it, and only its latest `LONG_POSTINGS` entries are read, so
-        // the work of one name does not grow with the index.
-        let mut long: Vec<(usize, &[u32])> = Vec::new();
-        let mut read =
-            |i: usize, ids: &[u32], hits: &mut HashMap<u32, u8, BuildHasherDefault<IdHasher>>| {
-                for &id in ids {
-                    let bits = hits.entry(id).or_insert_with(|| {
-                        touched.push(id);
-                        0
-                    });
-                    *bits |= 1 << i;
-                }
-            };
-        for (i, word) in name.words.iter().enumerate() {
-            for key in blocking_keys(word) {
-                let list = self.postings.get(&key).map_or(&[][..], Vec::as_slice);
-                if list.len() > LONG_POSTINGS && self.ascending {
-                    long.push((i, list));
-                } else {
-                    read(i, list, &mut hits);
+        let mut take = |key: u64, bits: u8| {
+            self.read(key, read, |id| {
+                *hits.entry(id).or_insert_with(|| {
+                    touched.push(id);
+                    0
+                }) |= bits;
+            })
+        };
+        if let [(i, keys)] = &words[..] {
+            // One full word: every name with a word under its keys.
+            for &k in keys {
+                take(List::Word(k).key(), 1 << i);
+            }
+        } else {
+            // Several: the names sharing two of them, and the names of
+            // one full word sharing one.
+            for (key, bits) in pairs(&words) {
+                take(key, bits);
+            }
+            for (i, keys) in &words {
+                for &k in keys {
+                    take(List::Lone(k).key(), 1 << i);
                 }
             }
         }
-        for &(i, list) in &long {
-            read(i, &list[list.len() - LONG_POSTINGS..], &mut hits);
-        }
-        for (id, bits) in hits.iter_mut() {
-            for &(i, list) in &long {
-                if *bits & (1 << i) == 0 && list.binary_search(id).is_ok() {
-                    *bits |= 1 << i;
-                }
-            }
-        }
-        let hits = |id: &u32| hits.get(id).copied().unwrap_or(0);
-        touched.retain(|&id| {
-            let need = need.min(u32::from(self.full_words[id as usize]).max(1));
-            hits(&id).count_ones() >= need
-        });
         if touched.len() > limit {
             // Those sharing keys with the most words first, then the
             // latest added.
             let rank = |id: &u32| {
                 (
-                    std::cmp::Reverse(hits(id).count_ones()),
+                    std::cmp::Reverse(hits.get(id).map_or(0, |b| b.count_ones())),
                     std::cmp::Reverse(*id),
                 )
             };
@@ -217,6 +261,19 @@ impl Index {
             touched.truncate(limit);
         }
         touched
+    }
+
+    /// Calls `found` with the latest `at_most` ids of a list, newest
+    /// first.
+    fn read(&self, key: u64, at_most: usize, mut found: impl FnMut(u32)) {
+        let mut node = self.heads.get(&key).copied().unwrap_or(END_OF_LIST);
+        let mut left = at_most;
+        while node != END_OF_LIST && left > 0 {
+            let (id, before) = self.nodes[node as usize];
+            found(id);
+            node = before;
+            left -= 1;
+        }
     }
 }
 

@@ -11,8 +11,7 @@
 //! best. A word left over on both sides is a conflict; a word in one name
 //! only (a patronymic, a second given name) is missing information.
 
-use std::collections::HashMap;
-
+use crate::index::Fast;
 use crate::name::{Name, Word};
 use crate::translit::show;
 
@@ -452,56 +451,95 @@ fn assess(a: &Name, b: &Name, agreements: Matrix) -> Assessment {
     }
 }
 
-/// One name compared with many, for its score and decision alone. Words
-/// of the many repeat (common names), so each distinct word is compared
-/// with the name's words once.
+/// How words agree, remembered by their identities: the words of many
+/// names repeat (common given names, surnames and patronymics), so each
+/// pair of distinct words is compared once. Bounded: forgets everything
+/// when it holds [`Agreements::HELD`] pairs.
+#[derive(Default)]
+pub struct Agreements {
+    known: Fast<(u64, u64), (f32, Agreement)>,
+}
+
+impl Agreements {
+    /// Pairs held before all are forgotten (about 30 MB).
+    pub const HELD: usize = 1 << 20;
+
+    pub fn new() -> Agreements {
+        Agreements::default()
+    }
+
+    fn words(&mut self, a: &Word, b: &Word) -> (f32, Agreement) {
+        let key = (a.identity, b.identity);
+        if let Some(known) = self.known.get(&key) {
+            return *known;
+        }
+        if self.known.len() >= Self::HELD {
+            self.known.clear();
+        }
+        let found = words(a, b);
+        self.known.insert(key, found);
+        found
+    }
+
+    fn matrix(&mut self, a: &Name, b: &Name) -> Matrix {
+        let mut agreements = [[(0.0, Agreement::Differs); W]; W];
+        for (i, wa) in a.words.iter().enumerate().take(W) {
+            for (j, wb) in b.words.iter().enumerate().take(W) {
+                agreements[i][j] = self.words(wa, wb);
+            }
+        }
+        agreements
+    }
+
+    /// [`compare`]'s score and decision, without the reasons, and
+    /// whether `b` names someone else than `a` for certain: two words,
+    /// one in each name, that cannot be one person's (two different real
+    /// names, two patronymics, an initial that does not fit).
+    pub fn judge(&mut self, a: &Name, b: &Name) -> (f32, Decision, bool) {
+        if a.is_empty() || b.is_empty() {
+            return (0.0, Decision::Different, false);
+        }
+        let assessment = assess(a, b, self.matrix(a, b));
+        (
+            assessment.score,
+            assessment.decision,
+            assessment.certain.is_some(),
+        )
+    }
+
+    /// [`Agreements::judge`]'s score and decision.
+    pub fn score(&mut self, a: &Name, b: &Name) -> (f32, Decision) {
+        let (score, decision, _) = self.judge(a, b);
+        (score, decision)
+    }
+
+    /// [`Agreements::judge`]'s certainty.
+    pub fn certainly_other(&mut self, a: &Name, b: &Name) -> bool {
+        self.judge(a, b).2
+    }
+}
+
+/// One name compared with many, for its score and decision alone.
 pub struct Matcher<'q> {
     name: &'q Name,
-    seen: HashMap<String, [(f32, Agreement); W]>,
+    agreements: Agreements,
 }
 
 impl<'q> Matcher<'q> {
     pub fn new(name: &'q Name) -> Matcher<'q> {
         Matcher {
             name,
-            seen: HashMap::new(),
+            agreements: Agreements::new(),
         }
     }
 
     pub fn score(&mut self, other: &Name) -> (f32, Decision) {
-        if self.name.is_empty() || other.is_empty() {
-            return (0.0, Decision::Different);
-        }
-        let mut agreements = [[(0.0, Agreement::Differs); W]; W];
-        for (j, word) in other.words.iter().enumerate().take(W) {
-            let column = match self.seen.get(&word.folded) {
-                Some(column) => *column,
-                None => {
-                    let mut column = [(0.0, Agreement::Differs); W];
-                    for (i, mine) in self.name.words.iter().enumerate().take(W) {
-                        column[i] = words(mine, word);
-                    }
-                    self.seen.insert(word.folded.clone(), column);
-                    column
-                }
-            };
-            for (i, found) in column.iter().enumerate() {
-                agreements[i][j] = *found;
-            }
-        }
-        let assessment = assess(self.name, other, agreements);
-        (assessment.score, assessment.decision)
+        self.agreements.score(self.name, other)
     }
 
-    /// Whether `other` names someone else for certain: two words, one in
-    /// each name, that cannot be one person's (two different real names,
-    /// two patronymics, an initial that does not fit).
+    /// See [`Agreements::certainly_other`].
     pub fn certainly_other(&mut self, other: &Name) -> bool {
-        if self.name.is_empty() || other.is_empty() {
-            return false;
-        }
-        let agreements = matrix(self.name, other);
-        assess(self.name, other, agreements).certain.is_some()
+        self.agreements.certainly_other(self.name, other)
     }
 }
 

@@ -3,6 +3,8 @@
 //! patronymic or a surname from a father's name (`-ovich`, `-ovna`,
 //! `-uly`, `-kyzy`, `-ov`, `-ova`…).
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use crate::lexicon;
 use crate::translit::{self, Key};
 
@@ -136,6 +138,10 @@ pub struct Word {
     /// Whether a reading is a real name, and whether a stem is.
     pub known: bool,
     pub stem_known: bool,
+    /// What makes this word what it is (its spelling, readings and
+    /// whether it is an initial), hashed: two words with one identity
+    /// compare alike with any other, so comparisons can be remembered.
+    pub identity: u64,
 }
 
 impl Word {
@@ -153,9 +159,13 @@ impl Word {
         let kinds = keys
             .iter()
             .fold(lexicon::Kinds::default(), |all, k| all | lexicon::kinds(k));
+        let folded = written.to_lowercase();
+        let mut hasher = DefaultHasher::new();
+        (&folded, &keys, initial).hash(&mut hasher);
         Word {
+            identity: hasher.finish(),
             written: written.to_string(),
-            folded: written.to_lowercase(),
+            folded,
             kinds,
             known: !kinds.is_empty(),
             stem_known: stems.iter().any(|(k, _)| lexicon::is_name(k)),

@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::index::Index;
-use crate::matcher::{Decision, Matcher, POSSIBLE};
+use crate::matcher::{Agreements, Decision, Matcher, POSSIBLE};
 use crate::name::Name;
 
 /// Ages further apart than this stop an automatic merge: reporters
@@ -27,7 +27,13 @@ const MAX_AGE_GAP: u8 = 5;
 /// report's names (its own spelling always, then those sharing keys with
 /// the most words): a name shared by thousands of people costs no more
 /// than one shared by a few, so building stays linear in the reports.
-const MAX_COMPARED: usize = 64;
+pub const MAX_COMPARED: usize = 64;
+
+/// At most this many earlier reports stand for the entries holding one
+/// spelling (the latest, besides those a documenter's verdict names): a
+/// spelling that many people share (`Айбек Назаров`) is compared with
+/// that many entries, not with every one of them.
+const MAX_STANDING: usize = 64;
 
 /// A person report, as the registry needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +135,9 @@ pub struct Registry {
     /// every entry.
     names: Vec<(Name, Vec<usize>)>,
     index: Index,
+    /// Names compared while building (each report's with the spellings
+    /// the index offered, and with the spellings of entries it joined).
+    pub comparisons: usize,
 }
 
 /// Two registries are equal when they hold the same entries and
@@ -167,6 +176,52 @@ impl Registry {
     }
 }
 
+/// Verdicts on pairs of spellings, remembered, so that a spelling many
+/// reports use is judged against each other spelling once; and the
+/// agreements of their words, so that each pair of words is compared
+/// once. Bounded: forgets everything when it holds [`Judged::HELD`]
+/// pairs.
+struct Judged<'s> {
+    spellings: &'s [Name],
+    agreements: Agreements,
+    known: HashMap<(u32, u32), (f32, Decision, bool)>,
+}
+
+impl<'s> Judged<'s> {
+    const HELD: usize = 1 << 21;
+
+    fn new(spellings: &'s [Name]) -> Judged<'s> {
+        Judged {
+            spellings,
+            agreements: Agreements::new(),
+            known: HashMap::new(),
+        }
+    }
+
+    fn judge(&mut self, a: u32, b: u32) -> (f32, Decision, bool) {
+        if let Some(known) = self.known.get(&(a, b)) {
+            return *known;
+        }
+        if self.known.len() >= Self::HELD {
+            self.known.clear();
+        }
+        let verdict = self
+            .agreements
+            .judge(&self.spellings[a as usize], &self.spellings[b as usize]);
+        self.known.insert((a, b), verdict);
+        verdict
+    }
+
+    fn score(&mut self, a: u32, b: u32) -> (f32, Decision) {
+        let (score, decision, _) = self.judge(a, b);
+        (score, decision)
+    }
+
+    fn certainly_other(&mut self, a: u32, b: u32) -> bool {
+        self.judge(a, b).2
+    }
+}
+
 fn find(parent: &mut [usize], mut x: usize) -> usize {
     // Bounded: each step moves towards a root, and paths are halved.
     while parent[x] != x {
@@ -181,38 +236,56 @@ fn alive(status: &str) -> bool {
     matches!(status, "detained" | "injured" | "released" | "found")
 }
 
-/// The claims of one entry that contradict each other: alive after
-/// killed, or, at the same time, two different fates.
+/// The claims of one entry that contradict what came before them: alive
+/// after killed, or, at the same time, another fate. Each such claim is
+/// paired with the nearest earlier claim it contradicts, once, so that a
+/// person reported a thousand times costs a thousand steps, not a
+/// million.
 fn conflicts(history: &[Report]) -> Vec<Conflict> {
     let mut found = Vec::new();
-    // History is newest first: `i` is later than `j`.
-    for (i, later) in history.iter().enumerate() {
-        for (j, earlier) in history.iter().enumerate().skip(i + 1) {
-            let why = if earlier.status == "killed" && alive(&later.status) {
-                Some(format!("reported killed, then later {}", later.status))
-            } else if later.status == "killed" && earlier.when() == later.when() {
-                None
-            } else if earlier.when() == later.when()
-                && earlier.status != later.status
-                && earlier.status != "unknown"
-                && later.status != "unknown"
-            {
-                Some(format!(
-                    "at the same time reported {} and {}",
-                    earlier.status, later.status
-                ))
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                found.push(Conflict {
-                    earlier: j,
-                    later: i,
-                    why,
-                });
-            }
+    // History is newest first: walk it oldest first. The nearest killed
+    // claim so far; the claims sharing the current time, by status.
+    let mut killed: Option<usize> = None;
+    let mut same_time: Vec<(&str, usize)> = Vec::new();
+    for i in (0..history.len()).rev() {
+        let later = &history[i];
+        if same_time
+            .first()
+            .is_some_and(|&(_, j)| history[j].when() != later.when())
+        {
+            same_time.clear();
+        }
+        let why = if let Some(j) = killed.filter(|_| alive(&later.status)) {
+            Some((j, format!("reported killed, then later {}", later.status)))
+        } else if later.status == "killed" || later.status == "unknown" {
+            None
+        } else {
+            same_time
+                .iter()
+                .find(|&&(status, _)| status != later.status && status != "unknown")
+                .map(|&(status, j)| {
+                    (
+                        j,
+                        format!("at the same time reported {status} and {}", later.status),
+                    )
+                })
+        };
+        if let Some((earlier, why)) = why {
+            found.push(Conflict {
+                earlier,
+                later: i,
+                why,
+            });
+        }
+        if !same_time.iter().any(|&(status, _)| status == later.status) {
+            same_time.push((&later.status, i));
+        }
+        if later.status == "killed" {
+            killed = Some(i);
         }
     }
+    // Newest claim first, as before.
+    found.reverse();
     found
 }
 
@@ -333,7 +406,9 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
         })
     };
     let mut index = Index::new();
+    let mut judged = Judged::new(&spellings);
     let mut possible: Vec<(usize, usize, f32, String)> = Vec::new();
+    let mut comparisons = 0;
     for i in 0..reports.len() {
         let own = &spellings_of[i];
         let mut found: Vec<u32> = Vec::new();
@@ -347,15 +422,12 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
         found.dedup();
         // The best verdict of the report's names against each earlier
         // report that stands for its entry.
-        let mut matchers: Vec<Matcher<'_>> = own
-            .iter()
-            .map(|&s| Matcher::new(&spellings[s as usize]))
-            .collect();
         let mut best: HashMap<usize, (f32, Decision)> = HashMap::new();
+        comparisons += found.len() * own.len();
         for &s in &found {
             let mut verdict = (0.0f32, Decision::Different);
-            for matcher in &mut matchers {
-                let v = matcher.score(&spellings[s as usize]);
+            for &mine in own {
+                let v = judged.score(mine, s);
                 if v.0 > verdict.0 {
                     verdict = v;
                 }
@@ -390,11 +462,10 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
                         // A chain of typos must not join two people: no
                         // spelling in one entry may name someone else for
                         // certain than this report does.
+                        comparisons += written[rc].len() + written[ri].len();
                         let apart = written[rc].iter().chain(&written[ri]).any(|s| {
                             !own.contains(s)
-                                && matchers
-                                    .iter_mut()
-                                    .any(|x| x.certainly_other(&spellings[*s as usize]))
+                                && own.iter().any(|&mine| judged.certainly_other(mine, *s))
                         });
                         if apart {
                             possible.push((c, i, best.0, "the names agree, but another report of the same entry names someone else".into()));
@@ -431,7 +502,17 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
             }
         }
         for &s in own {
-            standing[s as usize].push(i);
+            let standing = &mut standing[s as usize];
+            standing.push(i);
+            if standing.len() > 2 * MAX_STANDING {
+                // The latest, and those a verdict names.
+                let cut = standing.len() - MAX_STANDING;
+                let mut n = 0;
+                standing.retain(|c| {
+                    n += 1;
+                    n > cut || named.contains(c)
+                });
+            }
             if !indexed[s as usize] {
                 indexed[s as usize] = true;
                 index.insert(s, &spellings[s as usize]);
@@ -505,6 +586,7 @@ pub fn build(mut reports: Vec<Report>, verdicts: &[Verdict]) -> Registry {
         suggestions,
         names,
         index,
+        comparisons,
     }
 }
 
@@ -558,6 +640,50 @@ mod tests {
         );
         assert_eq!(registry.search("Нурланова")[0].0, 0);
         assert!(registry.search("Bolat Zhaksylykov").is_empty());
+    }
+
+    #[test]
+    fn each_contradicting_claim_is_one_conflict_however_many_reports() {
+        // Killed, then reported detained two thousand times; at one
+        // time, missing and found.
+        let mut reports = vec![report(0, "Нұрлан Әбенов", "killed", 10)];
+        for n in 1..=2000u32 {
+            let mut r = report(0, "Nurlan Abenov", "detained", 10 + u64::from(n));
+            r.id[..4].copy_from_slice(&n.to_le_bytes());
+            reports.push(r);
+        }
+        let mut missing = report(7, "Nurlan Abenov", "missing", 5000);
+        missing.id[31] = 1;
+        let mut found = report(8, "Nurlan Abenov", "found", 5000);
+        found.id[31] = 1;
+        reports.extend([missing, found]);
+        let registry = build(reports, &[]);
+        assert_eq!(registry.entries.len(), 1);
+        let entry = &registry.entries[0];
+        let killed_then = entry
+            .conflicts
+            .iter()
+            .filter(|c| c.why == "reported killed, then later detained")
+            .count();
+        assert_eq!(killed_then, 2000);
+        // `found` is alive: after killed, that is its conflict, once;
+        // `missing` contradicts nothing before it.
+        assert_eq!(entry.conflicts.len(), 2001, "{:?}", &entry.conflicts[..3]);
+        for c in &entry.conflicts {
+            assert!(c.later < c.earlier, "{c:?}");
+            assert_eq!(entry.history[c.earlier].status, "killed");
+        }
+        let at_once = build(
+            vec![
+                report(1, "Nurlan Abenov", "missing", 100),
+                report(2, "Nurlan Abenov", "detained", 100),
+                report(3, "Nurlan Abenov", "unknown", 100),
+            ],
+            &[],
+        );
+        let conflicts = &at_once.entries[0].conflicts;
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert!(conflicts[0].why.starts_with("at the same time reported"));
     }
 
     #[test]
