@@ -44,6 +44,23 @@ pub enum Record {
     Other,
 }
 
+/// Whether `event` is a public samizdat record that may leave a node
+/// (a mirror, a public relay): a testimony, person report, attestation
+/// or retraction that follows its kind's rules, without NIP-70's `["-"]`
+/// tag ([`crate::tags::is_protected`]: the author asked that nobody else
+/// publish it). Sealed records, other applications' events and private
+/// records never are. The signature is the caller's to check.
+pub fn is_public(event: &Event) -> bool {
+    !crate::tags::is_protected(&event.tags)
+        && matches!(
+            Record::parse(event),
+            Ok(Record::Testimony(_)
+                | Record::PersonReport(_)
+                | Record::Attestation(_)
+                | Record::Retraction(_))
+        )
+}
+
 impl Record {
     /// Parses `event` according to its [`RecordKind`].
     pub fn parse(event: &Event) -> Result<Record, RuleViolation> {

@@ -112,14 +112,14 @@ impl Inner {
         matches!(self, Inner::Signed(_))
     }
 
-    /// Whether the author asked that nobody else publish it: a NIP-70
-    /// `["-"]` tag. Only signed records can be published at all.
+    /// Whether the author asked that nobody else publish it
+    /// ([`crate::tags::is_protected`]). Only signed records can be
+    /// published at all.
     pub fn is_protected(&self) -> bool {
-        let tags = match self {
+        crate::tags::is_protected(match self {
             Inner::Signed(e) => &e.tags,
             Inner::Unsigned(u) => &u.tags,
-        };
-        tags.iter().any(|t| t.as_slice() == ["-"])
+        })
     }
 
     /// The NIP-01 JSON that is encrypted into the seal.

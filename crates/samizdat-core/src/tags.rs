@@ -1,7 +1,7 @@
 //! Reading and writing the tags that several record kinds share: language,
 //! place, time observed, topics and attachments.
 
-use nostr::prelude::Event;
+use nostr::prelude::{Event, Tags};
 
 use crate::blob::Attachment;
 use crate::kind::LANGUAGE_NAMESPACE;
@@ -17,6 +17,15 @@ pub const MAX_PLACE_BYTES: usize = 256;
 pub const MAX_TOPIC_BYTES: usize = 64;
 
 const GEOHASH_ALPHABET: &str = "0123456789bcdefghjkmnpqrstuvwxyz";
+
+/// Whether the author marked an event with NIP-70's `["-"]` tag: nobody
+/// but the author may publish it, and a relay takes it from the author
+/// alone. Any tag named `-` counts, whatever follows the name, so that no
+/// variant of the mark makes a private record public.
+pub fn is_protected(tags: &Tags) -> bool {
+    tags.iter()
+        .any(|t| t.as_slice().first().is_some_and(|name| name == "-"))
+}
 
 /// Every tag of `event` named `name`, as its values after the name.
 pub fn all<'a>(event: &'a Event, name: &'a str) -> impl Iterator<Item = &'a [String]> + 'a {
@@ -276,4 +285,26 @@ pub fn text_without_attachments(content: &str, attachments: &[Attachment]) -> St
         }
     }
     text.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use nostr::prelude::Tag;
+
+    use super::*;
+
+    #[test]
+    fn any_tag_named_dash_protects() {
+        let tags = |list: &[&[&str]]| {
+            Tags::from_list(
+                list.iter()
+                    .map(|t| Tag::parse(t.iter().copied()).expect("tag"))
+                    .collect(),
+            )
+        };
+        assert!(is_protected(&tags(&[&["-"]])));
+        assert!(is_protected(&tags(&[&["t", "x"], &["-", "anything"]])));
+        assert!(!is_protected(&tags(&[&["t", "-"]])));
+        assert!(!is_protected(&tags(&[])));
+    }
 }

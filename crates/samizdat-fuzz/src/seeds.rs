@@ -428,9 +428,9 @@ pub fn nip77_messages() -> Vec<Vec<u8>> {
             (1_700_000_000 + i / 3, id)
         })
         .collect();
-    let storage = samizdat_node::negkeys::KeyStorage::vector(keys);
+    let storage = samizdat_node::proto::nip77::keys::KeyStorage::vector(keys);
     let mut out = vec![vec![0x61]];
-    if let Ok(mut client) = samizdat_node::nip77::Reconciler::new(storage, 4096)
+    if let Ok(mut client) = samizdat_node::proto::nip77::Reconciler::new(storage, 4096)
         && let Ok(first) = client.initiate()
     {
         out.push(first);

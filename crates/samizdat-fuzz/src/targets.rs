@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use samizdat_core::nostr::prelude::Timestamp;
-use samizdat_node::relay::ClientMessage;
+use samizdat_node::proto::message::ClientMessage;
 
 use crate::{Target, seeds};
 
@@ -64,8 +64,8 @@ pub fn all() -> Vec<Target> {
             seeds: seeds::blossom_authorizations(),
             run: Box::new(|b: &[u8]| {
                 let header = String::from_utf8_lossy(b);
-                if let Ok(event) = samizdat_node::blossom::auth::parse(Some(&header)) {
-                    use samizdat_node::blossom::auth::{Verb, check};
+                if let Ok(event) = samizdat_node::server::blossom::auth::parse(Some(&header)) {
+                    use samizdat_node::server::blossom::auth::{Verb, check};
                     for verb in [Verb::Upload, Verb::List, Verb::Delete] {
                         let _ = check(&event, verb, None, Timestamp::from_secs(1_800_000_000));
                     }
@@ -122,13 +122,13 @@ fn nip77_message(b: &[u8]) {
             (1_700_000_000 + i, id)
         })
         .collect();
-    let storage = samizdat_node::negkeys::KeyStorage::vector(keys);
-    if let Ok(mut server) = samizdat_node::nip77::Reconciler::new(storage, 4096) {
+    let storage = samizdat_node::proto::nip77::keys::KeyStorage::vector(keys);
+    if let Ok(mut server) = samizdat_node::proto::nip77::Reconciler::new(storage, 4096) {
         let _ = server.answer(b);
         // A second message on the same session, as a peer would send.
         let _ = server.answer(b);
     }
-    let _ = samizdat_node::nip77::from_hex(&String::from_utf8_lossy(b));
+    let _ = samizdat_node::proto::nip77::from_hex(&String::from_utf8_lossy(b));
 }
 
 /// The drop box's form, posted to a real node in this process over

@@ -79,12 +79,12 @@ fn every_seed_is_taken_as_it_is() {
     let limits = samizdat_node::Config::default().relay;
     for seed in seeds::relay_messages() {
         let text = String::from_utf8(seed).expect("utf-8");
-        samizdat_node::relay::ClientMessage::parse(&text, &limits)
+        samizdat_node::proto::message::ClientMessage::parse(&text, &limits)
             .unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     for seed in seeds::blossom_authorizations() {
         let header = String::from_utf8(seed).expect("utf-8");
-        samizdat_node::blossom::auth::parse(Some(&header)).expect("authorization parses");
+        samizdat_node::server::blossom::auth::parse(Some(&header)).expect("authorization parses");
     }
     for seed in seeds::pfif() {
         let people = samizdat_people::pfif::parse(&String::from_utf8(seed).expect("utf-8"))

@@ -10,6 +10,28 @@ use samizdat_core::Limits;
 use samizdat_core::nostr::prelude::PublicKey;
 use serde::{Deserialize, Serialize};
 
+/// Which way events go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Only take what the peer has.
+    Pull,
+    /// Only give what the peer lacks.
+    Push,
+    /// Both.
+    Both,
+}
+
+impl Direction {
+    pub fn pulls(self) -> bool {
+        matches!(self, Direction::Pull | Direction::Both)
+    }
+
+    pub fn pushes(self) -> bool {
+        matches!(self, Direction::Push | Direction::Both)
+    }
+}
+
 /// File name of the configuration inside a data directory.
 pub const CONFIG_FILE: &str = "samizdat.toml";
 
@@ -372,7 +394,7 @@ pub struct PeerConfig {
     pub url: String,
     /// `pull`, `push` or `both`.
     #[serde(default = "both")]
-    pub direction: crate::sync::Direction,
+    pub direction: Direction,
     /// Which events: a NIP-01 filter as a TOML table, such as
     /// `{ kinds = [1948, 1949] }`. All events when absent.
     #[serde(default)]
@@ -444,8 +466,8 @@ fn publish_retries() -> u32 {
     5
 }
 
-fn both() -> crate::sync::Direction {
-    crate::sync::Direction::Both
+fn both() -> Direction {
+    Direction::Both
 }
 
 fn yes() -> bool {
@@ -521,9 +543,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.peers.len(), 2);
-        assert_eq!(c.peers[0].direction, crate::sync::Direction::Both);
+        assert_eq!(c.peers[0].direction, Direction::Both);
         assert!(c.peers[0].blobs);
-        assert_eq!(c.peers[1].direction, crate::sync::Direction::Push);
+        assert_eq!(c.peers[1].direction, Direction::Push);
         assert_eq!(
             serde_json::Value::Object(c.peers[1].filter.clone().unwrap()),
             serde_json::json!({"kinds": [1948, 1949], "since": 1_700_000_000})

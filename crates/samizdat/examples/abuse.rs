@@ -660,7 +660,7 @@ async fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
-    samizdat_node::outbound::install_tls_provider();
+    samizdat_node::client::outbound::install_tls_provider();
     // The slowloris run holds many descriptors of its own.
     let mut limit = libc::rlimit {
         rlim_cur: 0,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use samizdat_node::peers::{PeerStatus, STATUS_FILE, State};
+use samizdat_node::client::peers::{PeerStatus, STATUS_FILE, State};
 use samizdat_node::{CONFIG_FILE, Config};
 use serde::Deserialize;
 

@@ -5,10 +5,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
+use samizdat_node::CONFIG_FILE;
+use samizdat_node::client::proxy::Proxy;
+use samizdat_node::client::relays;
+use samizdat_node::client::sync::Observer;
 use samizdat_node::config::{Config, PublishRelay};
-use samizdat_node::proxy::Proxy;
-use samizdat_node::publish::{relays, site, verify};
-use samizdat_node::{CONFIG_FILE, sync::Observer};
+use samizdat_node::mirror::{site, verify};
 
 use crate::cli::{FilterArgs, PublishCommand};
 use crate::cmd::read::queries;

@@ -3,8 +3,9 @@
 
 use anyhow::{Context as _, Result, bail};
 use indicatif::ProgressBar;
-use samizdat_node::proxy::Proxy;
-use samizdat_node::sync::{Direction, Method, Observer, Stop, Summary, SyncOptions};
+use samizdat_node::client::proxy::Proxy;
+use samizdat_node::client::sync::{Method, Observer, Stop, Summary, SyncOptions};
+use samizdat_node::config::Direction;
 use serde_json::{Map, Value};
 
 use crate::cli::SyncArgs;
@@ -68,8 +69,8 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
         .build()
         .context("starting the async runtime")?;
     let mut bar = Bar(None);
-    let mut summary = samizdat_node::sync::Summary::default();
-    let synced = runtime.block_on(samizdat_node::sync::sync_into(
+    let mut summary = samizdat_node::client::sync::Summary::default();
+    let synced = runtime.block_on(samizdat_node::client::sync::sync_into(
         &store,
         &args.url,
         &options,

@@ -110,7 +110,7 @@ impl Node {
 
 /// A plain HTTP client (with the TLS provider the node's own client uses).
 pub fn http() -> reqwest::Client {
-    samizdat_node::outbound::install_tls_provider();
+    samizdat_node::client::outbound::install_tls_provider();
     reqwest::Client::new()
 }
 

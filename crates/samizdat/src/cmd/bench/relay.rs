@@ -24,7 +24,7 @@ use rand::RngExt;
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, Keys, Kind, Timestamp};
 use samizdat_core::sign::Draft;
-use samizdat_node::wire::{self, Dial, Socket};
+use samizdat_node::client::wire::{self, Dial, Socket};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use yawc::{Frame, OpCode};

@@ -21,9 +21,10 @@ use negentropy::{Id, Negentropy, NegentropyStorageVector};
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, Timestamp};
 use samizdat_core::{Limits, VerifiedEvent, validate};
-use samizdat_node::negkeys::KeyStorage;
-use samizdat_node::nip77::Reconciler;
-use samizdat_node::sync::{Direction, Quiet, Summary, SyncOptions};
+use samizdat_node::client::sync::{Quiet, Summary, SyncOptions};
+use samizdat_node::config::Direction;
+use samizdat_node::proto::nip77::Reconciler;
+use samizdat_node::proto::nip77::keys::KeyStorage;
 use samizdat_node::{Config, Node};
 use samizdat_store::Store;
 use serde_json::json;
@@ -409,7 +410,7 @@ async fn over_loopback(
         patience: Duration::from_secs(120),
         ..SyncOptions::default()
     };
-    let summary = samizdat_node::sync::sync(ours, &url, &options, &mut Quiet).await;
+    let summary = samizdat_node::client::sync::sync(ours, &url, &options, &mut Quiet).await;
     let _ = stop.send(());
     serving.await??;
     Ok(summary?)

@@ -1,0 +1,463 @@
+//! Blobs follow records: once the events have crossed, the blobs their
+//! records reference (NIP-92 `imeta` `x`) that one side lacks cross over
+//! Blossom, smallest first, so a short window carries as many whole
+//! photos as it can.
+//!
+//! A download keeps what it has in `blobs/tmp/<sha256>.part` and, after a
+//! cut, resumes with an HTTP range request. Nothing enters the store
+//! before its bytes hash to its name and pass the check every upload
+//! passes (no identifying metadata). An upload (`PUT /upload`, BUD-02) is
+//! authorized by a kind 24242 event signed with a key made for this run:
+//! sync speaks for no one.
+
+use std::time::Duration;
+
+use base64::Engine;
+use futures_util::StreamExt;
+use reqwest::{StatusCode, Url, header};
+use samizdat_core::BlobHash;
+use samizdat_core::nostr::prelude::{Keys, Kind, Timestamp};
+use samizdat_core::sign::Draft;
+use samizdat_store::Store;
+use tokio::io::AsyncWriteExt;
+
+use super::{Budget, Observer, Stop, Summary, SyncError, SyncOptions};
+use crate::client::outbound;
+use crate::client::proxy::Proxy;
+
+/// HEAD requests in flight at once while finding what the peer lacks.
+const PARALLEL_HEADS: usize = 8;
+/// How long a push's authorization stays valid.
+const AUTH_SECONDS: u64 = 600;
+
+/// The peer's Blossom server.
+pub struct Peer {
+    client: reqwest::Client,
+    base: Url,
+}
+
+impl Peer {
+    /// The Blossom server at `explicit`, or else on the relay's own host
+    /// and port (`ws://` → `http://`, `wss://` → `https://`).
+    pub fn new(
+        relay: &str,
+        explicit: Option<&str>,
+        patience: Duration,
+        proxy: Option<&Proxy>,
+    ) -> Result<Peer, SyncError> {
+        let bad = |e: String| SyncError::Connect(relay.to_string(), e);
+        let mut base = match explicit {
+            Some(url) => Url::parse(url).map_err(|e| bad(e.to_string()))?,
+            None => {
+                let mut url = Url::parse(relay).map_err(|e| bad(e.to_string()))?;
+                let scheme = match url.scheme() {
+                    "ws" | "http" => "http",
+                    "wss" | "https" => "https",
+                    other => return Err(bad(format!("no Blossom server for a {other}: URL"))),
+                };
+                url.set_scheme(scheme)
+                    .map_err(|()| bad("cannot make an HTTP URL of it".into()))?;
+                url.set_query(None);
+                url.set_fragment(None);
+                url.set_path("/");
+                url
+            }
+        };
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let client = outbound::peer_client(patience, proxy).map_err(|e| bad(e.to_string()))?;
+        Ok(Peer { client, base })
+    }
+
+    fn url(&self, path: &str) -> Result<Url, SyncError> {
+        self.base
+            .join(path)
+            .map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    /// Whether the peer holds `hash`, and its size.
+    async fn head(&self, hash: &BlobHash) -> Result<Option<u64>, String> {
+        let url = self.url(&hash.to_hex()).map_err(|e| e.to_string())?;
+        let response = self
+            .client
+            .head(url)
+            .send()
+            .await
+            .map_err(|e| outbound::transport(e).to_string())?;
+        match response.status() {
+            StatusCode::OK => Ok(Some(
+                response
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(u64::MAX),
+            )),
+            StatusCode::NOT_FOUND => Ok(None),
+            status => Err(format!("HEAD /{hash} answered {status}")),
+        }
+    }
+}
+
+/// How one blob's transfer ended.
+enum Step {
+    Done,
+    /// The blob was refused (by the peer, or here), with the reason.
+    Refused(String),
+    /// The window or budget ran out part-way.
+    Stopped(Stop),
+}
+
+/// Moves the blobs in `hashes` (referenced by the synced records) that one
+/// side lacks, in the directions `options` allows.
+#[allow(clippy::too_many_arguments)]
+pub async fn sync(
+    store: &Store,
+    peer: &Peer,
+    hashes: Vec<BlobHash>,
+    options: &SyncOptions,
+    budget: &Budget,
+    wire: u64,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    let (here, absent): (Vec<BlobHash>, Vec<BlobHash>) =
+        hashes.into_iter().partition(|h| store.blobs().contains(h));
+    if options.direction.pulls() && !absent.is_empty() {
+        observer.phase("finding blobs to fetch", Some(absent.len() as u64));
+        let mut wanted = Vec::new();
+        for (hash, found) in heads(peer, absent, observer).await {
+            match found {
+                Ok(Some(size)) => wanted.push((size, hash)),
+                Ok(None) => {}
+                Err(why) => note(summary, why),
+            }
+        }
+        // Smallest first: the most whole photos for the bytes.
+        wanted.sort();
+        summary.blobs_missing_here = wanted.len() as u64;
+        observer.phase(
+            "fetching blobs",
+            Some(
+                wanted
+                    .iter()
+                    .map(|(s, _)| (*s).min(options.max_blob_bytes))
+                    .sum(),
+            ),
+        );
+        for (size, hash) in wanted {
+            if let Some(stop) = budget.spent(wire + summary.blob_bytes()) {
+                summary.stopped = Some(stop);
+                return Ok(());
+            }
+            match fetch(
+                store, peer, &hash, size, options, budget, wire, summary, observer,
+            )
+            .await?
+            {
+                Step::Done => summary.blobs_received += 1,
+                Step::Refused(why) => {
+                    summary.blobs_rejected += 1;
+                    note(summary, why);
+                }
+                Step::Stopped(stop) => {
+                    summary.stopped = Some(stop);
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if options.direction.pushes() && !here.is_empty() {
+        observer.phase("finding blobs to send", Some(here.len() as u64));
+        let mut lacking = Vec::new();
+        for (hash, found) in heads(peer, here, observer).await {
+            match found {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    let size = std::fs::metadata(store.blobs().path(&hash)).map_or(0, |m| m.len());
+                    lacking.push((size, hash));
+                }
+                Err(why) => note(summary, why),
+            }
+        }
+        lacking.sort();
+        summary.blobs_missing_there = lacking.len() as u64;
+        observer.phase("sending blobs", Some(lacking.iter().map(|(s, _)| *s).sum()));
+        let keys = Keys::generate();
+        for (size, hash) in lacking {
+            // An upload cannot resume: one that would overrun the budget
+            // is not begun.
+            if let Some(stop) = budget.spent(wire + summary.blob_bytes() + size) {
+                summary.stopped = Some(stop);
+                return Ok(());
+            }
+            match send(store, peer, &keys, &hash, budget, summary, observer).await? {
+                Step::Done => summary.blobs_sent += 1,
+                Step::Refused(why) => {
+                    summary.blobs_refused_by_peer += 1;
+                    note(summary, why);
+                }
+                Step::Stopped(stop) => {
+                    summary.stopped = Some(stop);
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn note(summary: &mut Summary, why: String) {
+    tracing::debug!(problem = %why, "blob sync");
+    if summary.first_blob_problem.is_none() {
+        summary.first_blob_problem = Some(why);
+    }
+}
+
+/// Asks the peer about each blob, a few at a time.
+async fn heads(
+    peer: &Peer,
+    hashes: Vec<BlobHash>,
+    observer: &mut dyn Observer,
+) -> Vec<(BlobHash, Result<Option<u64>, String>)> {
+    let mut answers = futures_util::stream::iter(hashes)
+        .map(|hash| async move { (hash, peer.head(&hash).await) })
+        .buffer_unordered(PARALLEL_HEADS);
+    let mut out = Vec::new();
+    while let Some(answer) = answers.next().await {
+        observer.advance(1);
+        out.push(answer);
+    }
+    out
+}
+
+/// Downloads one blob into its partial file, resuming what an earlier
+/// run left, then checks and stores it.
+#[allow(clippy::too_many_arguments)]
+async fn fetch(
+    store: &Store,
+    peer: &Peer,
+    hash: &BlobHash,
+    size: u64,
+    options: &SyncOptions,
+    budget: &Budget,
+    wire: u64,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<Step, SyncError> {
+    let max = options.max_blob_bytes;
+    if size > max {
+        return Ok(Step::Refused(format!(
+            "blob {hash} is {size} bytes, more than the {max} taken from a peer"
+        )));
+    }
+    let local = |e: std::io::Error| SyncError::Link(format!("writing blob {hash}: {e}"));
+    // One download of a blob at a time, across peers and processes; held
+    // until it is stored or dropped.
+    let Some(_downloading) = store.blobs().download_lock(hash).map_err(local)? else {
+        return Ok(Step::Refused(format!(
+            "blob {hash}: another download of it is under way"
+        )));
+    };
+    if store.blobs().contains(hash) {
+        return Ok(Step::Done);
+    }
+    let partial = store.blobs().partial_path(hash);
+    let mut have = tokio::fs::metadata(&partial).await.map_or(0, |m| m.len());
+    if have >= size {
+        // Longer than the whole: not a prefix of this blob.
+        have = 0;
+    }
+    let mut request = peer.client.get(peer.url(&hash.to_hex())?);
+    if have > 0 {
+        request = request.header(header::RANGE, format!("bytes={have}-"));
+    }
+    let response = match within(budget, options.patience, request.send()).await {
+        Wait::Done(r) => r.map_err(|e| SyncError::Link(outbound::transport(e).to_string()))?,
+        Wait::Stopped(stop) => return Ok(Step::Stopped(stop)),
+        Wait::TimedOut => return Err(SyncError::Timeout("waiting for a blob")),
+    };
+    let resumed = match response.status() {
+        StatusCode::PARTIAL_CONTENT if have > 0 => {
+            let range = response
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !range.starts_with(&format!("bytes {have}-")) {
+                return Ok(Step::Refused(format!(
+                    "blob {hash}: the peer answered a range request with {range:?}"
+                )));
+            }
+            true
+        }
+        StatusCode::OK => false,
+        StatusCode::NOT_FOUND => return Ok(Step::Refused(format!("the peer lost blob {hash}"))),
+        status => return Ok(Step::Refused(format!("GET /{hash} answered {status}"))),
+    };
+    if resumed {
+        summary.blobs_resumed += 1;
+        tracing::debug!(%hash, from = have, "resuming a blob");
+    } else {
+        have = 0;
+    }
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(&partial)
+        .await
+        .map_err(local)?;
+    observer.advance(have);
+    let mut response = response;
+    // Bounded: every round takes at least one byte, and the total is capped.
+    loop {
+        let chunk = match within(budget, options.patience, response.chunk()).await {
+            Wait::Done(chunk) => chunk,
+            Wait::Stopped(stop) => {
+                file.flush().await.map_err(local)?;
+                return Ok(Step::Stopped(stop));
+            }
+            Wait::TimedOut => {
+                file.flush().await.map_err(local)?;
+                return Err(SyncError::Timeout("waiting for blob bytes"));
+            }
+        };
+        let chunk = match chunk {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                file.flush().await.map_err(local)?;
+                return Err(SyncError::Link(outbound::transport(e).to_string()));
+            }
+        };
+        have += chunk.len() as u64;
+        if have > max {
+            drop(file);
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Ok(Step::Refused(format!("blob {hash} runs past {max} bytes")));
+        }
+        file.write_all(&chunk).await.map_err(local)?;
+        summary.blob_bytes_in += chunk.len() as u64;
+        observer.advance(chunk.len() as u64);
+        if let Some(stop) = budget.spent(wire + summary.blob_bytes()) {
+            file.flush().await.map_err(local)?;
+            return Ok(Step::Stopped(stop));
+        }
+    }
+    file.flush().await.map_err(local)?;
+    drop(file);
+    let store = store.clone();
+    let hash = *hash;
+    tokio::task::spawn_blocking(move || admit(&store, &hash))
+        .await
+        .map_err(|_| SyncError::Link("checking a blob stopped".into()))?
+}
+
+/// Checks a finished download (its hash, and the admission rule every
+/// door applies) and moves it into the store, or drops it.
+fn admit(store: &Store, hash: &BlobHash) -> Result<Step, SyncError> {
+    match store.blobs().adopt_partial(hash) {
+        Ok(_) => Ok(Step::Done),
+        Err(
+            e @ (samizdat_store::BlobError::Corrupt { .. } | samizdat_store::BlobError::Refused(_)),
+        ) => Ok(Step::Refused(format!("blob {hash} from the peer: {e}"))),
+        Err(e) => Err(SyncError::Link(format!("storing blob {hash}: {e}"))),
+    }
+}
+
+/// Uploads one blob (BUD-02).
+async fn send(
+    store: &Store,
+    peer: &Peer,
+    keys: &Keys,
+    hash: &BlobHash,
+    budget: &Budget,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<Step, SyncError> {
+    let bytes = {
+        let store = store.clone();
+        let hash = *hash;
+        tokio::task::spawn_blocking(move || store.blobs().get(&hash))
+            .await
+            .map_err(|_| SyncError::Link("reading a blob stopped".into()))?
+    };
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        // A blob damaged here is not passed on.
+        Err(e) => return Ok(Step::Refused(e.to_string())),
+    };
+    let now = Timestamp::now().as_secs();
+    let auth = Draft {
+        kind: Kind::Custom(crate::proto::BLOSSOM_AUTH_KIND),
+        created_at: Timestamp::from_secs(now),
+        tags: vec![
+            vec!["t".into(), "upload".into()],
+            vec!["x".into(), hash.to_hex()],
+            vec!["expiration".into(), (now + AUTH_SECONDS).to_string()],
+        ],
+        content: "samizdat sync".into(),
+    }
+    .sign(keys)
+    .map_err(|e| SyncError::Protocol(e.to_string()))?;
+    let auth = base64::engine::general_purpose::STANDARD.encode(auth.as_json());
+    let size = bytes.len() as u64;
+    let request = peer
+        .client
+        .put(peer.url("upload")?)
+        .header(header::AUTHORIZATION, format!("Nostr {auth}"))
+        .header("x-sha-256", hash.to_hex())
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(bytes);
+    // The whole upload must fit the window; its length bounds the wait.
+    let response = match budget.remaining() {
+        Some(left) => match tokio::time::timeout(left, request.send()).await {
+            Ok(r) => r,
+            Err(_) => return Ok(Step::Stopped(Stop::Window)),
+        },
+        None => request.send().await,
+    }
+    .map_err(|e| SyncError::Link(outbound::transport(e).to_string()))?;
+    summary.blob_bytes_out += size;
+    observer.advance(size);
+    if response.status().is_success() {
+        return Ok(Step::Done);
+    }
+    let reason = response
+        .headers()
+        .get("x-reason")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Ok(Step::Refused(format!(
+        "the peer refused blob {hash}: {} {reason}",
+        response.status()
+    )))
+}
+
+enum Wait<T> {
+    Done(T),
+    Stopped(Stop),
+    TimedOut,
+}
+
+/// Waits for `future` at most `patience`, and not past the window.
+async fn within<T>(
+    budget: &Budget,
+    patience: Duration,
+    future: impl std::future::Future<Output = T>,
+) -> Wait<T> {
+    let (wait, closes) = match budget.remaining() {
+        Some(left) if left < patience => (left, true),
+        _ => (patience, false),
+    };
+    match tokio::time::timeout(wait, future).await {
+        Ok(v) => Wait::Done(v),
+        Err(_) if closes => Wait::Stopped(Stop::Window),
+        Err(_) => Wait::TimedOut,
+    }
+}

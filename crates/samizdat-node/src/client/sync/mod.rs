@@ -1,0 +1,657 @@
+//! The sync client: reconcile the local store with a peer relay and move
+//! what each side lacks.
+//!
+//! 1. **Find the difference.** With NIP-77 (negentropy) the two sides
+//!    compare fingerprints of their `(created_at, id)` sets in a few round
+//!    trips and learn exactly which ids each lacks, whatever the sizes. A
+//!    peer that refuses a set as too large (`NEG-ERR blocked:`) is asked
+//!    again for each half of the time range, recursively. A peer without
+//!    NIP-77 is diffed with plain `REQ`s instead (see `fallback`), and the
+//!    summary says so.
+//! 2. **Move it**, most important first: person reports, then
+//!    testimonies, then attestations and retractions, then everything
+//!    else, oldest to newest within each (see `priority_kinds`). What the peer
+//!    sends is validated (id, signature, record rules) like anything else
+//!    that enters the store; what is pushed waits for the peer's `OK`.
+//!
+//! Nothing is sent twice: the difference is computed afresh on every run,
+//! so a run cut short resumes with exactly what is still missing.
+
+mod blobs;
+mod fallback;
+pub(crate) mod link;
+mod transfer;
+
+use std::time::{Duration, Instant};
+
+use samizdat_core::Limits;
+use samizdat_core::kind;
+use samizdat_store::Store;
+use serde_json::{Map, Value, json};
+
+use crate::config::{Direction, RelayLimits};
+use crate::proto::filter::Filter;
+use crate::proto::nip77::keys::{KeyStorage, time_range};
+use crate::proto::nip77::{self, NegError, Reconciler};
+use link::{Link, str_at};
+
+/// What to sync and how.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub direction: Direction,
+    /// A NIP-01 filter object (no `limit`): which events to reconcile.
+    pub filter: Map<String, Value>,
+    /// How long to wait for any one answer from the peer.
+    pub patience: Duration,
+    /// Most ids in one local reconciliation set; a larger set is split by
+    /// time. Each id costs 40 bytes while the set is open.
+    pub max_items: usize,
+    /// Keys of the whole store kept in memory for reconciliations that
+    /// bound only time (40 bytes each); a larger store reads each
+    /// reconciliation's keys from disk.
+    pub cached_keys: usize,
+    /// Limits applied to every event the peer sends.
+    pub limits: Limits,
+    /// Stop cleanly this long after starting (`--window`), having moved
+    /// the most important things first.
+    pub window: Option<Duration>,
+    /// Stop cleanly once this many bytes have crossed, both ways, events
+    /// and blobs together.
+    pub max_bytes: Option<u64>,
+    /// Whether the blobs that the synced records reference follow them.
+    pub blobs: bool,
+    /// The peer's Blossom server, when it is not on the relay's own host
+    /// and port.
+    pub blossom: Option<String>,
+    /// Largest blob taken from a peer.
+    pub max_blob_bytes: u64,
+    /// Where to tell a running node's live subscribers of what arrived.
+    pub announce: Option<crate::Announce>,
+    /// The proxy every connection to the peer goes through, if any.
+    pub proxy: Option<crate::client::proxy::Proxy>,
+    /// The node key to authenticate with (NIP-42), so that a peer which
+    /// counts this node among its carriers shares its sealed records.
+    pub identity: Option<samizdat_core::nostr::prelude::Keys>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            direction: Direction::Both,
+            filter: Map::new(),
+            patience: Duration::from_secs(30),
+            max_items: 1_000_000,
+            cached_keys: 2_000_000,
+            limits: Limits::default(),
+            window: None,
+            max_bytes: None,
+            blobs: true,
+            blossom: None,
+            max_blob_bytes: 64 * 1024 * 1024,
+            announce: None,
+            proxy: None,
+            identity: None,
+        }
+    }
+}
+
+/// Why a sync stopped before it had moved everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stop {
+    /// The time window closed.
+    Window,
+    /// The byte budget was spent.
+    Bytes,
+}
+
+/// The limits of one run: a moment to stop at and bytes to spend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Budget {
+    deadline: Option<tokio::time::Instant>,
+    max_bytes: Option<u64>,
+}
+
+impl Budget {
+    fn new(options: &SyncOptions) -> Budget {
+        Budget {
+            deadline: options.window.map(|w| tokio::time::Instant::now() + w),
+            max_bytes: options.max_bytes,
+        }
+    }
+
+    /// Why no more may be started, with `used` bytes spent so far.
+    fn spent(&self, used: u64) -> Option<Stop> {
+        if self
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            return Some(Stop::Window);
+        }
+        if self.max_bytes.is_some_and(|max| used >= max) {
+            return Some(Stop::Bytes);
+        }
+        None
+    }
+
+    /// Time left in the window, if there is one.
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+    }
+}
+
+/// How the difference was found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// NIP-77 negentropy.
+    #[default]
+    Negentropy,
+    /// Plain REQs: the peer does not support NIP-77.
+    Req,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    pub method: Method,
+    /// Events the peer had and this store lacked, and how many of them
+    /// were stored (the rest were invalid or already arrived otherwise).
+    pub missing_here: u64,
+    pub received: u64,
+    pub received_bytes: u64,
+    /// Events the peer sent that failed validation.
+    pub rejected_from_peer: u64,
+    /// Events this store had and the peer lacked, and how many the peer
+    /// accepted.
+    pub missing_there: u64,
+    pub sent: u64,
+    pub sent_bytes: u64,
+    /// Events the peer refused (`OK` false), with the first reason.
+    pub refused_by_peer: u64,
+    pub first_refusal: Option<String>,
+    /// Events the peer lacked that were not sent: their authors marked
+    /// them protected (NIP-70), for no one else to publish.
+    pub withheld: u64,
+    /// Messages that needed an answer before the next step could go.
+    pub round_trips: u64,
+    /// Finding the difference alone: its time, round trips and WebSocket
+    /// payload bytes (both ways), before anything moved.
+    pub reconcile_seconds: f64,
+    pub reconcile_round_trips: u64,
+    pub reconcile_wire: u64,
+    /// WebSocket payload bytes each way.
+    pub wire_in: u64,
+    pub wire_out: u64,
+    /// Blobs the records reference that the peer had and this store
+    /// lacked; how many arrived whole, how many of those resumed an
+    /// earlier run's partial download, and how many were refused here
+    /// (wrong hash, identifying metadata, too large).
+    pub blobs_missing_here: u64,
+    pub blobs_received: u64,
+    pub blobs_resumed: u64,
+    pub blobs_rejected: u64,
+    pub blob_bytes_in: u64,
+    /// Blobs this store had and the peer lacked, and how many it took.
+    pub blobs_missing_there: u64,
+    pub blobs_sent: u64,
+    pub blobs_refused_by_peer: u64,
+    pub blob_bytes_out: u64,
+    /// The first thing that went wrong with a blob.
+    pub first_blob_problem: Option<String>,
+    /// Why the run stopped before the end, if it did: the next run goes on
+    /// from there.
+    pub stopped: Option<Stop>,
+    pub seconds: f64,
+    /// Whether the peer accepted this node's key (NIP-42): a peer that
+    /// lists it as a carrier then hands over sealed records too.
+    pub authenticated: bool,
+}
+
+impl Summary {
+    fn blob_bytes(&self) -> u64 {
+        self.blob_bytes_in + self.blob_bytes_out
+    }
+
+    /// Whether anything is known to be left for a next run.
+    pub fn complete(&self) -> bool {
+        self.stopped.is_none()
+            && self.received + self.rejected_from_peer >= self.missing_here
+            && self.sent + self.refused_by_peer + self.withheld >= self.missing_there
+            && self.blobs_received + self.blobs_rejected >= self.blobs_missing_here
+            && self.blobs_sent + self.blobs_refused_by_peer >= self.blobs_missing_there
+    }
+}
+
+/// Why a sync could not run or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("connecting to {0}: {1}")]
+    Connect(String, String),
+    #[error("the link failed: {0}")]
+    Link(String),
+    #[error("timed out {0}")]
+    Timeout(&'static str),
+    #[error("the filter is not valid: {0}")]
+    Filter(String),
+    #[error("the peer refused: {0}")]
+    Refused(String),
+    #[error("the peer broke the protocol: {0}")]
+    Protocol(String),
+    #[error("the local store: {0}")]
+    Store(#[from] samizdat_store::StoreError),
+    /// The window closed while waiting; [`sync`] turns this into a
+    /// summary that says so.
+    #[error("the window closed")]
+    WindowClosed,
+}
+
+/// Told how a sync is going, for a progress bar.
+pub trait Observer: Send {
+    /// A new phase begins; `total` items, if known.
+    fn phase(&mut self, what: &str, total: Option<u64>);
+    /// `n` more items of the phase are done.
+    fn advance(&mut self, n: u64);
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn phase(&mut self, _: &str, _: Option<u64>) {}
+    fn advance(&mut self, _: u64) {}
+}
+
+/// The kinds that cross first, in this order (person reports,
+/// testimonies, attestations, retractions); everything else follows.
+fn priority_kinds() -> [u16; 4] {
+    [
+        kind::PERSON_REPORT.as_u16(),
+        kind::TESTIMONY.as_u16(),
+        kind::ATTESTATION.as_u16(),
+        kind::RETRACTION.as_u16(),
+    ]
+}
+
+/// The difference between the two sides: ids only this side has, and ids
+/// only the peer has.
+#[derive(Debug, Default)]
+struct Diff {
+    ours: Vec<[u8; 32]>,
+    theirs: Vec<[u8; 32]>,
+}
+
+/// Reconciles `store` with the relay at `url`: events first, then the
+/// blobs their records reference.
+pub async fn sync(
+    store: &Store,
+    url: &str,
+    options: &SyncOptions,
+    observer: &mut dyn Observer,
+) -> Result<Summary, SyncError> {
+    let mut summary = Summary::default();
+    sync_into(store, url, options, observer, &mut summary).await?;
+    Ok(summary)
+}
+
+/// Like [`sync`], with what crossed kept in `summary` even when the link
+/// fails part-way: a cut sync still says what it did.
+pub async fn sync_into(
+    store: &Store,
+    url: &str,
+    options: &SyncOptions,
+    observer: &mut dyn Observer,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
+    let started = Instant::now();
+    let result = sync_steps(store, url, options, observer, summary).await;
+    summary.seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+async fn sync_steps(
+    store: &Store,
+    url: &str,
+    options: &SyncOptions,
+    observer: &mut dyn Observer,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
+    let mut filter = options.filter.clone();
+    filter.remove("limit");
+    // Checked here first, so a bad filter is our error, not the peer's.
+    let query = local_query(&filter)?;
+    let budget = Budget::new(options);
+
+    let mut link = Link::connect(
+        url,
+        options.patience,
+        options.proxy.as_ref(),
+        options.identity.as_ref(),
+    )
+    .await?;
+    link.deadline = budget.deadline;
+    let events = exchange(
+        &mut link, store, url, &filter, options, &budget, summary, observer,
+    )
+    .await;
+    summary.wire_in = link.bytes_in();
+    summary.wire_out = link.bytes_out();
+    summary.authenticated = link.authenticated;
+    link.close().await;
+    match events {
+        Ok(()) => {}
+        Err(SyncError::WindowClosed) => summary.stopped = Some(Stop::Window),
+        Err(e) => return Err(e),
+    }
+
+    if options.blobs && summary.stopped.is_none() {
+        let peer = blobs::Peer::new(
+            url,
+            options.blossom.as_deref(),
+            options.patience,
+            options.proxy.as_ref(),
+        )?;
+        let hashes = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.referenced_blobs(&query))
+                .await
+                .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+        };
+        let wire = summary.wire_in + summary.wire_out;
+        blobs::sync(
+            store, &peer, hashes, options, &budget, wire, summary, observer,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The events: find the difference, then move it.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    link: &mut Link,
+    store: &Store,
+    url: &str,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    budget: &Budget,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    observer.phase("reconciling", None);
+    let started = Instant::now();
+    let diff = match reconcile(link, store, filter, options, summary, observer).await {
+        Ok(diff) => diff,
+        Err(ReconcileError::Fatal(e)) => return Err(e),
+        Err(ReconcileError::Unsupported(why)) => {
+            tracing::info!(peer = url, reason = %why, "no NIP-77; diffing with REQ");
+            summary.method = Method::Req;
+            // The peer may have closed on the unknown message: start afresh.
+            link.reconnect(url, options.proxy.as_ref()).await?;
+            let pulls = options.direction.pulls();
+            let ours =
+                fallback::diff(link, store, filter, options, pulls, summary, observer).await?;
+            Diff {
+                ours,
+                theirs: Vec::new(),
+            }
+        }
+    };
+    summary.reconcile_seconds = started.elapsed().as_secs_f64();
+    summary.reconcile_round_trips = summary.round_trips;
+    summary.reconcile_wire = link.bytes();
+    if options.direction.pulls() && !diff.theirs.is_empty() {
+        summary.missing_here = diff.theirs.len() as u64;
+        transfer::pull(
+            link,
+            store,
+            &diff.theirs,
+            options,
+            budget,
+            summary,
+            observer,
+        )
+        .await?;
+    }
+    if summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
+        summary.missing_there = diff.ours.len() as u64;
+        transfer::push(link, store, &diff.ours, budget, summary, observer).await?;
+    }
+    Ok(())
+}
+
+/// Reconciliation fails either in a way that calls for the `REQ`
+/// fallback (the peer does not speak NIP-77, or stops part-way), or
+/// outright.
+enum ReconcileError {
+    Unsupported(String),
+    Fatal(SyncError),
+}
+
+impl From<SyncError> for ReconcileError {
+    fn from(e: SyncError) -> Self {
+        ReconcileError::Fatal(e)
+    }
+}
+
+/// The store query for a NIP-01 filter object (any number of values: the
+/// user's own filter, not a client's).
+pub(crate) fn local_query(filter: &Map<String, Value>) -> Result<samizdat_store::Query, SyncError> {
+    let relaxed = RelayLimits {
+        max_filter_values: usize::MAX,
+        ..RelayLimits::default()
+    };
+    Filter::parse(&Value::Object(filter.clone()).to_string(), &relaxed)
+        // Our own store: every gift wrap is ours to carry.
+        .map(|f| samizdat_store::Query {
+            gift_wraps_for: None,
+            ..f.to_unlimited_query()
+        })
+        .map_err(|e| SyncError::Filter(e.to_string()))
+}
+
+/// The `(created_at, id)` keys of the local events matching `filter`, or
+/// `None` if there are more than `max`.
+async fn local_keys(
+    store: &Store,
+    filter: &Map<String, Value>,
+    max: usize,
+) -> Result<Option<Vec<(u64, [u8; 32])>>, SyncError> {
+    let query = local_query(filter)?;
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut keys = Vec::new();
+        let mut over = false;
+        store.for_each_key(&query, |at, id| {
+            over = keys.len() >= max;
+            if !over {
+                keys.push((at, id));
+            }
+            !over
+        })?;
+        Ok((!over).then_some(keys))
+    })
+    .await
+    .map_err(|_| SyncError::Link("the key scan stopped".into()))?
+}
+
+/// Deepest time split before giving up: 2^24 parts.
+const MAX_SPLIT_DEPTH: u32 = 24;
+
+async fn reconcile(
+    link: &mut Link,
+    store: &Store,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<Diff, ReconcileError> {
+    let since = filter.get("since").and_then(Value::as_u64).unwrap_or(0);
+    let until = filter
+        .get("until")
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| {
+            samizdat_core::nostr::prelude::Timestamp::now().as_secs()
+                + options.limits.max_future_seconds
+        });
+    let mut diff = Diff::default();
+    // Ranges still to reconcile, with their depth; a stack, so the work is
+    // bounded by the split depth, not by recursion.
+    let mut ranges = vec![(since, until, 0u32)];
+    let mut first = true;
+    let mut sub = 0u64;
+    while let Some((since, until, depth)) = ranges.pop() {
+        let mut part = filter.clone();
+        part.insert("since".into(), json!(since));
+        part.insert("until".into(), json!(until));
+        sub += 1;
+        match reconcile_range(
+            link,
+            store,
+            &part,
+            options,
+            sub,
+            first,
+            &mut summary.round_trips,
+        )
+        .await?
+        {
+            Outcome::Done(d) => {
+                observer.advance(1);
+                diff.ours.extend(d.ours);
+                diff.theirs.extend(d.theirs);
+            }
+            Outcome::TooLarge(why) => {
+                if depth >= MAX_SPLIT_DEPTH || since >= until {
+                    return Err(ReconcileError::Unsupported(format!(
+                        "the set cannot be narrowed further: {why}"
+                    )));
+                }
+                let mid = since + (until - since) / 2;
+                ranges.push((mid + 1, until, depth + 1));
+                ranges.push((since, mid, depth + 1));
+            }
+        }
+        first = false;
+    }
+    Ok(diff)
+}
+
+enum Outcome {
+    Done(Diff),
+    /// The set is too large for one side: split it.
+    TooLarge(String),
+}
+
+async fn reconcile_range(
+    link: &mut Link,
+    store: &Store,
+    filter: &Map<String, Value>,
+    options: &SyncOptions,
+    sub: u64,
+    first: bool,
+    round_trips: &mut u64,
+) -> Result<Outcome, ReconcileError> {
+    let max = options.max_items;
+    let too_large = || Ok(Outcome::TooLarge(format!("more than {max} events here")));
+    let query = local_query(filter)?;
+    // A filter that bounds only time: a slice of the store's shared keys.
+    let mut shared = None;
+    if let Some((since, until)) = time_range(&query) {
+        let store = store.clone();
+        let cached = options.cached_keys;
+        let keys = tokio::task::spawn_blocking(move || store.all_keys(cached))
+            .await
+            .map_err(|_| SyncError::Link("reading the keys stopped".into()))?
+            .map_err(SyncError::from)?;
+        if let Some(keys) = keys {
+            let range = KeyStorage::range(keys, since, until);
+            if range.len() > max {
+                return too_large();
+            }
+            shared = Some(range);
+        }
+    }
+    let storage = match shared {
+        Some(shared) => Ok(shared),
+        None => match local_keys(store, filter, max).await? {
+            Some(keys) => Err(keys),
+            None => return too_large(),
+        },
+    };
+    let (mut session, init) = tokio::task::spawn_blocking(move || {
+        let storage = match storage {
+            Ok(shared) => shared,
+            Err(keys) => KeyStorage::vector(keys),
+        };
+        let mut session = Reconciler::new(storage, 0)?;
+        let init = session.initiate()?;
+        Ok::<_, NegError>((session, init))
+    })
+    .await
+    .map_err(|_| SyncError::Link("building the key set stopped".into()))?
+    .map_err(|e| SyncError::Protocol(e.to_string()))?;
+
+    let id = format!("neg-{sub}");
+    link.send(json!(["NEG-OPEN", id, filter, nip77::to_hex(&init)]).to_string())
+        .await?;
+    let mut diff = Diff::default();
+    // Bounded: reconciliation of any set ends in a few dozen rounds.
+    for _ in 0..10_000 {
+        // A peer that ignores NEG-OPEN says nothing: on the first range,
+        // a short wait tells "unsupported" from "slow".
+        let wait = if first {
+            link.patience.min(Duration::from_secs(10))
+        } else {
+            link.patience
+        };
+        let (message, raw) = match link.recv_within(wait).await {
+            Ok(m) => m,
+            Err(SyncError::Timeout(_)) if first => {
+                return Err(ReconcileError::Unsupported("no answer to NEG-OPEN".into()));
+            }
+            Err(SyncError::Link(why)) if first => {
+                return Err(ReconcileError::Unsupported(why));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match (str_at(&message, 0), str_at(&message, 1)) {
+            ("NEG-MSG", s) if s == id => {
+                // Counted by answers, not by messages: the node's AUTH
+                // challenge or a NOTICE is not a round trip.
+                *round_trips += 1;
+                let bytes = nip77::from_hex(str_at(&message, 2))
+                    .ok_or_else(|| SyncError::Protocol("NEG-MSG is not hex".into()))?;
+                let next = session
+                    .next(&bytes, &mut diff.ours, &mut diff.theirs)
+                    .map_err(|e| SyncError::Protocol(e.to_string()))?;
+                match next {
+                    Some(next) => {
+                        link.send(json!(["NEG-MSG", id, nip77::to_hex(&next)]).to_string())
+                            .await?;
+                    }
+                    None => {
+                        link.send(json!(["NEG-CLOSE", id]).to_string()).await?;
+                        return Ok(Outcome::Done(diff));
+                    }
+                }
+            }
+            ("NEG-ERR", s) if s == id => {
+                let reason = str_at(&message, 2).to_string();
+                if reason.starts_with("blocked:") {
+                    return Ok(Outcome::TooLarge(reason));
+                }
+                return Err(ReconcileError::Unsupported(reason));
+            }
+            ("NOTICE", _) if first => {
+                return Err(ReconcileError::Unsupported(str_at(&message, 1).to_string()));
+            }
+            ("CLOSED", s) if s == id => {
+                return Err(ReconcileError::Unsupported(str_at(&message, 2).to_string()));
+            }
+            _ => tracing::debug!(message = %raw, "ignored while reconciling"),
+        }
+    }
+    Err(SyncError::Protocol("reconciliation did not end".into()).into())
+}

@@ -1,0 +1,530 @@
+//! Moving events once the difference is known: pull by id with `REQ`,
+//! push with `EVENT` and a window of unacknowledged events, both in
+//! priority order.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rayon::prelude::*;
+use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
+use samizdat_core::{Limits, VerifiedEvent, validate};
+use samizdat_store::{Committed, InsertOutcome, Query, Store};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::link::{Link, str_at};
+use super::{Budget, Observer, Summary, SyncError, SyncOptions, priority_kinds};
+
+/// Ids asked for in one `REQ`: within common relays' limits (strfry answers
+/// at most 500 events to one filter by default).
+const IDS_PER_REQ: usize = 500;
+/// Events read from the store at a time while pushing.
+const IDS_PER_READ: usize = 250;
+/// Events pushed before waiting for an `OK`.
+const PUSH_WINDOW: usize = 128;
+
+/// Fetches `ids` from the peer and stores what validates. Priority kinds
+/// are asked for first, across all ids, then whatever is left. Whatever
+/// stops the run (a cut, the window), what had arrived is committed.
+pub async fn pull(
+    link: &mut Link,
+    store: &Store,
+    ids: &[[u8; 32]],
+    options: &SyncOptions,
+    budget: &Budget,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    observer.phase("receiving", Some(ids.len() as u64));
+    let mut wanted: HashSet<[u8; 32]> = ids.iter().copied().collect();
+    let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
+    let mut sub = 0u64;
+    let mut failure = None;
+    'passes: for kinds in [Some(priority_kinds().to_vec()), None] {
+        // What the first pass stored is not asked for again.
+        if let Some(previous) = committing.take() {
+            for id in account(previous.await, summary, observer)? {
+                wanted.remove(&id);
+            }
+        }
+        let round: Vec<[u8; 32]> = ids
+            .iter()
+            .filter(|id| wanted.contains(*id))
+            .copied()
+            .collect();
+        for chunk in round.chunks(IDS_PER_REQ) {
+            if let Some(stop) = budget.spent(link.bytes()) {
+                summary.stopped = Some(stop);
+                break 'passes;
+            }
+            sub += 1;
+            let mut batch = Vec::new();
+            let fetched = fetch(
+                link,
+                chunk,
+                kinds.as_deref(),
+                sub,
+                &wanted,
+                &mut batch,
+                summary,
+            )
+            .await;
+            // Commit this batch while the next one is fetched.
+            if let Some(previous) = committing.take() {
+                for id in account(previous.await, summary, observer)? {
+                    wanted.remove(&id);
+                }
+            }
+            let store = store.clone();
+            let limits = options.limits;
+            let announce = options.announce.clone();
+            committing = Some(tokio::task::spawn_blocking(move || {
+                commit(&store, batch, &limits, announce.as_ref())
+            }));
+            if let Err(e) = fetched {
+                failure = Some(e);
+                break 'passes;
+            }
+        }
+    }
+    if let Some(previous) = committing.take() {
+        for id in account(previous.await, summary, observer)? {
+            wanted.remove(&id);
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// One `REQ` for a chunk of ids; the events that came are in `batch`,
+/// even when the link fails part-way.
+async fn fetch(
+    link: &mut Link,
+    chunk: &[[u8; 32]],
+    kinds: Option<&[u16]>,
+    sub: u64,
+    wanted: &HashSet<[u8; 32]>,
+    batch: &mut Vec<Event>,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
+    let id = format!("pull-{sub}");
+    let mut filter = json!({
+        "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
+        "limit": chunk.len(),
+    });
+    if let Some(kinds) = kinds {
+        filter["kinds"] = json!(kinds);
+    }
+    link.send(json!(["REQ", id, filter]).to_string()).await?;
+    summary.round_trips += 1;
+    // Bounded: at most the chunk's events and a few other messages.
+    for _ in 0..chunk.len() + 64 {
+        let text = link.recv_text().await?;
+        let event = match read(&text, &id) {
+            Read::Event(event) => event,
+            Read::End => break,
+            Read::Other => continue,
+        };
+        match event {
+            Ok(event) => {
+                // Only what was asked for. An id stays wanted until an
+                // event with it validates: a forgery that claims the id
+                // cannot shadow the genuine event after it.
+                if wanted.contains(&event.id.to_bytes()) {
+                    summary.received_bytes += text.len() as u64;
+                    batch.push(event);
+                }
+            }
+            Err(()) => summary.rejected_from_peer += 1,
+        }
+    }
+    link.send(json!(["CLOSE", id]).to_string()).await
+}
+
+/// One message of the answer to a pull's `REQ`.
+#[derive(Debug)]
+enum Read {
+    /// An event for this subscription, or one that is not an event.
+    Event(Result<Event, ()>),
+    /// `EOSE` or `CLOSED` for this subscription.
+    End,
+    /// Anything else: another subscription's, a `NOTICE`, not JSON.
+    Other,
+}
+
+/// Reads `text` as part of the answer to subscription `sub`. An event is
+/// read straight from the message: its JSON is parsed once, into the
+/// event, not into a tree first and back to text; a message that does not
+/// fit that shape (an escape in a string, say) is read the long way.
+fn read(text: &str, sub: &str) -> Read {
+    if let Ok(("EVENT", s, event)) = serde_json::from_str::<(&str, &str, &RawValue)>(text) {
+        if s != sub {
+            return Read::Other;
+        }
+        return Read::Event(samizdat_core::validate::parse(event.get()).map_err(|_| ()));
+    }
+    let Some(message) = super::link::parse(text) else {
+        return Read::Other;
+    };
+    match (str_at(&message, 0), str_at(&message, 1)) {
+        ("EVENT", s) if s == sub => match message.get(2) {
+            Some(event) => {
+                Read::Event(samizdat_core::validate::parse(&event.to_string()).map_err(|_| ()))
+            }
+            None => Read::Event(Err(())),
+        },
+        ("EOSE", s) | ("CLOSED", s) if s == sub => Read::End,
+        _ => Read::Other,
+    }
+}
+
+pub(super) struct Stored {
+    stored: u64,
+    rejected: u64,
+    handled: u64,
+    /// Ids of the events that validated (stored now or before).
+    valid: Vec<[u8; 32]>,
+}
+
+/// Adds a committed batch to the summary; returns the ids that validated.
+pub(super) fn account(
+    done: Result<Result<Stored, SyncError>, tokio::task::JoinError>,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<Vec<[u8; 32]>, SyncError> {
+    let done = done.map_err(|_| SyncError::Link("storing stopped".into()))??;
+    summary.received += done.stored;
+    summary.rejected_from_peer += done.rejected;
+    observer.advance(done.handled);
+    Ok(done.valid)
+}
+
+/// Validates on every core, then commits in one batch and waits until it
+/// is durable; then tells `announce` what was new.
+pub(super) fn commit(
+    store: &Store,
+    events: Vec<Event>,
+    limits: &Limits,
+    announce: Option<&crate::Announce>,
+) -> Result<Stored, SyncError> {
+    let handled = events.len() as u64;
+    let now = Timestamp::now();
+    let checked: Vec<Result<VerifiedEvent, _>> = events
+        .into_par_iter()
+        .map(|e| validate(e, limits, now))
+        .collect();
+    let mut valid = Vec::with_capacity(checked.len());
+    let mut rejected = 0;
+    for result in checked {
+        match result {
+            Ok(v) => valid.push(v),
+            Err(e) => {
+                tracing::debug!(error = %e, "the peer sent an invalid event");
+                rejected += 1;
+            }
+        }
+    }
+    let valid_ids = valid.iter().map(|v| v.event().id.to_bytes()).collect();
+    let committed = if valid.is_empty() {
+        Committed::default()
+    } else {
+        store.insert_returning(valid)?
+    };
+    let new = |o: &InsertOutcome| matches!(o, InsertOutcome::Stored | InsertOutcome::Ephemeral);
+    let stored = committed.outcomes.iter().filter(|o| new(o)).count() as u64;
+    if let Some(announce) = announce {
+        announce.stored(
+            committed
+                .events
+                .into_iter()
+                .zip(&committed.outcomes)
+                .filter(|(_, o)| new(o))
+                .map(|(v, _)| v),
+        );
+    }
+    Ok(Stored {
+        stored,
+        rejected,
+        handled,
+        valid: valid_ids,
+    })
+}
+
+/// Sends the stored events `ids` to the peer, in priority order, keeping
+/// up to `PUSH_WINDOW` unacknowledged. A peer that answers `rate-limited:`
+/// is given time: sending slows (the pause between events doubles with
+/// each such answer and shrinks with each acceptance) and those events go
+/// again at the end, for a bounded number of rounds.
+pub async fn push(
+    link: &mut Link,
+    store: &Store,
+    ids: &[[u8; 32]],
+    budget: &Budget,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) -> Result<(), SyncError> {
+    observer.phase("sending", Some(ids.len() as u64));
+    let mut pusher = Pusher {
+        sent: Vec::new(),
+        in_flight: HashSet::new(),
+        later: Vec::new(),
+        pause: Duration::ZERO,
+        limited: false,
+    };
+    let mut left: HashSet<[u8; 32]> = ids.iter().copied().collect();
+    let classes = priority_kinds().map(|k| Some(vec![k]));
+    'classes: for kinds in classes.into_iter().chain([None]) {
+        let round: Vec<[u8; 32]> = ids
+            .iter()
+            .filter(|id| left.contains(*id))
+            .copied()
+            .collect();
+        for chunk in round.chunks(IDS_PER_READ) {
+            let sent = pusher
+                .send(link, store, chunk, kinds.clone(), budget, summary, observer)
+                .await?;
+            for id in &pusher.sent {
+                left.remove(id);
+            }
+            if !sent {
+                break 'classes;
+            }
+        }
+    }
+    // What was rate-limited goes again, more slowly, a bounded number of
+    // times.
+    for _ in 0..RATE_LIMIT_ROUNDS {
+        pusher.drain(link, summary, observer).await?;
+        if pusher.later.is_empty() || summary.stopped.is_some() {
+            break;
+        }
+        let again = std::mem::take(&mut pusher.later);
+        pusher.pause = pusher.pause.max(MIN_PAUSE);
+        for chunk in again.chunks(IDS_PER_READ) {
+            if !pusher
+                .send(link, store, chunk, None, budget, summary, observer)
+                .await?
+            {
+                break;
+            }
+        }
+    }
+    pusher.drain(link, summary, observer).await?;
+    if !pusher.later.is_empty() {
+        summary.refused_by_peer += pusher.later.len() as u64;
+        summary
+            .first_refusal
+            .get_or_insert_with(|| "rate-limited: the peer kept refusing".into());
+    }
+    Ok(())
+}
+
+/// Rounds of resending what a peer refused as rate-limited.
+const RATE_LIMIT_ROUNDS: usize = 20;
+/// The pause between events once a peer has said to slow down, at least,
+/// and at most.
+const MIN_PAUSE: Duration = Duration::from_millis(1);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// The state of one push: what awaits an `OK`, what to send again, and
+/// how long to wait between events.
+struct Pusher {
+    /// What the last `send` sent.
+    sent: Vec<[u8; 32]>,
+    in_flight: HashSet<String>,
+    later: Vec<[u8; 32]>,
+    pause: Duration,
+    /// Whether the last answer was `rate-limited:`: the pause doubles once
+    /// per run of such answers, not once per event in flight.
+    limited: bool,
+}
+
+impl Pusher {
+    /// Sends the events of `chunk` (of `kinds`, if given); false when the
+    /// budget stopped it.
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &mut self,
+        link: &mut Link,
+        store: &Store,
+        chunk: &[[u8; 32]],
+        kinds: Option<Vec<u16>>,
+        budget: &Budget,
+        summary: &mut Summary,
+        observer: &mut dyn Observer,
+    ) -> Result<bool, SyncError> {
+        let query = Query {
+            ids: Some(
+                chunk
+                    .iter()
+                    .map(|id| EventId::from_byte_array(*id))
+                    .collect(),
+            ),
+            kinds,
+            ..Query::default()
+        };
+        let mut events = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.query(&query))
+                .await
+                .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+        };
+        // Oldest first within a class (the store answers newest first): a
+        // story in the order it was told.
+        events.reverse();
+        self.sent.clear();
+        for stored in events {
+            // NIP-70: what its author marked `["-"]` is theirs alone to
+            // publish; it stays here.
+            // A quoted `"` inside a string is escaped, so `["-"` appears
+            // in the JSON only as a tag: most events skip the parse.
+            if stored.json.contains(r#"["-""#)
+                && stored
+                    .event()
+                    .is_ok_and(|e| samizdat_core::tags::is_protected(&e.tags))
+            {
+                summary.withheld += 1;
+                self.sent.push(stored.id);
+                observer.advance(1);
+                continue;
+            }
+            if let Some(stop) = budget.spent(link.bytes()) {
+                summary.stopped = Some(stop);
+                link.flush().await?;
+                return Ok(false);
+            }
+            // Paced, the answers steer the pace: one event at a time.
+            let window = if self.pause.is_zero() { PUSH_WINDOW } else { 1 };
+            while self.in_flight.len() >= window {
+                self.take_ok(link, summary, observer).await?;
+            }
+            if !self.pause.is_zero() {
+                link.flush().await?;
+                tokio::time::sleep(self.pause).await;
+            }
+            let message = format!(r#"["EVENT",{}]"#, stored.json);
+            summary.sent_bytes += stored.json.len() as u64;
+            self.in_flight.insert(hex::encode(stored.id));
+            self.sent.push(stored.id);
+            link.feed(message).await?;
+        }
+        link.flush().await?;
+        Ok(true)
+    }
+
+    /// Waits for every `OK` still due.
+    async fn drain(
+        &mut self,
+        link: &mut Link,
+        summary: &mut Summary,
+        observer: &mut dyn Observer,
+    ) -> Result<(), SyncError> {
+        // Bounded by what is in flight.
+        while !self.in_flight.is_empty() {
+            self.take_ok(link, summary, observer).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the next `OK` for an event in flight.
+    async fn take_ok(
+        &mut self,
+        link: &mut Link,
+        summary: &mut Summary,
+        observer: &mut dyn Observer,
+    ) -> Result<(), SyncError> {
+        link.flush().await?;
+        for _ in 0..1_000 {
+            let (message, _) = link.recv().await?;
+            let id = str_at(&message, 1);
+            if str_at(&message, 0) != "OK" || !self.in_flight.remove(id) {
+                continue;
+            }
+            summary.round_trips += u64::from(self.in_flight.is_empty());
+            let accepted = message.get(2).and_then(Value::as_bool).unwrap_or(false);
+            let reason = str_at(&message, 3);
+            let mut bytes = [0u8; 32];
+            if accepted || reason.starts_with("duplicate:") {
+                summary.sent += 1;
+                self.limited = false;
+                self.pause = self.pause.mul_f64(0.9);
+                if self.pause < MIN_PAUSE / 2 {
+                    self.pause = Duration::ZERO;
+                }
+                observer.advance(1);
+            } else if reason.starts_with("rate-limited:")
+                && hex::decode_to_slice(id, &mut bytes).is_ok()
+            {
+                self.later.push(bytes);
+                if !self.limited {
+                    self.pause = (self.pause * 2).clamp(MIN_PAUSE, MAX_PAUSE);
+                }
+                self.limited = true;
+            } else {
+                self.limited = false;
+                summary.refused_by_peer += 1;
+                if summary.first_refusal.is_none() {
+                    summary.first_refusal = Some(reason.to_string());
+                }
+                observer.advance(1);
+            }
+            return Ok(());
+        }
+        Err(SyncError::Protocol("no OK for events sent".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use samizdat_core::nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind};
+
+    use super::*;
+
+    #[test]
+    fn answers_to_a_pull_are_read_once_and_bad_ones_refused() {
+        let event = EventBuilder::new(Kind::TextNote, "a \"quoted\" note\nover two lines")
+            .finalize(&Keys::generate())
+            .expect("signed");
+        let json = event.as_json();
+        let got = |text: &str| match read(text, "pull-1") {
+            Read::Event(Ok(e)) => Some(e),
+            other => panic!("{text}: {other:?}"),
+        };
+        // As our node sends it, with spaces, with the sub escaped.
+        for text in [
+            format!(r#"["EVENT","pull-1",{json}]"#),
+            format!(r#"[ "EVENT" , "pull-1" ,  {json} ]"#),
+            format!(r#"["EVENT","pull\u002d1",{json}]"#),
+        ] {
+            assert_eq!(got(&text), Some(event.clone()), "{text}");
+        }
+        // Malformed events are refused, counted by the caller.
+        for text in [
+            r#"["EVENT","pull-1",{"id":"zz","kind":"one"}]"#.to_string(),
+            r#"["EVENT","pull-1",17]"#.to_string(),
+            r#"["EVENT","pull-1"]"#.to_string(),
+            format!(
+                r#"["EVENT","pull-1",{}]"#,
+                json.replace(r#""sig""#, r#""sag""#)
+            ),
+        ] {
+            assert!(
+                matches!(read(&text, "pull-1"), Read::Event(Err(()))),
+                "{text}"
+            );
+        }
+        for text in [r#"["EOSE","pull-1"]"#, r#"["CLOSED","pull-1","error: no"]"#] {
+            assert!(matches!(read(text, "pull-1"), Read::End), "{text}");
+        }
+        for text in [
+            format!(r#"["EVENT","pull-2",{json}]"#),
+            r#"["EOSE","pull-2"]"#.to_string(),
+            r#"["NOTICE","hello"]"#.to_string(),
+            "not json".to_string(),
+            // Cut short: not JSON at all, so not an event to count.
+            format!(r#"["EVENT","pull-1",{}]"#, &json[..json.len() - 9]),
+            r#"{"EVENT":1}"#.to_string(),
+        ] {
+            assert!(matches!(read(&text, "pull-1"), Read::Other), "{text}");
+        }
+    }
+}

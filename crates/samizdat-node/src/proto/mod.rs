@@ -1,0 +1,12 @@
+//! The Nostr messages a relay and its clients exchange: filters
+//! ([`filter`]), relay messages in both directions ([`message`]) and
+//! NIP-77 negentropy reconciliation ([`nip77`]); and the kind of
+//! Blossom's authorization events, which the server checks and the
+//! node's own uploads sign.
+
+pub mod filter;
+pub mod message;
+pub mod nip77;
+
+/// The kind of a Blossom authorization event (BUD-11).
+pub const BLOSSOM_AUTH_KIND: u16 = 24242;

@@ -1,0 +1,661 @@
+//! The node as a handle: bind, serve, shut down.
+//!
+//! One port carries everything: a WebSocket upgrade on `/` is the relay,
+//! `GET /` with `Accept: application/nostr+json` is the NIP-11 document,
+//! and the Blossom routes serve blobs.
+
+mod accept;
+pub mod blossom;
+mod nip11;
+pub mod relay;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use samizdat_core::nostr::prelude::{PublicKey, Timestamp, ToBech32};
+use samizdat_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_util::task::TaskTracker;
+use tower_service::Service;
+
+use crate::client::outbound::{FetchError, Fetcher, Reach};
+use crate::client::peers::{self, PeerError, Peers};
+use crate::client::proxy::Proxy;
+use crate::config::Config;
+use crate::ingest::Ingest;
+use accept::Gate;
+use relay::PerIp;
+
+/// Drop-box forms read at once (memory: this many times
+/// `web.max_upload_bytes` at most).
+const UPLOADS_AT_ONCE: usize = 4;
+
+/// How long shutdown lets HTTP requests in progress finish: a client that
+/// trickles its headers or its body is dropped after this.
+const HTTP_DRAIN: Duration = Duration::from_secs(2);
+/// How long shutdown then waits for relay connections to send the `OK`s
+/// of what they took (every one already durable) and close.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a live event stays in the ring: far longer than any reading
+/// subscriber needs, and past a connection's write deadline.
+const LIVE_AGE: Duration = Duration::from_secs(60);
+/// How often what bursts left behind is let go of.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// How often blobs nothing needs are looked for.
+const COLLECT_EVERY: Duration = Duration::from_secs(3600);
+
+/// What every connection shares.
+pub(crate) struct State {
+    pub config: Config,
+    pub ingest: Ingest,
+    /// Per-IP publishing budget, across that address's connections.
+    pub per_ip: PerIp,
+    /// Store reads that may run at once.
+    pub reads: Semaphore,
+    /// Turns true when the node begins to shut down.
+    pub shutdown: watch::Receiver<bool>,
+    /// Upgraded connections, which the HTTP server no longer tracks.
+    pub connections: TaskTracker,
+    /// The client `PUT /mirror` downloads with, when mirroring is on.
+    pub mirror: Option<Fetcher>,
+    /// The peers kept in step, and how each is doing.
+    pub peers: Arc<Peers>,
+    /// Drop-box budget per address.
+    pub submissions: PerIp,
+    /// Drop-box forms being read, per address.
+    pub forms: crate::server::web::FormSlots,
+    /// Blossom upload budget per address, in bytes.
+    pub upload_bytes: PerIp,
+    /// Blossom upload bodies read at once: each may hold up to
+    /// `blossom.max_upload_bytes` in memory.
+    pub blossom_bodies: Semaphore,
+    /// Who reads what witnesses seal through the drop box.
+    pub documenters: Vec<PublicKey>,
+    /// The documenters' console, when unlocked.
+    pub console: crate::server::web::Console,
+    /// The people registry as last built, for the web pages.
+    pub registry: crate::people::Cached,
+    /// Drop-box forms being read at once: each may hold up to
+    /// `web.max_upload_bytes` in memory.
+    pub uploads: Semaphore,
+}
+
+/// Why the node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+    #[error("setting up outgoing HTTP: {0}")]
+    Outbound(#[from] FetchError),
+    #[error("samizdat.toml: {0}")]
+    Peer(#[from] PeerError),
+    #[error(transparent)]
+    Lan(#[from] crate::client::lan::LanError),
+    #[error(transparent)]
+    NodeKey(#[from] crate::node_key::NodeKeyError),
+    #[error(
+        "the data directory {0} disappeared (wiped, or moved away) while the node ran: it \
+         stopped, and made nothing there again"
+    )]
+    DataGone(std::path::PathBuf),
+}
+
+/// A bound node. Binding comes first, so a caller (or a test on port 0)
+/// knows the address before anything is served.
+pub struct Node {
+    listener: TcpListener,
+    state: Arc<State>,
+    stop: watch::Sender<bool>,
+    gate: Arc<Gate>,
+}
+
+impl Node {
+    pub async fn bind(config: Config, store: Store) -> Result<Node, NodeError> {
+        let descriptors = accept::raise_descriptor_limit();
+        let gate = Gate::new(config.connections.per_address, descriptors);
+        tracing::debug!(
+            descriptors,
+            connections = gate.total(),
+            per_address = config.connections.per_address,
+            "connection limits"
+        );
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| NodeError::Bind { addr, source })?;
+        peers::check(&config)?;
+        let node_key = crate::node_key::load_or_create(store.dir())?;
+        tracing::info!(
+            node = %node_key.public_key().to_bech32().unwrap_or_default(),
+            carriers = config.carriers.len(),
+            "node key (peers list it in `carriers` to hand this node sealed records)"
+        );
+        let (stop, shutdown) = watch::channel(false);
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let mirror = if config.blossom.mirror {
+            let reach = if config.blossom.mirror_private_addresses {
+                Reach::Any
+            } else {
+                Reach::Public
+            };
+            // Checked by `peers::check` above.
+            let proxy = config.proxy.as_deref().and_then(|p| Proxy::parse(p).ok());
+            Some(Fetcher::new(
+                reach,
+                config.blossom.mirror_timeout,
+                proxy.as_ref(),
+            )?)
+        } else {
+            None
+        };
+        let store_dir = store.dir().to_path_buf();
+        let ingest = Ingest::new(
+            store,
+            config.events,
+            crate::live::Bounds {
+                events: config.relay.live_backlog,
+                bytes: config.relay.live_backlog_bytes,
+                age: LIVE_AGE,
+            },
+        );
+        let connections = TaskTracker::new();
+        let peers = peers::start(
+            &config,
+            node_key,
+            ingest.store(),
+            ingest.announcer(),
+            shutdown.clone(),
+            &connections,
+        );
+        if config.lan.enabled {
+            let local = listener.local_addr().unwrap_or(addr);
+            crate::client::lan::start(
+                local,
+                config.lan.max_peers,
+                peers.clone(),
+                shutdown.clone(),
+                &connections,
+            )?;
+        }
+        let documenters = documenters(&config, store_dir.as_path());
+        let per_hour = f64::from(config.web.submissions_per_hour);
+        let console = crate::server::web::Console::new();
+        let state = Arc::new(State {
+            submissions: PerIp::with(per_hour / 3600.0, per_hour),
+            forms: crate::server::web::FormSlots::default(),
+            upload_bytes: {
+                let per_hour = config.blossom.upload_bytes_per_hour as f64;
+                PerIp::with(per_hour / 3600.0, per_hour)
+            },
+            documenters,
+            console,
+            registry: crate::people::Cached::default(),
+            uploads: Semaphore::new(UPLOADS_AT_ONCE),
+            blossom_bodies: Semaphore::new(UPLOADS_AT_ONCE),
+            ingest,
+            per_ip: PerIp::new(config.relay.events_per_second_per_ip),
+            reads: Semaphore::new(cores * 4),
+            shutdown,
+            connections,
+            mirror,
+            peers,
+            config,
+        });
+        lock_when_idle(&state);
+        let_go_after_bursts(&state);
+        collect_unneeded_blobs(&state);
+        Ok(Node {
+            listener,
+            state,
+            stop,
+            gate,
+        })
+    }
+
+    /// The console's access key, for the operator: `serve` prints it in
+    /// the console's address and writes it where only its owner reads.
+    pub fn console_key(&self) -> &str {
+        self.state.console.access_key()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, lets every connection send the `OK`s for what it took,
+    /// closes connections with a reason, and returns. Events acknowledged
+    /// are durable before their `OK`; dropping the store afterwards
+    /// commits anything still queued.
+    pub async fn run(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        let Node {
+            listener,
+            state,
+            stop,
+            gate,
+        } = self;
+        let app = router(Arc::clone(&state));
+        let dir = state.ingest.store().dir().to_path_buf();
+        let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watch_for_stop = {
+            let (dir, gone) = (dir.clone(), Arc::clone(&gone));
+            async move {
+                tokio::select! {
+                    () = signal => {
+                        tracing::info!("shutting down: no new connections; finishing open ones");
+                    }
+                    () = data_gone(dir) => {
+                        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                        tracing::error!("the data directory disappeared: stopping at once");
+                    }
+                }
+                let _ = stop.send(true);
+            }
+        };
+        let http = TaskTracker::new();
+        let accepting = serve_http(
+            listener,
+            app,
+            gate,
+            state.config.connections.header_timeout,
+            state.shutdown.clone(),
+            http.clone(),
+        );
+        tokio::spawn(watch_for_stop);
+        accepting.await;
+        // Shutdown takes a bounded time whatever clients do: requests still
+        // arriving after HTTP_DRAIN are dropped with their connections.
+        http.close();
+        if tokio::time::timeout(HTTP_DRAIN, http.wait()).await.is_err() {
+            tracing::warn!("HTTP clients still sending after {HTTP_DRAIN:?}: dropped");
+        }
+        state.connections.close();
+        let gone = gone.load(std::sync::atomic::Ordering::SeqCst);
+        // Nothing left to finish for a directory that is gone.
+        let drain = if gone {
+            Duration::from_secs(1)
+        } else {
+            DRAIN_TIMEOUT
+        };
+        if tokio::time::timeout(drain, state.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+        tracing::info!("node stopped");
+        if gone {
+            return Err(NodeError::DataGone(dir));
+        }
+        Ok(())
+    }
+}
+
+/// Takes connections until the node stops, serving each on a task of
+/// `http`: HTTP/1.1 with upgrades (the relay's WebSocket), headers within
+/// `header_timeout`. When the node stops, each connection finishes the
+/// request it is answering and closes; the caller bounds how long.
+async fn serve_http(
+    listener: TcpListener,
+    app: Router,
+    gate: Arc<Gate>,
+    header_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+    http: TaskTracker,
+) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let mut stopped = shutdown.clone();
+    // Bounded by the node's life: ends when the node stops.
+    loop {
+        let (io, addr) = tokio::select! {
+            taken = accept::next(&listener, &gate) => taken,
+            () = stopping(&mut stopped) => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(addr));
+            let mut app = app.clone();
+            async move { app.call(request).await }
+        });
+        let conn = builder
+            .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+            .with_upgrades();
+        let mut stop = shutdown.clone();
+        http.spawn(async move {
+            tokio::pin!(conn);
+            let served = tokio::select! {
+                served = conn.as_mut() => served,
+                () = stopping(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(%addr, error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+/// Completes once the node is stopping.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Completes when the data directory is no longer the one the node
+/// started on: removed by `wipe`, a vault, or anyone. Checked every second.
+async fn data_gone(dir: std::path::PathBuf) {
+    let Ok(id) = samizdat_store::DirId::of(&dir) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Bounded by the node's life: one cheap `stat` a second.
+    loop {
+        tick.tick().await;
+        let (dir, id) = (dir.clone(), id);
+        let still = tokio::task::spawn_blocking(move || id.still(&dir))
+            .await
+            .unwrap_or(true);
+        if !still {
+            return;
+        }
+    }
+}
+
+/// Every [`SWEEP_EVERY`]: drops live events past their age and hands the
+/// allocator's free memory back to the system, so that what a burst of
+/// uploads or events took is returned within a minute.
+fn let_go_after_bursts(state: &Arc<State>) {
+    let state = Arc::clone(state);
+    let mut shutdown = state.shutdown.clone();
+    let tasks = state.connections.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let live = state.ingest.live();
+                    live.sweep(std::time::Instant::now());
+                    let (events, bytes) = live.held();
+                    tracing::trace!(events, bytes, "live events held");
+                    let store = state.ingest.store().clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        store.release_memory();
+                        release_memory();
+                    })
+                    .await;
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+/// At start and every hour: removes blobs that no record names and nobody
+/// uploaded, an hour old or more (a refused or deleted record's photo must
+/// not stay public).
+fn collect_unneeded_blobs(state: &Arc<State>) {
+    let state = Arc::clone(state);
+    let mut shutdown = state.shutdown.clone();
+    let tasks = state.connections.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(COLLECT_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let store = state.ingest.store().clone();
+                    let collected = tokio::task::spawn_blocking(move || {
+                        store.collect_unneeded_blobs(samizdat_store::UNNEEDED_BLOB_GRACE)
+                    })
+                    .await;
+                    match collected {
+                        Ok(Ok(removed)) if !removed.is_empty() => tracing::info!(
+                            blobs = removed.len(),
+                            bytes = removed.iter().map(|(_, size)| size).sum::<u64>(),
+                            "removed blobs that no record names and nobody uploaded"
+                        ),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "collecting unneeded blobs"),
+                        Err(e) => tracing::warn!(error = %e, "collecting unneeded blobs"),
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+/// Returns the allocator's free pages to the system. glibc's malloc keeps
+/// freed memory in its arenas (several per core) for reuse, so a node's
+/// memory after a burst stays at the burst's peak until it is trimmed.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Locks the console once it has been idle for its time, whether or not
+/// another request comes: the documenter's key does not stay in memory.
+fn lock_when_idle(state: &Arc<State>) {
+    let state = Arc::clone(state);
+    let mut shutdown = state.shutdown.clone();
+    let tasks = state.connections.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    state.console.expire(std::time::Instant::now());
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    });
+}
+
+/// Who reads sealed drop-box submissions: the configured documenters, or
+/// else the node's default identity.
+fn documenters(config: &Config, dir: &std::path::Path) -> Vec<PublicKey> {
+    if !config.web.documenters.is_empty() {
+        return config.web.documenters.iter().map(|d| d.0).collect();
+    }
+    let keys = samizdat_store::KeyStore::new(dir.join("keys"));
+    keys.default_name()
+        .ok()
+        .flatten()
+        .and_then(|name| keys.get(&name).ok())
+        .and_then(|entry| entry.public_key().ok())
+        .into_iter()
+        .collect()
+}
+
+fn router(state: Arc<State>) -> Router {
+    let web = if state.config.web.enabled {
+        crate::server::web::router(Arc::clone(&state))
+    } else {
+        Router::new()
+    };
+    Router::new()
+        .route("/", get(root).options(preflight))
+        .route(
+            "/upload",
+            put(blossom::upload)
+                .head(blossom::upload_check)
+                .options(preflight),
+        )
+        .route("/mirror", put(blossom::mirror).options(preflight))
+        .route("/list/{pubkey}", get(blossom::list).options(preflight))
+        .route(
+            "/{name}",
+            get(blossom::get_blob)
+                .delete(blossom::delete)
+                .options(preflight),
+        )
+        .layer(axum::middleware::map_response(with_cors))
+        // The web pages and the status get no CORS: no other site may
+        // read them.
+        .route("/status", get(status))
+        .merge(web)
+        .with_state(state)
+}
+
+/// BUD-01 and NIP-11 ask for open CORS on every answer.
+async fn with_cors(mut response: Response) -> Response {
+    cors(response.headers_mut());
+    response
+}
+
+/// `/`: the relay for WebSocket upgrades, NIP-11 for clients that ask for
+/// it, a short page for browsers.
+async fn root(
+    Extract(state): Extract<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    upgrade: Result<yawc::IncomingUpgrade, StatusCode>,
+) -> Response {
+    let asks_upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    if let (true, Ok(upgrade)) = (asks_upgrade, upgrade) {
+        if *state.shutdown.borrow() {
+            return (StatusCode::SERVICE_UNAVAILABLE, "node shutting down").into_response();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        // Frames up to twice the limit are read, so that their sender gets
+        // a clean close (1009) with a reason; beyond that the WebSocket
+        // layer closes (1009) without reading further.
+        let hard_limit = state.config.relay.max_message_bytes.saturating_mul(2);
+        let mut options = yawc::Options::default()
+            .with_max_payload_read(hard_limit)
+            .with_max_read_buffer(hard_limit)
+            .with_utf8();
+        if state.config.relay.permessage_deflate {
+            options = options.with_low_latency_compression();
+        }
+        let (response, upgraded) = match upgrade.upgrade(options) {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, format!("WebSocket upgrade: {e}\n"))
+                    .into_response();
+            }
+        };
+        let token = state.connections.token();
+        tokio::spawn(async move {
+            match upgraded.await {
+                Ok(ws) => relay::serve(state, ws, peer, host).await,
+                Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
+            }
+            drop(token);
+        });
+        return response.map(axum::body::Body::new);
+    }
+    let wants_nip11 = headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.contains("application/nostr+json"));
+    if wants_nip11 {
+        let doc = crate::server::nip11::document(&state.config, Timestamp::now().as_secs());
+        return (
+            [(header::CONTENT_TYPE, "application/nostr+json")],
+            doc.to_string(),
+        )
+            .into_response();
+    }
+    if state.config.web.enabled {
+        let mut page = crate::server::web::home(Extract(state), peer, &headers, &uri).await;
+        crate::server::web::secure_headers(page.headers_mut());
+        return page;
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "samizdat node. Nostr clients: connect a WebSocket to this address.\n",
+    )
+        .into_response()
+}
+
+/// `/status`: how the node and each peer are doing, for the operator on
+/// this machine only (the console's check: loopback, no forwarding, the
+/// access key). Which peers a node talks to, their onion addresses and
+/// proxies, is not for the network, nor for another site's page, to read.
+async fn status(
+    Extract(state): Extract<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !crate::server::web::trusted(&state, &headers, peer) {
+        return (
+            StatusCode::FORBIDDEN,
+            "the status is shown only to this machine's operator, with the console's access \
+             key (Authorization: Bearer <key>, from console.url in the data directory); \
+             `samizdat peers` shows it too\n",
+        )
+            .into_response();
+    }
+    let body = serde_json::json!({
+        "time": Timestamp::now().as_secs(),
+        "peers": state.peers.board().snapshot(),
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// NIP-11 and Blossom (BUD-01) both ask for open CORS.
+fn cors(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, *"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, PUT, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("*"),
+    );
+}

@@ -1,0 +1,866 @@
+//! The documenters' console: review sealed submissions and publish them
+//! with their author's consent, corroborate, dispute, verify, mark
+//! duplicates, translate, and settle suggested person matches. Every
+//! action is a record signed by the documenter, stored like any other,
+//! so it syncs like everything else.
+//!
+//! The console belongs to the operator, not to whoever reaches the port.
+//! A request is from "this machine" (`access::trusted`) only when all of these
+//! hold:
+//! - the connection comes from loopback and the `Host` header names a
+//!   loopback address or `localhost` (a web page cannot reach it by
+//!   pointing a name of its own at 127.0.0.1: DNS rebinding);
+//! - it carries no forwarding header (`Forwarded`, `X-Forwarded-*`,
+//!   `X-Real-IP`, `Via`): a local reverse proxy makes every remote client
+//!   look local;
+//! - it brings the console's access key, a random secret made at each
+//!   start, which `serve` prints (as a link that sets it in a cookie) and
+//!   writes to `console.url` in the data directory, readable only by its
+//!   owner. An onion service, `ssh -R` or socat forward connections from
+//!   loopback with no header at all: the key is what they do not have.
+//!
+//! The same check guards `/status` and the peers on `/node`. Signing
+//! needs more: the node's default identity, unlocked with its passphrase
+//! for one browser. Unlocking is throttled for the whole node (one key
+//! derivation at a time, a delay that doubles with each wrong passphrase);
+//! the unlock sets a session cookie (`SameSite=Strict`, `HttpOnly`) that
+//! the console asks for on every request; the key is forgotten after
+//! `IDLE` (30 minutes) without use (a timer, not the next request), or at once on
+//! "lock", and wiped from memory when dropped; the passphrase is wiped as
+//! soon as it has been tried.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use samizdat_core::attestation::{Attestation, Label};
+use samizdat_core::nostr::prelude::{Event, EventId, Keys, Timestamp, ToBech32};
+use samizdat_core::sealed_file::Role;
+use samizdat_core::sign::Draft;
+use samizdat_core::tags::Place;
+use samizdat_core::testimony::Testimony;
+use samizdat_core::{RecordKind, kind};
+use samizdat_store::{KeyStore, Query};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+mod access;
+
+use access::{ACCESS, COOKIE};
+pub use access::{Console, from_this_machine};
+pub(crate) use access::{signer, trusted};
+
+use super::{Page, csrf, problem};
+use crate::State;
+use crate::inbox;
+
+/// Why a console request was turned away, as a page.
+fn refused(page: &Page, state: &State, headers: &HeaderMap, peer: SocketAddr) -> Response {
+    if trusted(state, headers, peer) {
+        problem(
+            page,
+            StatusCode::FORBIDDEN,
+            "console.locked",
+            page.t("console.locked_detail").to_string(),
+        )
+    } else {
+        problem(
+            page,
+            StatusCode::FORBIDDEN,
+            "console.only_here",
+            page.t("console.only_here_detail").to_string(),
+        )
+    }
+}
+
+pub struct SealedLine {
+    pub wrap: String,
+    pub kind: String,
+    pub nature: &'static str,
+    pub from: String,
+    pub summary: String,
+    pub when: String,
+    pub published: bool,
+}
+
+pub struct MatchLine {
+    pub a: String,
+    pub b: String,
+    pub a_name: String,
+    pub b_name: String,
+    pub score: String,
+    pub why: String,
+}
+
+#[derive(Template)]
+#[template(path = "console.html")]
+struct Home<'a> {
+    page: &'a Page,
+    unlocked: bool,
+    npub: String,
+    sealed: Vec<SealedLine>,
+    unreadable: usize,
+    /// The address of the next, older page of sealed records.
+    older: Option<String>,
+    matches: Vec<MatchLine>,
+}
+
+#[derive(Deserialize)]
+pub struct Access {
+    key: Option<String>,
+    /// Where the page of sealed records starts (`inbox::Cursor`).
+    older: Option<String>,
+}
+
+/// Sealed records shown on one console page.
+const PAGE: usize = 50;
+
+pub(crate) async fn home(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    axum::extract::Query(access): axum::extract::Query<Access>,
+) -> Response {
+    // The link `serve` prints: the key goes into a cookie, and out of the
+    // address bar and the history at once.
+    if let Some(key) = access.key
+        && from_this_machine(&headers, peer)
+    {
+        if !csrf::same(key.trim().as_bytes(), state.console.access.as_bytes()) {
+            return refused(&page, &state, &headers, peer);
+        }
+        let mut answer = Redirect::to("/console").into_response();
+        let cookie = format!("{ACCESS}={}; Path=/; HttpOnly; SameSite=Strict", key.trim());
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            answer.headers_mut().append(header::SET_COOKIE, v);
+        }
+        answer
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return answer;
+    }
+    if !trusted(&state, &headers, peer) {
+        return refused(&page, &state, &headers, peer);
+    }
+    let Some(keys) = signer(&state, &headers, peer) else {
+        return page.render(
+            StatusCode::OK,
+            &Home {
+                page: &page,
+                unlocked: false,
+                npub: String::new(),
+                sealed: Vec::new(),
+                unreadable: 0,
+                older: None,
+                matches: Vec::new(),
+            },
+        );
+    };
+    let reader = keys.clone();
+    let cache = Arc::clone(&state);
+    let before = access.older.as_deref().and_then(inbox::Cursor::from_param);
+    let read = super::read::on_store(&page, &state, move |store| {
+        let inbox = inbox::page(store, &reader, before, PAGE)?;
+        let registry = cache.registry.get(store)?;
+        let mut sealed = Vec::new();
+        for (wrap, opened) in &inbox.opened {
+            if inbox::file_of(&opened.inner).is_some() {
+                continue;
+            }
+            let published = match opened.inner.id() {
+                Some(id) => {
+                    store.count(&Query {
+                        ids: Some(vec![id]),
+                        ..Default::default()
+                    })? > 0
+                }
+                None => false,
+            };
+            let readable = opened.inner.readable();
+            sealed.push(SealedLine {
+                wrap: wrap.id.to_hex(),
+                kind: opened.inner.record_kind().name().to_string(),
+                nature: inbox::nature(&opened.inner),
+                from: crate::views::records::short(&opened.sender.to_bech32().unwrap_or_default()),
+                summary: crate::views::records::item(&readable).map_or_else(
+                    || crate::views::records::excerpt(opened.inner.content(), 140),
+                    |i| i.title,
+                ),
+                when: crate::views::records::date_time(opened.inner.created_at().as_secs()),
+                published,
+            });
+        }
+        let name = |i: usize| {
+            registry
+                .entries
+                .get(i)
+                .map(|e| e.latest().name.clone())
+                .unwrap_or_default()
+        };
+        let matches = registry
+            .suggestions
+            .iter()
+            .take(50)
+            .map(|s| MatchLine {
+                a: hex::encode(s.reports.0),
+                b: hex::encode(s.reports.1),
+                a_name: name(s.entries.0),
+                b_name: name(s.entries.1),
+                score: format!("{:.2}", s.score),
+                why: s.why.clone(),
+            })
+            .collect::<Vec<_>>();
+        let older = inbox
+            .older
+            .map(|c| format!("/console?older={}", c.to_param()));
+        Ok((sealed, inbox.unreadable, older, matches))
+    })
+    .await;
+    let (sealed, unreadable, older, matches) = match read {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    page.render(
+        StatusCode::OK,
+        &Home {
+            page: &page,
+            unlocked: true,
+            npub: keys.public_key().to_bech32().unwrap_or_default(),
+            sealed,
+            unreadable,
+            older,
+            matches,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct UnlockForm {
+    csrf: String,
+    passphrase: Zeroizing<String>,
+}
+
+pub(crate) async fn unlock(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<UnlockForm>,
+) -> Response {
+    if let Some(answer) = check(&page, &state, &headers, peer, &form.csrf) {
+        return answer;
+    }
+    let busy = |detail: String| {
+        problem(
+            &page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "console.unlock_failed",
+            detail,
+        )
+    };
+    if let Some(wait) = state.console.wait(Instant::now()) {
+        return busy(format!(
+            "after a wrong passphrase, the next attempt waits {} s",
+            wait.as_secs().max(1)
+        ));
+    }
+    // One derivation at a time: each takes 64 MiB and a core for a while.
+    let Ok(_permit) = state.console.deriving.try_acquire() else {
+        return busy("another unlock is being checked; try again in a moment".into());
+    };
+    let dir = state.ingest.store().dir().join("keys");
+    let passphrase = form.passphrase;
+    let unlocked = tokio::task::spawn_blocking(move || {
+        let keys = KeyStore::new(dir);
+        let name = keys.require_default().map_err(|e| e.to_string())?;
+        keys.unlock(&name, &passphrase).map_err(|e| e.to_string())
+        // `passphrase` is wiped here, as it is dropped.
+    })
+    .await;
+    state
+        .console
+        .attempted(matches!(unlocked, Ok(Ok(_))), Instant::now());
+    match unlocked {
+        Ok(Ok(keys)) => {
+            let token = state.console.open(keys);
+            tracing::info!("web: the console was unlocked");
+            let mut answer = Redirect::to("/console").into_response();
+            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                answer.headers_mut().append(header::SET_COOKIE, v);
+            }
+            answer
+        }
+        Ok(Err(why)) => {
+            tracing::warn!("web: a wrong passphrase was tried at the console");
+            problem(&page, StatusCode::FORBIDDEN, "console.unlock_failed", why)
+        }
+        Err(e) => problem(
+            &page,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "console.unlock_failed",
+            e.to_string(),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+}
+
+pub(crate) async fn lock(
+    Extract(state): Extract<Arc<State>>,
+    page: Page,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if let Some(answer) = check(&page, &state, &headers, peer, &form.csrf) {
+        return answer;
+    }
+    state.console.close();
+    tracing::info!("web: the console was locked");
+    Redirect::to("/console").into_response()
+}
+
+/// The CSRF token and the machine, for every console form.
+fn check(
+    page: &Page,
+    state: &State,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    token: &str,
+) -> Option<Response> {
+    if !trusted(state, headers, peer) {
+        return Some(refused(page, state, headers, peer));
+    }
+    // A console form comes from a console page: not from another site,
+    // nor a sandboxed (opaque) document, nor another port of this machine
+    // (which the browser would send the console's cookies to), as the
+    // browser's `Sec-Fetch-Site` says. (`Origin: null` is no sign: the
+    // pages' `no-referrer` policy makes browsers send it for their own
+    // forms.)
+    let cross = headers
+        .get("sec-fetch-site")
+        .is_some_and(|s| s.as_bytes() != b"same-origin");
+    let cookies = super::cookies(headers);
+    if cross || !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), token) {
+        return Some(problem(
+            page,
+            StatusCode::FORBIDDEN,
+            "error.csrf",
+            page.t("error.csrf_detail").to_string(),
+        ));
+    }
+    None
+}
+
+/// The form's checks, then the documenter's key.
+fn signed_in(
+    state: &State,
+    page: &Page,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    token: &str,
+) -> Result<Keys, Box<Response>> {
+    if let Some(answer) = check(page, state, headers, peer, token) {
+        return Err(Box::new(answer));
+    }
+    signer(state, headers, peer).ok_or_else(|| Box::new(refused(page, state, headers, peer)))
+}
+
+/// A console page asked for by the browser the console is unlocked in,
+/// on this machine; carries the documenter's key.
+pub(crate) struct Reader {
+    keys: Keys,
+    page: Page,
+}
+
+impl axum::extract::FromRequestParts<Arc<State>> for Reader {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<State>,
+    ) -> Result<Self, Response> {
+        let Ok(page) = Page::from_request_parts(parts, state).await;
+        let peer = super::peer_of(parts);
+        match signer(state, &parts.headers, peer) {
+            Some(keys) => Ok(Reader { keys, page }),
+            None => Err(refused(&page, state, &parts.headers, peer)),
+        }
+    }
+}
+
+pub struct FileLine {
+    pub url: String,
+    pub mime: String,
+    pub image: bool,
+    pub role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "sealed.html")]
+struct SealedPage<'a> {
+    page: &'a Page,
+    entry: SealedLine,
+    text: String,
+    lang: String,
+    files: Vec<FileLine>,
+}
+
+pub(crate) async fn sealed(
+    Extract(state): Extract<Arc<State>>,
+    Reader { keys, page }: Reader,
+    Path(wrap): Path<String>,
+) -> Response {
+    let Ok(wrap) = EventId::parse(wrap.trim()) else {
+        return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", wrap);
+    };
+    let found = super::read::on_store(&page, &state, move |store| {
+        let Some((_, opened)) = inbox::find(store, &keys, wrap)? else {
+            return Ok(None);
+        };
+        let record = opened.inner.id();
+        let nearby = inbox::around(store, &keys, opened.inner.created_at())?;
+        let files = nearby
+            .opened
+            .iter()
+            .filter(|(_, o)| o.sender == opened.sender)
+            .filter_map(|(w, o)| Some((w, inbox::file_of(&o.inner)?.ok()?)))
+            .filter(|(_, f)| Some(f.record) == record)
+            .map(|(w, f)| FileLine {
+                url: format!("/console/file/{}", w.id.to_hex()),
+                image: f.mime.starts_with("image/"),
+                mime: f.mime.clone(),
+                role: match f.role {
+                    Role::Attachment => "console.role_attachment",
+                    Role::Original { .. } => "console.role_original",
+                    Role::Untouched => "console.role_untouched",
+                },
+            })
+            .collect();
+        let readable = opened.inner.readable();
+        let item = crate::views::records::item(&readable);
+        let published = match record {
+            Some(id) => {
+                store.count(&Query {
+                    ids: Some(vec![id]),
+                    ..Default::default()
+                })? > 0
+            }
+            None => false,
+        };
+        Ok(Some((
+            SealedLine {
+                wrap: wrap.to_hex(),
+                kind: opened.inner.record_kind().name().to_string(),
+                nature: inbox::nature(&opened.inner),
+                from: opened.sender.to_bech32().unwrap_or_default(),
+                summary: item.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
+                when: crate::views::records::date_time(opened.inner.created_at().as_secs()),
+                published,
+            },
+            samizdat_core::tags::text_without_attachments(
+                opened.inner.content(),
+                &samizdat_core::tags::attachments(&readable).unwrap_or_default(),
+            ),
+            item.map(|i| i.lang).unwrap_or_default(),
+            files,
+        )))
+    })
+    .await;
+    match found {
+        Ok(Some((entry, text, lang, files))) => page.render(
+            StatusCode::OK,
+            &SealedPage {
+                page: &page,
+                entry,
+                text,
+                lang,
+                files,
+            },
+        ),
+        Ok(None) => problem(
+            &page,
+            StatusCode::NOT_FOUND,
+            "error.not_found",
+            wrap.to_hex(),
+        ),
+        Err(answer) => answer,
+    }
+}
+
+/// A sealed file, opened, for the documenter's eyes only.
+pub(crate) async fn file(
+    Extract(state): Extract<Arc<State>>,
+    Reader { keys, page }: Reader,
+    Path(wrap): Path<String>,
+) -> Response {
+    let Ok(wrap) = EventId::parse(wrap.trim()) else {
+        return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", wrap);
+    };
+    let opened = super::read::on_store(&page, &state, move |store| {
+        let Some(file) =
+            inbox::find(store, &keys, wrap)?.and_then(|(_, o)| inbox::file_of(&o.inner)?.ok())
+        else {
+            return Ok(Err(String::new()));
+        };
+        Ok(inbox::decrypt(store, &file)
+            .map(|plain| (file.mime.clone(), plain))
+            .map_err(|e| e.to_string()))
+    })
+    .await;
+    match opened {
+        Ok(Ok((_, plain))) => sealed_file_answer(&wrap, plain),
+        Ok(Err(why)) => problem(&page, StatusCode::NOT_FOUND, "error.not_found", why),
+        Err(answer) => answer,
+    }
+}
+
+/// A sealed file as the browser gets it. The type is what the bytes are,
+/// not what the sender said: a picture, sound or video samizdat knows is
+/// shown in the page; anything else is a download. Either way it is
+/// sandboxed, so a file made to look like a page runs nothing on the
+/// console's origin.
+fn sealed_file_answer(wrap: &EventId, plain: Vec<u8>) -> Response {
+    let media = samizdat_media::MediaType::detect(&plain).map(|t| t.mime());
+    let mut answer = plain.into_response();
+    let h = answer.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.unwrap_or("application/octet-stream")),
+    );
+    if media.is_none() {
+        let name = format!(
+            "attachment; filename=\"sealed-{}.bin\"",
+            &wrap.to_hex()[..16]
+        );
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    answer
+}
+
+/// A console form, checked before the handler sees it: from this
+/// machine, with its CSRF token, from the browser the console is
+/// unlocked in. Carries the documenter's key.
+pub(crate) struct Signed<T> {
+    keys: Keys,
+    form: T,
+    page: Page,
+}
+
+/// A form with a CSRF token.
+pub(crate) trait Token {
+    fn token(&self) -> &str;
+}
+
+impl<T> axum::extract::FromRequest<Arc<State>> for Signed<T>
+where
+    T: serde::de::DeserializeOwned + Token + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &Arc<State>,
+    ) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(page) = Page::from_request_parts(&mut parts, state).await;
+        let peer = super::peer_of(&parts);
+        let headers = parts.headers.clone();
+        let request = axum::extract::Request::from_parts(parts, body);
+        let Form(form) = Form::<T>::from_request(request, state)
+            .await
+            .map_err(|e| problem(&page, e.status(), "error.bad_form", e.body_text()))?;
+        let keys = signed_in(state, &page, &headers, peer, form.token()).map_err(|b| *b)?;
+        Ok(Signed { keys, form, page })
+    }
+}
+
+macro_rules! token {
+    ($($form:ty),+) => {
+        $(impl Token for $form {
+            fn token(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+token!(PublishForm, AttestForm, TranslateForm, MatchForm);
+
+/// An answer either way: the handler's page, or the page of what stopped
+/// it.
+type Answer = Result<Response, Response>;
+
+fn either(answer: Answer) -> Response {
+    answer.unwrap_or_else(|stopped| stopped)
+}
+
+#[derive(Deserialize)]
+pub struct PublishForm {
+    csrf: String,
+    wrap: String,
+}
+
+pub(crate) async fn publish(
+    Extract(state): Extract<Arc<State>>,
+    signed: Signed<PublishForm>,
+) -> Response {
+    either(publish_signed(&state, signed).await)
+}
+
+async fn publish_signed(state: &Arc<State>, signed: Signed<PublishForm>) -> Answer {
+    let Signed { keys, form, page } = signed;
+    let wrap = EventId::parse(form.wrap.trim())
+        .map_err(|_| problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", form.wrap))?;
+    let prepared = super::read::on_store(&page, state, move |store| {
+        let Some((_, opened)) = inbox::find(store, &keys, wrap)? else {
+            return Ok(Err(wrap.to_hex()));
+        };
+        let prepared = inbox::publishable(opened.inner).and_then(|verified| {
+            let blobs = inbox::open_attachments(store, &keys, verified.event())?;
+            for plain in &blobs {
+                store
+                    .blobs()
+                    .put(plain)
+                    .map_err(|e| inbox::InboxError::Invalid(e.to_string()))?;
+            }
+            Ok(verified.into_event())
+        });
+        Ok(prepared.map_err(|e| e.to_string()))
+    })
+    .await?;
+    let event = prepared
+        .map_err(|why| problem(&page, StatusCode::CONFLICT, "console.not_published", why))?;
+    let id = event.id;
+    store_one(&page, state, event).await?;
+    tracing::info!(record = %id, "web: a sealed record was published from the console");
+    Ok(Redirect::to(&format!("/r/{}", id.to_hex())).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AttestForm {
+    csrf: String,
+    target: String,
+    label: String,
+    #[serde(default)]
+    note: String,
+    /// The original, for `duplicate-of`.
+    #[serde(default)]
+    of: String,
+}
+
+pub(crate) async fn attest(
+    Extract(state): Extract<Arc<State>>,
+    signed: Signed<AttestForm>,
+) -> Response {
+    either(attest_signed(&state, signed).await)
+}
+
+async fn attest_signed(state: &Arc<State>, signed: Signed<AttestForm>) -> Answer {
+    let Signed { keys, form, page } = signed;
+    let label = match form.label.as_str() {
+        "corroborates" => Label::Corroborates,
+        "disputes" => Label::Disputes,
+        "verified" => Label::Verified,
+        "duplicate-of" => Label::DuplicateOf,
+        other => return Err(bad_form(&page, other)),
+    };
+    let target = find(&page, state, &form.target).await?;
+    let original = if label == Label::DuplicateOf {
+        Some(find(&page, state, &form.of).await?.id)
+    } else {
+        None
+    };
+    let attestation = Attestation {
+        label,
+        target: target.id,
+        target_author: Some(target.pubkey),
+        original,
+        note: form.note.trim().to_string(),
+    };
+    sign_and_store(&page, state, &keys, attestation.draft(Timestamp::now())).await?;
+    Ok(Redirect::to(&format!("/r/{}", target.id.to_hex())).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TranslateForm {
+    csrf: String,
+    target: String,
+    text: String,
+    lang: String,
+}
+
+pub(crate) async fn translate(
+    Extract(state): Extract<Arc<State>>,
+    signed: Signed<TranslateForm>,
+) -> Response {
+    either(translate_signed(&state, signed).await)
+}
+
+async fn translate_signed(state: &Arc<State>, signed: Signed<TranslateForm>) -> Answer {
+    let Signed { keys, form, page } = signed;
+    let original = find(&page, state, &form.target).await?;
+    let place = match samizdat_core::record::Record::parse(&original) {
+        Ok(samizdat_core::record::Record::Testimony(t)) => t.place,
+        _ => Place {
+            text: None,
+            geohash: None,
+        },
+    };
+    let translation = Testimony {
+        text: form.text.trim().to_string(),
+        lang: form.lang.trim().to_lowercase(),
+        place,
+        observed: None,
+        attachments: Vec::new(),
+        topics: Vec::new(),
+    };
+    let now = Timestamp::now();
+    let draft = Draft {
+        kind: kind::TESTIMONY,
+        created_at: now,
+        tags: translation.tags(),
+        content: translation.content(),
+    };
+    let id = sign_and_store(&page, state, &keys, draft).await?;
+    let link = Attestation {
+        label: Label::TranslationOf,
+        target: id,
+        target_author: Some(keys.public_key()),
+        original: Some(original.id),
+        note: String::new(),
+    };
+    sign_and_store(&page, state, &keys, link.draft(now)).await?;
+    Ok(Redirect::to(&format!("/r/{}", original.id.to_hex())).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MatchForm {
+    csrf: String,
+    a: String,
+    b: String,
+    /// `same` or `different`.
+    verdict: String,
+}
+
+pub(crate) async fn verdict(
+    Extract(state): Extract<Arc<State>>,
+    signed: Signed<MatchForm>,
+) -> Response {
+    either(verdict_signed(&state, signed).await)
+}
+
+async fn verdict_signed(state: &Arc<State>, signed: Signed<MatchForm>) -> Answer {
+    let Signed { keys, form, page } = signed;
+    let label = match form.verdict.as_str() {
+        "same" => Label::SamePerson,
+        "different" => Label::DifferentPerson,
+        other => return Err(bad_form(&page, other)),
+    };
+    let mut reports = Vec::new();
+    for id in [&form.a, &form.b] {
+        let event = find(&page, state, id).await?;
+        if RecordKind::of(&event) != RecordKind::PersonReport {
+            return Err(problem(
+                &page,
+                StatusCode::BAD_REQUEST,
+                "console.not_a_person",
+                event.id.to_hex(),
+            ));
+        }
+        reports.push(event);
+    }
+    let attestation = Attestation {
+        label,
+        target: reports[0].id,
+        target_author: Some(reports[0].pubkey),
+        original: Some(reports[1].id),
+        note: String::new(),
+    };
+    sign_and_store(&page, state, &keys, attestation.draft(Timestamp::now())).await?;
+    Ok(Redirect::to("/console").into_response())
+}
+
+fn bad_form(page: &Page, what: &str) -> Response {
+    problem(
+        page,
+        StatusCode::BAD_REQUEST,
+        "error.bad_form",
+        what.to_string(),
+    )
+}
+
+/// The stored public record `text` names (hex or NIP-19).
+async fn find(page: &Page, state: &Arc<State>, text: &str) -> Result<Event, Response> {
+    let Ok(id) = EventId::parse(text.trim()) else {
+        return Err(problem(
+            page,
+            StatusCode::BAD_REQUEST,
+            "error.bad_id",
+            text.to_string(),
+        ));
+    };
+    let found = super::read::on_store(page, state, move |store| {
+        store
+            .query(&Query {
+                ids: Some(vec![id]),
+                ..Default::default()
+            })?
+            .first()
+            .map(|s| s.event())
+            .transpose()
+    })
+    .await?;
+    found.ok_or_else(|| problem(page, StatusCode::NOT_FOUND, "error.not_found", id.to_hex()))
+}
+
+async fn sign_and_store(
+    page: &Page,
+    state: &State,
+    keys: &Keys,
+    draft: Draft,
+) -> Result<EventId, Response> {
+    let event = draft.sign(keys).map_err(|e| {
+        problem(
+            page,
+            StatusCode::BAD_REQUEST,
+            "error.invalid",
+            e.reason().to_string(),
+        )
+    })?;
+    let id = event.id;
+    store_one(page, state, event).await?;
+    Ok(id)
+}
+
+/// Stores one event through the node's one way in; answers once durable.
+async fn store_one(page: &Page, state: &State, event: Event) -> Result<(), Response> {
+    match state.ingest.submit(event).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(problem(
+            page,
+            StatusCode::BAD_REQUEST,
+            "error.invalid",
+            e.to_string(),
+        )),
+    }
+}

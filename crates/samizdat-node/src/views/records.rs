@@ -1,0 +1,265 @@
+//! Records and registry entries as the web pages and the static mirror
+//! show them: the same lines, facts and times in both.
+
+use std::collections::HashMap;
+
+use samizdat_core::Attachment;
+use samizdat_core::nostr::prelude::{Event, ToBech32};
+use samizdat_core::record::Record;
+
+use super::Lang;
+
+/// A record as a line of the timeline.
+#[derive(Clone)]
+pub struct Item {
+    pub id: String,
+    /// `testimony` or `person`.
+    pub kind: &'static str,
+    /// The record's language, when it says.
+    pub lang: String,
+    /// For a person report: the name; for a testimony: the start of it.
+    pub title: String,
+    pub status: String,
+    pub place: String,
+    pub when: String,
+    pub media: usize,
+}
+
+/// A record's parts, as its page shows them.
+pub struct Shown {
+    pub item: Item,
+    pub text: String,
+    pub author: String,
+    pub published: String,
+    pub signature_ok: bool,
+    pub attachments: Vec<Media>,
+    /// Label, in the page's words, and what the person says.
+    pub facts: Vec<(&'static str, String)>,
+}
+
+pub struct Media {
+    pub url: String,
+    pub mime: String,
+    pub kind: &'static str,
+    pub size: u64,
+    pub present: bool,
+}
+
+pub struct Said {
+    pub label: String,
+    pub author: String,
+    pub note: String,
+    pub when: String,
+    /// The other record it names (a translation, a duplicate's original).
+    pub link: Option<String>,
+}
+
+pub fn attachments(record: &Record) -> &[Attachment] {
+    match record {
+        Record::Testimony(t) => &t.attachments,
+        Record::PersonReport(p) => &p.attachments,
+        _ => &[],
+    }
+}
+
+/// A record as a timeline line; `None` for what is not a public
+/// testimony or person report.
+pub fn item(event: &Event) -> Option<Item> {
+    let record = Record::parse(event).ok()?;
+    let when = |observed: Option<samizdat_core::tags::Observed>| {
+        date_time(observed.map_or(event.created_at.as_secs(), |o| o.start))
+    };
+    Some(match &record {
+        Record::Testimony(t) => Item {
+            id: event.id.to_hex(),
+            kind: "testimony",
+            lang: t.lang.clone(),
+            title: excerpt(&t.text, 280),
+            status: String::new(),
+            place: t.place.text.clone().unwrap_or_default(),
+            when: when(t.observed),
+            media: t.attachments.len(),
+        },
+        Record::PersonReport(p) => Item {
+            id: event.id.to_hex(),
+            kind: "person",
+            lang: p.lang.clone().unwrap_or_default(),
+            title: p.name.clone(),
+            status: p.status.as_str().to_string(),
+            place: p.place.text.clone().unwrap_or_default(),
+            when: when(p.observed),
+            media: p.attachments.len(),
+        },
+        _ => return None,
+    })
+}
+
+pub fn show(lang: Lang, event: &Event, present: &HashMap<String, bool>) -> Option<Shown> {
+    let record = Record::parse(event).ok()?;
+    let item = item(event)?;
+    let mut facts = Vec::new();
+    let text = match &record {
+        Record::Testimony(t) => {
+            if let Some(o) = t.observed {
+                facts.push(("field.observed", observed(o)));
+            }
+            if !t.topics.is_empty() {
+                facts.push(("field.topics", t.topics.join(", ")));
+            }
+            t.text.clone()
+        }
+        Record::PersonReport(p) => {
+            facts.push(("field.status", lang.word(&format!("status.{}", p.status))));
+            if !p.aliases.is_empty() {
+                facts.push(("field.aliases", p.aliases.join(", ")));
+            }
+            if let Some(age) = p.age {
+                facts.push(("field.age", age.to_string()));
+            }
+            if let Some(role) = &p.role {
+                facts.push(("field.role", role.clone()));
+            }
+            if let Some(o) = p.observed {
+                facts.push(("field.when", observed(o)));
+            }
+            facts.push((
+                "field.source",
+                lang.word(&format!("source.{}", p.source.as_str())),
+            ));
+            p.details.clone()
+        }
+        _ => return None,
+    };
+    if !item.place.is_empty() {
+        facts.push(("field.place", item.place.clone()));
+    }
+    let attachments = attachments(&record)
+        .iter()
+        .map(|a| {
+            let hex = a.hash.to_hex();
+            Media {
+                url: format!("/{hex}"),
+                kind: media_kind(&a.mime),
+                mime: a.mime.clone(),
+                size: a.size,
+                present: present.get(&hex).copied().unwrap_or(false),
+                // (the blob may still be on its way from a peer)
+            }
+        })
+        .collect();
+    Some(Shown {
+        text,
+        author: short_npub(event),
+        published: date_time(event.created_at.as_secs()),
+        // Checked by the caller that shows it: a mirror checked every
+        // record once already.
+        signature_ok: false,
+        attachments,
+        facts,
+        item,
+    })
+}
+
+fn media_kind(mime: &str) -> &'static str {
+    match mime.split('/').next() {
+        Some("image") => "image",
+        Some("audio") => "audio",
+        Some("video") => "video",
+        _ => "file",
+    }
+}
+
+pub struct PersonLine {
+    /// The newest report's id: the entry's address.
+    pub id: String,
+    pub name: String,
+    pub others: String,
+    pub status: String,
+    pub when: String,
+    pub place: String,
+    pub reports: usize,
+}
+
+pub struct HistoryLine {
+    pub id: String,
+    pub status: String,
+    pub when: String,
+    pub place: String,
+    pub source: String,
+    pub author: String,
+}
+
+pub fn person_line(lang: Lang, entry: &samizdat_people::registry::Entry) -> PersonLine {
+    let latest = entry.latest();
+    let names = entry.names();
+    PersonLine {
+        id: hex::encode(latest.id),
+        name: latest.name.clone(),
+        others: names
+            .iter()
+            .filter(|n| **n != latest.name)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        status: lang.word(&format!("status.{}", latest.status)),
+        when: date_time(latest.when()),
+        place: latest.place.clone().unwrap_or_default(),
+        reports: entry.history.len(),
+    }
+}
+
+pub fn date_time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || secs.to_string(),
+            |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+}
+
+pub fn observed(o: samizdat_core::tags::Observed) -> String {
+    match o.end {
+        Some(end) => format!("{} – {}", date_time(o.start), date_time(end)),
+        None => date_time(o.start),
+    }
+}
+
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+pub fn short(text: &str) -> String {
+    match (text.get(..12), text.get(text.len().saturating_sub(6)..)) {
+        (Some(a), Some(b)) if text.len() > 20 => format!("{a}…{b}"),
+        _ => text.to_string(),
+    }
+}
+
+pub fn short_npub(event: &Event) -> String {
+    event
+        .pubkey
+        .to_bech32()
+        .map(|n| short(&n))
+        .unwrap_or_default()
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_cut_on_characters() {
+        assert_eq!(excerpt("Алматы", 3), "Алм…");
+        assert_eq!(excerpt("abc", 3), "abc");
+    }
+}
