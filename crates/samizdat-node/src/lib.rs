@@ -10,8 +10,9 @@
 //! - the node's own work: `ingest` (the one way in for events: validate
 //!   on every core, commit in batches, then tell live subscribers),
 //!   `live`, `inbox` (sealed records addressed to one key), `people`
-//!   (the registry from the store), `views` (what the web pages and the
-//!   mirror show, in each language);
+//!   (the registry from the store), `submission` (a witness's record
+//!   stripped, built, signed and sealed, off the runtime), `views` (what
+//!   the web pages and the mirror show, in each language);
 //! - `client`: what the node sends out: outgoing WebSockets (`wire`,
 //!   `proxy`), HTTP with an address policy (`outbound`), `sync` with a
 //!   peer (NIP-77, or `REQ` when the peer lacks it), continuous `peers`,
@@ -31,6 +32,7 @@ mod pace;
 pub mod people;
 pub mod proto;
 pub mod server;
+pub mod submission;
 pub mod views;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};

@@ -17,7 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["proto"]),
     (
         "the node's own work",
-        &["ingest", "live", "inbox", "people", "views"],
+        &["ingest", "live", "inbox", "people", "submission", "views"],
     ),
     ("clients", &["client"]),
     ("mirror", &["mirror"]),

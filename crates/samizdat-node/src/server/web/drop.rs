@@ -17,18 +17,16 @@ use askama::Template;
 use axum::extract::{ConnectInfo, Multipart, State as Extract};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use samizdat_core::nostr::prelude::{Event, Keys, Timestamp, ToBech32};
+use samizdat_core::BlobHash;
+use samizdat_core::nostr::prelude::{Keys, Timestamp, ToBech32};
 use samizdat_core::person::{PersonReport, Source, Status};
-use samizdat_core::sealed::{self, Inner};
-use samizdat_core::sealed_file::{self, Role};
-use samizdat_core::sign::Draft;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::testimony::Testimony;
-use samizdat_core::{Attachment, BlobHash, kind, validate};
 use samizdat_store::InsertOutcome;
 
 use super::{Page, csrf, problem};
 use crate::pace::{PIECE_WITHIN, Pace};
+use crate::submission::{self, Content, Prepared, Submission, SubmissionError, Visibility};
 use crate::{IngestError, State};
 
 /// Files one submission may carry.
@@ -590,70 +588,35 @@ async fn leave(
             },
         )
     };
-    let visibility = fields.visibility.as_str();
-    let sealed = matches!(visibility, "sealed" | "private");
-    if sealed && state.documenters.is_empty() {
+    let visibility = Visibility::from_form(&fields.visibility);
+    if visibility.is_sealed() && state.documenters.is_empty() {
         return Err(refuse("error.no_documenters", ""));
     }
-    let keys = match fields.key.trim() {
+    let key = match fields.key.trim() {
         "" => None,
         text => Some(Keys::parse(text).map_err(|_| refuse("error.bad_key", ""))?),
     };
     let observed = parse_observed(&fields.observed).map_err(|d| refuse("error.bad_time", &d))?;
-    // The untouched originals go, sealed, to the documenters only.
-    let keep_originals = !sealed && fields.originals == "on" && !state.documenters.is_empty();
-    let files = std::mem::take(&mut fields.files);
-    let stripped = tokio::task::spawn_blocking(move || {
-        files
-            .into_iter()
-            .map(|(name, bytes)| {
-                let stripped = samizdat_media::strip(&bytes).map_err(|e| format!("{name}: {e}"))?;
-                let original = keep_originals.then_some(bytes);
-                Ok((name, stripped, original))
-            })
-            .collect::<Result<Vec<_>, String>>()
-    })
-    .await
-    .map_err(|e| fault(page, "stripping files", false, &e))?
-    .map_err(|why| refuse("error.bad_file", &why))?;
-    let attachments: Vec<Attachment> = stripped
-        .iter()
-        .map(|(_, s, _)| Attachment {
-            hash: BlobHash::of(s.bytes()),
-            mime: s.media_type().mime().to_string(),
-            size: s.bytes().len() as u64,
-            dim: s.dim(),
-        })
-        .collect();
     let place = Place {
         text: Some(fields.place.trim().to_string()).filter(|p| !p.is_empty()),
         geohash: None,
     };
     let lang = fields.lang.trim().to_lowercase();
-    let now = Timestamp::now();
-    let mut draft = match what {
-        Kind::Testimony => {
-            let testimony = Testimony {
-                text: fields.text.trim().to_string(),
-                lang,
-                place,
-                observed,
-                attachments: attachments.clone(),
-                topics: Vec::new(),
-            };
-            Draft {
-                kind: kind::TESTIMONY,
-                created_at: now,
-                tags: testimony.tags(),
-                content: testimony.content(),
-            }
-        }
+    let content = match what {
+        Kind::Testimony => Content::Testimony(Testimony {
+            text: fields.text.trim().to_string(),
+            lang,
+            place,
+            observed,
+            attachments: Vec::new(),
+            topics: Vec::new(),
+        }),
         Kind::Person => {
             let age = match fields.age.trim() {
                 "" => None,
                 a => Some(a.parse::<u8>().map_err(|_| refuse("error.bad_age", a))?),
             };
-            let report = PersonReport {
+            Content::Person(PersonReport {
                 name: fields.name.trim().to_string(),
                 aliases: fields
                     .aliases
@@ -676,80 +639,41 @@ async fn leave(
                     .map_err(|_| refuse("error.bad_form", &fields.source))?,
                 lang: Some(lang).filter(|l| !l.is_empty()),
                 details: fields.text.trim().to_string(),
-                attachments: attachments.clone(),
-            };
-            Draft {
-                kind: kind::PERSON_REPORT,
-                created_at: now,
-                tags: report.tags(),
-                content: report.content(),
-            }
+                attachments: Vec::new(),
+            })
         }
     };
-    if visibility == "private" {
-        // NIP-70: only the author may publish it.
-        draft.tags.push(vec!["-".to_string()]);
-    }
-    let new_key = keys.is_none();
-    let keys = keys.unwrap_or_else(Keys::generate);
-    let limits = state.config.events;
-    let record = draft
-        .sign(&keys)
-        .map_err(|e| refuse("error.invalid", e.reason()))?;
-    let record = validate(record, &limits, now)
-        .map_err(|e| refuse("error.invalid", &e.to_string()))?
-        .into_event();
-    let id = record.id;
-    // Encrypted files, and whether the stripped ones are stored as they are.
-    let mut blobs: Vec<Vec<u8>> = Vec::new();
+    let submission = Submission {
+        content,
+        visibility,
+        files: std::mem::take(&mut fields.files),
+        keep_originals: fields.originals == "on",
+        key,
+        documenters: state.documenters.clone(),
+        limits: state.config.events,
+        now: Timestamp::now(),
+    };
+    // Stripping, signing and sealing are CPU work: off the runtime.
+    let prepared = tokio::task::spawn_blocking(move || submission::prepare(submission))
+        .await
+        .map_err(|e| fault(page, "preparing a record", false, &e))?
+        .map_err(|e| match e {
+            SubmissionError::NoDocumenters => refuse("error.no_documenters", ""),
+            SubmissionError::File { .. } => refuse("error.bad_file", &e.to_string()),
+            SubmissionError::Invalid(why) => refuse("error.invalid", &why),
+        })?;
+    let Prepared {
+        id,
+        keys,
+        new_key,
+        visibility,
+        events,
+        files: stripped,
+        encrypted: blobs,
+        originals_sealed,
+    } = prepared;
+    let sealed = visibility.is_sealed();
     let public = !sealed;
-    let mut events: Vec<Event> = Vec::new();
-    let mut originals_sealed = 0usize;
-    if sealed {
-        let inner = Inner::Signed(record);
-        for reader in &state.documenters {
-            events.push(
-                sealed::wrap(&keys, &inner, reader, &[], now)
-                    .map_err(|e| refuse("error.invalid", &e.to_string()))?,
-            );
-        }
-        for ((_, s, _), a) in stripped.iter().zip(&attachments) {
-            let file = sealed_file::seal(
-                &keys,
-                &state.documenters,
-                s.bytes(),
-                &a.mime,
-                id,
-                Role::Attachment,
-                now,
-            )
-            .map_err(|e| refuse("error.invalid", &e.to_string()))?;
-            events.extend(file.wraps.into_iter().map(|(_, w)| w));
-            blobs.push(file.encrypted);
-        }
-    } else {
-        events.push(record);
-        // Evidence: the untouched files, whose link to the public copies
-        // exists only inside the seal.
-        for ((_, _, original), a) in stripped.iter().zip(&attachments) {
-            let Some(original) = original.as_deref().filter(|o| BlobHash::of(o) != a.hash) else {
-                continue;
-            };
-            let file = sealed_file::seal(
-                &keys,
-                &state.documenters,
-                original,
-                &a.mime,
-                id,
-                Role::Original { stripped: a.hash },
-                now,
-            )
-            .map_err(|e| refuse("error.invalid", &e.to_string()))?;
-            events.extend(file.wraps.into_iter().map(|(_, w)| w));
-            blobs.push(file.encrypted);
-            originals_sealed += 1;
-        }
-    }
     let store = state.ingest.store().clone();
     let written = tokio::task::spawn_blocking(move || {
         // The blobs this record brings that were not here before: if the
@@ -766,7 +690,7 @@ async fn leave(
                 Ok::<_, samizdat_store::BlobError>(())
             };
         if public {
-            for (_, s, _) in &stripped {
+            for (_, s) in &stripped {
                 put(BlobHash::of(s.bytes()), &|| {
                     store.blobs().put_stripped(s).map(drop)
                 })?;
@@ -805,7 +729,7 @@ async fn leave(
         sealed, files = stripped.len(), "web: a record was left in the drop box");
     let files = stripped
         .iter()
-        .map(|(name, s, _)| {
+        .map(|(name, s)| {
             let removed = if s.removed().is_empty() {
                 page.t("stored.nothing_removed").to_string()
             } else {
@@ -825,7 +749,7 @@ async fn leave(
             },
             id: if sealed { String::new() } else { id.to_hex() },
             sealed,
-            private: visibility == "private",
+            private: visibility == Visibility::Private,
             documenters: state.documenters.len(),
             originals_sealed,
             files,
