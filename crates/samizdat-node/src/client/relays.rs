@@ -208,7 +208,6 @@ fn backoff(first: Duration, failures: u32) -> Duration {
 }
 
 /// Asks the relay which of `ids` it holds, and sends it the others.
-#[allow(clippy::too_many_arguments)]
 async fn chunk(
     link: &mut Link,
     store: &Store,

@@ -110,19 +110,32 @@ enum Step {
     Stopped(Stop),
 }
 
+/// What every step of one blob phase shares: the store, the peer, what
+/// was asked, the budget, and the bytes the events' phase spent of it.
+#[derive(Clone, Copy)]
+pub struct Run<'a> {
+    pub store: &'a Store,
+    pub peer: &'a Peer,
+    pub options: &'a SyncOptions,
+    pub budget: &'a Budget,
+    pub wire: u64,
+}
+
 /// Moves the blobs in `hashes` (referenced by the synced records) that one
-/// side lacks, in the directions `options` allows.
-#[allow(clippy::too_many_arguments)]
+/// side lacks, in the directions the options allow.
 pub async fn sync(
-    store: &Store,
-    peer: &Peer,
+    run: Run<'_>,
     hashes: Vec<BlobHash>,
-    options: &SyncOptions,
-    budget: &Budget,
-    wire: u64,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
+    let Run {
+        store,
+        peer,
+        options,
+        budget,
+        wire,
+    } = run;
     let (here, absent): (Vec<BlobHash>, Vec<BlobHash>) =
         hashes.into_iter().partition(|h| store.blobs().contains(h));
     if options.direction.pulls() && !absent.is_empty() {
@@ -152,11 +165,7 @@ pub async fn sync(
                 summary.stopped = Some(stop);
                 return Ok(());
             }
-            match fetch(
-                store, peer, &hash, size, options, budget, wire, summary, observer,
-            )
-            .await?
-            {
+            match fetch(run, &hash, size, summary, observer).await? {
                 Step::Done => summary.blobs_received += 1,
                 Step::Refused(why) => {
                     summary.blobs_rejected += 1;
@@ -235,18 +244,20 @@ async fn heads(
 
 /// Downloads one blob into its partial file, resuming what an earlier
 /// run left, then checks and stores it.
-#[allow(clippy::too_many_arguments)]
 async fn fetch(
-    store: &Store,
-    peer: &Peer,
+    run: Run<'_>,
     hash: &BlobHash,
     size: u64,
-    options: &SyncOptions,
-    budget: &Budget,
-    wire: u64,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<Step, SyncError> {
+    let Run {
+        store,
+        peer,
+        options,
+        budget,
+        wire,
+    } = run;
     let max = options.max_blob_bytes;
     if size > max {
         return Ok(Step::Refused(format!(

@@ -18,6 +18,8 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct Link {
     socket: Socket,
+    /// The peer's address, as given.
+    url: String,
     /// What crossed this link's sockets (the connection it replaced
     /// included, see [`reconnect`](Self::reconnect)), compressed and
     /// framed: the bytes the network carried.
@@ -69,6 +71,7 @@ impl Link {
             .map_err(|e| SyncError::Connect(url.to_string(), e))?;
         Ok(Link {
             socket,
+            url: url.to_string(),
             meter,
             patience,
             deadline: None,
@@ -124,13 +127,19 @@ impl Link {
 
     /// A fresh connection to the same peer in place of this one, its
     /// bytes counted with this one's.
-    pub async fn reconnect(&mut self, url: &str, proxy: Option<&Proxy>) -> Result<(), SyncError> {
-        let mut fresh = Self::metered(url, self.patience, proxy, self.meter.clone()).await?;
+    pub async fn reconnect(&mut self, proxy: Option<&Proxy>) -> Result<(), SyncError> {
+        let url = self.url.clone();
+        let mut fresh = Self::metered(&url, self.patience, proxy, self.meter.clone()).await?;
         fresh.deadline = self.deadline;
         fresh.identity = self.identity.clone();
-        fresh.authenticate(url).await?;
+        fresh.authenticate(&url).await?;
         std::mem::replace(self, fresh).close().await;
         Ok(())
+    }
+
+    /// The peer's address, as given.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn bytes_in(&self) -> u64 {

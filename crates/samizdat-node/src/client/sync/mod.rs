@@ -332,7 +332,7 @@ async fn sync_steps(
     .await?;
     link.deadline = budget.deadline;
     let events = exchange(
-        &mut link, store, url, &filter, options, &budget, summary, observer,
+        &mut link, store, &filter, options, &budget, summary, observer,
     )
     .await;
     summary.wire_in = link.bytes_in();
@@ -358,21 +358,22 @@ async fn sync_steps(
                 .await
                 .map_err(|_| SyncError::Link("reading the store stopped".into()))??
         };
-        let wire = summary.wire_in + summary.wire_out;
-        blobs::sync(
-            store, &peer, hashes, options, &budget, wire, summary, observer,
-        )
-        .await?;
+        let run = blobs::Run {
+            store,
+            peer: &peer,
+            options,
+            budget: &budget,
+            wire: summary.wire_in + summary.wire_out,
+        };
+        blobs::sync(run, hashes, summary, observer).await?;
     }
     Ok(())
 }
 
 /// The events: find the difference, then move it.
-#[allow(clippy::too_many_arguments)]
 async fn exchange(
     link: &mut Link,
     store: &Store,
-    url: &str,
     filter: &Map<String, Value>,
     options: &SyncOptions,
     budget: &Budget,
@@ -385,10 +386,10 @@ async fn exchange(
         Ok(diff) => diff,
         Err(ReconcileError::Fatal(e)) => return Err(e),
         Err(ReconcileError::Unsupported(why)) => {
-            tracing::info!(peer = url, reason = %why, "no NIP-77; diffing with REQ");
+            tracing::info!(peer = link.url(), reason = %why, "no NIP-77; diffing with REQ");
             summary.method = Method::Req;
             // The peer may have closed on the unknown message: start afresh.
-            link.reconnect(url, options.proxy.as_ref()).await?;
+            link.reconnect(options.proxy.as_ref()).await?;
             let pulls = options.direction.pulls();
             let ours =
                 fallback::diff(link, store, filter, options, pulls, summary, observer).await?;

@@ -264,6 +264,8 @@ pub async fn push(
 ) -> Result<(), SyncError> {
     observer.phase("sending", Some(ids.len() as u64));
     let mut pusher = Pusher {
+        store,
+        budget,
         sent: Vec::new(),
         in_flight: HashSet::new(),
         later: Vec::new(),
@@ -280,7 +282,7 @@ pub async fn push(
             .collect();
         for chunk in round.chunks(IDS_PER_READ) {
             let sent = pusher
-                .send(link, store, chunk, kinds.clone(), budget, summary, observer)
+                .send(link, chunk, kinds.clone(), summary, observer)
                 .await?;
             for id in &pusher.sent {
                 left.remove(id);
@@ -300,10 +302,7 @@ pub async fn push(
         let again = std::mem::take(&mut pusher.later);
         pusher.pause = pusher.pause.max(MIN_PAUSE);
         for chunk in again.chunks(IDS_PER_READ) {
-            if !pusher
-                .send(link, store, chunk, None, budget, summary, observer)
-                .await?
-            {
+            if !pusher.send(link, chunk, None, summary, observer).await? {
                 break;
             }
         }
@@ -327,7 +326,9 @@ const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// The state of one push: what awaits an `OK`, what to send again, and
 /// how long to wait between events.
-struct Pusher {
+struct Pusher<'a> {
+    store: &'a Store,
+    budget: &'a Budget,
     /// What the last `send` sent.
     sent: Vec<[u8; 32]>,
     in_flight: HashSet<String>,
@@ -338,20 +339,18 @@ struct Pusher {
     limited: bool,
 }
 
-impl Pusher {
+impl Pusher<'_> {
     /// Sends the events of `chunk` (of `kinds`, if given); false when the
     /// budget stopped it.
-    #[allow(clippy::too_many_arguments)]
     async fn send(
         &mut self,
         link: &mut Link,
-        store: &Store,
         chunk: &[[u8; 32]],
         kinds: Option<Vec<u16>>,
-        budget: &Budget,
         summary: &mut Summary,
         observer: &mut dyn Observer,
     ) -> Result<bool, SyncError> {
+        let (store, budget) = (self.store, self.budget);
         let query = Query {
             ids: Some(
                 chunk
