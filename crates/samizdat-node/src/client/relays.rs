@@ -17,11 +17,12 @@ use rayon::prelude::*;
 use samizdat_core::kind;
 use samizdat_core::nostr::prelude::EventId;
 use samizdat_store::{Query, Store, StoreError};
-use serde_json::{Value, json};
+use serde_json::{Map, json};
 
 use crate::client::proxy::Proxy;
-use crate::client::sync::link::{Link, str_at};
+use crate::client::sync::link::Link;
 use crate::client::sync::{Observer, SyncError};
+use crate::proto::client::{RelayMessage, claimed_id, send};
 
 /// Ids asked about, and events sent, per round.
 const CHUNK: usize = 100;
@@ -265,7 +266,7 @@ async fn chunk(
                 tokio::time::sleep(wait).await;
             }
             let stored = &order[i];
-            link.feed(format!(r#"["EVENT",{}]"#, stored.json)).await?;
+            link.feed(send::event(&stored.json)).await?;
             pushed.sent_bytes += stored.json.len() as u64;
             in_flight.push((hex::encode(stored.id), i, tries));
         }
@@ -274,17 +275,19 @@ async fn chunk(
             // The run's budget is spent.
             break;
         }
-        let (message, _) = link.recv().await?;
-        if str_at(&message, 0) != "OK" {
+        let text = link.recv().await?;
+        let Ok(RelayMessage::Ok {
+            id,
+            accepted,
+            message: reason,
+        }) = RelayMessage::parse(&text)
+        else {
             continue;
-        }
-        let id = str_at(&message, 1);
-        let Some(pos) = in_flight.iter().position(|(x, _, _)| x == id) else {
+        };
+        let Some(pos) = in_flight.iter().position(|(x, _, _)| *x == id) else {
             continue;
         };
         let (_, i, tries) = in_flight.swap_remove(pos);
-        let accepted = message.get(2).and_then(Value::as_bool).unwrap_or(false);
-        let reason = str_at(&message, 3);
         if accepted {
             pushed.sent += 1;
             slow = slow.mul_f64(0.5);
@@ -314,30 +317,29 @@ async fn held(link: &mut Link, ids: &[[u8; 32]]) -> Result<HashSet<[u8; 32]>, Sy
     let sub = format!("publish-{}", first.get(..8).unwrap_or(""));
     let sub = sub.as_str();
     let list: Vec<String> = ids.iter().map(hex::encode).collect();
-    let request = json!(["REQ", sub, {"ids": list, "limit": ids.len()}]);
-    link.send(request.to_string()).await?;
+    let mut filter = Map::new();
+    filter.insert("ids".into(), json!(list));
+    filter.insert("limit".into(), json!(ids.len()));
+    link.send(send::req(sub, &[&filter])).await?;
     let mut there = HashSet::new();
     // Bounded: at most one message per id asked about, plus the end.
     for _ in 0..=ids.len() + 16 {
-        let (message, _) = link.recv().await?;
-        match (str_at(&message, 0), str_at(&message, 1) == sub) {
-            ("EVENT", true) => {
-                let mut id = [0u8; 32];
-                let text = message
-                    .get(2)
-                    .and_then(|e| e.get("id"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if hex::decode_to_slice(text, &mut id).is_ok() && ids.contains(&id) {
+        let text = link.recv().await?;
+        match RelayMessage::parse(&text) {
+            Ok(RelayMessage::Event {
+                sub: s,
+                event: Some(event),
+            }) if s == sub => {
+                if let Some(id) = claimed_id(event).filter(|id| ids.contains(id)) {
                     there.insert(id);
                 }
             }
-            ("EOSE", true) => break,
-            ("CLOSED", true) => return Ok(HashSet::new()),
+            Ok(RelayMessage::Eose { sub: s }) if s == sub => break,
+            Ok(RelayMessage::Closed { sub: s, .. }) if s == sub => return Ok(HashSet::new()),
             _ => {}
         }
     }
-    link.send(json!(["CLOSE", sub]).to_string()).await?;
+    link.send(send::close(sub)).await?;
     Ok(there)
 }
 

@@ -1,6 +1,7 @@
-//! The relay's wire format: client messages in, relay messages out
-//! (NIP-01, NIP-42, NIP-45, NIP-77). Only this module knows the JSON
-//! arrays; the rest of the relay works with these types.
+//! The relay's half of the wire format: client messages in, relay
+//! messages out (NIP-01, NIP-42, NIP-45, NIP-77). This module and its
+//! counterpart, `proto::client`, are the only ones that know the JSON
+//! arrays; the rest of the node works with their types.
 
 use serde_json::value::RawValue;
 

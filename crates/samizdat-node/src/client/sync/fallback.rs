@@ -10,9 +10,10 @@ use samizdat_core::nostr::prelude::Event;
 use samizdat_store::Store;
 use serde_json::{Map, Value, json};
 
-use super::link::{Link, str_at};
+use super::link::Link;
 use super::transfer::{account, commit};
 use super::{Observer, Summary, SyncError, SyncOptions};
+use crate::proto::client::{RelayMessage, claimed_id, send};
 
 /// Events asked for per page, and ids per "do you have these" query.
 const PAGE: usize = 500;
@@ -74,17 +75,16 @@ async fn page_through(
         if let Some(until) = until {
             f.insert("until".into(), json!(until));
         }
-        link.send(json!(["REQ", id, f]).to_string()).await?;
+        link.send(send::req(&id, &[&f])).await?;
         summary.round_trips += 1;
         let mut fresh = 0;
         let mut oldest = u64::MAX;
         let mut batch = Vec::new();
         for _ in 0..PAGE * 4 + 64 {
-            let (message, raw) = link.recv().await?;
-            match (str_at(&message, 0), str_at(&message, 1)) {
-                ("EVENT", s) if s == id => {
-                    let Some(Ok(event)) = message.get(2).map(|e| Event::from_json(e.to_string()))
-                    else {
+            let text = link.recv().await?;
+            match RelayMessage::parse(&text) {
+                Ok(RelayMessage::Event { sub, event }) if sub == id => {
+                    let Some(Ok(event)) = event.map(|e| Event::from_json(e.get())) else {
                         summary.rejected_from_peer += 1;
                         continue;
                     };
@@ -99,18 +99,18 @@ async fn page_through(
                     // forgery claiming the id cannot shadow the genuine
                     // event after it.
                     if !here {
-                        summary.received_bytes += raw.len() as u64;
+                        summary.received_bytes += text.len() as u64;
                         batch.push(event);
                     }
                 }
-                ("EOSE", s) if s == id => break,
-                ("CLOSED", s) if s == id => {
-                    return Err(SyncError::Refused(str_at(&message, 2).to_string()));
+                Ok(RelayMessage::Eose { sub }) if sub == id => break,
+                Ok(RelayMessage::Closed { sub, message }) if sub == id => {
+                    return Err(SyncError::Refused(message.into_owned()));
                 }
                 _ => {}
             }
         }
-        link.send(json!(["CLOSE", id]).to_string()).await?;
+        link.send(send::close(&id)).await?;
         if !batch.is_empty() {
             let store = store.clone();
             let limits = options.limits;
@@ -140,31 +140,32 @@ async fn which_they_have(
     let mut have = HashSet::new();
     for (n, chunk) in ids.chunks(IDS_PER_REQ).enumerate() {
         let id = format!("have-{n}");
-        let filter = json!({
-            "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
-            "limit": chunk.len(),
-        });
-        link.send(json!(["REQ", id, filter]).to_string()).await?;
+        let mut filter = Map::new();
+        filter.insert(
+            "ids".into(),
+            json!(chunk.iter().map(hex::encode).collect::<Vec<_>>()),
+        );
+        filter.insert("limit".into(), json!(chunk.len()));
+        link.send(send::req(&id, &[&filter])).await?;
         summary.round_trips += 1;
         for _ in 0..chunk.len() + 64 {
-            let (message, _) = link.recv().await?;
-            match (str_at(&message, 0), str_at(&message, 1)) {
-                ("EVENT", s) if s == id => {
-                    let hex_id = message
-                        .get(2)
-                        .and_then(|e| e.get("id"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    let mut key = [0u8; 32];
-                    if hex::decode_to_slice(hex_id, &mut key).is_ok() {
+            let text = link.recv().await?;
+            match RelayMessage::parse(&text) {
+                Ok(RelayMessage::Event {
+                    sub,
+                    event: Some(event),
+                }) if sub == id => {
+                    if let Some(key) = claimed_id(event) {
                         have.insert(key);
                     }
                 }
-                ("EOSE", s) | ("CLOSED", s) if s == id => break,
+                Ok(RelayMessage::Eose { sub } | RelayMessage::Closed { sub, .. }) if sub == id => {
+                    break;
+                }
                 _ => {}
             }
         }
-        link.send(json!(["CLOSE", id]).to_string()).await?;
+        link.send(send::close(&id)).await?;
     }
     Ok(have)
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use samizdat_core::nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, Tag};
-use serde_json::Value;
 use yawc::{Frame, OpCode};
 
 use super::SyncError;
 use crate::client::proxy::Proxy;
 use crate::client::wire::{Dial, Meter, Socket};
+use crate::proto::client::{RelayMessage, send};
 
 /// Largest message taken from a peer: a peer is not trusted to be small.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -88,11 +88,13 @@ impl Link {
             return Ok(());
         };
         let challenge = match self.recv_within(self.patience.min(CHALLENGE_WAIT)).await {
-            Ok((message, _)) if str_at(&message, 0) == "AUTH" => str_at(&message, 1).to_string(),
-            Ok((_, raw)) => {
-                tracing::debug!(peer = url, message = %raw, "no NIP-42 challenge");
-                return Ok(());
-            }
+            Ok(text) => match RelayMessage::parse(&text) {
+                Ok(RelayMessage::Auth { challenge }) => challenge.into_owned(),
+                _ => {
+                    tracing::debug!(peer = url, message = %text, "no NIP-42 challenge");
+                    return Ok(());
+                }
+            },
             Err(SyncError::Timeout(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
@@ -106,18 +108,20 @@ impl Link {
             .finalize(&keys)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         let id = event.id.to_hex();
-        self.send(format!("[\"AUTH\",{}]", event.as_json())).await?;
+        self.send(send::auth(&event.as_json())).await?;
         // Bounded: a few messages at most come before the answer.
         for _ in 0..16 {
-            let (message, _) = self.recv().await?;
-            if str_at(&message, 0) == "OK" && str_at(&message, 1) == id {
-                self.authenticated = message.get(2).and_then(Value::as_bool) == Some(true);
-                if !self.authenticated {
-                    tracing::info!(
-                        peer = url,
-                        reason = str_at(&message, 3),
-                        "authentication refused"
-                    );
+            let text = self.recv().await?;
+            if let Ok(RelayMessage::Ok {
+                id: answered,
+                accepted,
+                message,
+            }) = RelayMessage::parse(&text)
+                && answered == id
+            {
+                self.authenticated = accepted;
+                if !accepted {
+                    tracing::info!(peer = url, reason = %message, "authentication refused");
                 }
                 return Ok(());
             }
@@ -174,27 +178,30 @@ impl Link {
         self.flush().await
     }
 
-    /// The next message as a JSON array, with its raw text, waiting at most
-    /// `patience`. Messages that are not JSON arrays are skipped (and
-    /// counted).
-    pub async fn recv(&mut self) -> Result<(Vec<Value>, String), SyncError> {
+    /// The next message that reads as a relay message
+    /// ([`RelayMessage::parse`] takes it), as its text, waiting at most
+    /// `patience`. Messages that do not read are skipped (and counted).
+    pub async fn recv(&mut self) -> Result<String, SyncError> {
         self.recv_within(self.patience).await
     }
 
-    pub async fn recv_within(&mut self, wait: Duration) -> Result<(Vec<Value>, String), SyncError> {
+    pub async fn recv_within(&mut self, wait: Duration) -> Result<String, SyncError> {
         // Bounded: at most this many unreadable messages in a row.
         for _ in 0..1_000 {
             let text = self.recv_text_within(wait).await?;
-            if let Some(array) = parse(&text) {
-                return Ok((array, text));
+            match RelayMessage::parse(&text) {
+                Ok(_) => return Ok(text),
+                Err(e) => {
+                    tracing::debug!(message = %text, error = %e, "unreadable message from the peer")
+                }
             }
         }
         Err(SyncError::Link("the peer sends nothing readable".into()))
     }
 
     /// The next text message as it came, waiting at most `patience`: for a
-    /// caller that reads the messages it expects most without building a
-    /// JSON tree of each, and [`parse`]s the others.
+    /// caller that reads the messages it expects most in its own way, and
+    /// the others with [`RelayMessage::parse`].
     pub async fn recv_text(&mut self) -> Result<String, SyncError> {
         self.recv_text_within(self.patience).await
     }
@@ -261,20 +268,4 @@ async fn bounded<T>(
             .await
             .map_err(|_| SyncError::Timeout(what)),
     }
-}
-
-/// A message as a JSON array; anything else is logged and refused.
-pub fn parse(text: &str) -> Option<Vec<Value>> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(array)) => Some(array),
-        _ => {
-            tracing::debug!(message = %text, "unreadable message from the peer");
-            None
-        }
-    }
-}
-
-/// `array[i]` as a string, or "".
-pub fn str_at(array: &[Value], i: usize) -> &str {
-    array.get(i).and_then(Value::as_str).unwrap_or("")
 }

@@ -30,10 +30,11 @@ use samizdat_store::Store;
 use serde_json::{Map, Value, json};
 
 use crate::config::{Direction, RelayLimits};
+use crate::proto::client::{RelayMessage, send};
 use crate::proto::filter::Filter;
 use crate::proto::nip77::keys::{KeyStorage, time_range};
 use crate::proto::nip77::{self, NegError, Reconciler};
-use link::{Link, str_at};
+use link::Link;
 
 /// What to sync and how.
 #[derive(Debug, Clone)]
@@ -595,8 +596,7 @@ async fn reconcile_range(
     .map_err(|e| SyncError::Protocol(e.to_string()))?;
 
     let id = format!("neg-{sub}");
-    link.send(json!(["NEG-OPEN", id, filter, nip77::to_hex(&init)]).to_string())
-        .await?;
+    link.send(send::neg_open(&id, filter, &init)).await?;
     let mut diff = Diff::default();
     // Bounded: reconciliation of any set ends in a few dozen rounds.
     for _ in 0..10_000 {
@@ -607,8 +607,8 @@ async fn reconcile_range(
         } else {
             link.patience
         };
-        let (message, raw) = match link.recv_within(wait).await {
-            Ok(m) => m,
+        let text = match link.recv_within(wait).await {
+            Ok(text) => text,
             Err(SyncError::Timeout(_)) if first => {
                 return Err(ReconcileError::Unsupported("no answer to NEG-OPEN".into()));
             }
@@ -617,41 +617,37 @@ async fn reconcile_range(
             }
             Err(e) => return Err(e.into()),
         };
-        match (str_at(&message, 0), str_at(&message, 1)) {
-            ("NEG-MSG", s) if s == id => {
+        match RelayMessage::parse(&text) {
+            Ok(RelayMessage::NegMsg { sub, message }) if sub == id => {
                 // Counted by answers, not by messages: the node's AUTH
                 // challenge or a NOTICE is not a round trip.
                 *round_trips += 1;
-                let bytes = nip77::from_hex(str_at(&message, 2))
+                let bytes = nip77::from_hex(&message)
                     .ok_or_else(|| SyncError::Protocol("NEG-MSG is not hex".into()))?;
                 let next = session
                     .next(&bytes, &mut diff.ours, &mut diff.theirs)
                     .map_err(|e| SyncError::Protocol(e.to_string()))?;
                 match next {
-                    Some(next) => {
-                        link.send(json!(["NEG-MSG", id, nip77::to_hex(&next)]).to_string())
-                            .await?;
-                    }
+                    Some(next) => link.send(send::neg_msg(&id, &next)).await?,
                     None => {
-                        link.send(json!(["NEG-CLOSE", id]).to_string()).await?;
+                        link.send(send::neg_close(&id)).await?;
                         return Ok(Outcome::Done(diff));
                     }
                 }
             }
-            ("NEG-ERR", s) if s == id => {
-                let reason = str_at(&message, 2).to_string();
+            Ok(RelayMessage::NegErr { sub, reason }) if sub == id => {
                 if reason.starts_with("blocked:") {
-                    return Ok(Outcome::TooLarge(reason));
+                    return Ok(Outcome::TooLarge(reason.into_owned()));
                 }
-                return Err(ReconcileError::Unsupported(reason));
+                return Err(ReconcileError::Unsupported(reason.into_owned()));
             }
-            ("NOTICE", _) if first => {
-                return Err(ReconcileError::Unsupported(str_at(&message, 1).to_string()));
+            Ok(RelayMessage::Notice { message }) if first => {
+                return Err(ReconcileError::Unsupported(message.into_owned()));
             }
-            ("CLOSED", s) if s == id => {
-                return Err(ReconcileError::Unsupported(str_at(&message, 2).to_string()));
+            Ok(RelayMessage::Closed { sub, message }) if sub == id => {
+                return Err(ReconcileError::Unsupported(message.into_owned()));
             }
-            _ => tracing::debug!(message = %raw, "ignored while reconciling"),
+            _ => tracing::debug!(message = %text, "ignored while reconciling"),
         }
     }
     Err(SyncError::Protocol("reconciliation did not end".into()).into())

@@ -9,11 +9,11 @@ use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
 use samizdat_core::{Limits, VerifiedEvent, validate};
 use samizdat_store::{Committed, InsertOutcome, Query, Store};
-use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use serde_json::{Map, json};
 
-use super::link::{Link, str_at};
+use super::link::Link;
 use super::{Budget, Observer, Summary, SyncError, SyncOptions, priority_kinds};
+use crate::proto::client::{RelayMessage, send};
 
 /// Ids asked for in one `REQ`: within common relays' limits (strfry answers
 /// at most 500 events to one filter by default).
@@ -107,14 +107,16 @@ async fn fetch(
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
     let id = format!("pull-{sub}");
-    let mut filter = json!({
-        "ids": chunk.iter().map(hex::encode).collect::<Vec<_>>(),
-        "limit": chunk.len(),
-    });
+    let mut filter = Map::new();
+    filter.insert(
+        "ids".into(),
+        json!(chunk.iter().map(hex::encode).collect::<Vec<_>>()),
+    );
+    filter.insert("limit".into(), json!(chunk.len()));
     if let Some(kinds) = kinds {
-        filter["kinds"] = json!(kinds);
+        filter.insert("kinds".into(), json!(kinds));
     }
-    link.send(json!(["REQ", id, filter]).to_string()).await?;
+    link.send(send::req(&id, &[&filter])).await?;
     summary.round_trips += 1;
     // Bounded: at most the chunk's events and a few other messages.
     for _ in 0..chunk.len() + 64 {
@@ -137,7 +139,7 @@ async fn fetch(
             Err(()) => summary.rejected_from_peer += 1,
         }
     }
-    link.send(json!(["CLOSE", id]).to_string()).await
+    link.send(send::close(&id)).await
 }
 
 /// One message of the answer to a pull's `REQ`.
@@ -151,28 +153,19 @@ enum Read {
     Other,
 }
 
-/// Reads `text` as part of the answer to subscription `sub`. An event is
-/// read straight from the message: its JSON is parsed once, into the
-/// event, not into a tree first and back to text; a message that does not
-/// fit that shape (an escape in a string, say) is read the long way.
+/// Reads `text` as part of the answer to subscription `sub`. An event's
+/// JSON is parsed once, into the event, not into a tree first and back
+/// to text.
 fn read(text: &str, sub: &str) -> Read {
-    if let Ok(("EVENT", s, event)) = serde_json::from_str::<(&str, &str, &RawValue)>(text) {
-        if s != sub {
-            return Read::Other;
+    match RelayMessage::parse(text) {
+        Ok(RelayMessage::Event { sub: s, event }) if s == sub => Read::Event(
+            event
+                .ok_or(())
+                .and_then(|e| samizdat_core::validate::parse(e.get()).map_err(|_| ())),
+        ),
+        Ok(RelayMessage::Eose { sub: s } | RelayMessage::Closed { sub: s, .. }) if s == sub => {
+            Read::End
         }
-        return Read::Event(samizdat_core::validate::parse(event.get()).map_err(|_| ()));
-    }
-    let Some(message) = super::link::parse(text) else {
-        return Read::Other;
-    };
-    match (str_at(&message, 0), str_at(&message, 1)) {
-        ("EVENT", s) if s == sub => match message.get(2) {
-            Some(event) => {
-                Read::Event(samizdat_core::validate::parse(&event.to_string()).map_err(|_| ()))
-            }
-            None => Read::Event(Err(())),
-        },
-        ("EOSE", s) | ("CLOSED", s) if s == sub => Read::End,
         _ => Read::Other,
     }
 }
@@ -400,7 +393,7 @@ impl Pusher<'_> {
                 link.flush().await?;
                 tokio::time::sleep(self.pause).await;
             }
-            let message = format!(r#"["EVENT",{}]"#, stored.json);
+            let message = send::event(&stored.json);
             summary.sent_bytes += stored.json.len() as u64;
             self.in_flight.insert(hex::encode(stored.id));
             self.sent.push(stored.id);
@@ -433,14 +426,19 @@ impl Pusher<'_> {
     ) -> Result<(), SyncError> {
         link.flush().await?;
         for _ in 0..1_000 {
-            let (message, _) = link.recv().await?;
-            let id = str_at(&message, 1);
-            if str_at(&message, 0) != "OK" || !self.in_flight.remove(id) {
+            let text = link.recv().await?;
+            let Ok(RelayMessage::Ok {
+                id,
+                accepted,
+                message: reason,
+            }) = RelayMessage::parse(&text)
+            else {
+                continue;
+            };
+            if !self.in_flight.remove(id.as_ref()) {
                 continue;
             }
             summary.round_trips += u64::from(self.in_flight.is_empty());
-            let accepted = message.get(2).and_then(Value::as_bool).unwrap_or(false);
-            let reason = str_at(&message, 3);
             let mut bytes = [0u8; 32];
             if accepted || reason.starts_with("duplicate:") {
                 summary.sent += 1;
@@ -451,7 +449,7 @@ impl Pusher<'_> {
                 }
                 observer.advance(1);
             } else if reason.starts_with("rate-limited:")
-                && hex::decode_to_slice(id, &mut bytes).is_ok()
+                && hex::decode_to_slice(id.as_ref(), &mut bytes).is_ok()
             {
                 self.later.push(bytes);
                 if !self.limited {
