@@ -9,6 +9,8 @@
 //!   messages, NIP-77 negentropy);
 //! - the node's own work: `ingest` (the one way in for events: validate
 //!   on every core, commit in batches, then tell live subscribers),
+//!   `import` (JSON lines of events, a chunk validated while the last
+//!   commits),
 //!   `live`, `inbox` (sealed records addressed to one key), `people`
 //!   (the registry from the store), `submission` (a witness's record
 //!   stripped, built, signed and sealed, off the runtime), `views` (what
@@ -23,6 +25,7 @@
 
 pub mod client;
 pub mod config;
+pub mod import;
 pub mod inbox;
 mod ingest;
 mod live;

@@ -17,7 +17,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["proto"]),
     (
         "the node's own work",
-        &["ingest", "live", "inbox", "people", "submission", "views"],
+        &[
+            "ingest",
+            "import",
+            "live",
+            "inbox",
+            "people",
+            "submission",
+            "views",
+        ],
     ),
     ("clients", &["client"]),
     ("mirror", &["mirror"]),

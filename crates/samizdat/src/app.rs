@@ -25,7 +25,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Events(c) => cmd::events::run(&ctx, c),
         Command::Blob(c) => cmd::blob::run(&ctx, c),
         Command::Media(c) => cmd::blob::media(&ctx, c),
-        Command::Bench(c) => cmd::bench::run(c),
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Sync(a) => cmd::sync::run(&ctx, a),
         Command::Bundle(c) => cmd::bundle::run(&ctx, c),

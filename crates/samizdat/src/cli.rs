@@ -85,10 +85,6 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Measure ingest against signature verification alone, or the node
-    /// against nostr-rs-relay
-    #[command(subcommand)]
-    Bench(BenchCommand),
     /// Destroy this node's keys and data, keys first (asks to confirm)
     Wipe(WipeArgs),
     /// Pack the whole data directory into one encrypted file while no node
@@ -102,10 +98,7 @@ impl Command {
     pub fn uses_network(&self) -> bool {
         matches!(
             self,
-            Command::Serve(_)
-                | Command::Sync(_)
-                | Command::Publish(PublishCommand::Relays { .. })
-                | Command::Bench(BenchCommand::Relay(_) | BenchCommand::Sync(_))
+            Command::Serve(_) | Command::Sync(_) | Command::Publish(PublishCommand::Relays { .. })
         )
     }
 }
@@ -588,121 +581,6 @@ pub enum BlobCommand {
 pub enum MediaCommand {
     /// List the identifying metadata in a file (GPS, camera, times…)
     Inspect { file: PathBuf },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Ingest generated signed events into a fresh store, beside signature
-    /// verification alone, in the same run
-    Ingest {
-        /// How many events
-        #[arg(long, default_value_t = 100_000)]
-        events: usize,
-        /// CPU cores to use (the process is pinned to them)
-        #[arg(long, default_value_t = 1)]
-        cores: usize,
-        /// What the events look like
-        #[arg(long, value_enum, default_value = "testimony")]
-        shape: Shape,
-    },
-    /// Run `samizdat serve` (and nostr-rs-relay, if given) on loopback and
-    /// measure both with the same events and queries: ingest with one and
-    /// with many events in flight, REQ latency, memory, bytes on disk;
-    /// beside signature verification on every core
-    Relay(BenchRelayArgs),
-    /// Sync two stores over loopback: reconciliation beside the negentropy
-    /// crate in memory, full transfer beside signature verification
-    Sync(BenchSyncArgs),
-    /// Export and import a bundle of testimonies with photos, beside
-    /// signature verification alone
-    Bundle(BenchBundleArgs),
-    /// Match new person reports against a registry on one core, beside
-    /// exact lookups of the same reports
-    People(BenchPeopleArgs),
-    /// Publish a static mirror of generated testimonies, again after one
-    /// new record, and check it; beside signature verification alone
-    Publish(BenchPublishArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct BenchPublishArgs {
-    /// Testimonies in the mirror
-    #[arg(long, default_value_t = 100_000)]
-    pub records: usize,
-    /// Photos, each attached to one testimony
-    #[arg(long, default_value_t = 1_000)]
-    pub blobs: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchPeopleArgs {
-    /// People in the registry
-    #[arg(long, default_value_t = 100_000)]
-    pub registry: usize,
-    /// New reports to match against it
-    #[arg(long, default_value_t = 10_000)]
-    pub reports: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchBundleArgs {
-    /// Testimonies in the bundle
-    #[arg(long, default_value_t = 100_000)]
-    pub events: usize,
-    /// Photos, each attached to one testimony
-    #[arg(long, default_value_t = 1_000)]
-    pub blobs: usize,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchSyncArgs {
-    /// Events in each of the two stores
-    #[arg(long, default_value_t = 1_000_000)]
-    pub events: usize,
-    /// How many events only one side has (half on each)
-    #[arg(long, default_value_t = 1_000)]
-    pub differ: usize,
-    /// Events moved to an empty peer
-    #[arg(long, default_value_t = 100_000)]
-    pub transfer: usize,
-    /// Largest negentropy message the serving side sends (the node's
-    /// default), for both the node and the in-memory baseline
-    #[arg(long, default_value_t = 131_072)]
-    pub frame_bytes: u64,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchRelayArgs {
-    /// How many events to store
-    #[arg(long, default_value_t = 100_000)]
-    pub events: usize,
-    /// How many of them go one at a time (send, wait for OK) on one
-    /// connection; the rest go over --connections
-    #[arg(long, default_value_t = 5_000)]
-    pub serial: usize,
-    /// Connections for the many-in-flight phase
-    #[arg(long, default_value_t = 8)]
-    pub connections: usize,
-    /// Events in flight on each of those connections
-    #[arg(long, default_value_t = 256)]
-    pub window: usize,
-    /// REQs of each kind (author+kind, tag) for the latency figures
-    #[arg(long, default_value_t = 1_000)]
-    pub queries: usize,
-    /// The nostr-rs-relay binary to compare with (scripts/bench-relay
-    /// installs it and passes it here)
-    #[arg(long, value_name = "PATH")]
-    pub nostr_rs_relay: Option<PathBuf>,
-}
-
-/// Generated events for `bench ingest`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shape {
-    /// samizdat testimonies: ~1.1 KB of Cyrillic text, place, time, topic,
-    /// self-labels (five indexed tags, ~40 search terms)
-    Testimony,
-    /// ordinary Nostr notes: ~250 bytes of text and one topic tag
-    Note,
 }
 
 #[derive(Debug, Args)]

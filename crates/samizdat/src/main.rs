@@ -7,7 +7,6 @@ mod cli;
 mod cmd;
 mod context;
 mod exit;
-mod ingest;
 mod output;
 mod passphrase;
 mod progress;

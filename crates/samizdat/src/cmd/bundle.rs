@@ -17,8 +17,8 @@ use serde_json::json;
 use crate::cli::{BundleCommand, KindName};
 use crate::context::Context;
 use crate::exit::Code;
-use crate::ingest::{self, Observer, Stats};
 use crate::progress;
+use samizdat_node::import::{self, Observer, Stats};
 
 pub fn run(ctx: &Context, command: BundleCommand) -> Result<Code> {
     match command {
@@ -543,7 +543,7 @@ fn import(
     let mut stats = Stats::default();
     for events in &spool.events {
         let file = File::open(events).context("reading a spooled member")?;
-        let s = ingest::ingest(
+        let s = import::import(
             store,
             BufReader::with_capacity(1 << 20, file),
             &pool,

@@ -11,8 +11,8 @@ use serde_json::json;
 use crate::cli::{EventsCommand, KindName};
 use crate::context::Context;
 use crate::exit::Code;
-use crate::ingest::{self, Observer, Stats};
 use crate::progress;
+use samizdat_node::import::{self, Observer, Stats};
 
 pub fn run(ctx: &Context, command: EventsCommand) -> Result<Code> {
     match command {
@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, command: EventsCommand) -> Result<Code> {
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
             }
-            let stats = ingest::ingest(&store, reader, &pool, &mut report)?;
+            let stats = import::import(&store, reader, &pool, &mut report)?;
             report.bar.finish_and_clear();
             summary(ctx, &stats);
             Ok(if stats.rejected > 0 {

@@ -1,6 +1,5 @@
 //! One module per command (or family of commands).
 
-pub mod bench;
 pub mod blob;
 pub mod bundle;
 pub mod events;

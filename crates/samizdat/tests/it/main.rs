@@ -1,7 +1,6 @@
 //! The `samizdat` binary, run as a real process on a real data directory.
 
 mod bad_input;
-mod bench;
 mod blossom;
 mod bundles;
 mod doors;

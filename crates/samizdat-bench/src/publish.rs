@@ -1,4 +1,4 @@
-//! `samizdat bench publish`: a static mirror of generated testimonies
+//! `samizdat-bench publish`: a static mirror of generated testimonies
 //! (some with photos) written from scratch, then again after one new
 //! record, then checked; beside BIP-340 verification of the same events
 //! on every core, measured in the same run.
@@ -10,21 +10,16 @@ use samizdat_core::Attachment;
 use samizdat_store::Store;
 use serde_json::{Value, json};
 
-use super::bundle::{PHOTO_SIDE, photo, samizdat};
-use crate::cli::{BenchPublishArgs, Shape};
-use crate::context::Context;
-use crate::exit::Code;
+use crate::bundle::{PHOTO_SIDE, photo, samizdat};
+use crate::{BenchPublishArgs, Shape};
 
-pub fn run(args: BenchPublishArgs) -> Result<Code> {
+pub fn run(args: BenchPublishArgs) -> Result<()> {
     if args.blobs > args.records {
         bail!("--blobs cannot exceed --records (each photo goes with one testimony)");
     }
     let work = tempfile::tempdir().context("creating a work directory")?;
-    let ctx = Context {
-        data: work.path().join("data"),
-        json: false,
-    };
-    let store = Store::open(&ctx.data)?;
+    let data = work.path().join("data");
+    let store = Store::open(&data)?;
     eprintln!("bench publish: making {} photos", args.blobs);
     let mut attachments = Vec::with_capacity(args.blobs);
     for seed in 0..args.blobs {
@@ -41,12 +36,13 @@ pub fn run(args: BenchPublishArgs) -> Result<Code> {
         "bench publish: signing and storing {} testimonies",
         args.records
     );
-    let mut events = super::generate_with(args.records + 1, Shape::Testimony, &attachments)?;
+    let mut events =
+        crate::ingest::generate_with(args.records + 1, Shape::Testimony, &attachments)?;
     // One is held back, to be added before publishing again.
     let later = events.pop().context("generated nothing")?;
-    super::sync::fill(&store, &events)?;
+    crate::sync::fill(&store, &events)?;
 
-    let verify_rate = super::verify_rate(&events)?;
+    let verify_rate = crate::ingest::verify_rate(&events)?;
     let n = events.len() as f64;
     drop(events);
     drop(store);
@@ -59,16 +55,16 @@ pub fn run(args: BenchPublishArgs) -> Result<Code> {
     let summary_file = work.path().join("summary.json");
     eprintln!("bench publish: publishing");
     let full = samizdat(
-        &ctx,
+        &data,
         &["--json", "publish", "site", "-o", &mirror_arg],
         Some(&summary_file),
     )?;
     let first = summary(&summary_file)?;
 
     eprintln!("bench publish: one record more, publishing again");
-    super::sync::fill(&Store::open(&ctx.data)?, std::slice::from_ref(&later))?;
+    crate::sync::fill(&Store::open(&data)?, std::slice::from_ref(&later))?;
     let again = samizdat(
-        &ctx,
+        &data,
         &["--json", "publish", "site", "-o", &mirror_arg],
         Some(&summary_file),
     )?;
@@ -78,7 +74,7 @@ pub fn run(args: BenchPublishArgs) -> Result<Code> {
     let copy_seconds = copy_tree(&mirror, &work.path().join("copy"))?;
 
     eprintln!("bench publish: checking the mirror");
-    let check = samizdat(&ctx, &["publish", "verify", &mirror_arg], None)?;
+    let check = samizdat(&data, &["publish", "verify", &mirror_arg], None)?;
 
     let rate = n / full.seconds;
     println!(
@@ -138,7 +134,7 @@ pub fn run(args: BenchPublishArgs) -> Result<Code> {
             "verify_peak_bytes": check.peak_bytes,
         })
     );
-    Ok(Code::Success)
+    Ok(())
 }
 
 /// Copies every file under `from` into `to` (new), flushed to the disk

@@ -1,7 +1,24 @@
 //! The benches run end to end on a few events and report every figure,
 //! the floors under the store and under one acknowledged event included.
 
-use crate::Node;
+use std::process::Command;
+
+/// Runs `samizdat-bench ARGS…`, which must succeed, and gives its stdout.
+/// The benches that start `samizdat` find it beside this binary, where
+/// `cargo test --workspace` builds it.
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_samizdat-bench"))
+        .args(args)
+        .env("SAMIZDAT_LOG", "warn")
+        .output()
+        .expect("samizdat-bench runs");
+    assert!(
+        out.status.success(),
+        "samizdat-bench {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
 
 /// The last line of stdout: the bench's JSON summary.
 fn summary(out: &str) -> serde_json::Value {
@@ -19,8 +36,7 @@ fn positive(value: &serde_json::Value, what: &str) -> f64 {
 
 #[test]
 fn ingest_reports_the_sqlite_floors() {
-    let node = Node::start();
-    let out = node.ok(&["bench", "ingest", "--events", "300", "--cores", "1"]);
+    let out = bench(&["ingest", "--events", "300", "--cores", "1"]);
     let s = summary(&out);
     assert_eq!(s["events"], 300);
     let cpu = &s["cpu_us_per_event"];
@@ -36,9 +52,7 @@ fn ingest_reports_the_sqlite_floors() {
 
 #[test]
 fn relay_reports_the_floor_under_one_event_in_flight() {
-    let node = Node::start();
-    let out = node.ok(&[
-        "bench",
+    let out = bench(&[
         "relay",
         // Enough for every topic a tag query may pick to have events.
         "--events",
@@ -69,9 +83,7 @@ fn relay_reports_the_floor_under_one_event_in_flight() {
 
 #[test]
 fn sync_engine_sends_what_the_crate_sends() {
-    let node = Node::start();
-    let out = node.ok(&[
-        "bench",
+    let out = bench(&[
         "sync",
         "--events",
         "6000",

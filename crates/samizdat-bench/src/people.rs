@@ -1,4 +1,4 @@
-//! `samizdat bench people`: matching new reports against a registry, on
+//! `samizdat-bench people`: matching new reports against a registry, on
 //! one core.
 //!
 //! A registry of generated people (Kazakh and Russian given names,
@@ -25,8 +25,7 @@ use samizdat_people::registry::{self, Report};
 use samizdat_people::{Decision, Name};
 use serde_json::json;
 
-use crate::cli::BenchPeopleArgs;
-use crate::exit::Code;
+use crate::BenchPeopleArgs;
 
 #[rustfmt::skip]
 const GIVEN: &[&str] = &[
@@ -164,11 +163,11 @@ impl Person {
     }
 }
 
-pub fn run(args: BenchPeopleArgs) -> Result<Code> {
+pub fn run(args: BenchPeopleArgs) -> Result<()> {
     if args.registry == 0 || args.reports == 0 {
         bail!("--registry and --reports must be at least 1");
     }
-    super::pin_to_cores(1)?;
+    crate::ingest::pin_to_cores(1)?;
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
     let people: Vec<Person> = (0..args.registry).map(|_| person(&mut dice)).collect();
     let registry: Vec<String> = people.iter().map(Person::registry).collect();
@@ -277,7 +276,7 @@ pub fn run(args: BenchPeopleArgs) -> Result<Code> {
     let evaluation = evaluate().map_err(anyhow::Error::msg)?;
     eprintln!("\nthe matcher on the labelled pairs (crates/samizdat-people/tests/data):");
     eprintln!("{}", table(&evaluation));
-    Ok(Code::Success)
+    Ok(())
 }
 
 /// Builds the registry (`registry::build`: every report matched with

@@ -1,18 +1,30 @@
-//! The import pipeline, shared by `events import` and `bench ingest`:
-//! read JSON lines, validate a chunk on every core while the previous chunk
-//! commits, report each commit once it is durable.
+//! The import pipeline, shared by `events import`, bundle import and
+//! `samizdat-bench ingest`: read JSON lines, validate a chunk on every
+//! core while the previous chunk commits, report each commit once it is
+//! durable.
 //!
 //! A line longer than the event size limit is skipped without being held in
 //! memory, so a hostile file cannot exhaust memory with one endless line.
 
 use std::io::{self, BufRead};
 
-use anyhow::{Context as _, Result};
 use rayon::prelude::*;
 use samizdat_core::nostr::prelude::Timestamp;
 use samizdat_core::validate::validate_json;
 use samizdat_core::{Limits, VerifiedEvent};
-use samizdat_store::{InsertOutcome, Pending, Store};
+use samizdat_store::{InsertOutcome, Pending, Store, StoreError};
+
+/// Why an import stopped. Lines that are refused do not stop it: the
+/// observer hears of each.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("reading input")]
+    Read(#[source] io::Error),
+    #[error("committing imported events")]
+    Commit(#[source] StoreError),
+}
+
+type Result<T> = std::result::Result<T, ImportError>;
 
 /// Lines validated and committed together.
 const CHUNK_LINES: usize = 2_048;
@@ -57,7 +69,7 @@ enum Line {
     Bad(String),
 }
 
-pub fn ingest(
+pub fn import(
     store: &Store,
     mut input: impl BufRead,
     pool: &rayon::ThreadPool,
@@ -71,7 +83,7 @@ pub fn ingest(
         let (chunk, at_end) = read_chunk(&mut input, &mut stats.lines, max_line, observer)?;
         let last_line = stats.lines;
         let now = Timestamp::now();
-        let results: Vec<(u64, Result<VerifiedEvent, String>)> = pool.install(|| {
+        let results: Vec<(u64, std::result::Result<VerifiedEvent, String>)> = pool.install(|| {
             chunk
                 .into_par_iter()
                 .map(|(n, line)| {
@@ -98,7 +110,10 @@ pub fn ingest(
         let submitted = if verified.is_empty() {
             None
         } else {
-            Some((store.submit(verified)?, last_line))
+            Some((
+                store.submit(verified).map_err(ImportError::Commit)?,
+                last_line,
+            ))
         };
         if let Some((pending, through)) = in_flight.take() {
             finish(pending, through, &mut stats, observer)?;
@@ -125,7 +140,7 @@ fn finish(
     stats: &mut Stats,
     observer: &mut dyn Observer,
 ) -> Result<()> {
-    for outcome in pending.wait().context("committing imported events")? {
+    for outcome in pending.wait().map_err(ImportError::Commit)? {
         stats.count(outcome);
     }
     stats.committed_through_line = through;
@@ -144,7 +159,7 @@ fn read_chunk(
     while chunk.len() < CHUNK_LINES {
         buf.clear();
         let Some((read, complete)) =
-            read_line_bounded(input, &mut buf, max_line).context("reading input")?
+            read_line_bounded(input, &mut buf, max_line).map_err(ImportError::Read)?
         else {
             return Ok((chunk, true));
         };

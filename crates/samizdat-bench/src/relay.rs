@@ -1,4 +1,4 @@
-//! `samizdat bench relay`: `samizdat serve` beside nostr-rs-relay, both
+//! `samizdat-bench relay`: `samizdat serve` beside nostr-rs-relay, both
 //! started here on loopback, fed the same generated events and asked the
 //! same queries, phase by phase in one run, so that the figures compare
 //! on a shared, noisy machine.
@@ -29,9 +29,8 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use yawc::{Frame, OpCode};
 
-use super::WORDS;
-use crate::cli::BenchRelayArgs;
-use crate::exit::Code;
+use crate::BenchRelayArgs;
+use crate::ingest::WORDS;
 use crate::progress;
 
 /// Authors and topics of the generated events: an author/kind query and a
@@ -143,7 +142,7 @@ impl Relay {
             "[relay]\nevents_per_second = 10000000\nevents_per_second_per_ip = 10000000\n\
              queries_per_second = 10000000\n",
         )?;
-        let exe = std::env::current_exe().context("finding the samizdat binary")?;
+        let exe = crate::samizdat_exe()?;
         let log = std::fs::File::create(logs.path().join("serve.log"))?;
         let mut child = Command::new(exe)
             .arg("--data")
@@ -296,7 +295,7 @@ struct Figures {
     disk_bytes: u64,
 }
 
-pub fn run(args: BenchRelayArgs) -> Result<Code> {
+pub fn run(args: BenchRelayArgs) -> Result<()> {
     let BenchRelayArgs {
         events,
         serial,
@@ -414,7 +413,7 @@ pub fn run(args: BenchRelayArgs) -> Result<Code> {
             floor,
         },
     );
-    Ok(Code::Success)
+    Ok(())
 }
 
 struct Report {

@@ -1,4 +1,4 @@
-//! `samizdat bench bundle`: a bundle of testimonies with photos exported
+//! `samizdat-bench bundle`: a bundle of testimonies with photos exported
 //! from one store and imported into an empty one, beside BIP-340
 //! verification of the same events on every core (the ceiling of any
 //! import); and the size of the events in a bundle beside their JSON.
@@ -11,21 +11,16 @@ use samizdat_core::Attachment;
 use samizdat_store::{Query, Store};
 use serde_json::json;
 
-use crate::cli::{BenchBundleArgs, Shape};
-use crate::context::Context;
-use crate::exit::Code;
+use crate::{BenchBundleArgs, Shape};
 
-pub fn run(args: BenchBundleArgs) -> Result<Code> {
+pub fn run(args: BenchBundleArgs) -> Result<()> {
     if args.blobs > args.events {
         bail!("--blobs cannot exceed --events (each photo goes with one testimony)");
     }
     let work = tempfile::tempdir().context("creating a work directory")?;
-    let ctx = |name: &str| Context {
-        data: work.path().join(name),
-        json: false,
-    };
+    let ctx = |name: &str| work.path().join(name);
     let source = ctx("source");
-    let store = Store::open(&source.data)?;
+    let store = Store::open(&source)?;
 
     eprintln!("bench bundle: making {} photos", args.blobs);
     let photos: Vec<Vec<u8>> = (0..args.blobs)
@@ -48,11 +43,11 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
         "bench bundle: signing and storing {} testimonies",
         args.events
     );
-    let events = super::generate_with(args.events, Shape::Testimony, &attachments)?;
-    super::sync::fill(&store, &events)?;
+    let events = crate::ingest::generate_with(args.events, Shape::Testimony, &attachments)?;
+    crate::sync::fill(&store, &events)?;
     let json_bytes: u64 = events.iter().map(|e| e.as_json().len() as u64 + 1).sum();
 
-    let verify_rate = super::verify_rate(&events)?;
+    let verify_rate = crate::ingest::verify_rate(&events)?;
     let n = events.len() as f64;
     drop(events);
 
@@ -76,11 +71,11 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
 
     eprintln!("bench bundle: importing into an empty store");
     let target = ctx("target");
-    drop(Store::open(&target.data)?);
+    drop(Store::open(&target)?);
     let import_run = samizdat(&target, &["bundle", "import", &full_arg], None)?;
     let export_seconds = export_run.seconds;
     let import_seconds = import_run.seconds;
-    let empty = Store::open(&target.data)?;
+    let empty = Store::open(&target)?;
     let stored = empty.count(&Query::default())?;
     if stored as f64 != n {
         bail!("{stored} events stored of {n}");
@@ -143,28 +138,28 @@ pub fn run(args: BenchBundleArgs) -> Result<Code> {
             "import_peak_bytes": import_run.peak_bytes,
         })
     );
-    Ok(Code::Success)
+    Ok(())
 }
 
 /// One run of the command line: how long, and its peak resident memory.
-pub(super) struct Run {
-    pub(super) seconds: f64,
-    pub(super) peak_bytes: u64,
+pub(crate) struct Run {
+    pub(crate) seconds: f64,
+    pub(crate) peak_bytes: u64,
 }
 
 /// Runs `samizdat --data DIR ARGS…`, reading its peak resident memory
 /// (`VmHWM`, which starts afresh at `exec`, unlike `ru_maxrss`) from
 /// /proc as it runs.
-pub(super) fn samizdat(
-    ctx: &Context,
+pub(crate) fn samizdat(
+    data: &std::path::Path,
     args: &[&str],
     stdout: Option<&std::path::Path>,
 ) -> Result<Run> {
-    let exe = std::env::current_exe().context("finding this program")?;
+    let exe = crate::samizdat_exe()?;
     let started = Instant::now();
     let mut child = std::process::Command::new(exe)
         .arg("--data")
-        .arg(&ctx.data)
+        .arg(data)
         .args(args)
         .stdout(match stdout {
             Some(path) => std::fs::File::create(path)
@@ -206,11 +201,11 @@ fn vm_hwm(status: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-pub(super) const PHOTO_SIDE: u32 = 128;
+pub(crate) const PHOTO_SIDE: u32 = 128;
 
 /// A PNG of noise (about 50 KB), without metadata: what the media rule
 /// lets in.
-pub(super) fn photo(seed: usize) -> Result<Vec<u8>> {
+pub(crate) fn photo(seed: usize) -> Result<Vec<u8>> {
     let mut state = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let image = image::RgbImage::from_fn(PHOTO_SIDE, PHOTO_SIDE, |_, _| {
         state ^= state << 13;

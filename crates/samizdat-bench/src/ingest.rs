@@ -1,9 +1,4 @@
-//! `samizdat bench`. `relay` (in `relay.rs`) runs the node beside
-//! nostr-rs-relay over real sockets; `sync` (in `sync.rs`) measures
-//! reconciliation and transfer beside the negentropy crate and signature
-//! verification.
-//!
-//! `samizdat bench ingest`: how fast events go from JSON lines to durable
+//! `samizdat-bench ingest`: how fast events go from JSON lines to durable
 //! storage, beside how fast this machine verifies their signatures, both
 //! measured in the same run on the same pinned cores. The ratio is what
 //! matters on a shared, noisy machine: storage should add little to the
@@ -22,15 +17,8 @@ use samizdat_core::testimony::Testimony;
 use samizdat_store::Store;
 use serde_json::json;
 
-mod bundle;
-mod people;
-mod publish;
-mod relay;
-mod sync;
-
-use crate::cli::{BenchCommand, Shape};
-use crate::exit::Code;
-use crate::ingest::{self, Observer, Stats};
+use crate::Shape;
+use samizdat_node::import::{self, Observer, Stats};
 
 const AUTHORS: usize = 100;
 const PLACES: &[&str] = &[
@@ -40,7 +28,7 @@ const PLACES: &[&str] = &[
     "Шымкент",
     "Талдықорған",
 ];
-pub(super) const WORDS: &[&str] = &[
+pub(crate) const WORDS: &[&str] = &[
     "задержали",
     "полиция",
     "площадь",
@@ -89,22 +77,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
-pub fn run(command: BenchCommand) -> Result<Code> {
-    match command {
-        BenchCommand::Ingest {
-            events,
-            cores,
-            shape,
-        } => ingest(events, cores, shape),
-        BenchCommand::Relay(args) => relay::run(args),
-        BenchCommand::Sync(args) => sync::run(args),
-        BenchCommand::Bundle(args) => bundle::run(args),
-        BenchCommand::People(args) => people::run(args),
-        BenchCommand::Publish(args) => publish::run(args),
-    }
-}
-
-fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
+pub fn run(events: usize, cores: usize, shape: Shape) -> Result<()> {
     if events == 0 || cores == 0 {
         bail!("--events and --cores must be at least 1");
     }
@@ -216,7 +189,7 @@ fn ingest(events: usize, cores: usize, shape: Shape) -> Result<Code> {
         us(bare.cpu),
         ceiling(bare)
     );
-    Ok(Code::Success)
+    Ok(())
 }
 
 /// SQLite's floors under the store, on this thread, in the store's
@@ -386,7 +359,12 @@ fn ingest_all(dir: &std::path::Path, pool: &rayon::ThreadPool, lines: &[String])
     }
     let input = lines.join("\n").into_bytes();
     let store = Store::open(dir)?;
-    ingest::ingest(&store, Cursor::new(input), pool, &mut Quiet)
+    Ok(import::import(
+        &store,
+        Cursor::new(input),
+        pool,
+        &mut Quiet,
+    )?)
 }
 
 fn db_size(dir: &std::path::Path) -> Result<u64> {
@@ -404,7 +382,7 @@ fn db_size(dir: &std::path::Path) -> Result<u64> {
 
 /// Events per second that BIP-340 verification alone gets through on
 /// every core: the baseline of the benches that check what they take.
-pub(super) fn verify_rate(events: &[Event]) -> Result<f64> {
+pub(crate) fn verify_rate(events: &[Event]) -> Result<f64> {
     let started = Instant::now();
     let ok = events.par_iter().filter(|e| e.verify_signature()).count();
     if ok != events.len() {
@@ -415,13 +393,13 @@ pub(super) fn verify_rate(events: &[Event]) -> Result<f64> {
 
 /// Realistic testimonies (Cyrillic text, place, time observed, topics), or
 /// short ordinary notes.
-pub(super) fn generate(n: usize, shape: Shape) -> Result<Vec<Event>> {
+pub(crate) fn generate(n: usize, shape: Shape) -> Result<Vec<Event>> {
     generate_with(n, shape, &[])
 }
 
 /// As [`generate`]; with `Shape::Testimony` the first events carry one of
 /// `attachments` each.
-pub(super) fn generate_with(
+pub(crate) fn generate_with(
     n: usize,
     shape: Shape,
     attachments: &[samizdat_core::Attachment],
@@ -474,7 +452,7 @@ pub(super) fn generate_with(
 
 /// Pins this thread, and so every thread it starts later, to the first
 /// `cores` CPUs it may run on.
-fn pin_to_cores(cores: usize) -> Result<()> {
+pub(crate) fn pin_to_cores(cores: usize) -> Result<()> {
     // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set, and the
     // libc calls only read and write the set we pass.
     unsafe {

@@ -1,4 +1,4 @@
-//! `samizdat bench sync`: sync between two stores over a real loopback
+//! `samizdat-bench sync`: sync between two stores over a real loopback
 //! WebSocket, each figure beside a baseline measured in the same run.
 //!
 //! 1. **Reconciliation**: two stores of `--events` events that differ by
@@ -29,13 +29,12 @@ use samizdat_node::{Config, Node};
 use samizdat_store::Store;
 use serde_json::json;
 
-use crate::cli::{BenchSyncArgs, Shape};
-use crate::exit::Code;
+use crate::{BenchSyncArgs, Shape};
 
 /// Events validated and committed per batch while building the stores.
 const BATCH: usize = 10_000;
 
-pub fn run(args: BenchSyncArgs) -> Result<Code> {
+pub fn run(args: BenchSyncArgs) -> Result<()> {
     if args.differ < 2 || args.differ > args.events {
         bail!("--differ must be between 2 and --events");
     }
@@ -49,7 +48,7 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
     let half = args.differ / 2;
     let common = args.events - half;
     eprintln!("bench sync: signing {} events", common + 2 * half);
-    let events = super::generate(common + 2 * half, Shape::Note)?;
+    let events = crate::ingest::generate(common + 2 * half, Shape::Note)?;
     let stride = (common + 2 * half) / half;
     let (mut only_a, mut only_b, mut shared) = (Vec::new(), Vec::new(), Vec::new());
     for (i, event) in events.into_iter().enumerate() {
@@ -266,7 +265,7 @@ pub fn run(args: BenchSyncArgs) -> Result<Code> {
             },
         })
     );
-    Ok(Code::Success)
+    Ok(())
 }
 
 fn open(dir: &Path) -> Result<Store> {
@@ -274,7 +273,7 @@ fn open(dir: &Path) -> Result<Store> {
 }
 
 /// Validates (every core) and stores `events`.
-pub(super) fn fill(store: &Store, events: &[Event]) -> Result<()> {
+pub(crate) fn fill(store: &Store, events: &[Event]) -> Result<()> {
     let limits = Limits::default();
     let now = Timestamp::now();
     for chunk in events.chunks(BATCH) {
