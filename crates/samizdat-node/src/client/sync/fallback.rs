@@ -33,7 +33,7 @@ pub async fn diff(
     observer: &mut dyn Observer,
 ) -> Result<Vec<[u8; 32]>, SyncError> {
     let max = options.max_items;
-    let local: Vec<[u8; 32]> = super::local_keys(store, filter, max)
+    let local: Vec<[u8; 32]> = super::reconcile::local_keys(store, filter, max)
         .await?
         .ok_or_else(|| {
             SyncError::Filter(format!(
