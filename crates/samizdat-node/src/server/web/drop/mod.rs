@@ -11,7 +11,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Multipart, State as Extract};
@@ -25,44 +24,13 @@ use samizdat_core::testimony::Testimony;
 use samizdat_store::InsertOutcome;
 
 use super::{Page, csrf, problem};
-use crate::pace::{PIECE_WITHIN, Pace};
 use crate::submission::{self, Content, Prepared, Submission, SubmissionError, Visibility};
 use crate::{IngestError, State};
 
-/// Files one submission may carry.
-const MAX_FILES: usize = 8;
-/// How long a form waits for one of the node's upload slots.
-const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(60);
-/// How long one form may take to arrive (64 MiB at about 1 Mbit/s).
-const READ_FORM_WITHIN: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// Longest text field other than the testimony and the details.
-const MAX_FIELD_BYTES: usize = 4 * 1024;
+mod form;
 
-/// What a form holds, kept to fill the form again when something is
-/// wrong, so that nothing the witness wrote is lost.
-#[derive(Debug, Default)]
-pub struct Fields {
-    pub csrf: String,
-    pub text: String,
-    pub lang: String,
-    pub place: String,
-    pub observed: String,
-    /// `public`, `sealed` (documenters may publish it with the author's
-    /// signature) or `private` (documenters read it; only the author may
-    /// publish it).
-    pub visibility: String,
-    pub key: String,
-    pub name: String,
-    pub aliases: String,
-    pub age: String,
-    pub role: String,
-    pub status: String,
-    pub source: String,
-    /// `on` when the witness also sends the untouched originals, sealed
-    /// for the documenters, beside a public record.
-    pub originals: String,
-    files: Vec<(String, Vec<u8>)>,
-}
+pub use form::FormSlots;
+use form::*;
 
 #[derive(Template)]
 #[template(path = "submit.html")]
@@ -303,34 +271,6 @@ async fn submit(
     }
 }
 
-/// Why a form is refused from its headers.
-enum Admission {
-    /// No token cookie, or sent by another site.
-    Forbidden,
-    /// Its address spent its hourly budget.
-    OverBudget,
-}
-
-/// What can be checked from the headers alone: the token's cookie, the
-/// origin, and the address's hourly budget (spent here, so a form that
-/// trickles in still paid for its try).
-fn before_the_body(state: &State, headers: &HeaderMap, peer: SocketAddr) -> Result<(), Admission> {
-    let cookies = super::cookies(headers);
-    let cookie = super::cookie(&cookies, csrf::COOKIE).filter(|c| csrf::valid(c));
-    // The token is in the body; the cookie it must match, and the origin,
-    // are here.
-    if cookie.is_none_or(|c| !csrf::check(headers, Some(c), c)) {
-        return Err(Admission::Forbidden);
-    }
-    if !state
-        .submissions
-        .take(peer.ip().to_canonical(), Instant::now())
-    {
-        return Err(Admission::OverBudget);
-    }
-    Ok(())
-}
-
 /// A form refused for load: the form again with the witness's text, what
 /// happened, and when to come back (`Retry-After`).
 async fn again_later(
@@ -360,213 +300,10 @@ fn later(mut answer: Response) -> Response {
     answer
 }
 
-/// Forms being read, per address.
-#[derive(Default)]
-pub struct FormSlots(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
-
-/// Forms one address may have read at once.
-const FORMS_PER_ADDRESS: usize = 1;
-
-/// An address's slot, given back when dropped.
-pub struct FormSlot<'a> {
-    slots: &'a FormSlots,
-    ip: std::net::IpAddr,
-}
-
-impl FormSlots {
-    fn take(&self, ip: std::net::IpAddr) -> Option<FormSlot<'_>> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(ip).or_insert(0);
-        if *n >= FORMS_PER_ADDRESS {
-            return None;
-        }
-        *n += 1;
-        Some(FormSlot { slots: self, ip })
-    }
-}
-
-impl Drop for FormSlot<'_> {
-    fn drop(&mut self) {
-        let mut map = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// The longest a form field may be.
-fn field_limit(name: &str) -> usize {
-    match name {
-        "text" => samizdat_core::testimony::MAX_TEXT_BYTES,
-        "details" => samizdat_core::person::MAX_DETAILS_BYTES,
-        _ => MAX_FIELD_BYTES,
-    }
-}
-
-impl Fields {
-    /// Keeps a form field by its name; others are ignored.
-    fn set(&mut self, name: &str, text: String) {
-        let slot = match name {
-            "csrf" => &mut self.csrf,
-            "text" | "details" => &mut self.text,
-            "lang" => &mut self.lang,
-            "place" => &mut self.place,
-            "observed" => &mut self.observed,
-            "visibility" => &mut self.visibility,
-            "key" => &mut self.key,
-            "name" => &mut self.name,
-            "aliases" => &mut self.aliases,
-            "age" => &mut self.age,
-            "role" => &mut self.role,
-            "status" => &mut self.status,
-            "source" => &mut self.source,
-            "originals" => &mut self.originals,
-            _ => return,
-        };
-        *slot = text;
-    }
-}
-
-/// How much of a form refused for load is read to give its text back.
-const TEXT_BACK_BYTES: usize = 64 * 1024;
-/// How long that reading may take.
-const TEXT_BACK_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The text of a form refused for load, to give back to the witness with
-/// the form: at most [`TEXT_BACK_BYTES`] of the body are read (files are
-/// passed over, not kept) at the minimum pace. A choice of visibility that
-/// comes after more than that (behind large files) is not read, and the
-/// form comes back with the most private choice.
-async fn text_back(mut multipart: Multipart, can_seal: bool) -> Fields {
-    let mut fields = Fields::default();
-    let mut read = 0usize;
-    let mut pace = Pace::start();
-    let reading = async {
-        // Bounded by TEXT_BACK_BYTES, the pace and TEXT_BACK_WITHIN.
-        while let Ok(Some(mut field)) = multipart.next_field().await {
-            let name = field.name().unwrap_or("").to_string();
-            let mut bytes = Vec::new();
-            while let Ok(Some(piece)) = field.chunk().await {
-                read += piece.len();
-                if read > TEXT_BACK_BYTES || pace.piece(piece.len()).is_err() {
-                    return false;
-                }
-                if name != "files" {
-                    bytes.extend_from_slice(&piece);
-                }
-            }
-            if name == "files" || name == "key" || name == "csrf" {
-                continue;
-            }
-            if let Ok(text) = String::from_utf8(bytes)
-                && text.len() <= field_limit(&name)
-            {
-                fields.set(&name, text);
-            }
-        }
-        true
-    };
-    let whole = tokio::time::timeout(TEXT_BACK_WITHIN, reading)
-        .await
-        .unwrap_or(false);
-    if !whole && fields.visibility.is_empty() && can_seal {
-        fields.visibility = "private".into();
-    }
-    // The key is never sent back into a page.
-    fields.key.clear();
-    fields
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Testimony,
     Person,
-}
-
-/// Reads the form (at a minimum rate), then checks its CSRF token against
-/// the cookie; the budget was spent before.
-async fn admit(
-    page: &Page,
-    headers: &HeaderMap,
-    mut multipart: Multipart,
-) -> Result<Fields, Box<Response>> {
-    let bad = |status, title, detail: String| Box::new(problem(page, status, title, detail));
-    let slow = || bad(StatusCode::REQUEST_TIMEOUT, "error.slow", String::new());
-    let mut fields = Fields::default();
-    let mut pace = Pace::start();
-    loop {
-        let next = tokio::time::timeout(PIECE_WITHIN, multipart.next_field()).await;
-        let field = match next.map_err(|_| slow())? {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => {
-                let status = e.status();
-                let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "error.too_large"
-                } else {
-                    "error.bad_form"
-                };
-                return Err(bad(status, title, e.body_text()));
-            }
-        };
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = (name == "files").then(|| field.file_name().unwrap_or("").to_string());
-        // Piece by piece, each within PIECE_WITHIN and the whole at the
-        // minimum pace.
-        let mut field = field;
-        let mut bytes = Vec::new();
-        loop {
-            let piece = tokio::time::timeout(PIECE_WITHIN, field.chunk())
-                .await
-                .map_err(|_| slow())?
-                .map_err(|e| bad(e.status(), "error.bad_form", e.body_text()))?;
-            let Some(piece) = piece else { break };
-            bytes.extend_from_slice(&piece);
-            pace.piece(piece.len()).map_err(|_| slow())?;
-        }
-        if let Some(file_name) = file_name {
-            // A file input left empty still sends an empty part.
-            if bytes.is_empty() && file_name.is_empty() {
-                continue;
-            }
-            if fields.files.len() == MAX_FILES {
-                return Err(bad(
-                    StatusCode::BAD_REQUEST,
-                    "error.too_many_files",
-                    MAX_FILES.to_string(),
-                ));
-            }
-            fields.files.push((file_name, bytes));
-            continue;
-        }
-        let text = String::from_utf8(bytes).map_err(|_| {
-            bad(
-                StatusCode::BAD_REQUEST,
-                "error.bad_form",
-                format!("{name} is not UTF-8 text"),
-            )
-        })?;
-        if text.len() > field_limit(&name) {
-            return Err(bad(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "error.field_too_long",
-                name,
-            ));
-        }
-        fields.set(&name, text);
-    }
-    let cookies = super::cookies(headers);
-    if !csrf::check(headers, super::cookie(&cookies, csrf::COOKIE), &fields.csrf) {
-        return Err(bad(
-            StatusCode::FORBIDDEN,
-            "error.csrf",
-            page.t("error.csrf_detail").to_string(),
-        ));
-    }
-    Ok(fields)
 }
 
 /// Strips the files, signs the record and stores it (or its sealed
