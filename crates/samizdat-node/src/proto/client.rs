@@ -312,6 +312,36 @@ mod tests {
         }
     }
 
+    /// What a hostile peer may send is an error or `Other`, never a
+    /// panic, and costs what it is long.
+    #[test]
+    fn hostile_messages_are_refused_quietly() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let long = format!(r#"["NOTICE","{}"]"#, "x".repeat(1 << 20));
+        for text in [
+            deep.as_str(),
+            r#"["EVENT",{"sub":1},{}]"#,
+            r#"["COUNT","s",{"count":-1}]"#,
+            r#"["OK","ab",1,"m"]"#,
+            "[\"EOSE\",\"s\"",
+        ] {
+            assert!(RelayMessage::parse(text).is_err(), "{text:.60}");
+        }
+        // A message that cannot be read leaves the verdict, not the text.
+        assert!(matches!(
+            RelayMessage::parse(r#"["OK","ab",true,"\ud800"]"#),
+            Ok(RelayMessage::Ok { accepted: true, message, .. }) if message.is_empty()
+        ));
+        assert!(matches!(
+            RelayMessage::parse(&long),
+            Ok(RelayMessage::Notice { message }) if message.len() == 1 << 20
+        ));
+        assert!(
+            claimed_id(&serde_json::from_str::<Box<RawValue>>(r#"{"id":"zz"}"#).expect("raw"))
+                .is_none()
+        );
+    }
+
     /// What this half sends, the relay's half reads.
     #[test]
     fn what_a_client_sends_the_relay_reads() {
