@@ -6,8 +6,10 @@
 
 mod accept;
 pub mod blossom;
+mod chores;
 mod nip11;
 pub mod relay;
+mod routes;
 pub mod web;
 
 use std::future::Future;
@@ -16,11 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State as Extract};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use samizdat_core::nostr::prelude::{PublicKey, Timestamp, ToBech32};
+use axum::extract::ConnectInfo;
+use samizdat_core::nostr::prelude::{PublicKey, ToBech32};
 use samizdat_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -49,10 +48,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a live event stays in the ring: far longer than any reading
 /// subscriber needs, and past a connection's write deadline.
 const LIVE_AGE: Duration = Duration::from_secs(60);
-/// How often what bursts left behind is let go of.
-const SWEEP_EVERY: Duration = Duration::from_secs(10);
-/// How often blobs nothing needs are looked for.
-const COLLECT_EVERY: Duration = Duration::from_secs(3600);
 
 /// What every connection shares.
 pub(crate) struct State {
@@ -216,9 +211,9 @@ impl Node {
             peers,
             config,
         });
-        lock_when_idle(&state);
-        let_go_after_bursts(&state);
-        collect_unneeded_blobs(&state);
+        chores::lock_when_idle(&state);
+        chores::let_go_after_bursts(&state);
+        chores::collect_unneeded_blobs(&state);
         Ok(Node {
             listener,
             state,
@@ -254,7 +249,7 @@ impl Node {
             stop,
             gate,
         } = self;
-        let app = router(Arc::clone(&state));
+        let app = routes::router(Arc::clone(&state));
         let dir = state.ingest.store().dir().to_path_buf();
         let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let watch_for_stop = {
@@ -264,7 +259,7 @@ impl Node {
                     () = signal => {
                         tracing::info!("shutting down: no new connections; finishing open ones");
                     }
-                    () = data_gone(dir) => {
+                    () = chores::data_gone(dir) => {
                         gone.store(true, std::sync::atomic::Ordering::SeqCst);
                         tracing::error!("the data directory disappeared: stopping at once");
                     }
@@ -369,119 +364,6 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Completes when the data directory is no longer the one the node
-/// started on: removed by `wipe`, a vault, or anyone. Checked every second.
-async fn data_gone(dir: std::path::PathBuf) {
-    let Ok(id) = samizdat_store::DirId::of(&dir) else {
-        return;
-    };
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    // Bounded by the node's life: one cheap `stat` a second.
-    loop {
-        tick.tick().await;
-        let (dir, id) = (dir.clone(), id);
-        let still = tokio::task::spawn_blocking(move || id.still(&dir))
-            .await
-            .unwrap_or(true);
-        if !still {
-            return;
-        }
-    }
-}
-
-/// Every [`SWEEP_EVERY`]: drops live events past their age and hands the
-/// allocator's free memory back to the system, so that what a burst of
-/// uploads or events took is returned within a minute.
-fn let_go_after_bursts(state: &Arc<State>) {
-    let state = Arc::clone(state);
-    let mut shutdown = state.shutdown.clone();
-    let tasks = state.connections.clone();
-    tasks.spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    let live = state.ingest.live();
-                    live.sweep(std::time::Instant::now());
-                    let (events, bytes) = live.held();
-                    tracing::trace!(events, bytes, "live events held");
-                    let store = state.ingest.store().clone();
-                    let _ = tokio::task::spawn_blocking(move || {
-                        store.release_memory();
-                        release_memory();
-                    })
-                    .await;
-                }
-                _ = shutdown.changed() => break,
-            }
-        }
-    });
-}
-
-/// At start and every hour: removes blobs that no record names and nobody
-/// uploaded, an hour old or more (a refused or deleted record's photo must
-/// not stay public).
-fn collect_unneeded_blobs(state: &Arc<State>) {
-    let state = Arc::clone(state);
-    let mut shutdown = state.shutdown.clone();
-    let tasks = state.connections.clone();
-    tasks.spawn(async move {
-        let mut tick = tokio::time::interval(COLLECT_EVERY);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    let store = state.ingest.store().clone();
-                    let collected = tokio::task::spawn_blocking(move || {
-                        store.collect_unneeded_blobs(samizdat_store::UNNEEDED_BLOB_GRACE)
-                    })
-                    .await;
-                    match collected {
-                        Ok(Ok(removed)) if !removed.is_empty() => tracing::info!(
-                            blobs = removed.len(),
-                            bytes = removed.iter().map(|(_, size)| size).sum::<u64>(),
-                            "removed blobs that no record names and nobody uploaded"
-                        ),
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::warn!(error = %e, "collecting unneeded blobs"),
-                        Err(e) => tracing::warn!(error = %e, "collecting unneeded blobs"),
-                    }
-                }
-                _ = shutdown.changed() => break,
-            }
-        }
-    });
-}
-
-/// Returns the allocator's free pages to the system. glibc's malloc keeps
-/// freed memory in its arenas (several per core) for reuse, so a node's
-/// memory after a burst stays at the burst's peak until it is trimmed.
-fn release_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Locks the console once it has been idle for its time, whether or not
-/// another request comes: the documenter's key does not stay in memory.
-fn lock_when_idle(state: &Arc<State>) {
-    let state = Arc::clone(state);
-    let mut shutdown = state.shutdown.clone();
-    let tasks = state.connections.clone();
-    tasks.spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(15));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    state.console.expire(std::time::Instant::now());
-                }
-                _ = shutdown.changed() => break,
-            }
-        }
-    });
-}
-
 /// Who reads sealed drop-box submissions: the configured documenters, or
 /// else the node's default identity.
 fn documenters(config: &Config, dir: &std::path::Path) -> Vec<PublicKey> {
@@ -496,166 +378,4 @@ fn documenters(config: &Config, dir: &std::path::Path) -> Vec<PublicKey> {
         .and_then(|entry| entry.public_key().ok())
         .into_iter()
         .collect()
-}
-
-fn router(state: Arc<State>) -> Router {
-    let web = if state.config.web.enabled {
-        crate::server::web::router(Arc::clone(&state))
-    } else {
-        Router::new()
-    };
-    Router::new()
-        .route("/", get(root).options(preflight))
-        .route(
-            "/upload",
-            put(blossom::upload)
-                .head(blossom::upload_check)
-                .options(preflight),
-        )
-        .route("/mirror", put(blossom::mirror).options(preflight))
-        .route("/list/{pubkey}", get(blossom::list).options(preflight))
-        .route(
-            "/{name}",
-            get(blossom::get_blob)
-                .delete(blossom::delete)
-                .options(preflight),
-        )
-        .layer(axum::middleware::map_response(with_cors))
-        // The web pages and the status get no CORS: no other site may
-        // read them.
-        .route("/status", get(status))
-        .merge(web)
-        .with_state(state)
-}
-
-/// BUD-01 and NIP-11 ask for open CORS on every answer.
-async fn with_cors(mut response: Response) -> Response {
-    cors(response.headers_mut());
-    response
-}
-
-/// `/`: the relay for WebSocket upgrades, NIP-11 for clients that ask for
-/// it, a short page for browsers.
-async fn root(
-    Extract(state): Extract<Arc<State>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    upgrade: Result<yawc::IncomingUpgrade, StatusCode>,
-) -> Response {
-    let asks_upgrade = headers
-        .get(header::UPGRADE)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-    if let (true, Ok(upgrade)) = (asks_upgrade, upgrade) {
-        if *state.shutdown.borrow() {
-            return (StatusCode::SERVICE_UNAVAILABLE, "node shutting down").into_response();
-        }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
-        // Frames up to twice the limit are read, so that their sender gets
-        // a clean close (1009) with a reason; beyond that the WebSocket
-        // layer closes (1009) without reading further.
-        let hard_limit = state.config.relay.max_message_bytes.saturating_mul(2);
-        let mut options = yawc::Options::default()
-            .with_max_payload_read(hard_limit)
-            .with_max_read_buffer(hard_limit)
-            .with_utf8();
-        if state.config.relay.permessage_deflate {
-            options = options.with_low_latency_compression();
-        }
-        let (response, upgraded) = match upgrade.upgrade(options) {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                return (StatusCode::BAD_REQUEST, format!("WebSocket upgrade: {e}\n"))
-                    .into_response();
-            }
-        };
-        let token = state.connections.token();
-        tokio::spawn(async move {
-            match upgraded.await {
-                Ok(ws) => relay::serve(state, ws, peer, host).await,
-                Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
-            }
-            drop(token);
-        });
-        return response.map(axum::body::Body::new);
-    }
-    let wants_nip11 = headers
-        .get(header::ACCEPT)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|a| a.contains("application/nostr+json"));
-    if wants_nip11 {
-        let doc = crate::server::nip11::document(&state.config, Timestamp::now().as_secs());
-        return (
-            [(header::CONTENT_TYPE, "application/nostr+json")],
-            doc.to_string(),
-        )
-            .into_response();
-    }
-    if state.config.web.enabled {
-        let mut page = crate::server::web::home(Extract(state), peer, &headers, &uri).await;
-        crate::server::web::secure_headers(page.headers_mut());
-        return page;
-    }
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "samizdat node. Nostr clients: connect a WebSocket to this address.\n",
-    )
-        .into_response()
-}
-
-/// `/status`: how the node and each peer are doing, for the operator on
-/// this machine only (the console's check: loopback, no forwarding, the
-/// access key). Which peers a node talks to, their onion addresses and
-/// proxies, is not for the network, nor for another site's page, to read.
-async fn status(
-    Extract(state): Extract<Arc<State>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if !crate::server::web::trusted(&state, &headers, peer) {
-        return (
-            StatusCode::FORBIDDEN,
-            "the status is shown only to this machine's operator, with the console's access \
-             key (Authorization: Bearer <key>, from console.url in the data directory); \
-             `samizdat peers` shows it too\n",
-        )
-            .into_response();
-    }
-    let body = serde_json::json!({
-        "time": Timestamp::now().as_secs(),
-        "peers": state.peers.board().snapshot(),
-    });
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-async fn preflight() -> StatusCode {
-    StatusCode::NO_CONTENT
-}
-
-/// NIP-11 and Blossom (BUD-01) both ask for open CORS.
-fn cors(headers: &mut HeaderMap) {
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, *"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, HEAD, PUT, DELETE, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("*"),
-    );
 }
