@@ -3,9 +3,9 @@
 //! full-text index.
 
 use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
-use samizdat_core::VerifiedEvent;
-use samizdat_core::nostr::prelude::{Event, Kind};
+use samizdat_core::nostr::prelude::{Event, EventId, Kind};
 use samizdat_core::retraction::Retraction;
+use samizdat_core::{BlobHash, VerifiedEvent};
 
 /// Longest tag value indexed for `#x` filters, in bytes; longer values are
 /// stored in the event but cannot be queried.
@@ -135,11 +135,11 @@ pub fn apply(
     }
     for hash in referenced_blobs(event) {
         tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (hash, seq) VALUES (?1, ?2)")?
-            .execute(params![hash.as_slice(), seq])?;
+            .execute(params![hash.as_bytes().as_slice(), seq])?;
     }
     for original in originals(event) {
         tx.prepare_cached("INSERT OR IGNORE INTO originals (original, seq) VALUES (?1, ?2)")?
-            .execute(params![original.as_slice(), seq])?;
+            .execute(params![original.as_bytes().as_slice(), seq])?;
     }
     if event.kind == Kind::EventDeletion {
         apply_deletion(tx, event)?;
@@ -176,7 +176,7 @@ fn indexed_tags(event: &Event) -> Vec<(&str, &str)> {
 }
 
 /// The SHA-256 hashes an event's NIP-92 `imeta` tags name (`x <hex>`).
-pub fn referenced_blobs(event: &Event) -> Vec<[u8; 32]> {
+pub fn referenced_blobs(event: &Event) -> Vec<BlobHash> {
     let mut out = Vec::new();
     for tag in event.tags.iter() {
         let parts = tag.as_slice();
@@ -187,9 +187,9 @@ pub fn referenced_blobs(event: &Event) -> Vec<[u8; 32]> {
             let mut hash = [0u8; 32];
             if let Some(hex_hash) = part.strip_prefix("x ")
                 && hex::decode_to_slice(hex_hash, &mut hash).is_ok()
-                && !out.contains(&hash)
+                && !out.contains(&BlobHash::from_bytes(hash))
             {
-                out.push(hash);
+                out.push(BlobHash::from_bytes(hash));
             }
         }
     }
@@ -197,16 +197,15 @@ pub fn referenced_blobs(event: &Event) -> Vec<[u8; 32]> {
 }
 
 /// The records a label event (NIP-32, kind 1985) names in its `of` tags.
-fn originals(event: &Event) -> Vec<[u8; 32]> {
+fn originals(event: &Event) -> Vec<EventId> {
     let mut out = Vec::new();
     if event.kind != Kind::Label {
         return out;
     }
     for tag in event.tags.iter() {
-        let mut id = [0u8; 32];
         if let [name, value, ..] = tag.as_slice()
             && name == "of"
-            && hex::decode_to_slice(value, &mut id).is_ok()
+            && let Ok(id) = EventId::from_hex(value)
             && !out.contains(&id)
         {
             out.push(id);
@@ -233,11 +232,11 @@ fn remove(tx: &Transaction<'_>, seq: i64) -> rusqlite::Result<()> {
         }
         for hash in referenced_blobs(&event) {
             tx.prepare_cached("DELETE FROM blob_refs WHERE hash = ?1 AND seq = ?2")?
-                .execute(params![hash.as_slice(), seq])?;
+                .execute(params![hash.as_bytes().as_slice(), seq])?;
         }
         for original in originals(&event) {
             tx.prepare_cached("DELETE FROM originals WHERE original = ?1 AND seq = ?2")?
-                .execute(params![original.as_slice(), seq])?;
+                .execute(params![original.as_bytes().as_slice(), seq])?;
         }
     }
     tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?

@@ -40,7 +40,7 @@ pub use keyset::{BLOCK, IdSum, Key, KeySet, SortedKeys};
 pub use migrations::SCHEMA_VERSION;
 pub use owners::{OwnedBlob, Release};
 pub use query::{Query, StoredEvent};
-use samizdat_core::nostr::prelude::EventId;
+use samizdat_core::nostr::prelude::{EventId, PublicKey};
 use samizdat_core::{BlobHash, VerifiedEvent};
 pub use writer::{Committed, Pending};
 
@@ -209,7 +209,7 @@ impl Store {
     /// Records that `pubkey` uploaded the blob (whose bytes are already in
     /// the blob directory); returns after the commit. A second upload by the
     /// same key keeps the first time.
-    pub fn add_blob_owner(&self, pubkey: [u8; 32], blob: OwnedBlob) -> Result<(), StoreError> {
+    pub fn add_blob_owner(&self, pubkey: PublicKey, blob: OwnedBlob) -> Result<(), StoreError> {
         self.inner
             .writer
             .change(Box::new(move |tx| owners::add(tx, &pubkey, &blob)))?
@@ -219,7 +219,7 @@ impl Store {
 
     /// Drops `pubkey`'s claim on a blob and, when no other uploader and no
     /// stored record needs it any more, deletes its bytes.
-    pub fn release_blob(&self, pubkey: [u8; 32], hash: BlobHash) -> Result<Release, StoreError> {
+    pub fn release_blob(&self, pubkey: PublicKey, hash: BlobHash) -> Result<Release, StoreError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let blobs = self.inner.blobs.clone();
         self.inner
@@ -243,7 +243,7 @@ impl Store {
     /// The blobs `pubkey` uploaded, newest first, within the upload times.
     pub fn blobs_owned_by(
         &self,
-        pubkey: [u8; 32],
+        pubkey: PublicKey,
         since: Option<u64>,
         until: Option<u64>,
     ) -> Result<Vec<OwnedBlob>, StoreError> {
@@ -406,7 +406,7 @@ impl Store {
 
     /// Ids of stored events whose hex id starts with `prefix` (at most
     /// `limit`), so people can type the short ids that `list` shows.
-    pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<[u8; 32]>, StoreError> {
+    pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<EventId>, StoreError> {
         let conn = self.inner.reads.get()?;
         query::ids_with_prefix(&conn, prefix, limit)
     }

@@ -3,6 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 use samizdat_core::BlobHash;
+use samizdat_core::nostr::prelude::PublicKey;
 
 use crate::StoreError;
 
@@ -29,7 +30,7 @@ pub struct Release {
 
 pub(crate) fn add(
     tx: &rusqlite::Transaction<'_>,
-    pubkey: &[u8; 32],
+    pubkey: &PublicKey,
     blob: &OwnedBlob,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
@@ -37,7 +38,7 @@ pub(crate) fn add(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        pubkey.as_slice(),
+        pubkey.as_bytes().as_slice(),
         blob.hash.as_bytes().as_slice(),
         blob.uploaded as i64,
         blob.mime,
@@ -48,13 +49,13 @@ pub(crate) fn add(
 
 pub(crate) fn release(
     tx: &rusqlite::Transaction<'_>,
-    pubkey: &[u8; 32],
+    pubkey: &PublicKey,
     hash: &BlobHash,
 ) -> rusqlite::Result<Release> {
     let hash = hash.as_bytes().as_slice();
     let was_owner = tx
         .prepare_cached("DELETE FROM blob_owners WHERE pubkey = ?1 AND hash = ?2")?
-        .execute(params![pubkey.as_slice(), hash])?
+        .execute(params![pubkey.as_bytes().as_slice(), hash])?
         > 0;
     let owned = tx
         .prepare_cached("SELECT 1 FROM blob_owners WHERE hash = ?1 LIMIT 1")?
@@ -83,7 +84,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<OwnedBlob>> {
 
 pub(crate) fn owned_by(
     conn: &rusqlite::Connection,
-    pubkey: &[u8; 32],
+    pubkey: &PublicKey,
     since: Option<u64>,
     until: Option<u64>,
 ) -> Result<Vec<OwnedBlob>, StoreError> {
@@ -94,7 +95,7 @@ pub(crate) fn owned_by(
     )?;
     let since = since.unwrap_or(0).min(i64::MAX as u64) as i64;
     let until = until.unwrap_or(i64::MAX as u64).min(i64::MAX as u64) as i64;
-    let rows = stmt.query_map(params![pubkey.as_slice(), since, until], row)?;
+    let rows = stmt.query_map(params![pubkey.as_bytes().as_slice(), since, until], row)?;
     let mut out = Vec::new();
     for r in rows {
         out.extend(r?);

@@ -44,7 +44,7 @@ const GIFT_WRAP: i64 = 1059;
 /// An event as stored, with when this node first saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
-    pub id: [u8; 32],
+    pub id: EventId,
     pub json: String,
     pub first_seen: u64,
 }
@@ -408,9 +408,8 @@ pub fn naming(
 fn stored_event(row: &rusqlite::Row<'_>) -> Result<StoredEvent, StoreError> {
     let id: Vec<u8> = row.get(2)?;
     Ok(StoredEvent {
-        id: id
-            .as_slice()
-            .try_into()
+        id: <[u8; 32]>::try_from(id.as_slice())
+            .map(EventId::from_byte_array)
             .map_err(|_| StoreError::Damaged(hex::encode(&id), "id is not 32 bytes".into()))?,
         json: row.get(0)?,
         first_seen: row.get::<_, i64>(1)? as u64,
@@ -428,7 +427,7 @@ pub fn ids_with_prefix(
     conn: &Connection,
     prefix: &str,
     limit: usize,
-) -> Result<Vec<[u8; 32]>, StoreError> {
+) -> Result<Vec<EventId>, StoreError> {
     if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(Vec::new());
     }
@@ -448,7 +447,7 @@ pub fn ids_with_prefix(
     let mut out = Vec::new();
     for id in rows {
         if let Ok(id) = <[u8; 32]>::try_from(id?.as_slice()) {
-            out.push(id);
+            out.push(EventId::from_byte_array(id));
         }
     }
     Ok(out)

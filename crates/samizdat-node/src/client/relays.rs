@@ -80,7 +80,7 @@ impl Pushed {
 
 /// The public records `queries` select (all public records when empty),
 /// most important first: what a publish offers every relay.
-pub fn candidates(store: &Store, queries: &[Query]) -> Result<Vec<[u8; 32]>, StoreError> {
+pub fn candidates(store: &Store, queries: &[Query]) -> Result<Vec<EventId>, StoreError> {
     let all = [Query::default()];
     let queries = if queries.is_empty() {
         &all[..]
@@ -111,10 +111,10 @@ pub fn candidates(store: &Store, queries: &[Query]) -> Result<Vec<[u8; 32]>, Sto
                 }
             }
         }
-        let mut found: Vec<(u64, [u8; 32])> = found
+        let mut found: Vec<(u64, EventId)> = found
             .into_par_iter()
             .filter(|event| samizdat_core::record::is_public(event) && event.verify().is_ok())
-            .map(|event| (event.created_at.as_secs(), event.id.to_bytes()))
+            .map(|event| (event.created_at.as_secs(), event.id))
             .collect();
         found.sort();
         out.extend(found.into_iter().map(|(_, id)| id));
@@ -125,7 +125,7 @@ pub fn candidates(store: &Store, queries: &[Query]) -> Result<Vec<[u8; 32]>, Sto
 /// Pushes the records `ids` (from [`candidates`]) to `target`.
 pub async fn push(
     store: &Store,
-    ids: &[[u8; 32]],
+    ids: &[EventId],
     target: &Target,
     observer: &mut dyn Observer,
 ) -> Pushed {
@@ -212,7 +212,7 @@ fn backoff(first: Duration, failures: u32) -> Duration {
 async fn chunk(
     link: &mut Link,
     store: &Store,
-    ids: &[[u8; 32]],
+    ids: &[EventId],
     target: &Target,
     budget: u64,
     pushed: &mut Pushed,
@@ -222,7 +222,7 @@ async fn chunk(
     let missing: Vec<EventId> = ids
         .iter()
         .filter(|id| !there.contains(*id))
-        .map(|id| EventId::from_byte_array(*id))
+        .copied()
         .collect();
     let already = (ids.len() - missing.len()) as u64;
     pushed.already_there += already;
@@ -242,7 +242,7 @@ async fn chunk(
     };
     let mut order: Vec<_> = events.into_iter().collect();
     // The store answers newest first; send in the order given.
-    let rank: std::collections::HashMap<[u8; 32], usize> =
+    let rank: std::collections::HashMap<EventId, usize> =
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     order.sort_by_key(|e| rank.get(&e.id).copied().unwrap_or(usize::MAX));
     let pause = if target.events_per_second > 0.0 {
@@ -268,7 +268,7 @@ async fn chunk(
             let stored = &order[i];
             link.feed(send::event(&stored.json)).await?;
             pushed.sent_bytes += stored.json.len() as u64;
-            in_flight.push((hex::encode(stored.id), i, tries));
+            in_flight.push((stored.id.to_hex(), i, tries));
         }
         link.flush().await?;
         if in_flight.is_empty() {
@@ -312,11 +312,11 @@ async fn chunk(
 /// Which of `ids` the relay holds, by a `REQ` for them. A relay that
 /// refuses the question (`CLOSED`) is taken to hold none: what it has
 /// already will come back as `duplicate:`.
-async fn held(link: &mut Link, ids: &[[u8; 32]]) -> Result<HashSet<[u8; 32]>, SyncError> {
-    let first = ids.first().map(hex::encode).unwrap_or_default();
+async fn held(link: &mut Link, ids: &[EventId]) -> Result<HashSet<EventId>, SyncError> {
+    let first = ids.first().map(EventId::to_hex).unwrap_or_default();
     let sub = format!("publish-{}", first.get(..8).unwrap_or(""));
     let sub = sub.as_str();
-    let list: Vec<String> = ids.iter().map(hex::encode).collect();
+    let list: Vec<String> = ids.iter().map(EventId::to_hex).collect();
     let mut filter = Map::new();
     filter.insert("ids".into(), json!(list));
     filter.insert("limit".into(), json!(ids.len()));

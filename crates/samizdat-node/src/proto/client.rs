@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use samizdat_core::nostr::prelude::EventId;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -189,7 +190,7 @@ impl<'a> RelayMessage<'a> {
 
 /// The id an event's raw JSON claims (not checked: what it is worth is
 /// the validator's to say), when it is 64 hex digits.
-pub fn claimed_id(event: &RawValue) -> Option<[u8; 32]> {
+pub fn claimed_id(event: &RawValue) -> Option<EventId> {
     #[derive(serde::Deserialize)]
     struct Id<'a> {
         #[serde(borrow)]
@@ -198,7 +199,7 @@ pub fn claimed_id(event: &RawValue) -> Option<[u8; 32]> {
     let Id { id } = serde_json::from_str(event.get()).ok()?;
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(id.as_ref(), &mut bytes).ok()?;
-    Some(bytes)
+    Some(EventId::from_byte_array(bytes))
 }
 
 #[cfg(test)]

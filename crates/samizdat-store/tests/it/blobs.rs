@@ -41,8 +41,8 @@ fn referencing(keys: &Keys, hash: &BlobHash) -> samizdat_core::nostr::prelude::E
 fn owners_list_and_release() {
     let f = fixture();
     let (alice, bob) = (Keys::generate(), Keys::generate());
-    let a = alice.public_key().to_bytes();
-    let b = bob.public_key().to_bytes();
+    let a = alice.public_key();
+    let b = bob.public_key();
     let bytes = sealed("shared blob", 3_000);
     let hash = f.store.blobs().put(&bytes).expect("put").hash;
     f.store.add_blob_owner(a, owned(&bytes, 100)).expect("own");
@@ -92,7 +92,7 @@ fn owners_list_and_release() {
 fn unreferenced_uploads_are_counted_until_a_record_names_them() {
     let f = fixture();
     let keys = Keys::generate();
-    let me = keys.public_key().to_bytes();
+    let me = keys.public_key();
     let (a, b) = (sealed("waiting a", 3_000), sealed("waiting b", 5_000));
     assert_eq!(f.store.unreferenced_blob_bytes().expect("count"), 0);
     for bytes in [&a, &b] {
@@ -101,7 +101,7 @@ fn unreferenced_uploads_are_counted_until_a_record_names_them() {
     }
     // Two uploaders of one blob count it once.
     f.store
-        .add_blob_owner(Keys::generate().public_key().to_bytes(), owned(&a, 2))
+        .add_blob_owner(Keys::generate().public_key(), owned(&a, 2))
         .expect("own");
     assert_eq!(f.store.unreferenced_blob_bytes().expect("count"), 8_000);
     let hash = BlobHash::of(&a);
@@ -119,7 +119,7 @@ fn a_referenced_blob_is_kept_until_its_record_goes() {
     let hash = f.store.blobs().put(&bytes).expect("put").hash;
     let record = referencing(&keys, &hash);
     insert(&f.store, std::slice::from_ref(&record));
-    let me = keys.public_key().to_bytes();
+    let me = keys.public_key();
     f.store.add_blob_owner(me, owned(&bytes, 1)).expect("own");
     let release = f.store.release_blob(me, hash).expect("release");
     assert!(release.was_owner && release.still_needed);
@@ -155,7 +155,7 @@ fn migration_two_finds_references_in_records_stored_before_it() {
     }
     let store = Store::open(dir.path()).expect("reopen and migrate");
     store.blobs().put(&older).expect("put");
-    let me = keys.public_key().to_bytes();
+    let me = keys.public_key();
     store.add_blob_owner(me, owned(&older, 1)).expect("own");
     let release = store.release_blob(me, hash).expect("release");
     assert!(
@@ -186,7 +186,7 @@ fn blobs_nothing_needs_are_collected_after_their_grace() {
     insert(&f.store, &[referencing(&keys, &named)]);
     f.store
         .add_blob_owner(
-            keys.public_key().to_bytes(),
+            keys.public_key(),
             owned(&sealed("an upload waiting for its record", 2_000), 1),
         )
         .expect("own");

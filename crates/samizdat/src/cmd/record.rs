@@ -167,7 +167,7 @@ pub fn find(store: &Store, text: &str) -> Result<Event> {
                 && text.bytes().all(|b| b.is_ascii_hexdigit()) =>
         {
             match store.ids_with_prefix(text, 2)?.as_slice() {
-                [one] => EventId::from_byte_array(*one),
+                [one] => *one,
                 [] => bail!("no record whose id starts with {text} in this store"),
                 _ => bail!("more than one record's id starts with {text}; give more digits"),
             }

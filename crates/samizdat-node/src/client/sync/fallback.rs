@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use samizdat_core::nostr::prelude::Event;
+use samizdat_core::nostr::prelude::{Event, EventId};
 use samizdat_store::Store;
 use serde_json::{Map, Value, json};
 
@@ -31,9 +31,9 @@ pub async fn diff(
     pull: bool,
     summary: &mut Summary,
     observer: &mut dyn Observer,
-) -> Result<Vec<[u8; 32]>, SyncError> {
+) -> Result<Vec<EventId>, SyncError> {
     let max = options.max_items;
-    let local: Vec<[u8; 32]> = super::reconcile::local_keys(store, filter, max)
+    let local: Vec<EventId> = super::reconcile::local_keys(store, filter, max)
         .await?
         .ok_or_else(|| {
             SyncError::Filter(format!(
@@ -41,9 +41,9 @@ pub async fn diff(
             ))
         })?
         .into_iter()
-        .map(|(_, id)| id)
+        .map(|(_, id)| EventId::from_byte_array(id))
         .collect();
-    let known: HashSet<[u8; 32]> = local.iter().copied().collect();
+    let known: HashSet<EventId> = local.iter().copied().collect();
     let seen = if pull {
         page_through(link, store, filter, options, &known, summary, observer).await?
     } else {
@@ -59,14 +59,14 @@ async fn page_through(
     store: &Store,
     filter: &Map<String, Value>,
     options: &SyncOptions,
-    known: &HashSet<[u8; 32]>,
+    known: &HashSet<EventId>,
     summary: &mut Summary,
     observer: &mut dyn Observer,
-) -> Result<HashSet<[u8; 32]>, SyncError> {
+) -> Result<HashSet<EventId>, SyncError> {
     observer.phase("receiving (REQ pages)", None);
     let mut seen = HashSet::new();
     // Ids of the valid events received so far.
-    let mut validated: HashSet<[u8; 32]> = HashSet::new();
+    let mut validated: HashSet<EventId> = HashSet::new();
     let mut until = filter.get("until").and_then(Value::as_u64);
     for page in 0..MAX_PAGES {
         let id = format!("page-{page}");
@@ -88,7 +88,7 @@ async fn page_through(
                         summary.rejected_from_peer += 1;
                         continue;
                     };
-                    let key = event.id.to_bytes();
+                    let key = event.id;
                     oldest = oldest.min(event.created_at.as_secs());
                     let here = known.contains(&key) || validated.contains(&key);
                     if seen.insert(key) {
@@ -134,16 +134,16 @@ async fn page_through(
 /// Asks the peer which of `ids` it has, a chunk at a time.
 async fn which_they_have(
     link: &mut Link,
-    ids: &[[u8; 32]],
+    ids: &[EventId],
     summary: &mut Summary,
-) -> Result<HashSet<[u8; 32]>, SyncError> {
+) -> Result<HashSet<EventId>, SyncError> {
     let mut have = HashSet::new();
     for (n, chunk) in ids.chunks(IDS_PER_REQ).enumerate() {
         let id = format!("have-{n}");
         let mut filter = Map::new();
         filter.insert(
             "ids".into(),
-            json!(chunk.iter().map(hex::encode).collect::<Vec<_>>()),
+            json!(chunk.iter().map(EventId::to_hex).collect::<Vec<_>>()),
         );
         filter.insert("limit".into(), json!(chunk.len()));
         link.send(send::req(&id, &[&filter])).await?;

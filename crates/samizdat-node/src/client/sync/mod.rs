@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use samizdat_core::Limits;
 use samizdat_core::kind;
+use samizdat_core::nostr::prelude::EventId;
 use samizdat_store::Store;
 use serde_json::{Map, Value};
 
@@ -278,8 +279,8 @@ fn priority_kinds() -> [u16; 4] {
 /// only the peer has.
 #[derive(Debug, Default)]
 struct Diff {
-    ours: Vec<[u8; 32]>,
-    theirs: Vec<[u8; 32]>,
+    ours: Vec<EventId>,
+    theirs: Vec<EventId>,
 }
 
 /// Reconciles `store` with the relay at `url`: events first, then the

@@ -29,14 +29,14 @@ const PUSH_WINDOW: usize = 128;
 pub async fn pull(
     link: &mut Link,
     store: &Store,
-    ids: &[[u8; 32]],
+    ids: &[EventId],
     options: &SyncOptions,
     budget: &Budget,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
     observer.phase("receiving", Some(ids.len() as u64));
-    let mut wanted: HashSet<[u8; 32]> = ids.iter().copied().collect();
+    let mut wanted: HashSet<EventId> = ids.iter().copied().collect();
     let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
     let mut sub = 0u64;
     let mut failure = None;
@@ -47,7 +47,7 @@ pub async fn pull(
                 wanted.remove(&id);
             }
         }
-        let round: Vec<[u8; 32]> = ids
+        let round: Vec<EventId> = ids
             .iter()
             .filter(|id| wanted.contains(*id))
             .copied()
@@ -99,10 +99,10 @@ pub async fn pull(
 /// even when the link fails part-way.
 async fn fetch(
     link: &mut Link,
-    chunk: &[[u8; 32]],
+    chunk: &[EventId],
     kinds: Option<&[u16]>,
     sub: u64,
-    wanted: &HashSet<[u8; 32]>,
+    wanted: &HashSet<EventId>,
     batch: &mut Vec<Event>,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
@@ -110,7 +110,7 @@ async fn fetch(
     let mut filter = Map::new();
     filter.insert(
         "ids".into(),
-        json!(chunk.iter().map(hex::encode).collect::<Vec<_>>()),
+        json!(chunk.iter().map(EventId::to_hex).collect::<Vec<_>>()),
     );
     filter.insert("limit".into(), json!(chunk.len()));
     if let Some(kinds) = kinds {
@@ -131,7 +131,7 @@ async fn fetch(
                 // Only what was asked for. An id stays wanted until an
                 // event with it validates: a forgery that claims the id
                 // cannot shadow the genuine event after it.
-                if wanted.contains(&event.id.to_bytes()) {
+                if wanted.contains(&event.id) {
                     summary.received_bytes += text.len() as u64;
                     batch.push(event);
                 }
@@ -175,7 +175,7 @@ pub(super) struct Stored {
     rejected: u64,
     handled: u64,
     /// Ids of the events that validated (stored now or before).
-    valid: Vec<[u8; 32]>,
+    valid: Vec<EventId>,
 }
 
 /// Adds a committed batch to the summary; returns the ids that validated.
@@ -183,7 +183,7 @@ pub(super) fn account(
     done: Result<Result<Stored, SyncError>, tokio::task::JoinError>,
     summary: &mut Summary,
     observer: &mut dyn Observer,
-) -> Result<Vec<[u8; 32]>, SyncError> {
+) -> Result<Vec<EventId>, SyncError> {
     let done = done.map_err(|_| SyncError::Link("storing stopped".into()))??;
     summary.received += done.stored;
     summary.rejected_from_peer += done.rejected;
@@ -216,7 +216,7 @@ pub(super) fn commit(
             }
         }
     }
-    let valid_ids = valid.iter().map(|v| v.event().id.to_bytes()).collect();
+    let valid_ids = valid.iter().map(|v| v.event().id).collect();
     let committed = if valid.is_empty() {
         Committed::default()
     } else {
@@ -250,7 +250,7 @@ pub(super) fn commit(
 pub async fn push(
     link: &mut Link,
     store: &Store,
-    ids: &[[u8; 32]],
+    ids: &[EventId],
     budget: &Budget,
     summary: &mut Summary,
     observer: &mut dyn Observer,
@@ -265,10 +265,10 @@ pub async fn push(
         pause: Duration::ZERO,
         limited: false,
     };
-    let mut left: HashSet<[u8; 32]> = ids.iter().copied().collect();
+    let mut left: HashSet<EventId> = ids.iter().copied().collect();
     let classes = priority_kinds().map(|k| Some(vec![k]));
     'classes: for kinds in classes.into_iter().chain([None]) {
-        let round: Vec<[u8; 32]> = ids
+        let round: Vec<EventId> = ids
             .iter()
             .filter(|id| left.contains(*id))
             .copied()
@@ -323,9 +323,9 @@ struct Pusher<'a> {
     store: &'a Store,
     budget: &'a Budget,
     /// What the last `send` sent.
-    sent: Vec<[u8; 32]>,
-    in_flight: HashSet<String>,
-    later: Vec<[u8; 32]>,
+    sent: Vec<EventId>,
+    in_flight: HashSet<EventId>,
+    later: Vec<EventId>,
     pause: Duration,
     /// Whether the last answer was `rate-limited:`: the pause doubles once
     /// per run of such answers, not once per event in flight.
@@ -338,19 +338,14 @@ impl Pusher<'_> {
     async fn send(
         &mut self,
         link: &mut Link,
-        chunk: &[[u8; 32]],
+        chunk: &[EventId],
         kinds: Option<Vec<u16>>,
         summary: &mut Summary,
         observer: &mut dyn Observer,
     ) -> Result<bool, SyncError> {
         let (store, budget) = (self.store, self.budget);
         let query = Query {
-            ids: Some(
-                chunk
-                    .iter()
-                    .map(|id| EventId::from_byte_array(*id))
-                    .collect(),
-            ),
+            ids: Some(chunk.to_vec()),
             kinds,
             ..Query::default()
         };
@@ -395,7 +390,7 @@ impl Pusher<'_> {
             }
             let message = send::event(&stored.json);
             summary.sent_bytes += stored.json.len() as u64;
-            self.in_flight.insert(hex::encode(stored.id));
+            self.in_flight.insert(stored.id);
             self.sent.push(stored.id);
             link.feed(message).await?;
         }
@@ -435,11 +430,13 @@ impl Pusher<'_> {
             else {
                 continue;
             };
-            if !self.in_flight.remove(id.as_ref()) {
+            let Ok(id) = EventId::from_hex(id.as_ref()) else {
+                continue;
+            };
+            if !self.in_flight.remove(&id) {
                 continue;
             }
             summary.round_trips += u64::from(self.in_flight.is_empty());
-            let mut bytes = [0u8; 32];
             if accepted || reason.starts_with("duplicate:") {
                 summary.sent += 1;
                 self.limited = false;
@@ -448,10 +445,8 @@ impl Pusher<'_> {
                     self.pause = Duration::ZERO;
                 }
                 observer.advance(1);
-            } else if reason.starts_with("rate-limited:")
-                && hex::decode_to_slice(id.as_ref(), &mut bytes).is_ok()
-            {
-                self.later.push(bytes);
+            } else if reason.starts_with("rate-limited:") {
+                self.later.push(id);
                 if !self.limited {
                     self.pause = (self.pause * 2).clamp(MIN_PAUSE, MAX_PAUSE);
                 }

@@ -157,7 +157,7 @@ pub(super) fn read_events(
     ids: impl Iterator<Item = EventId>,
 ) -> Result<Vec<Event>, SiteError> {
     let ids: Vec<EventId> = ids.collect();
-    let mut found: HashMap<[u8; 32], Event> = HashMap::with_capacity(ids.len());
+    let mut found: HashMap<EventId, Event> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         for stored in store.query(&Query {
             ids: Some(chunk.to_vec()),
@@ -168,7 +168,7 @@ pub(super) fn read_events(
     }
     ids.iter()
         .map(|id| {
-            found.remove(&id.to_bytes()).ok_or_else(|| SiteError::Io {
+            found.remove(id).ok_or_else(|| SiteError::Io {
                 path: PathBuf::from(RECORDS),
                 source: io::Error::other(format!(
                     "record {id} left the store while publishing; publish again"

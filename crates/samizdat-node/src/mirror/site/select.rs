@@ -241,21 +241,19 @@ pub(super) fn day(secs: u64) -> String {
 
 /// Every record and attestation, oldest first: `records.jsonl`.
 pub(super) fn lines(selection: &Selection) -> Vec<EventId> {
-    let mut all: Vec<(u64, [u8; 32])> = selection
+    let mut all: Vec<(u64, EventId)> = selection
         .records
         .iter()
-        .map(|e| (e.created_at, e.id.to_bytes()))
+        .map(|e| (e.created_at, e.id))
         .chain(
             selection
                 .attestations
                 .iter()
-                .map(|e| (e.created_at.as_secs(), e.id.to_bytes())),
+                .map(|e| (e.created_at.as_secs(), e.id)),
         )
         .collect();
     all.sort();
-    all.into_iter()
-        .map(|(_, id)| EventId::from_byte_array(id))
-        .collect()
+    all.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Writes `records.jsonl`: each event exactly as the store holds it (as
@@ -276,7 +274,7 @@ pub(super) fn write_records(
     let mut signatures = Vec::with_capacity(ids.len());
     files.put_streamed(RECORDS, |out| {
         for chunk in ids.chunks(500) {
-            let mut json: HashMap<[u8; 32], String> = store
+            let mut json: HashMap<EventId, String> = store
                 .query(&Query {
                     ids: Some(chunk.to_vec()),
                     ..Default::default()
@@ -286,7 +284,7 @@ pub(super) fn write_records(
                 .map(|s| (s.id, s.json))
                 .collect();
             for id in chunk {
-                let Some(line) = json.remove(&id.to_bytes()) else {
+                let Some(line) = json.remove(id) else {
                     return Err(io::Error::other(format!(
                         "record {id} left the store while publishing; publish again"
                     )));

@@ -21,6 +21,8 @@
 
 use std::collections::HashSet;
 
+use samizdat_core::nostr::prelude::EventId;
+
 pub mod keys;
 mod varint;
 
@@ -63,7 +65,7 @@ pub enum NegError {
 
 /// Where the initiator collects the ids only it has and only the other
 /// side has.
-type Found<'a> = (&'a mut Vec<[u8; 32]>, &'a mut Vec<[u8; 32]>);
+type Found<'a> = (&'a mut Vec<EventId>, &'a mut Vec<EventId>);
 
 /// One side of a reconciliation.
 pub struct Reconciler {
@@ -202,8 +204,8 @@ impl Reconciler {
     pub fn next(
         &mut self,
         message: &[u8],
-        have: &mut Vec<[u8; 32]>,
-        need: &mut Vec<[u8; 32]>,
+        have: &mut Vec<EventId>,
+        need: &mut Vec<EventId>,
     ) -> Result<Option<Vec<u8>>, NegError> {
         if !self.initiator {
             return Err(NegError::Role("only the initiator asks again"));
@@ -401,8 +403,8 @@ fn below(keys: &[(u64, [u8; 32])], bound: &Bound) -> usize {
 fn compare(
     theirs: &[u8],
     ours: &[(u64, [u8; 32])],
-    have: &mut Vec<[u8; 32]>,
-    need: &mut Vec<[u8; 32]>,
+    have: &mut Vec<EventId>,
+    need: &mut Vec<EventId>,
 ) {
     let theirs: Vec<[u8; 32]> = theirs
         .chunks_exact(ID_SIZE)
@@ -415,12 +417,12 @@ fn compare(
     let mut unmatched: HashSet<&[u8; 32]> = theirs.iter().collect();
     for (_, id) in ours {
         if !unmatched.remove(id) {
-            have.push(*id);
+            have.push(EventId::from_byte_array(*id));
         }
     }
     for id in &theirs {
         if unmatched.remove(id) {
-            need.push(*id);
+            need.push(EventId::from_byte_array(*id));
         }
     }
 }
@@ -551,6 +553,10 @@ mod tests {
         Reconciler::new(KeyStorage::range(set, 0, u64::MAX), frame).expect("our side")
     }
 
+    fn bytes(ids: &[EventId]) -> Vec<[u8; 32]> {
+        ids.iter().map(|id| id.to_bytes()).collect()
+    }
+
     fn sorted(mut ids: Vec<[u8; 32]>) -> Vec<[u8; 32]> {
         ids.sort_unstable();
         ids
@@ -583,12 +589,12 @@ mod tests {
                 .expect("reconciles");
             assert_eq!(next, crate_next, "message {round}");
             assert_eq!(
-                sorted(have.clone()),
+                sorted(bytes(&have)),
                 sorted(crate_have.iter().map(|i| i.to_bytes()).collect()),
                 "have after {round}"
             );
             assert_eq!(
-                sorted(need.clone()),
+                sorted(bytes(&need)),
                 sorted(crate_need.iter().map(|i| i.to_bytes()).collect()),
                 "need after {round}"
             );
@@ -602,8 +608,8 @@ mod tests {
                     let mut only_theirs: Vec<_> = theirs.difference(&ours).copied().collect();
                     only_ours.sort_unstable();
                     only_theirs.sort_unstable();
-                    assert_eq!(sorted(have), only_ours);
-                    assert_eq!(sorted(need), only_theirs);
+                    assert_eq!(sorted(bytes(&have)), only_ours);
+                    assert_eq!(sorted(bytes(&need)), only_theirs);
                     return;
                 }
             }
@@ -640,7 +646,7 @@ mod tests {
             let answer = server.answer(&message).expect("answer");
             match client.next(&answer, &mut have, &mut need).expect("next") {
                 Some(next) => message = next,
-                None => return (sorted(have), sorted(need)),
+                None => return (sorted(bytes(&have)), sorted(bytes(&need))),
             }
         }
         panic!("no end in 200 rounds");

@@ -30,7 +30,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use samizdat_core::BlobHash;
 use samizdat_core::blob::MEDIA_TYPES;
-use samizdat_core::nostr::prelude::{Event, Timestamp};
+use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
 use samizdat_media::{MediaError, MediaType};
 use samizdat_store::{BlobError, OwnedBlob, Store, StoreError};
 use serde_json::{Value, json};
@@ -157,7 +157,7 @@ async fn authorize(
     headers: &HeaderMap,
     verb: Verb,
     hash: Option<&BlobHash>,
-) -> Answer<([u8; 32], Event)> {
+) -> Answer<(PublicKey, Event)> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
@@ -167,7 +167,7 @@ async fn authorize(
         .map_err(BlossomError::internal)?
         .map_err(|_| AuthError::BadSignature)?;
     let pubkey = auth::check(&event, verb, hash, Timestamp::now())?;
-    Ok((pubkey.to_bytes(), event))
+    Ok((pubkey, event))
 }
 
 /// The answer for a blob the store would not keep: the admission rule's
@@ -302,7 +302,7 @@ pub(crate) async fn upload(
 /// whatever the sender said.
 async fn keep(
     state: &State,
-    pubkey: [u8; 32],
+    pubkey: PublicKey,
     hash: BlobHash,
     bytes: Vec<u8>,
 ) -> Answer<OwnedBlob> {
@@ -553,13 +553,15 @@ pub(crate) async fn list(
     Query(span): Query<Span>,
     headers: HeaderMap,
 ) -> Answer<Json<Value>> {
-    let mut key = [0u8; 32];
-    if pubkey.len() != 64 || hex::decode_to_slice(&pubkey, &mut key).is_err() {
-        return Err(BlossomError::new(
-            StatusCode::BAD_REQUEST,
-            "the public key must be 64 hex characters",
-        ));
-    }
+    let key = match PublicKey::from_hex(&pubkey) {
+        Ok(key) if pubkey.len() == 64 => key,
+        _ => {
+            return Err(BlossomError::new(
+                StatusCode::BAD_REQUEST,
+                "the public key must be a key in 64 hex characters",
+            ));
+        }
+    };
     // Listing is public; an authorization, when sent, must still be valid.
     if headers.contains_key(header::AUTHORIZATION) {
         authorize(&headers, Verb::List, None).await?;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use futures_util::SinkExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use samizdat_core::VerifiedEvent;
-use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
+use samizdat_core::nostr::prelude::{Event, EventId, PublicKey, Timestamp};
 use samizdat_core::sealed;
 use samizdat_store::{InsertOutcome, Query};
 use serde_json::value::RawValue;
@@ -348,7 +348,7 @@ impl Connection {
             self.live = Some(self.state.ingest.subscribe());
         }
         self.subs.insert(sub.clone(), filters.clone());
-        let mut seen: HashSet<[u8; 32]> = HashSet::new();
+        let mut seen: HashSet<EventId> = HashSet::new();
         let several = filters.len() > 1;
         let readers = self.gift_wrap_readers();
         for filter in &filters {

@@ -92,7 +92,7 @@ pub(super) fn export(
     let mut failure: Option<BundleError> = None;
     for (query, skip_first) in &ordered {
         store.query_each(query, |stored| {
-            if !lacks_event(&stored.id) {
+            if !lacks_event(stored.id.as_bytes()) {
                 bar.inc(1);
                 return true;
             }
