@@ -31,10 +31,28 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(err) if is_broken_pipe(&err) => exit::Code::Success.into(),
         Err(err) => {
-            eprintln!("samizdat: {err:#}");
+            eprintln!("samizdat: {}", said_once(&err));
             exit::Code::Failure.into()
         }
     }
+}
+
+/// The error and its causes, each said once: library errors name their
+/// cause in their own message and keep it as their source too, so a cause
+/// already said is not repeated.
+fn said_once(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn init_tracing(verbose: u8) {
@@ -70,4 +88,18 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain()
         .filter_map(|e| e.downcast_ref::<std::io::Error>())
         .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::said_once;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let cause = || std::io::Error::other("disk on fire");
+        let named = anyhow::Error::new(cause()).context("reading the store: disk on fire");
+        assert_eq!(said_once(&named), "reading the store: disk on fire");
+        let unnamed = anyhow::Error::new(cause()).context("reading the store");
+        assert_eq!(said_once(&unnamed), "reading the store: disk on fire");
+    }
 }

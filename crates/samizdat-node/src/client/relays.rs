@@ -238,7 +238,10 @@ async fn chunk(
         };
         tokio::task::spawn_blocking(move || store.query(&query))
             .await
-            .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+            .map_err(|source| SyncError::Task {
+                what: "reading the store",
+                source,
+            })??
     };
     let mut order: Vec<_> = events.into_iter().collect();
     // The store answers newest first; send in the order given.

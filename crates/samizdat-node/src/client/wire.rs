@@ -20,7 +20,7 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_util::either::Either;
 
-use crate::client::proxy::Proxy;
+use crate::client::proxy::{Proxy, ProxyError};
 
 /// The byte stream under a client WebSocket.
 pub type Io = Counted<Either<TcpStream, TlsStream<TcpStream>>>;
@@ -56,18 +56,46 @@ impl Meter {
     }
 }
 
+/// Why a WebSocket could not be opened, each with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    #[error("timed out")]
+    Timeout,
+    #[error("not a URL ({source}); a relay's address looks like ws://host:port or wss://host")]
+    NotUrl { source: url::ParseError },
+    #[error("not a WebSocket URL (scheme {0}:); a relay's address begins with ws:// or wss://")]
+    Scheme(String),
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("{source}")]
+    Tcp { source: io::Error },
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+    #[error("{host} is not a name TLS can check: {source}")]
+    ServerName {
+        host: String,
+        source: tokio_rustls::rustls::pki_types::InvalidDnsNameError,
+    },
+    #[error("TLS: {source}")]
+    Tls { source: io::Error },
+    #[error("WebSocket handshake{via}: {source}")]
+    Handshake {
+        via: String,
+        source: yawc::WebSocketError,
+    },
+}
+
 /// Opens a WebSocket to `url` (`ws://` or `wss://`), directly or through
-/// `proxy`, counting its bytes into `meter`. The error is a sentence for
-/// the operator.
+/// `proxy`, counting its bytes into `meter`.
 pub async fn connect(
     url: &str,
     dial: Dial,
     proxy: Option<&Proxy>,
     meter: Arc<Meter>,
-) -> Result<Socket, String> {
+) -> Result<Socket, DialError> {
     tokio::time::timeout(dial.patience, connect_now(url, dial, proxy, meter))
         .await
-        .map_err(|_| "timed out".to_string())?
+        .map_err(|_| DialError::Timeout)?
 }
 
 async fn connect_now(
@@ -75,16 +103,16 @@ async fn connect_now(
     dial: Dial,
     proxy: Option<&Proxy>,
     meter: Arc<Meter>,
-) -> Result<Socket, String> {
-    let url = Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+) -> Result<Socket, DialError> {
+    let url = Url::parse(url).map_err(|source| DialError::NotUrl { source })?;
     let tls = match url.scheme() {
         "wss" => true,
         "ws" => false,
-        other => return Err(format!("not a WebSocket URL (scheme {other})")),
+        other => return Err(DialError::Scheme(other.to_string())),
     };
     let host = url
         .host_str()
-        .ok_or("the URL has no host")?
+        .ok_or(DialError::NoHost)?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
@@ -92,20 +120,18 @@ async fn connect_now(
     let tcp = match proxy {
         None => TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|e| e.to_string())?,
-        Some(proxy) => proxy
-            .connect(&host, port, dial.patience)
-            .await
-            .map_err(|e| e.to_string())?,
+            .map_err(|source| DialError::Tcp { source })?,
+        Some(proxy) => proxy.connect(&host, port, dial.patience).await?,
     };
     // Small messages both ways, many of them awaited: no Nagle.
     let _ = tcp.set_nodelay(true);
     let io = if tls {
-        let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host}: {e}"))?;
+        let name = ServerName::try_from(host.clone())
+            .map_err(|source| DialError::ServerName { host, source })?;
         let stream = TlsConnector::from(tls_config())
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS: {e}"))?;
+            .map_err(|source| DialError::Tls { source })?;
         Either::Right(stream)
     } else {
         Either::Left(tcp)
@@ -121,7 +147,7 @@ async fn connect_now(
     let via = proxy.map_or(String::new(), |p| format!(" through {p}"));
     yawc::WebSocket::handshake(url, io, options)
         .await
-        .map_err(|e| format!("WebSocket handshake{via}: {e}"))
+        .map_err(|source| DialError::Handshake { via, source })
 }
 
 /// The system's trust roots, loaded once.

@@ -45,7 +45,10 @@ impl Peer {
         patience: Duration,
         proxy: Option<&Proxy>,
     ) -> Result<Peer, SyncError> {
-        let bad = |e: String| SyncError::Connect(relay.to_string(), e);
+        let bad = |why: String| SyncError::BlossomUrl {
+            relay: relay.to_string(),
+            why,
+        };
         let mut base = match explicit {
             Some(url) => Url::parse(url).map_err(|e| bad(e.to_string()))?,
             None => {
@@ -78,14 +81,16 @@ impl Peer {
     }
 
     /// Whether the peer holds `hash`, and its size.
-    async fn head(&self, hash: &BlobHash) -> Result<Option<u64>, String> {
-        let url = self.url(&hash.to_hex()).map_err(|e| e.to_string())?;
+    async fn head(&self, hash: &BlobHash) -> Result<Option<u64>, SyncError> {
+        let url = self.url(&hash.to_hex())?;
         let response = self
             .client
             .head(url)
             .send()
             .await
-            .map_err(|e| outbound::transport(e).to_string())?;
+            .map_err(|e| SyncError::Http {
+                source: outbound::transport(e),
+            })?;
         match response.status() {
             StatusCode::OK => Ok(Some(
                 response
@@ -96,7 +101,9 @@ impl Peer {
                     .unwrap_or(u64::MAX),
             )),
             StatusCode::NOT_FOUND => Ok(None),
-            status => Err(format!("HEAD /{hash} answered {status}")),
+            status => Err(SyncError::Refused(format!(
+                "HEAD /{hash} answered {status}"
+            ))),
         }
     }
 }
@@ -145,7 +152,7 @@ pub async fn sync(
             match found {
                 Ok(Some(size)) => wanted.push((size, hash)),
                 Ok(None) => {}
-                Err(why) => note(summary, why),
+                Err(why) => note(summary, why.to_string()),
             }
         }
         // Smallest first: the most whole photos for the bytes.
@@ -188,7 +195,7 @@ pub async fn sync(
                     let size = std::fs::metadata(store.blobs().path(&hash)).map_or(0, |m| m.len());
                     lacking.push((size, hash));
                 }
-                Err(why) => note(summary, why),
+                Err(why) => note(summary, why.to_string()),
             }
         }
         lacking.sort();
@@ -230,7 +237,7 @@ async fn heads(
     peer: &Peer,
     hashes: Vec<BlobHash>,
     observer: &mut dyn Observer,
-) -> Vec<(BlobHash, Result<Option<u64>, String>)> {
+) -> Vec<(BlobHash, Result<Option<u64>, SyncError>)> {
     let mut answers = futures_util::stream::iter(hashes)
         .map(|hash| async move { (hash, peer.head(&hash).await) })
         .buffer_unordered(PARALLEL_HEADS);
@@ -264,7 +271,10 @@ async fn fetch(
             "blob {hash} is {size} bytes, more than the {max} taken from a peer"
         )));
     }
-    let local = |e: std::io::Error| SyncError::Link(format!("writing blob {hash}: {e}"));
+    let local = |source: std::io::Error| SyncError::BlobFile {
+        hash: *hash,
+        source,
+    };
     // One download of a blob at a time, across peers and processes; held
     // until it is stored or dropped.
     let Some(_downloading) = store.blobs().download_lock(hash).map_err(local)? else {
@@ -286,7 +296,9 @@ async fn fetch(
         request = request.header(header::RANGE, format!("bytes={have}-"));
     }
     let response = match within(budget, options.patience, request.send()).await {
-        Wait::Done(r) => r.map_err(|e| SyncError::Link(outbound::transport(e).to_string()))?,
+        Wait::Done(r) => r.map_err(|e| SyncError::Http {
+            source: outbound::transport(e),
+        })?,
         Wait::Stopped(stop) => return Ok(Step::Stopped(stop)),
         Wait::TimedOut => return Err(SyncError::Timeout("waiting for a blob")),
     };
@@ -342,7 +354,9 @@ async fn fetch(
             Ok(None) => break,
             Err(e) => {
                 file.flush().await.map_err(local)?;
-                return Err(SyncError::Link(outbound::transport(e).to_string()));
+                return Err(SyncError::Http {
+                    source: outbound::transport(e),
+                });
             }
         };
         have += chunk.len() as u64;
@@ -365,7 +379,10 @@ async fn fetch(
     let hash = *hash;
     tokio::task::spawn_blocking(move || admit(&store, &hash))
         .await
-        .map_err(|_| SyncError::Link("checking a blob stopped".into()))?
+        .map_err(|source| SyncError::Task {
+            what: "checking a blob",
+            source,
+        })?
 }
 
 /// Checks a finished download (its hash, and the admission rule every
@@ -376,7 +393,10 @@ fn admit(store: &Store, hash: &BlobHash) -> Result<Step, SyncError> {
         Err(
             e @ (samizdat_store::BlobError::Corrupt { .. } | samizdat_store::BlobError::Refused(_)),
         ) => Ok(Step::Refused(format!("blob {hash} from the peer: {e}"))),
-        Err(e) => Err(SyncError::Link(format!("storing blob {hash}: {e}"))),
+        Err(source) => Err(SyncError::Blob {
+            hash: *hash,
+            source,
+        }),
     }
 }
 
@@ -395,7 +415,10 @@ async fn send(
         let hash = *hash;
         tokio::task::spawn_blocking(move || store.blobs().get(&hash))
             .await
-            .map_err(|_| SyncError::Link("reading a blob stopped".into()))?
+            .map_err(|source| SyncError::Task {
+                what: "reading a blob",
+                source,
+            })?
     };
     let bytes = match bytes {
         Ok(bytes) => bytes,
@@ -432,7 +455,9 @@ async fn send(
         },
         None => request.send().await,
     }
-    .map_err(|e| SyncError::Link(outbound::transport(e).to_string()))?;
+    .map_err(|e| SyncError::Http {
+        source: outbound::transport(e),
+    })?;
     summary.blob_bytes_out += size;
     observer.advance(size);
     if response.status().is_success() {

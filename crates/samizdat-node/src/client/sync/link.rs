@@ -68,7 +68,10 @@ impl Link {
         };
         let socket = crate::client::wire::connect(url, dial, proxy, meter.clone())
             .await
-            .map_err(|e| SyncError::Connect(url.to_string(), e))?;
+            .map_err(|source| SyncError::Connect {
+                url: url.to_string(),
+                source,
+            })?;
         Ok(Link {
             socket,
             url: url.to_string(),
@@ -164,13 +167,13 @@ impl Link {
         let sending = self.socket.feed(Frame::text(text));
         bounded(self.deadline, self.patience, "sending", sending)
             .await?
-            .map_err(|e| SyncError::Link(e.to_string()))
+            .map_err(|source| SyncError::Socket { source })
     }
 
     pub async fn flush(&mut self) -> Result<(), SyncError> {
         bounded(self.deadline, self.patience, "sending", self.socket.flush())
             .await?
-            .map_err(|e| SyncError::Link(e.to_string()))
+            .map_err(|source| SyncError::Socket { source })
     }
 
     pub async fn send(&mut self, text: String) -> Result<(), SyncError> {
@@ -220,7 +223,7 @@ impl Link {
                 yawc::WebSocketError::ConnectionClosed => {
                     SyncError::Link("the peer closed the connection".into())
                 }
-                e => SyncError::Link(e.to_string()),
+                source => SyncError::Socket { source },
             })?;
             match frame.opcode() {
                 OpCode::Text => match String::from_utf8(frame.into_payload().to_vec()) {

@@ -31,6 +31,8 @@ use samizdat_core::nostr::prelude::EventId;
 use samizdat_store::Store;
 use serde_json::{Map, Value};
 
+use crate::client::outbound::FetchError;
+use crate::client::wire::DialError;
 use crate::config::Direction;
 use link::Link;
 pub(crate) use reconcile::local_query;
@@ -228,10 +230,31 @@ impl Summary {
 /// Why a sync could not run or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("connecting to {0}: {1}")]
-    Connect(String, String),
+    #[error("connecting to {url}: {source}")]
+    Connect { url: String, source: DialError },
+    #[error("the Blossom server for {relay}: {why}")]
+    BlossomUrl { relay: String, why: String },
     #[error("the link failed: {0}")]
     Link(String),
+    #[error("the link failed: {source}")]
+    Socket { source: yawc::WebSocketError },
+    #[error("the link to the peer's Blossom server failed: {source}")]
+    Http { source: FetchError },
+    #[error("blob {hash} here: {source}")]
+    Blob {
+        hash: samizdat_core::BlobHash,
+        source: samizdat_store::BlobError,
+    },
+    #[error("blob {hash} here: {source}")]
+    BlobFile {
+        hash: samizdat_core::BlobHash,
+        source: std::io::Error,
+    },
+    #[error("{what} stopped: {source}")]
+    Task {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
     #[error("timed out {0}")]
     Timeout(&'static str),
     #[error("the filter is not valid: {0}")]
@@ -357,7 +380,10 @@ async fn sync_steps(
             let store = store.clone();
             tokio::task::spawn_blocking(move || store.referenced_blobs(&query))
                 .await
-                .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+                .map_err(|source| SyncError::Task {
+                    what: "reading the store",
+                    source,
+                })??
         };
         let run = blobs::Run {
             store,

@@ -67,7 +67,10 @@ pub(super) async fn local_keys(
         Ok((!over).then_some(keys))
     })
     .await
-    .map_err(|_| SyncError::Link("the key scan stopped".into()))?
+    .map_err(|source| SyncError::Task {
+        what: "the key scan",
+        source,
+    })?
 }
 
 /// Deepest time split before giving up: 2^24 parts.
@@ -157,7 +160,10 @@ async fn reconcile_range(
         let cached = options.cached_keys;
         let keys = tokio::task::spawn_blocking(move || store.all_keys(cached))
             .await
-            .map_err(|_| SyncError::Link("reading the keys stopped".into()))?
+            .map_err(|source| SyncError::Task {
+                what: "reading the keys",
+                source,
+            })?
             .map_err(SyncError::from)?;
         if let Some(keys) = keys {
             let range = KeyStorage::range(keys, since, until);
@@ -184,7 +190,10 @@ async fn reconcile_range(
         Ok::<_, NegError>((session, init))
     })
     .await
-    .map_err(|_| SyncError::Link("building the key set stopped".into()))?
+    .map_err(|source| SyncError::Task {
+        what: "building the key set",
+        source,
+    })?
     .map_err(|e| SyncError::Protocol(e.to_string()))?;
 
     let id = format!("neg-{sub}");
@@ -206,6 +215,9 @@ async fn reconcile_range(
             }
             Err(SyncError::Link(why)) if first => {
                 return Err(ReconcileError::Unsupported(why));
+            }
+            Err(e @ SyncError::Socket { .. }) if first => {
+                return Err(ReconcileError::Unsupported(e.to_string()));
             }
             Err(e) => return Err(e.into()),
         };

@@ -184,7 +184,10 @@ pub(super) fn account(
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<Vec<EventId>, SyncError> {
-    let done = done.map_err(|_| SyncError::Link("storing stopped".into()))??;
+    let done = done.map_err(|source| SyncError::Task {
+        what: "storing",
+        source,
+    })??;
     summary.received += done.stored;
     summary.rejected_from_peer += done.rejected;
     observer.advance(done.handled);
@@ -353,7 +356,10 @@ impl Pusher<'_> {
             let store = store.clone();
             tokio::task::spawn_blocking(move || store.query(&query))
                 .await
-                .map_err(|_| SyncError::Link("reading the store stopped".into()))??
+                .map_err(|source| SyncError::Task {
+                    what: "reading the store",
+                    source,
+                })??
         };
         // Oldest first within a class (the store answers newest first): a
         // story in the order it was told.
