@@ -1,5 +1,6 @@
 //! Fuzzing on the stable toolchain, for every parser that reads outside
-//! input: each media format, bundles and want files, relay messages,
+//! input: each media format, bundles and want files, relay messages (a
+//! client's to the relay and a relay's answers to sync and publishing),
 //! NIP-77 messages, Blossom authorizations, the drop box's multipart
 //! forms, PFIF.
 //!

@@ -420,6 +420,31 @@ pub fn relay_messages() -> Vec<Vec<u8>> {
     .collect()
 }
 
+/// What relays answer a client: every message sync and publishing read.
+pub fn relay_answers() -> Vec<Vec<u8>> {
+    let event = event_json(
+        1,
+        vec![vec!["t".into(), "almaty".into()]],
+        "a \"quoted\" testimony",
+    );
+    let id = "5c83da77af1dec6d7289834998ad7aafbd9e2191396d75ec3cc27f5a77226f36";
+    [
+        format!("[\"EVENT\",\"pull-1\",{event}]"),
+        format!("[\"OK\",\"{id}\",true,\"\"]"),
+        format!("[\"OK\",\"{id}\",false,\"rate-limited: slow down\"]"),
+        r#"["EOSE","pull-1"]"#.into(),
+        r#"["CLOSED","pull-1","auth-required: who are you"]"#.into(),
+        r#"["NOTICE","the relay is restarting"]"#.into(),
+        r#"["AUTH","a-challenge"]"#.into(),
+        r#"["COUNT","c",{"count":42}]"#.into(),
+        r#"["NEG-MSG","n","6100000200"]"#.into(),
+        r#"["NEG-ERR","n","blocked: too many records"]"#.into(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect()
+}
+
 pub fn nip77_messages() -> Vec<Vec<u8>> {
     let keys: Vec<(u64, [u8; 32])> = (0..300u64)
         .map(|i| {

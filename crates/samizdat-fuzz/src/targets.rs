@@ -55,6 +55,11 @@ pub fn all() -> Vec<Target> {
             run: Box::new(relay_message),
         },
         Target {
+            name: "relay-answer",
+            seeds: seeds::relay_answers(),
+            run: Box::new(relay_answer),
+        },
+        Target {
             name: "nip77",
             seeds: seeds::nip77_messages(),
             run: Box::new(nip77_message),
@@ -112,6 +117,27 @@ fn relay_message(b: &[u8]) {
         );
     }
     let _ = samizdat_core::validate::parse(text);
+}
+
+/// What a relay sends a client, as sync and publishing read it: the
+/// message, then what each part is taken apart into.
+fn relay_answer(b: &[u8]) {
+    use samizdat_node::proto::client::{RelayMessage, claimed_id};
+    let Ok(text) = std::str::from_utf8(b) else {
+        return;
+    };
+    match RelayMessage::parse(text) {
+        Ok(RelayMessage::Event {
+            event: Some(raw), ..
+        }) => {
+            let _ = claimed_id(raw);
+            let _ = samizdat_core::validate::parse(raw.get());
+        }
+        Ok(RelayMessage::NegMsg { message, .. }) => {
+            let _ = samizdat_node::proto::nip77::from_hex(&message);
+        }
+        _ => {}
+    }
 }
 
 fn nip77_message(b: &[u8]) {

@@ -82,6 +82,11 @@ fn every_seed_is_taken_as_it_is() {
         samizdat_node::proto::message::ClientMessage::parse(&text, &limits)
             .unwrap_or_else(|e| panic!("{text}: {e}"));
     }
+    for seed in seeds::relay_answers() {
+        let text = String::from_utf8(seed).expect("utf-8");
+        samizdat_node::proto::client::RelayMessage::parse(&text)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
     for seed in seeds::blossom_authorizations() {
         let header = String::from_utf8(seed).expect("utf-8");
         samizdat_node::server::blossom::auth::parse(Some(&header)).expect("authorization parses");

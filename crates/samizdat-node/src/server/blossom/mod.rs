@@ -553,15 +553,16 @@ pub(crate) async fn list(
     Query(span): Query<Span>,
     headers: HeaderMap,
 ) -> Answer<Json<Value>> {
-    let key = match PublicKey::from_hex(&pubkey) {
-        Ok(key) if pubkey.len() == 64 => key,
-        _ => {
-            return Err(BlossomError::new(
-                StatusCode::BAD_REQUEST,
-                "the public key must be a key in 64 hex characters",
-            ));
-        }
+    let bad = || {
+        BlossomError::new(
+            StatusCode::BAD_REQUEST,
+            "the public key must be 64 hex digits",
+        )
     };
+    let key = PublicKey::from_hex(&pubkey).map_err(|_| bad())?;
+    if pubkey.len() != 64 {
+        return Err(bad());
+    }
     // Listing is public; an authorization, when sent, must still be valid.
     if headers.contains_key(header::AUTHORIZATION) {
         authorize(&headers, Verb::List, None).await?;
