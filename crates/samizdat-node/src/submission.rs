@@ -41,6 +41,15 @@ impl Visibility {
         }
     }
 
+    /// The form's value for this choice.
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Sealed => "sealed",
+            Visibility::Private => "private",
+        }
+    }
+
     pub fn is_sealed(self) -> bool {
         self != Visibility::Public
     }

@@ -13,6 +13,7 @@ use axum::response::Response;
 use super::{Page, csrf, problem};
 use crate::State;
 use crate::pace::{PIECE_WITHIN, Pace};
+use crate::submission::Visibility;
 
 /// Files one submission may carry.
 pub(super) const MAX_FILES: usize = 8;
@@ -32,10 +33,9 @@ pub struct Fields {
     pub lang: String,
     pub place: String,
     pub observed: String,
-    /// `public`, `sealed` (documenters may publish it with the author's
-    /// signature) or `private` (documenters read it; only the author may
-    /// publish it).
-    pub visibility: String,
+    /// Who may read and publish the record; `None` until the form says
+    /// (public then, unless the form was cut off before it said).
+    pub visibility: Option<Visibility>,
     pub key: String,
     pub name: String,
     pub aliases: String,
@@ -43,9 +43,9 @@ pub struct Fields {
     pub role: String,
     pub status: String,
     pub source: String,
-    /// `on` when the witness also sends the untouched originals, sealed
-    /// for the documenters, beside a public record.
-    pub originals: String,
+    /// Whether the witness also sends the untouched originals, sealed for
+    /// the documenters, beside a public record.
+    pub originals: bool,
     pub(super) files: Vec<(String, Vec<u8>)>,
 }
 
@@ -128,6 +128,11 @@ pub(super) fn field_limit(name: &str) -> usize {
 }
 
 impl Fields {
+    /// The visibility the form shows as chosen.
+    pub fn chosen(&self) -> &'static str {
+        self.visibility.unwrap_or(Visibility::Public).name()
+    }
+
     /// Keeps a form field by its name; others are ignored.
     pub(super) fn set(&mut self, name: &str, text: String) {
         let slot = match name {
@@ -136,7 +141,6 @@ impl Fields {
             "lang" => &mut self.lang,
             "place" => &mut self.place,
             "observed" => &mut self.observed,
-            "visibility" => &mut self.visibility,
             "key" => &mut self.key,
             "name" => &mut self.name,
             "aliases" => &mut self.aliases,
@@ -144,7 +148,15 @@ impl Fields {
             "role" => &mut self.role,
             "status" => &mut self.status,
             "source" => &mut self.source,
-            "originals" => &mut self.originals,
+            "visibility" => {
+                self.visibility = Some(Visibility::from_form(&text));
+                return;
+            }
+            // A checkbox sends `on` when it is ticked, nothing otherwise.
+            "originals" => {
+                self.originals = text == "on";
+                return;
+            }
             _ => return,
         };
         *slot = text;
@@ -193,8 +205,8 @@ pub(super) async fn text_back(mut multipart: Multipart, can_seal: bool) -> Field
     let whole = tokio::time::timeout(TEXT_BACK_WITHIN, reading)
         .await
         .unwrap_or(false);
-    if !whole && fields.visibility.is_empty() && can_seal {
-        fields.visibility = "private".into();
+    if !whole && fields.visibility.is_none() && can_seal {
+        fields.visibility = Some(Visibility::Private);
     }
     // The key is never sent back into a page.
     fields.key.clear();

@@ -83,7 +83,7 @@ pub(crate) async fn choose(page: Page) -> Response {
 pub(crate) async fn testimony_form(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
     let fields = Fields {
         lang: page.lang.code().to_string(),
-        visibility: "public".into(),
+        visibility: Some(Visibility::Public),
         ..Default::default()
     };
     testimony_again(&page, &state, fields, StatusCode::OK, String::new())
@@ -110,7 +110,7 @@ fn testimony_again(
 pub(crate) async fn person_form(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
     let fields = Fields {
         lang: page.lang.code().to_string(),
-        visibility: "public".into(),
+        visibility: Some(Visibility::Public),
         status: "missing".into(),
         source: "witnessed".into(),
         ..Default::default()
@@ -325,7 +325,7 @@ async fn leave(
             },
         )
     };
-    let visibility = Visibility::from_form(&fields.visibility);
+    let visibility = fields.visibility.unwrap_or(Visibility::Public);
     if visibility.is_sealed() && state.documenters.is_empty() {
         return Err(refuse("error.no_documenters", ""));
     }
@@ -384,7 +384,7 @@ async fn leave(
         content,
         visibility,
         files: std::mem::take(&mut fields.files),
-        keep_originals: fields.originals == "on",
+        keep_originals: fields.originals,
         key,
         documenters: state.documenters.clone(),
         limits: state.config.events,
