@@ -40,5 +40,4 @@ pub mod views;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use ingest::{Announce, Ingest, IngestError};
-pub(crate) use server::State;
 pub use server::{Node, NodeError};

@@ -2,7 +2,6 @@
 //! bursts, removes blobs nothing needs, locks the idle console, and
 //! notices when its data directory is gone.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::State;
@@ -35,20 +34,20 @@ pub(super) async fn data_gone(dir: std::path::PathBuf) {
 /// Every [`SWEEP_EVERY`]: drops live events past their age and hands the
 /// allocator's free memory back to the system, so that what a burst of
 /// uploads or events took is returned within a minute.
-pub(super) fn let_go_after_bursts(state: &Arc<State>) {
-    let state = Arc::clone(state);
-    let mut shutdown = state.shutdown.clone();
-    let tasks = state.connections.clone();
+pub(super) fn let_go_after_bursts(state: &State) {
+    let state = state.clone();
+    let mut shutdown = state.node.shutdown.clone();
+    let tasks = state.node.connections.clone();
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    let live = state.ingest.live();
+                    let live = state.node.ingest.live();
                     live.sweep(std::time::Instant::now());
                     let (events, bytes) = live.held();
                     tracing::trace!(events, bytes, "live events held");
-                    let store = state.ingest.store().clone();
+                    let store = state.node.ingest.store().clone();
                     let _ = tokio::task::spawn_blocking(move || {
                         store.release_memory();
                         release_memory();
@@ -64,16 +63,16 @@ pub(super) fn let_go_after_bursts(state: &Arc<State>) {
 /// At start and every hour: removes blobs that no record names and nobody
 /// uploaded, an hour old or more (a refused or deleted record's photo must
 /// not stay public).
-pub(super) fn collect_unneeded_blobs(state: &Arc<State>) {
-    let state = Arc::clone(state);
-    let mut shutdown = state.shutdown.clone();
-    let tasks = state.connections.clone();
+pub(super) fn collect_unneeded_blobs(state: &State) {
+    let state = state.clone();
+    let mut shutdown = state.node.shutdown.clone();
+    let tasks = state.node.connections.clone();
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(COLLECT_EVERY);
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    let store = state.ingest.store().clone();
+                    let store = state.node.ingest.store().clone();
                     let collected = tokio::task::spawn_blocking(move || {
                         store.collect_unneeded_blobs(samizdat_store::UNNEEDED_BLOB_GRACE)
                     })
@@ -108,16 +107,16 @@ fn release_memory() {
 
 /// Locks the console once it has been idle for its time, whether or not
 /// another request comes: the documenter's key does not stay in memory.
-pub(super) fn lock_when_idle(state: &Arc<State>) {
-    let state = Arc::clone(state);
-    let mut shutdown = state.shutdown.clone();
-    let tasks = state.connections.clone();
+pub(super) fn lock_when_idle(state: &State) {
+    let state = state.clone();
+    let mut shutdown = state.node.shutdown.clone();
+    let tasks = state.node.connections.clone();
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(15));
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    state.console.expire(std::time::Instant::now());
+                    state.web.console.expire(std::time::Instant::now());
                 }
                 _ = shutdown.changed() => break,
             }

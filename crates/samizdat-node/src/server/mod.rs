@@ -49,40 +49,30 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// subscriber needs, and past a connection's write deadline.
 const LIVE_AGE: Duration = Duration::from_secs(60);
 
-/// What every connection shares.
-pub(crate) struct State {
+/// What every service shares.
+pub(crate) struct Shared {
     pub config: Config,
     pub ingest: Ingest,
-    /// Per-IP publishing budget, across that address's connections.
-    pub per_ip: PerIp,
     /// Store reads that may run at once.
     pub reads: Semaphore,
     /// Turns true when the node begins to shut down.
     pub shutdown: watch::Receiver<bool>,
     /// Upgraded connections, which the HTTP server no longer tracks.
     pub connections: TaskTracker,
-    /// The client `PUT /mirror` downloads with, when mirroring is on.
-    pub mirror: Option<Fetcher>,
     /// The peers kept in step, and how each is doing.
     pub peers: Arc<Peers>,
-    /// Drop-box budget per address.
-    pub submissions: PerIp,
-    /// Drop-box forms being read, per address.
-    pub forms: crate::server::web::FormSlots,
-    /// Blossom upload budget per address, in bytes.
-    pub upload_bytes: PerIp,
-    /// Blossom upload bodies read at once: each may hold up to
-    /// `blossom.max_upload_bytes` in memory.
-    pub blossom_bodies: Semaphore,
-    /// Who reads what witnesses seal through the drop box.
-    pub documenters: Vec<PublicKey>,
-    /// The documenters' console, when unlocked.
-    pub console: crate::server::web::Console,
-    /// The people registry as last built, for the web pages.
-    pub registry: crate::people::Cached,
-    /// Drop-box forms being read at once: each may hold up to
-    /// `web.max_upload_bytes` in memory.
-    pub uploads: Semaphore,
+}
+
+/// The router's state: what the services share and what each holds
+/// alone. A service takes its part through axum's `FromRef`
+/// ([`relay::Relay`], [`blossom::Blossom`], [`web::Web`]), so that it
+/// sees only its own.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub node: Arc<Shared>,
+    pub relay: Arc<relay::Own>,
+    pub blossom: Arc<blossom::Own>,
+    pub web: Arc<web::Own>,
 }
 
 /// Why the node could not start or stopped with an error.
@@ -114,7 +104,7 @@ pub enum NodeError {
 /// knows the address before anything is served.
 pub struct Node {
     listener: TcpListener,
-    state: Arc<State>,
+    state: State,
     stop: watch::Sender<bool>,
     gate: Arc<Gate>,
 }
@@ -190,27 +180,38 @@ impl Node {
         let documenters = documenters(&config, store_dir.as_path());
         let per_hour = f64::from(config.web.submissions_per_hour);
         let console = crate::server::web::Console::new();
-        let state = Arc::new(State {
+        let web = web::Own {
             submissions: PerIp::with(per_hour / 3600.0, per_hour),
-            forms: crate::server::web::FormSlots::default(),
+            forms: web::FormSlots::default(),
+            uploads: Semaphore::new(UPLOADS_AT_ONCE),
+            documenters,
+            console,
+            registry: crate::people::Cached::default(),
+        };
+        let blossom = blossom::Own {
+            mirror,
             upload_bytes: {
                 let per_hour = config.blossom.upload_bytes_per_hour as f64;
                 PerIp::with(per_hour / 3600.0, per_hour)
             },
-            documenters,
-            console,
-            registry: crate::people::Cached::default(),
-            uploads: Semaphore::new(UPLOADS_AT_ONCE),
-            blossom_bodies: Semaphore::new(UPLOADS_AT_ONCE),
-            ingest,
+            bodies: Semaphore::new(UPLOADS_AT_ONCE),
+        };
+        let relay = relay::Own {
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),
-            reads: Semaphore::new(cores * 4),
-            shutdown,
-            connections,
-            mirror,
-            peers,
-            config,
-        });
+        };
+        let state = State {
+            node: Arc::new(Shared {
+                ingest,
+                reads: Semaphore::new(cores * 4),
+                shutdown,
+                connections,
+                peers,
+                config,
+            }),
+            relay: Arc::new(relay),
+            blossom: Arc::new(blossom),
+            web: Arc::new(web),
+        };
         chores::lock_when_idle(&state);
         chores::let_go_after_bursts(&state);
         chores::collect_unneeded_blobs(&state);
@@ -225,13 +226,13 @@ impl Node {
     /// The console's access key, for the operator: `serve` prints it in
     /// the console's address and writes it where only its owner reads.
     pub fn console_key(&self) -> &str {
-        self.state.console.access_key()
+        self.state.web.console.access_key()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
-            .unwrap_or(self.state.config.listen)
+            .unwrap_or(self.state.node.config.listen)
     }
 
     /// Serves until `signal` completes, then shuts down gracefully: stops
@@ -249,8 +250,8 @@ impl Node {
             stop,
             gate,
         } = self;
-        let app = routes::router(Arc::clone(&state));
-        let dir = state.ingest.store().dir().to_path_buf();
+        let app = routes::router(state.clone());
+        let dir = state.node.ingest.store().dir().to_path_buf();
         let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let watch_for_stop = {
             let (dir, gone) = (dir.clone(), Arc::clone(&gone));
@@ -272,8 +273,8 @@ impl Node {
             listener,
             app,
             gate,
-            state.config.connections.header_timeout,
-            state.shutdown.clone(),
+            state.node.config.connections.header_timeout,
+            state.node.shutdown.clone(),
             http.clone(),
         );
         tokio::spawn(watch_for_stop);
@@ -284,7 +285,7 @@ impl Node {
         if tokio::time::timeout(HTTP_DRAIN, http.wait()).await.is_err() {
             tracing::warn!("HTTP clients still sending after {HTTP_DRAIN:?}: dropped");
         }
-        state.connections.close();
+        state.node.connections.close();
         let gone = gone.load(std::sync::atomic::Ordering::SeqCst);
         // Nothing left to finish for a directory that is gone.
         let drain = if gone {
@@ -292,7 +293,7 @@ impl Node {
         } else {
             DRAIN_TIMEOUT
         };
-        if tokio::time::timeout(drain, state.connections.wait())
+        if tokio::time::timeout(drain, state.node.connections.wait())
             .await
             .is_err()
         {

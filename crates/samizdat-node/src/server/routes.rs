@@ -2,7 +2,6 @@
 //! `/`, Blossom, the status, and the web pages when they are on.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State as Extract};
@@ -11,11 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use samizdat_core::nostr::prelude::Timestamp;
 
-use super::{State, blossom, relay};
+use axum::extract::FromRef;
 
-pub(super) fn router(state: Arc<State>) -> Router {
-    let web = if state.config.web.enabled {
-        crate::server::web::router(Arc::clone(&state))
+use super::{State, blossom, relay, web};
+
+pub(super) fn router(state: State) -> Router {
+    let web = if state.node.config.web.enabled {
+        let web_state = web::Web::from_ref(&state);
+        crate::server::web::router(web_state.clone()).with_state(web_state)
     } else {
         Router::new()
     };
@@ -52,7 +54,7 @@ async fn with_cors(mut response: Response) -> Response {
 /// `/`: the relay for WebSocket upgrades, NIP-11 for clients that ask for
 /// it, a short page for browsers.
 async fn root(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<State>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: axum::http::Uri,
@@ -63,7 +65,7 @@ async fn root(
         .and_then(|h| h.to_str().ok())
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     if let (true, Ok(upgrade)) = (asks_upgrade, upgrade) {
-        if *state.shutdown.borrow() {
+        if *state.node.shutdown.borrow() {
             return (StatusCode::SERVICE_UNAVAILABLE, "node shutting down").into_response();
         }
         let host = headers
@@ -73,12 +75,12 @@ async fn root(
         // Frames up to twice the limit are read, so that their sender gets
         // a clean close (1009) with a reason; beyond that the WebSocket
         // layer closes (1009) without reading further.
-        let hard_limit = state.config.relay.max_message_bytes.saturating_mul(2);
+        let hard_limit = state.node.config.relay.max_message_bytes.saturating_mul(2);
         let mut options = yawc::Options::default()
             .with_max_payload_read(hard_limit)
             .with_max_read_buffer(hard_limit)
             .with_utf8();
-        if state.config.relay.permessage_deflate {
+        if state.node.config.relay.permessage_deflate {
             options = options.with_low_latency_compression();
         }
         let (response, upgraded) = match upgrade.upgrade(options) {
@@ -88,10 +90,10 @@ async fn root(
                     .into_response();
             }
         };
-        let token = state.connections.token();
+        let token = state.node.connections.token();
         tokio::spawn(async move {
             match upgraded.await {
-                Ok(ws) => relay::serve(state, ws, peer, host).await,
+                Ok(ws) => relay::serve(relay::Relay::from_ref(&state), ws, peer, host).await,
                 Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
             }
             drop(token);
@@ -103,15 +105,17 @@ async fn root(
         .and_then(|h| h.to_str().ok())
         .is_some_and(|a| a.contains("application/nostr+json"));
     if wants_nip11 {
-        let doc = crate::server::nip11::document(&state.config, Timestamp::now().as_secs());
+        let doc = crate::server::nip11::document(&state.node.config, Timestamp::now().as_secs());
         return (
             [(header::CONTENT_TYPE, "application/nostr+json")],
             doc.to_string(),
         )
             .into_response();
     }
-    if state.config.web.enabled {
-        let mut page = crate::server::web::home(Extract(state), peer, &headers, &uri).await;
+    if state.node.config.web.enabled {
+        let mut page =
+            crate::server::web::home(Extract(web::Web::from_ref(&state)), peer, &headers, &uri)
+                .await;
         crate::server::web::secure_headers(page.headers_mut());
         return page;
     }
@@ -127,11 +131,11 @@ async fn root(
 /// access key). Which peers a node talks to, their onion addresses and
 /// proxies, is not for the network, nor for another site's page, to read.
 async fn status(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<State>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if !crate::server::web::trusted(&state, &headers, peer) {
+    if !crate::server::web::trusted(&web::Web::from_ref(&state), &headers, peer) {
         return (
             StatusCode::FORBIDDEN,
             "the status is shown only to this machine's operator, with the console's access \
@@ -142,7 +146,7 @@ async fn status(
     }
     let body = serde_json::json!({
         "time": Timestamp::now().as_secs(),
-        "peers": state.peers.board().snapshot(),
+        "peers": state.node.peers.board().snapshot(),
     });
     (
         [(header::CONTENT_TYPE, "application/json")],

@@ -39,7 +39,36 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use auth::{AuthError, Verb};
 
-use crate::State;
+use crate::client::outbound::Fetcher;
+use crate::server::relay::PerIp;
+use crate::server::{Shared, State};
+
+/// What only Blossom holds.
+pub(crate) struct Own {
+    /// The client `PUT /mirror` downloads with, when mirroring is on.
+    pub mirror: Option<Fetcher>,
+    /// Upload budget per address, in bytes.
+    pub upload_bytes: PerIp,
+    /// Upload bodies read at once: each may hold up to
+    /// `blossom.max_upload_bytes` in memory.
+    pub bodies: tokio::sync::Semaphore,
+}
+
+/// Blossom's part of the node's state.
+#[derive(Clone)]
+pub(crate) struct Blossom {
+    pub node: Arc<Shared>,
+    pub blossom: Arc<Own>,
+}
+
+impl axum::extract::FromRef<State> for Blossom {
+    fn from_ref(state: &State) -> Blossom {
+        Blossom {
+            node: Arc::clone(&state.node),
+            blossom: Arc::clone(&state.blossom),
+        }
+    }
+}
 use crate::client::outbound::FetchError;
 
 /// An error answer: status, `X-Reason` header and a JSON `message`.
@@ -193,9 +222,10 @@ fn not_kept(e: BlobError) -> BlossomError {
 const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Spends `bytes` of the address's upload budget, or says it is spent.
-fn spend(state: &State, peer: SocketAddr, bytes: u64) -> Answer<()> {
+fn spend(state: &Blossom, peer: SocketAddr, bytes: u64) -> Answer<()> {
     let ip = peer.ip().to_canonical();
     if state
+        .blossom
         .upload_bytes
         .take_n(ip, bytes as f64, std::time::Instant::now())
     {
@@ -205,7 +235,7 @@ fn spend(state: &State, peer: SocketAddr, bytes: u64) -> Answer<()> {
         StatusCode::TOO_MANY_REQUESTS,
         format!(
             "this address has uploaded its {} bytes for the hour; try again later",
-            state.config.blossom.upload_bytes_per_hour
+            state.node.config.blossom.upload_bytes_per_hour
         ),
     ))
 }
@@ -231,7 +261,7 @@ fn within_quota(store: &Store, quota: u64, hash: &BlobHash, size: u64) -> Answer
 }
 
 pub(crate) async fn upload(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Blossom>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -239,7 +269,7 @@ pub(crate) async fn upload(
     // The authorization is checked (signature included) before anything
     // is spent or read: a stranger's unsigned requests cost nothing.
     let (pubkey, event) = authorize(&headers, Verb::Upload, None).await?;
-    let max = state.config.blossom.max_upload_bytes;
+    let max = state.node.config.blossom.max_upload_bytes;
     let too_large = || {
         BlossomError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -263,7 +293,7 @@ pub(crate) async fn upload(
     }
     spend(&state, peer, declared)?;
     // A few bodies in memory at once, each up to `max_upload_bytes`.
-    let _reading = tokio::time::timeout(WAIT_FOR_TURN, state.blossom_bodies.acquire())
+    let _reading = tokio::time::timeout(WAIT_FOR_TURN, state.blossom.bodies.acquire())
         .await
         .ok()
         .and_then(Result::ok)
@@ -301,13 +331,13 @@ pub(crate) async fn upload(
 /// a cleaned format's, or `application/octet-stream` for encrypted data,
 /// whatever the sender said.
 async fn keep(
-    state: &State,
+    state: &Blossom,
     pubkey: PublicKey,
     hash: BlobHash,
     bytes: Vec<u8>,
 ) -> Answer<OwnedBlob> {
-    let store = state.ingest.store().clone();
-    let quota = state.config.blossom.unreferenced_bytes;
+    let store = state.node.ingest.store().clone();
+    let quota = state.node.config.blossom.unreferenced_bytes;
     tokio::task::spawn_blocking(move || -> Answer<OwnedBlob> {
         within_quota(&store, quota, &hash, bytes.len() as u64)?;
         let kept = store.blobs().put(&bytes).map_err(not_kept)?;
@@ -340,12 +370,12 @@ struct MirrorRequest {
 /// BUD-04: fetch the blob at a URL, check it against the authorization's
 /// `x` tag, and keep it as if it had been uploaded.
 pub(crate) async fn mirror(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Blossom>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Answer<Json<Value>> {
-    let Some(fetcher) = state.mirror.clone() else {
+    let Some(fetcher) = state.blossom.mirror.clone() else {
         return Err(BlossomError::new(
             StatusCode::FORBIDDEN,
             "mirroring is turned off on this node",
@@ -368,7 +398,7 @@ pub(crate) async fn mirror(
             format!("the body must be JSON {{\"url\": \"...\"}}: {e}"),
         )
     })?;
-    let max = state.config.blossom.max_upload_bytes;
+    let max = state.node.config.blossom.max_upload_bytes;
     let (bytes, _) = fetcher.get(&request.url, max).await.map_err(|e| match e {
         FetchError::Scheme(_) | FetchError::Url(_) => {
             BlossomError::new(StatusCode::BAD_REQUEST, e.to_string())
@@ -402,7 +432,7 @@ pub(crate) async fn mirror(
 
 /// BUD-06: may an upload with these headers go ahead?
 pub(crate) async fn upload_check(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Blossom>,
     headers: HeaderMap,
 ) -> Answer<StatusCode> {
     let get = |names: &[&str]| {
@@ -413,7 +443,7 @@ pub(crate) async fn upload_check(
     };
     let size =
         get(&["x-content-length", "blossom-content-length"]).and_then(|s| s.parse::<u64>().ok());
-    let max = state.config.blossom.max_upload_bytes;
+    let max = state.node.config.blossom.max_upload_bytes;
     if size.is_some_and(|n| n > max) {
         return Err(BlossomError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -453,12 +483,12 @@ pub(crate) async fn upload_check(
 }
 
 pub(crate) async fn get_blob(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Blossom>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Answer<Response> {
     let hash = blob_name(&name)?;
-    let store = state.ingest.store();
+    let store = state.node.ingest.store();
     let path = store.blobs().path(&hash);
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
@@ -548,7 +578,7 @@ pub(crate) struct Span {
 }
 
 pub(crate) async fn list(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Blossom>,
     Path(pubkey): Path<String>,
     Query(span): Query<Span>,
     headers: HeaderMap,
@@ -567,7 +597,7 @@ pub(crate) async fn list(
     if headers.contains_key(header::AUTHORIZATION) {
         authorize(&headers, Verb::List, None).await?;
     }
-    let store = state.ingest.store().clone();
+    let store = state.node.ingest.store().clone();
     let blobs =
         tokio::task::spawn_blocking(move || store.blobs_owned_by(key, span.since, span.until))
             .await
@@ -577,13 +607,13 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn delete(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Blossom>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Answer<Json<Value>> {
     let hash = blob_name(&name)?;
     let (pubkey, _) = authorize(&headers, Verb::Delete, Some(&hash)).await?;
-    let store = state.ingest.store().clone();
+    let store = state.node.ingest.store().clone();
     let release = tokio::task::spawn_blocking(move || store.release_blob(pubkey, hash))
         .await
         .map_err(BlossomError::internal)??;

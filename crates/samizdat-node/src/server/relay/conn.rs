@@ -32,7 +32,7 @@ use yawc::{Frame, HttpWebSocket as WebSocket, OpCode, WebSocketError};
 
 use super::neg::NegSessions;
 use super::rate::TokenBucket;
-use super::{State, auth};
+use super::{Relay, auth};
 use crate::ingest::IngestError;
 use crate::live::{Lagged, Subscriber};
 use crate::proto::filter::Filter;
@@ -53,7 +53,7 @@ enum End {
 }
 
 pub struct Connection {
-    state: Arc<State>,
+    state: Relay,
     ws: WebSocket,
     ip: IpAddr,
     host: Option<String>,
@@ -67,9 +67,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(state: Arc<State>, ws: WebSocket, ip: IpAddr, host: Option<String>) -> Connection {
+    pub fn new(state: Relay, ws: WebSocket, ip: IpAddr, host: Option<String>) -> Connection {
         let now = Instant::now();
-        let limits = &state.config.relay;
+        let limits = &state.node.config.relay;
         Connection {
             events: TokenBucket::new(limits.events_per_second, now),
             queries: TokenBucket::new(limits.queries_per_second, now),
@@ -86,10 +86,10 @@ impl Connection {
     }
 
     pub async fn run(mut self) {
-        let mut shutdown = self.state.shutdown.clone();
+        let mut shutdown = self.state.node.shutdown.clone();
         let mut in_flight: FuturesUnordered<OkFuture> = FuturesUnordered::new();
-        let idle_timeout = self.state.config.relay.idle_timeout;
-        let max_in_flight = self.state.config.relay.max_events_in_flight;
+        let idle_timeout = self.state.node.config.relay.idle_timeout;
+        let max_in_flight = self.state.node.config.relay.max_events_in_flight;
         let idle = tokio::time::sleep(idle_timeout);
         tokio::pin!(idle);
 
@@ -131,7 +131,7 @@ impl Connection {
         };
         if let Some((code, reason)) = close {
             let _ = tokio::time::timeout(
-                self.state.config.relay.write_timeout,
+                self.state.node.config.relay.write_timeout,
                 self.ws.send(Frame::close(code, reason)),
             )
             .await;
@@ -145,7 +145,7 @@ impl Connection {
     /// Sends one message and flushes.
     async fn send(&mut self, text: String) -> Result<(), End> {
         Self::within(
-            self.state.config.relay.write_timeout,
+            self.state.node.config.relay.write_timeout,
             self.ws.send(Frame::text(text)),
         )
         .await
@@ -156,7 +156,7 @@ impl Connection {
     /// query's results leave in a few large writes rather than one each.
     async fn feed(&mut self, text: String) -> Result<(), End> {
         Self::within(
-            self.state.config.relay.write_timeout,
+            self.state.node.config.relay.write_timeout,
             self.ws.feed(Frame::text(text)),
         )
         .await
@@ -178,7 +178,7 @@ impl Connection {
         frame: Result<Frame, WebSocketError>,
         in_flight: &mut FuturesUnordered<OkFuture>,
     ) -> Result<(), End> {
-        let limit = self.state.config.relay.max_message_bytes;
+        let limit = self.state.node.config.relay.max_message_bytes;
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
@@ -207,7 +207,7 @@ impl Connection {
         let Ok(text) = std::str::from_utf8(frame.payload()) else {
             return Err(End::Gone);
         };
-        let limits = &self.state.config.relay;
+        let limits = &self.state.node.config.relay;
         match ClientMessage::parse(text, limits) {
             Ok(ClientMessage::Event(raw)) => {
                 let reply = self.on_event(raw, in_flight);
@@ -229,7 +229,7 @@ impl Connection {
                 let reply = self.on_auth(raw).await;
                 self.send(reply).await
             }
-            Ok(ClientMessage::NegOpen { .. }) if !self.state.config.relay.negentropy => {
+            Ok(ClientMessage::NegOpen { .. }) if !self.state.node.config.relay.negentropy => {
                 let reply = out::notice(&MessageError::UnknownType("NEG-OPEN".into()).to_string());
                 self.send(reply).await
             }
@@ -287,14 +287,14 @@ impl Connection {
             _ => return Some(out::notice("invalid: EVENT holds no event with a valid id")),
         };
         let now = Instant::now();
-        if !self.events.take(now) || !self.state.per_ip.take(self.ip, now) {
+        if !self.events.take(now) || !self.state.relay.per_ip.take(self.ip, now) {
             return Some(out::ok(
                 &id,
                 false,
                 "rate-limited: too many events; slow down",
             ));
         }
-        let limits = &self.state.config.events;
+        let limits = &self.state.node.config.events;
         if raw.get().len() > limits.max_event_bytes.saturating_mul(2) {
             let reason = format!(
                 "invalid: event larger than {} bytes",
@@ -315,7 +315,7 @@ impl Connection {
                 "auth-required: this event is protected (NIP-70); only its author may publish it",
             ));
         }
-        let ingest = self.state.ingest.clone();
+        let ingest = self.state.node.ingest.clone();
         in_flight.push(Box::pin(async move {
             let result = ingest.submit(event).await;
             ok_reply(&id, result)
@@ -324,8 +324,8 @@ impl Connection {
     }
 
     async fn on_req(&mut self, sub: SubId, filters: Vec<Filter>) -> Result<(), End> {
-        let state = Arc::clone(&self.state);
-        let limits = &state.config.relay;
+        let state = self.state.clone();
+        let limits = &state.node.config.relay;
         if !self.subs.contains_key(&sub) && self.subs.len() >= limits.max_subscriptions {
             let reason = format!(
                 "blocked: at most {} open subscriptions per connection",
@@ -345,7 +345,7 @@ impl Connection {
         // Listen before reading the store, so nothing committed in between
         // is missed (it may be sent twice; clients drop duplicates by id).
         if self.live.is_none() {
-            self.live = Some(self.state.ingest.subscribe());
+            self.live = Some(self.state.node.ingest.subscribe());
         }
         self.subs.insert(sub.clone(), filters.clone());
         let mut seen: HashSet<EventId> = HashSet::new();
@@ -437,7 +437,7 @@ impl Connection {
     /// all, when it authenticated as a carrier; otherwise those addressed
     /// to the keys it authenticated as (none before it authenticates).
     fn gift_wrap_readers(&self) -> Option<Vec<PublicKey>> {
-        let carriers = &self.state.config.carriers;
+        let carriers = &self.state.node.config.carriers;
         if self
             .authed
             .iter()

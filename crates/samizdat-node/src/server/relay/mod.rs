@@ -21,15 +21,32 @@ use yawc::HttpWebSocket as WebSocket;
 
 pub(crate) use rate::PerIp;
 
-use crate::State;
+use crate::server::{Shared, State};
+
+/// What only the relay holds.
+pub(crate) struct Own {
+    /// Per-IP publishing budget, across that address's connections.
+    pub per_ip: PerIp,
+}
+
+/// The relay's part of the node's state.
+#[derive(Clone)]
+pub(crate) struct Relay {
+    pub node: Arc<Shared>,
+    pub relay: Arc<Own>,
+}
+
+impl axum::extract::FromRef<State> for Relay {
+    fn from_ref(state: &State) -> Relay {
+        Relay {
+            node: Arc::clone(&state.node),
+            relay: Arc::clone(&state.relay),
+        }
+    }
+}
 
 /// Serves one upgraded WebSocket until it closes or the node stops.
-pub(crate) async fn serve(
-    state: Arc<State>,
-    ws: WebSocket,
-    peer: SocketAddr,
-    host: Option<String>,
-) {
+pub(crate) async fn serve(state: Relay, ws: WebSocket, peer: SocketAddr, host: Option<String>) {
     tracing::debug!(%peer, "relay connection opened");
     conn::Connection::new(state, ws, peer.ip(), host)
         .run()

@@ -12,13 +12,12 @@
 //! can list.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use samizdat_core::nostr::prelude::PublicKey;
 use samizdat_core::sealed;
 use samizdat_store::Query;
 
-use super::State;
+use super::Relay;
 use crate::proto::filter::Filter;
 use crate::proto::message::{SubId, out};
 use crate::proto::nip77::Reconciler;
@@ -37,7 +36,7 @@ pub struct NegSessions {
 impl NegSessions {
     pub async fn open(
         &mut self,
-        state: &Arc<State>,
+        state: &Relay,
         sub: SubId,
         filter: &Filter,
         gift_wraps_for: Option<Vec<PublicKey>>,
@@ -51,7 +50,7 @@ impl NegSessions {
                 &format!("blocked: at most {MAX_SESSIONS} open reconciliations per connection"),
             );
         }
-        let limits = &state.config.relay;
+        let limits = &state.node.config.relay;
         let max = limits.max_negentropy_items;
         let blocked = || {
             out::neg_err(
@@ -68,7 +67,7 @@ impl NegSessions {
         };
         let mut storage = None;
         if let Some((since, until)) = time_range(&query) {
-            let store = state.ingest.store().clone();
+            let store = state.node.ingest.store().clone();
             let cached = limits.negentropy_cached_keys;
             match tokio::task::spawn_blocking(move || store.all_keys(cached)).await {
                 // The probe for hidden gift wraps comes after the snapshot:
@@ -152,7 +151,7 @@ impl NegSessions {
 /// client. The shared keys hold every event, so they serve only a client
 /// from whom nothing in that range is hidden; the others read their keys
 /// through the query. Gift wraps are few, so the check is one index probe.
-async fn hides_gift_wraps(state: &Arc<State>, query: &Query) -> bool {
+async fn hides_gift_wraps(state: &Relay, query: &Query) -> bool {
     if query.gift_wraps_for.is_none() {
         return false;
     }
@@ -163,7 +162,7 @@ async fn hides_gift_wraps(state: &Arc<State>, query: &Query) -> bool {
         limit: Some(1),
         ..Query::default()
     };
-    let store = state.ingest.store().clone();
+    let store = state.node.ingest.store().clone();
     // On error, assume the worst: the query path is always right.
     !matches!(
         tokio::task::spawn_blocking(move || store.query(&probe)).await,

@@ -5,8 +5,7 @@
 use samizdat_store::{Query, StoreError, StoredEvent};
 use tokio::sync::mpsc;
 
-use super::State;
-use std::sync::Arc;
+use super::Relay;
 
 /// Stored events between the store and the socket, per query.
 const STREAM_DEPTH: usize = 64;
@@ -14,14 +13,14 @@ const STREAM_DEPTH: usize = 64;
 /// Streams the events matching `query`. The channel is small: a client
 /// that reads slowly holds back its own query, and when the receiver is
 /// dropped the query stops.
-pub fn stream(state: &Arc<State>, query: Query) -> mpsc::Receiver<Result<StoredEvent, StoreError>> {
+pub fn stream(state: &Relay, query: Query) -> mpsc::Receiver<Result<StoredEvent, StoreError>> {
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
-    let state = Arc::clone(state);
+    let state = state.clone();
     tokio::spawn(async move {
-        let Ok(_permit) = state.reads.acquire().await else {
+        let Ok(_permit) = state.node.reads.acquire().await else {
             return;
         };
-        let store = state.ingest.store().clone();
+        let store = state.node.ingest.store().clone();
         let _ = tokio::task::spawn_blocking(move || {
             let result = store.query_each(&query, |event| tx.blocking_send(Ok(event)).is_ok());
             if let Err(e) = result {
@@ -34,13 +33,14 @@ pub fn stream(state: &Arc<State>, query: Query) -> mpsc::Receiver<Result<StoredE
 }
 
 /// How many distinct events match any of `queries`.
-pub async fn count(state: &Arc<State>, queries: Vec<Query>) -> Result<u64, StoreError> {
+pub async fn count(state: &Relay, queries: Vec<Query>) -> Result<u64, StoreError> {
     let _permit = state
+        .node
         .reads
         .acquire()
         .await
         .map_err(|_| StoreError::WriterGone)?;
-    let store = state.ingest.store().clone();
+    let store = state.node.ingest.store().clone();
     tokio::task::spawn_blocking(move || store.count_any(&queries))
         .await
         .map_err(|_| StoreError::WriterGone)?
@@ -49,16 +49,17 @@ pub async fn count(state: &Arc<State>, queries: Vec<Query>) -> Result<u64, Store
 /// The `(created_at, id)` keys matching `query`, or `None` when there are
 /// more than `max`.
 pub async fn keys(
-    state: &Arc<State>,
+    state: &Relay,
     query: Query,
     max: usize,
 ) -> Result<Option<Vec<(u64, [u8; 32])>>, StoreError> {
     let _permit = state
+        .node
         .reads
         .acquire()
         .await
         .map_err(|_| StoreError::WriterGone)?;
-    let store = state.ingest.store().clone();
+    let store = state.node.ingest.store().clone();
     tokio::task::spawn_blocking(move || {
         let mut keys = Vec::new();
         let mut over = false;

@@ -29,7 +29,40 @@ pub use console::Console;
 pub(crate) use console::trusted;
 pub use drop::FormSlots;
 
-use crate::State;
+use crate::server::{Shared, State};
+
+/// What only the web pages hold.
+pub(crate) struct Own {
+    /// Drop-box budget per address.
+    pub submissions: crate::server::relay::PerIp,
+    /// Drop-box forms being read, per address.
+    pub forms: FormSlots,
+    /// Drop-box forms being read at once: each may hold up to
+    /// `web.max_upload_bytes` in memory.
+    pub uploads: tokio::sync::Semaphore,
+    /// Who reads what witnesses seal through the drop box.
+    pub documenters: Vec<samizdat_core::nostr::prelude::PublicKey>,
+    /// The documenters' console, when unlocked.
+    pub console: Console,
+    /// The people registry as last built.
+    pub registry: crate::people::Cached,
+}
+
+/// The web pages' part of the node's state.
+#[derive(Clone)]
+pub(crate) struct Web {
+    pub node: Arc<Shared>,
+    pub web: Arc<Own>,
+}
+
+impl axum::extract::FromRef<State> for Web {
+    fn from_ref(state: &State) -> Web {
+        Web {
+            node: Arc::clone(&state.node),
+            web: Arc::clone(&state.web),
+        }
+    }
+}
 
 /// The pages' only stylesheet.
 const STYLE: &str = include_str!("../../../web/assets/style.css");
@@ -43,8 +76,8 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; media-s
 
 /// The routes of the web interface. `/` itself stays with the server,
 /// which also answers WebSocket upgrades and NIP-11 there.
-pub(crate) fn router(state: Arc<State>) -> Router<Arc<State>> {
-    let limit = state.config.web.max_upload_bytes;
+pub(crate) fn router(state: Web) -> Router<Web> {
+    let limit = state.node.config.web.max_upload_bytes;
     Router::new()
         .route("/timeline", get(read::timeline))
         .route("/search", get(read::search))
@@ -76,7 +109,7 @@ pub(crate) fn router(state: Arc<State>) -> Router<Arc<State>> {
 
 /// The home page for browsers: the timeline.
 pub(crate) async fn home(
-    state: axum::extract::State<Arc<State>>,
+    state: axum::extract::State<Web>,
     peer: SocketAddr,
     headers: &HeaderMap,
     uri: &axum::http::Uri,
@@ -153,12 +186,12 @@ pub struct Page {
     pub console: bool,
 }
 
-impl axum::extract::FromRequestParts<Arc<State>> for Page {
+impl axum::extract::FromRequestParts<Web> for Page {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &Arc<State>,
+        state: &Web,
     ) -> Result<Page, Self::Rejection> {
         Ok(Page::new(&parts.headers, &parts.uri, peer_of(parts), state))
     }
@@ -178,7 +211,7 @@ impl Page {
         headers: &HeaderMap,
         uri: &axum::http::Uri,
         peer: SocketAddr,
-        state: &State,
+        state: &Web,
     ) -> Page {
         let cookies = cookies(headers);
         let asked = uri.query().and_then(|q| {

@@ -16,7 +16,7 @@ use samizdat_store::{Query, Store, StoreError};
 use serde::Deserialize;
 
 use super::{Page, problem};
-use crate::State;
+use crate::server::web::Web;
 use crate::views::records::{
     HistoryLine, Item, PersonLine, Said, Shown, attachments, date_time, encode, item, person_line,
     short, short_npub, show,
@@ -60,7 +60,7 @@ struct RecordPage<'a> {
 }
 
 pub(crate) async fn timeline(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     Params(filter): Params<TimelineQuery>,
 ) -> Response {
@@ -175,7 +175,7 @@ pub struct SearchQuery {
 }
 
 pub(crate) async fn search(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     Params(params): Params<SearchQuery>,
 ) -> Response {
@@ -208,7 +208,7 @@ pub(crate) async fn search(
 }
 
 pub(crate) async fn record(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     Path(id): Path<String>,
 ) -> Response {
@@ -328,12 +328,12 @@ pub struct PeopleQuery {
 }
 
 pub(crate) async fn people(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     Params(params): Params<PeopleQuery>,
 ) -> Response {
     let name = params.name.unwrap_or_default().trim().to_string();
-    let cache = Arc::clone(&state);
+    let cache = Arc::clone(&state.web);
     let registry = match on_store(&page, &state, move |store| cache.registry.get(store)).await {
         Ok(r) => r,
         Err(answer) => return answer,
@@ -361,14 +361,14 @@ pub(crate) async fn people(
 }
 
 pub(crate) async fn person(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     Path(id): Path<String>,
 ) -> Response {
     let Ok(wanted) = EventId::parse(id.trim()) else {
         return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", id);
     };
-    let cache = Arc::clone(&state);
+    let cache = Arc::clone(&state.web);
     let registry = match on_store(&page, &state, move |store| cache.registry.get(store)).await {
         Ok(r) => r,
         Err(answer) => return answer,
@@ -433,7 +433,7 @@ pub struct PeerLine {
     pub waiting: u64,
 }
 
-pub(crate) async fn node(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
+pub(crate) async fn node(Extract(state): Extract<Web>, page: Page) -> Response {
     let records = match on_store(&page, &state, |store| {
         store.count(&Query {
             kinds: Some(vec![kind::TESTIMONY.as_u16(), kind::PERSON_REPORT.as_u16()]),
@@ -445,7 +445,7 @@ pub(crate) async fn node(Extract(state): Extract<Arc<State>>, page: Page) -> Res
         Ok(n) => n,
         Err(answer) => return answer,
     };
-    let board = state.peers.board().snapshot();
+    let board = state.node.peers.board().snapshot();
     let never = || page.t("node.never").to_string();
     let last_sync = board
         .iter()
@@ -485,11 +485,16 @@ pub(crate) async fn node(Extract(state): Extract<Arc<State>>, page: Page) -> Res
 /// budget; a failure becomes the error page.
 pub(crate) async fn on_store<T: Send + 'static>(
     page: &Page,
-    state: &Arc<State>,
+    state: &Web,
     f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Response> {
-    let _permit = state.reads.acquire().await.map_err(|e| failed(page, e))?;
-    let store = state.ingest.store().clone();
+    let _permit = state
+        .node
+        .reads
+        .acquire()
+        .await
+        .map_err(|e| failed(page, e))?;
+    let store = state.node.ingest.store().clone();
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(failed(page, e)),
@@ -498,7 +503,7 @@ pub(crate) async fn on_store<T: Send + 'static>(
 }
 
 /// Reads the events `query` matches.
-async fn read(page: &Page, state: &Arc<State>, query: Query) -> Result<Vec<Event>, Response> {
+async fn read(page: &Page, state: &Web, query: Query) -> Result<Vec<Event>, Response> {
     on_store(page, state, move |store| {
         store.query(&query)?.iter().map(|s| s.event()).collect()
     })

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use samizdat_core::nostr::prelude::Keys;
 
 use super::super::csrf;
-use crate::State;
+use crate::server::web::Web;
 
 /// How long an unlocked console keeps its key without being used.
 pub const IDLE: Duration = Duration::from_secs(30 * 60);
@@ -203,17 +203,20 @@ pub(super) fn brings_key(console: &Console, headers: &HeaderMap) -> bool {
 /// The operator on this machine: loopback, a loopback name, no forwarding,
 /// and the access key. What the console, `/status` and the peers on
 /// `/node` ask of every request.
-pub(crate) fn trusted(state: &State, headers: &HeaderMap, peer: SocketAddr) -> bool {
-    from_this_machine(headers, peer) && brings_key(&state.console, headers)
+pub(crate) fn trusted(state: &Web, headers: &HeaderMap, peer: SocketAddr) -> bool {
+    from_this_machine(headers, peer) && brings_key(&state.web.console, headers)
 }
 
 /// The documenter's key when the console is open to this request.
-pub(crate) fn signer(state: &State, headers: &HeaderMap, peer: SocketAddr) -> Option<Keys> {
+pub(crate) fn signer(state: &Web, headers: &HeaderMap, peer: SocketAddr) -> Option<Keys> {
     if !trusted(state, headers, peer) {
         return None;
     }
     let cookies = super::super::cookies(headers);
-    state.console.keys(super::super::cookie(&cookies, COOKIE))
+    state
+        .web
+        .console
+        .keys(super::super::cookie(&cookies, COOKIE))
 }
 
 #[cfg(test)]

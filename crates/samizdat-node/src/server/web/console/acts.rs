@@ -3,8 +3,6 @@
 //! attest a record, translate a testimony, decide whether two reports
 //! name one person.
 
-use std::sync::Arc;
-
 use axum::extract::{Form, FromRequestParts, State as Extract};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,8 +16,8 @@ use samizdat_store::Query;
 use serde::Deserialize;
 
 use super::{Page, problem};
-use crate::State;
 use crate::inbox;
+use crate::server::web::Web;
 
 use super::*;
 
@@ -37,16 +35,13 @@ pub(crate) trait Token {
     fn token(&self) -> &str;
 }
 
-impl<T> axum::extract::FromRequest<Arc<State>> for Signed<T>
+impl<T> axum::extract::FromRequest<Web> for Signed<T>
 where
     T: serde::de::DeserializeOwned + Token + Send,
 {
     type Rejection = Response;
 
-    async fn from_request(
-        request: axum::extract::Request,
-        state: &Arc<State>,
-    ) -> Result<Self, Response> {
+    async fn from_request(request: axum::extract::Request, state: &Web) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let Ok(page) = Page::from_request_parts(&mut parts, state).await;
         let peer = super::super::peer_of(&parts);
@@ -85,14 +80,11 @@ pub struct PublishForm {
     wrap: String,
 }
 
-pub(crate) async fn publish(
-    Extract(state): Extract<Arc<State>>,
-    signed: Signed<PublishForm>,
-) -> Response {
+pub(crate) async fn publish(Extract(state): Extract<Web>, signed: Signed<PublishForm>) -> Response {
     either(publish_signed(&state, signed).await)
 }
 
-async fn publish_signed(state: &Arc<State>, signed: Signed<PublishForm>) -> Answer {
+async fn publish_signed(state: &Web, signed: Signed<PublishForm>) -> Answer {
     let Signed { keys, form, page } = signed;
     let wrap = EventId::parse(form.wrap.trim())
         .map_err(|_| problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", form.wrap))?;
@@ -133,14 +125,11 @@ pub struct AttestForm {
     of: String,
 }
 
-pub(crate) async fn attest(
-    Extract(state): Extract<Arc<State>>,
-    signed: Signed<AttestForm>,
-) -> Response {
+pub(crate) async fn attest(Extract(state): Extract<Web>, signed: Signed<AttestForm>) -> Response {
     either(attest_signed(&state, signed).await)
 }
 
-async fn attest_signed(state: &Arc<State>, signed: Signed<AttestForm>) -> Answer {
+async fn attest_signed(state: &Web, signed: Signed<AttestForm>) -> Answer {
     let Signed { keys, form, page } = signed;
     let label = match form.label.as_str() {
         "corroborates" => Label::Corroborates,
@@ -175,13 +164,13 @@ pub struct TranslateForm {
 }
 
 pub(crate) async fn translate(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     signed: Signed<TranslateForm>,
 ) -> Response {
     either(translate_signed(&state, signed).await)
 }
 
-async fn translate_signed(state: &Arc<State>, signed: Signed<TranslateForm>) -> Answer {
+async fn translate_signed(state: &Web, signed: Signed<TranslateForm>) -> Answer {
     let Signed { keys, form, page } = signed;
     let original = find(&page, state, &form.target).await?;
     let place = match samizdat_core::record::Record::parse(&original) {
@@ -227,14 +216,11 @@ pub struct MatchForm {
     verdict: String,
 }
 
-pub(crate) async fn verdict(
-    Extract(state): Extract<Arc<State>>,
-    signed: Signed<MatchForm>,
-) -> Response {
+pub(crate) async fn verdict(Extract(state): Extract<Web>, signed: Signed<MatchForm>) -> Response {
     either(verdict_signed(&state, signed).await)
 }
 
-async fn verdict_signed(state: &Arc<State>, signed: Signed<MatchForm>) -> Answer {
+async fn verdict_signed(state: &Web, signed: Signed<MatchForm>) -> Answer {
     let Signed { keys, form, page } = signed;
     let label = match form.verdict.as_str() {
         "same" => Label::SamePerson,
@@ -275,7 +261,7 @@ fn bad_form(page: &Page, what: &str) -> Response {
 }
 
 /// The stored public record `text` names (hex or NIP-19).
-async fn find(page: &Page, state: &Arc<State>, text: &str) -> Result<Event, Response> {
+async fn find(page: &Page, state: &Web, text: &str) -> Result<Event, Response> {
     let Ok(id) = EventId::parse(text.trim()) else {
         return Err(problem(
             page,
@@ -300,7 +286,7 @@ async fn find(page: &Page, state: &Arc<State>, text: &str) -> Result<Event, Resp
 
 async fn sign_and_store(
     page: &Page,
-    state: &State,
+    state: &Web,
     keys: &Keys,
     draft: Draft,
 ) -> Result<EventId, Response> {
@@ -318,8 +304,8 @@ async fn sign_and_store(
 }
 
 /// Stores one event through the node's one way in; answers once durable.
-async fn store_one(page: &Page, state: &State, event: Event) -> Result<(), Response> {
-    match state.ingest.submit(event).await {
+async fn store_one(page: &Page, state: &Web, event: Event) -> Result<(), Response> {
+    match state.node.ingest.submit(event).await {
         Ok(_) => Ok(()),
         Err(e) => Err(problem(
             page,

@@ -52,11 +52,11 @@ pub(crate) use access::{signer, trusted};
 pub(crate) use acts::{attest, publish, translate, verdict};
 
 use super::{Page, csrf, problem};
-use crate::State;
 use crate::inbox;
+use crate::server::web::Web;
 
 /// Why a console request was turned away, as a page.
-fn refused(page: &Page, state: &State, headers: &HeaderMap, peer: SocketAddr) -> Response {
+fn refused(page: &Page, state: &Web, headers: &HeaderMap, peer: SocketAddr) -> Response {
     if trusted(state, headers, peer) {
         problem(
             page,
@@ -117,7 +117,7 @@ pub struct Access {
 const PAGE: usize = 50;
 
 pub(crate) async fn home(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -128,7 +128,7 @@ pub(crate) async fn home(
     if let Some(key) = access.key
         && from_this_machine(&headers, peer)
     {
-        if !csrf::same(key.trim().as_bytes(), state.console.access.as_bytes()) {
+        if !csrf::same(key.trim().as_bytes(), state.web.console.access.as_bytes()) {
             return refused(&page, &state, &headers, peer);
         }
         let mut answer = Redirect::to("/console").into_response();
@@ -159,7 +159,7 @@ pub(crate) async fn home(
         );
     };
     let reader = keys.clone();
-    let cache = Arc::clone(&state);
+    let cache = Arc::clone(&state.web);
     let before = access.older.as_deref().and_then(inbox::Cursor::from_param);
     let read = super::read::on_store(&page, &state, move |store| {
         let inbox = inbox::page(store, &reader, before, PAGE)?;
@@ -243,7 +243,7 @@ pub struct UnlockForm {
 }
 
 pub(crate) async fn unlock(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -260,17 +260,17 @@ pub(crate) async fn unlock(
             detail,
         )
     };
-    if let Some(wait) = state.console.wait(Instant::now()) {
+    if let Some(wait) = state.web.console.wait(Instant::now()) {
         return busy(format!(
             "after a wrong passphrase, the next attempt waits {} s",
             wait.as_secs().max(1)
         ));
     }
     // One derivation at a time: each takes 64 MiB and a core for a while.
-    let Ok(_permit) = state.console.deriving.try_acquire() else {
+    let Ok(_permit) = state.web.console.deriving.try_acquire() else {
         return busy("another unlock is being checked; try again in a moment".into());
     };
-    let dir = state.ingest.store().dir().join("keys");
+    let dir = state.node.ingest.store().dir().join("keys");
     let passphrase = form.passphrase;
     let unlocked = tokio::task::spawn_blocking(move || {
         let keys = KeyStore::new(dir);
@@ -280,11 +280,12 @@ pub(crate) async fn unlock(
     })
     .await;
     state
+        .web
         .console
         .attempted(matches!(unlocked, Ok(Ok(_))), Instant::now());
     match unlocked {
         Ok(Ok(keys)) => {
-            let token = state.console.open(keys);
+            let token = state.web.console.open(keys);
             tracing::info!("web: the console was unlocked");
             let mut answer = Redirect::to("/console").into_response();
             let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
@@ -312,7 +313,7 @@ pub struct TokenForm {
 }
 
 pub(crate) async fn lock(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -321,7 +322,7 @@ pub(crate) async fn lock(
     if let Some(answer) = check(&page, &state, &headers, peer, &form.csrf) {
         return answer;
     }
-    state.console.close();
+    state.web.console.close();
     tracing::info!("web: the console was locked");
     Redirect::to("/console").into_response()
 }
@@ -329,7 +330,7 @@ pub(crate) async fn lock(
 /// The CSRF token and the machine, for every console form.
 fn check(
     page: &Page,
-    state: &State,
+    state: &Web,
     headers: &HeaderMap,
     peer: SocketAddr,
     token: &str,
@@ -360,7 +361,7 @@ fn check(
 
 /// The form's checks, then the documenter's key.
 fn signed_in(
-    state: &State,
+    state: &Web,
     page: &Page,
     headers: &HeaderMap,
     peer: SocketAddr,
@@ -379,12 +380,12 @@ pub(crate) struct Reader {
     page: Page,
 }
 
-impl axum::extract::FromRequestParts<Arc<State>> for Reader {
+impl axum::extract::FromRequestParts<Web> for Reader {
     type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &Arc<State>,
+        state: &Web,
     ) -> Result<Self, Response> {
         let Ok(page) = Page::from_request_parts(parts, state).await;
         let peer = super::peer_of(parts);
@@ -413,7 +414,7 @@ struct SealedPage<'a> {
 }
 
 pub(crate) async fn sealed(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     Reader { keys, page }: Reader,
     Path(wrap): Path<String>,
 ) -> Response {
@@ -496,7 +497,7 @@ pub(crate) async fn sealed(
 
 /// A sealed file, opened, for the documenter's eyes only.
 pub(crate) async fn file(
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     Reader { keys, page }: Reader,
     Path(wrap): Path<String>,
 ) -> Response {

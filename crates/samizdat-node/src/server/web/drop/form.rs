@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{Page, csrf, problem};
-use crate::State;
 use crate::pace::{PIECE_WITHIN, Pace};
+use crate::server::web::Web;
 use crate::submission::Visibility;
 
 /// Files one submission may carry.
@@ -61,7 +61,7 @@ pub(super) enum Admission {
 /// origin, and the address's hourly budget (spent here, so a form that
 /// trickles in still paid for its try).
 pub(super) fn before_the_body(
-    state: &State,
+    state: &Web,
     headers: &HeaderMap,
     peer: SocketAddr,
 ) -> Result<(), Admission> {
@@ -73,6 +73,7 @@ pub(super) fn before_the_body(
         return Err(Admission::Forbidden);
     }
     if !state
+        .web
         .submissions
         .take(peer.ip().to_canonical(), Instant::now())
     {

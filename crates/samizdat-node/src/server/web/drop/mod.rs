@@ -10,7 +10,6 @@
 //! that cannot be stripped is refused.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{ConnectInfo, Multipart, State as Extract};
@@ -23,9 +22,9 @@ use samizdat_core::tags::{Observed, Place};
 use samizdat_core::testimony::Testimony;
 use samizdat_store::InsertOutcome;
 
-use super::{Page, csrf, problem};
+use super::{Page, Web, csrf, problem};
+use crate::IngestError;
 use crate::submission::{self, Content, Prepared, Submission, SubmissionError, Visibility};
-use crate::{IngestError, State};
 
 mod form;
 
@@ -80,7 +79,7 @@ pub(crate) async fn choose(page: Page) -> Response {
     page.render(StatusCode::OK, &Choose { page: &page })
 }
 
-pub(crate) async fn testimony_form(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
+pub(crate) async fn testimony_form(Extract(state): Extract<Web>, page: Page) -> Response {
     let fields = Fields {
         lang: page.lang.code().to_string(),
         visibility: Some(Visibility::Public),
@@ -91,7 +90,7 @@ pub(crate) async fn testimony_form(Extract(state): Extract<Arc<State>>, page: Pa
 
 fn testimony_again(
     page: &Page,
-    state: &State,
+    state: &Web,
     fields: Fields,
     status: StatusCode,
     error: String,
@@ -102,12 +101,12 @@ fn testimony_again(
             page,
             fields,
             error,
-            can_seal: !state.documenters.is_empty(),
+            can_seal: !state.web.documenters.is_empty(),
         },
     )
 }
 
-pub(crate) async fn person_form(Extract(state): Extract<Arc<State>>, page: Page) -> Response {
+pub(crate) async fn person_form(Extract(state): Extract<Web>, page: Page) -> Response {
     let fields = Fields {
         lang: page.lang.code().to_string(),
         visibility: Some(Visibility::Public),
@@ -120,7 +119,7 @@ pub(crate) async fn person_form(Extract(state): Extract<Arc<State>>, page: Page)
 
 fn person_again(
     page: &Page,
-    state: &State,
+    state: &Web,
     fields: Fields,
     status: StatusCode,
     error: String,
@@ -139,7 +138,7 @@ fn person_again(
             page,
             fields,
             error,
-            can_seal: !state.documenters.is_empty(),
+            can_seal: !state.web.documenters.is_empty(),
             statuses,
             sources,
         },
@@ -168,7 +167,7 @@ fn fault(page: &Page, what: &str, full: bool, error: &dyn std::fmt::Display) -> 
 }
 
 pub(crate) async fn testimony(
-    state: Extract<Arc<State>>,
+    state: Extract<Web>,
     page: Page,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -178,7 +177,7 @@ pub(crate) async fn testimony(
 }
 
 pub(crate) async fn person(
-    state: Extract<Arc<State>>,
+    state: Extract<Web>,
     page: Page,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -189,7 +188,7 @@ pub(crate) async fn person(
 
 async fn submit(
     what: Kind,
-    Extract(state): Extract<Arc<State>>,
+    Extract(state): Extract<Web>,
     page: Page,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -224,7 +223,7 @@ async fn submit(
     let busy = || format!("{}. {}", page.t("error.busy"), page.t("error.again_detail"));
     // One form at a time from an address, so a few senders cannot take
     // every slot; held until the form is stored or refused.
-    let Some(_slot) = state.forms.take(peer.ip().to_canonical()) else {
+    let Some(_slot) = state.web.forms.take(peer.ip().to_canonical()) else {
         return again_later(
             what,
             &page,
@@ -237,7 +236,7 @@ async fn submit(
     };
     // A form is held whole in memory until it is stored: a few at a time,
     // and none for ever, so that slow senders cannot hold the drop box.
-    let permit = tokio::time::timeout(WAIT_FOR_TURN, state.uploads.acquire()).await;
+    let permit = tokio::time::timeout(WAIT_FOR_TURN, state.web.uploads.acquire()).await;
     let Ok(Ok(_permit)) = permit else {
         return again_later(
             what,
@@ -276,12 +275,12 @@ async fn submit(
 async fn again_later(
     what: Kind,
     page: &Page,
-    state: &State,
+    state: &Web,
     multipart: Multipart,
     status: StatusCode,
     why: String,
 ) -> Response {
-    let fields = text_back(multipart, !state.documenters.is_empty()).await;
+    let fields = text_back(multipart, !state.web.documenters.is_empty()).await;
     later(match what {
         Kind::Testimony => testimony_again(page, state, fields, status, why),
         Kind::Person => person_again(page, state, fields, status, why),
@@ -310,7 +309,7 @@ enum Kind {
 /// copies); answers with the confirmation page once all is durable.
 async fn leave(
     page: &Page,
-    state: &Arc<State>,
+    state: &Web,
     fields: &mut Fields,
     what: Kind,
 ) -> Result<Response, Refused> {
@@ -326,7 +325,7 @@ async fn leave(
         )
     };
     let visibility = fields.visibility.unwrap_or(Visibility::Public);
-    if visibility.is_sealed() && state.documenters.is_empty() {
+    if visibility.is_sealed() && state.web.documenters.is_empty() {
         return Err(refuse("error.no_documenters", ""));
     }
     let key = match fields.key.trim() {
@@ -386,8 +385,8 @@ async fn leave(
         files: std::mem::take(&mut fields.files),
         keep_originals: fields.originals,
         key,
-        documenters: state.documenters.clone(),
-        limits: state.config.events,
+        documenters: state.web.documenters.clone(),
+        limits: state.node.config.events,
         now: Timestamp::now(),
     };
     // Stripping, signing and sealing are CPU work: off the runtime.
@@ -411,7 +410,7 @@ async fn leave(
     } = prepared;
     let sealed = visibility.is_sealed();
     let public = !sealed;
-    let store = state.ingest.store().clone();
+    let store = state.node.ingest.store().clone();
     let written = tokio::task::spawn_blocking(move || {
         // The blobs this record brings that were not here before: if the
         // record cannot be stored, they go again, so nothing of it stays
@@ -445,13 +444,13 @@ async fn leave(
         fault(page, "storing files", full, &e)
     })?;
     for event in events {
-        let refused = match state.ingest.submit(event).await {
+        let refused = match state.node.ingest.submit(event).await {
             Ok(InsertOutcome::Stored | InsertOutcome::Duplicate) => continue,
             Ok(other) => refuse("error.invalid", &format!("{other:?}")),
             Err(IngestError::Store(e)) => fault(page, "storing a record", e.is_full(), &e),
             Err(e) => refuse("error.invalid", &e.to_string()),
         };
-        let store = state.ingest.store().clone();
+        let store = state.node.ingest.store().clone();
         let _ = tokio::task::spawn_blocking(move || {
             for hash in &new_blobs {
                 if let Err(e) = store.blobs().remove(hash) {
@@ -487,7 +486,7 @@ async fn leave(
             id: if sealed { String::new() } else { id.to_hex() },
             sealed,
             private: visibility == Visibility::Private,
-            documenters: state.documenters.len(),
+            documenters: state.web.documenters.len(),
             originals_sealed,
             files,
             nsec: if new_key {
