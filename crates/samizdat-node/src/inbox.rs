@@ -48,6 +48,8 @@ pub enum InboxError {
     AttachmentNotHere(BlobHash),
     #[error("attachment {0}: {1}")]
     AttachmentRefused(BlobHash, String),
+    #[error("storing an opened attachment: {0}")]
+    Storing(BlobError),
 }
 
 /// The gift wraps in a store addressed to one key, opened.
@@ -258,6 +260,23 @@ pub fn publishable(inner: Inner) -> Result<VerifiedEvent, InboxError> {
     };
     validate(event, &Limits::default(), Timestamp::now())
         .map_err(|e| InboxError::Invalid(e.to_string()))
+}
+
+/// Publishing a sealed record, as the console and `sealed publish` both
+/// do: the record, if its author allowed it, validated as a public
+/// record, with its sealed attachments opened into the store. Nothing is
+/// stored if any part fails; the caller then stores the record (a node
+/// through `Ingest`, for its live subscribers).
+pub fn ready_to_publish(
+    store: &Store,
+    keys: &Keys,
+    inner: Inner,
+) -> Result<VerifiedEvent, InboxError> {
+    let verified = publishable(inner)?;
+    for plain in open_attachments(store, keys, verified.event())? {
+        store.blobs().put(&plain).map_err(InboxError::Storing)?;
+    }
+    Ok(verified)
 }
 
 /// The plain bytes of every attachment of `event` that the store lacks,

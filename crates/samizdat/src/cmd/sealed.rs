@@ -175,11 +175,8 @@ fn save(ctx: &Context, store: &Store, keys: &Keys, id: &str, path: &Path) -> Res
 /// opening its sealed attachments into the store.
 fn publish(ctx: &Context, store: &Store, keys: &Keys, id: &str) -> Result<Code> {
     let (_, opened) = open(store, keys, id)?;
-    let verified = inbox::publishable(opened.inner)?;
+    let verified = inbox::ready_to_publish(store, keys, opened.inner)?;
     let event = verified.event().clone();
-    for plain in inbox::open_attachments(store, keys, &event)? {
-        store.blobs().put(&plain).context("storing an attachment")?;
-    }
     let outcome = store.insert(vec![verified])?;
     match outcome.first() {
         Some(InsertOutcome::Stored | InsertOutcome::Duplicate) => {}

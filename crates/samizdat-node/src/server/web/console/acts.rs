@@ -11,7 +11,7 @@ use samizdat_core::nostr::prelude::{Event, EventId, Keys, Timestamp};
 use samizdat_core::sign::Draft;
 use samizdat_core::tags::Place;
 use samizdat_core::testimony::Testimony;
-use samizdat_core::{RecordKind, kind};
+use samizdat_core::{RecordKind, VerifiedEvent, kind};
 use samizdat_store::Query;
 use serde::Deserialize;
 
@@ -92,17 +92,10 @@ async fn publish_signed(state: &Web, signed: Signed<PublishForm>) -> Answer {
         let Some((_, opened)) = inbox::find(store, &keys, wrap)? else {
             return Ok(Err(wrap.to_hex()));
         };
-        let prepared = inbox::publishable(opened.inner).and_then(|verified| {
-            let blobs = inbox::open_attachments(store, &keys, verified.event())?;
-            for plain in &blobs {
-                store
-                    .blobs()
-                    .put(plain)
-                    .map_err(|e| inbox::InboxError::Invalid(e.to_string()))?;
-            }
-            Ok(verified.into_event())
-        });
-        Ok(prepared.map_err(|e| e.to_string()))
+        let prepared = inbox::ready_to_publish(store, &keys, opened.inner);
+        Ok(prepared
+            .map(VerifiedEvent::into_event)
+            .map_err(|e| e.to_string()))
     })
     .await?;
     let event = prepared
