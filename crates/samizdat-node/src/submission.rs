@@ -1,18 +1,19 @@
-//! A witness's submission made into what the store takes: the files
-//! stripped of what identifies them, the record built with them, signed,
-//! validated, and sealed for the documenters when the witness asks
-//! (with the untouched originals, too, when the witness sends them).
+//! A record made into what the store takes, as the drop box and the
+//! command line both make it: the files stripped of what identifies them,
+//! the record built with them, signed, validated, and sealed for chosen
+//! readers when the author asks (with the untouched originals, and files
+//! sent whole, sealed too).
 //!
 //! [`prepare`] is a pure step: CPU only, no store, no network, no clock
 //! but the time it is given. The drop box runs it off the async runtime
-//! (stripping and signing are the slow part of a submission) and then
-//! commits what it made: the blobs first, then the events through
-//! `Ingest`, so that a record is never stored before its files.
+//! (stripping and signing are the slow part of a submission); each door
+//! then commits what it made: the blobs first, then the events, so that a
+//! record is never stored before its files.
 
-use samizdat_core::nostr::prelude::{Event, EventId, Keys, PublicKey, Timestamp};
+use samizdat_core::nostr::prelude::{Event, EventId, Keys, PublicKey, Timestamp, UnsignedEvent};
 use samizdat_core::person::PersonReport;
 use samizdat_core::sealed::{self, Inner};
-use samizdat_core::sealed_file::{self, Role};
+use samizdat_core::sealed_file::{self, ENCRYPTED_MIME, Role};
 use samizdat_core::sign::Draft;
 use samizdat_core::testimony::Testimony;
 use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
@@ -55,6 +56,80 @@ impl Visibility {
     }
 }
 
+/// How a sealed record is sealed: what its readers may do with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SealedAs {
+    /// Signed: a reader may publish it, unchanged, as its author's.
+    #[default]
+    Publishable,
+    /// Signed and marked NIP-70: provable, but only its author may
+    /// publish it.
+    Private,
+    /// Unsigned: it proves nothing if it leaks, and is never published.
+    Deniable,
+}
+
+impl SealedAs {
+    pub fn name(self) -> &'static str {
+        match self {
+            SealedAs::Publishable => "publishable",
+            SealedAs::Private => "private",
+            SealedAs::Deniable => "deniable",
+        }
+    }
+}
+
+/// Who reads what a submission seals.
+#[derive(Debug, Clone, Default)]
+pub struct Readers {
+    /// Readers of the record itself; none: the record is public.
+    pub record: Vec<PublicKey>,
+    pub sealed_as: SealedAs,
+    /// Readers of the attachments' untouched originals (metadata intact,
+    /// as evidence), beside the stripped copies the record names.
+    pub originals: Vec<PublicKey>,
+}
+
+impl Readers {
+    /// The drop box's choice, for the node's documenters: a sealed or
+    /// private record goes to them alone; a public one may send them the
+    /// originals.
+    pub fn of_visibility(
+        visibility: Visibility,
+        keep_originals: bool,
+        documenters: &[PublicKey],
+    ) -> Result<Readers, SubmissionError> {
+        if visibility.is_sealed() && documenters.is_empty() {
+            return Err(SubmissionError::NoDocumenters);
+        }
+        let to_documenters = || documenters.to_vec();
+        Ok(match visibility {
+            Visibility::Public => Readers {
+                originals: if keep_originals {
+                    to_documenters()
+                } else {
+                    Vec::new()
+                },
+                ..Readers::default()
+            },
+            Visibility::Sealed | Visibility::Private => Readers {
+                record: to_documenters(),
+                sealed_as: if visibility == Visibility::Private {
+                    SealedAs::Private
+                } else {
+                    SealedAs::Publishable
+                },
+                originals: Vec::new(),
+            },
+        })
+    }
+
+    /// Whether the record itself is sealed rather than public.
+    pub fn seals_record(&self) -> bool {
+        !self.record.is_empty()
+    }
+}
+
 /// What the witness wrote. Attachments are the files', filled in by
 /// [`prepare`].
 #[derive(Debug, Clone)]
@@ -67,15 +142,16 @@ pub enum Content {
 #[derive(Debug)]
 pub struct Submission {
     pub content: Content,
-    pub visibility: Visibility,
-    /// Each file's name, as sent, and its bytes.
+    pub readers: Readers,
+    /// Each file's name, as sent, and its bytes: stripped, and named by
+    /// the record.
     pub files: Vec<(String, Vec<u8>)>,
-    /// Whether the untouched originals also go, sealed, to the
-    /// documenters beside a public record.
-    pub keep_originals: bool,
-    /// The witness's own key; `None`: a new one is made for the record.
+    /// Files sent to the record's readers exactly as they are, sealed,
+    /// never public: a format samizdat cannot clean, or evidence they
+    /// should have whole. Only beside a sealed record.
+    pub untouched: Vec<(String, Vec<u8>)>,
+    /// The author's key; `None`: a new one is made for the record.
     pub key: Option<Keys>,
-    pub documenters: Vec<PublicKey>,
     pub limits: Limits,
     pub now: Timestamp,
 }
@@ -85,20 +161,38 @@ pub struct Prepared {
     /// The record's id.
     pub id: EventId,
     /// The key that signed it, and whether it was made for it (and so
-    /// must be shown to the witness, once).
+    /// must be shown to the author, once).
     pub keys: Keys,
     pub new_key: bool,
-    pub visibility: Visibility,
-    /// The record itself, or its gift wraps, and the wraps of sealed
-    /// files: what goes through `Ingest`.
+    /// The record itself when it is public, and every gift wrap: what
+    /// the door stores, in this order, after the blobs.
     pub events: Vec<Event>,
+    /// Each gift wrap among `events`: for whom, and what it holds.
+    pub copies: Vec<Copy>,
     /// Each file by its name, stripped: stored as it is when the record
-    /// is public, and the list of what was removed shown to the witness.
+    /// is public, and the list of what was removed shown to the author.
     pub files: Vec<(String, Stripped)>,
-    /// Encrypted files (a sealed record's attachments, sealed originals).
+    /// Encrypted files (a sealed record's attachments, sealed originals,
+    /// files sent whole).
     pub encrypted: Vec<Vec<u8>>,
-    /// How many untouched originals were sealed for the documenters.
+    /// How many untouched originals were sealed.
     pub originals_sealed: usize,
+}
+
+/// One sealed copy: its gift wrap, its reader, and what it holds.
+#[derive(Debug, Clone)]
+pub struct Copy {
+    pub wrap: EventId,
+    pub reader: PublicKey,
+    pub holds: Holds,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Holds {
+    /// The record itself.
+    Record,
+    /// A file (attachment, original or sent whole), by its plain hash.
+    File { role: Role, plain: BlobHash },
 }
 
 /// Why a submission was refused.
@@ -106,6 +200,8 @@ pub struct Prepared {
 pub enum SubmissionError {
     #[error("nobody to seal it for: this node has no documenters")]
     NoDocumenters,
+    #[error("files sent whole go only to the readers of a sealed record")]
+    UntouchedNotSealed,
     #[error("{name}: {source}")]
     File {
         name: String,
@@ -120,18 +216,18 @@ pub enum SubmissionError {
 pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
     let Submission {
         content,
-        visibility,
+        readers,
         files,
-        keep_originals,
+        untouched,
         key,
-        documenters,
         limits,
         now,
     } = submission;
-    if visibility.is_sealed() && documenters.is_empty() {
-        return Err(SubmissionError::NoDocumenters);
+    let sealed = readers.seals_record();
+    if !untouched.is_empty() && !sealed {
+        return Err(SubmissionError::UntouchedNotSealed);
     }
-    let keep_originals = keep_originals && !visibility.is_sealed() && !documenters.is_empty();
+    let keep_originals = !readers.originals.is_empty();
     let mut stripped = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         match samizdat_media::strip(&bytes) {
@@ -151,9 +247,100 @@ pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
             dim: s.dim(),
         })
         .collect();
-    let mut draft = match content {
+    let mut draft = draft(content, attachments.clone(), now);
+    if sealed && readers.sealed_as == SealedAs::Private {
+        // NIP-70: only the author may publish it.
+        draft.tags.push(vec!["-".to_string()]);
+    }
+    let new_key = key.is_none();
+    let keys = key.unwrap_or_else(Keys::generate);
+    // The record must be valid as a public one would be: a reader who
+    // publishes it publishes exactly this.
+    let record = draft
+        .sign(&keys)
+        .map_err(|e| SubmissionError::Invalid(e.reason().to_string()))?;
+    let record = validate(record, &limits, now)
+        .map_err(|e| invalid(&e))?
+        .into_event();
+    let id = record.id;
+    let mut out = Sealer {
+        keys: &keys,
+        record: id,
+        limits: &limits,
+        now,
+        events: Vec::new(),
+        copies: Vec::new(),
+        encrypted: Vec::new(),
+    };
+    if sealed {
+        let inner = match readers.sealed_as {
+            SealedAs::Publishable | SealedAs::Private => Inner::Signed(record),
+            SealedAs::Deniable => Inner::Unsigned(UnsignedEvent::from(record)),
+        };
+        for reader in &readers.record {
+            let wrap = sealed::wrap(&keys, &inner, reader, &[], now).map_err(|e| invalid(&e))?;
+            let wrap = validate(wrap, &limits, now).map_err(|e| {
+                SubmissionError::Invalid(format!(
+                    "the sealed record is too large for one event; shorten the text ({e})"
+                ))
+            })?;
+            out.copies.push(Copy {
+                wrap: wrap.event().id,
+                reader: *reader,
+                holds: Holds::Record,
+            });
+            out.events.push(wrap.into_event());
+        }
+        for ((_, s, _), a) in stripped.iter().zip(&attachments) {
+            out.file(&readers.record, s.bytes(), &a.mime, Role::Attachment)?;
+        }
+        for (_, bytes) in &untouched {
+            let mime =
+                samizdat_media::MediaType::detect(bytes).map_or(ENCRYPTED_MIME, |t| t.mime());
+            out.file(&readers.record, bytes, mime, Role::Untouched)?;
+        }
+    } else {
+        out.events.push(record);
+    }
+    // Evidence: the untouched files, whose link to the stripped copies
+    // exists only inside the seal.
+    let mut originals_sealed = 0;
+    for ((_, _, original), a) in stripped.iter().zip(&attachments) {
+        // Nothing was removed: the stripped copy is the original.
+        let Some(original) = original.as_deref().filter(|o| BlobHash::of(o) != a.hash) else {
+            continue;
+        };
+        let role = Role::Original { stripped: a.hash };
+        out.file(&readers.originals, original, &a.mime, role)?;
+        originals_sealed += 1;
+    }
+    let Sealer {
+        events,
+        copies,
+        encrypted,
+        ..
+    } = out;
+    Ok(Prepared {
+        id,
+        keys,
+        new_key,
+        events,
+        copies,
+        files: stripped.into_iter().map(|(name, s, _)| (name, s)).collect(),
+        encrypted,
+        originals_sealed,
+    })
+}
+
+fn invalid(e: &dyn std::fmt::Display) -> SubmissionError {
+    SubmissionError::Invalid(e.to_string())
+}
+
+/// The record's draft, naming `attachments`.
+fn draft(content: Content, attachments: Vec<Attachment>, now: Timestamp) -> Draft {
+    match content {
         Content::Testimony(mut testimony) => {
-            testimony.attachments = attachments.clone();
+            testimony.attachments = attachments;
             Draft {
                 kind: kind::TESTIMONY,
                 created_at: now,
@@ -162,7 +349,7 @@ pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
             }
         }
         Content::Person(mut report) => {
-            report.attachments = attachments.clone();
+            report.attachments = attachments;
             Draft {
                 kind: kind::PERSON_REPORT,
                 created_at: now,
@@ -170,76 +357,48 @@ pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
                 content: report.content(),
             }
         }
-    };
-    if visibility == Visibility::Private {
-        // NIP-70: only the author may publish it.
-        draft.tags.push(vec!["-".to_string()]);
     }
-    let new_key = key.is_none();
-    let keys = key.unwrap_or_else(Keys::generate);
-    let invalid = |e: &dyn std::fmt::Display| SubmissionError::Invalid(e.to_string());
-    let record = draft
-        .sign(&keys)
-        .map_err(|e| SubmissionError::Invalid(e.reason().to_string()))?;
-    let record = validate(record, &limits, now)
-        .map_err(|e| invalid(&e))?
-        .into_event();
-    let id = record.id;
-    let mut events = Vec::new();
-    let mut encrypted = Vec::new();
-    let mut originals_sealed = 0;
-    if visibility.is_sealed() {
-        let inner = Inner::Signed(record);
-        for reader in &documenters {
-            events.push(sealed::wrap(&keys, &inner, reader, &[], now).map_err(|e| invalid(&e))?);
-        }
-        for ((_, s, _), a) in stripped.iter().zip(&attachments) {
-            let file = sealed_file::seal(
-                &keys,
-                &documenters,
-                s.bytes(),
-                &a.mime,
-                id,
-                Role::Attachment,
-                now,
-            )
+}
+
+/// The gift wraps and encrypted files of one record, as they are made.
+struct Sealer<'a> {
+    keys: &'a Keys,
+    record: EventId,
+    limits: &'a Limits,
+    now: Timestamp,
+    events: Vec<Event>,
+    copies: Vec<Copy>,
+    encrypted: Vec<Vec<u8>>,
+}
+
+impl Sealer<'_> {
+    /// Encrypts `plain` once and seals its file message for each of
+    /// `readers`; each wrap names the encrypted blob, so that the blob
+    /// travels with it.
+    fn file(
+        &mut self,
+        readers: &[PublicKey],
+        plain: &[u8],
+        mime: &str,
+        role: Role,
+    ) -> Result<(), SubmissionError> {
+        let file = sealed_file::seal(self.keys, readers, plain, mime, self.record, role, self.now)
             .map_err(|e| invalid(&e))?;
-            events.extend(file.wraps.into_iter().map(|(_, w)| w));
-            encrypted.push(file.encrypted);
+        for (reader, wrap) in file.wraps {
+            let wrap = validate(wrap, self.limits, self.now).map_err(|e| invalid(&e))?;
+            self.copies.push(Copy {
+                wrap: wrap.event().id,
+                reader,
+                holds: Holds::File {
+                    role,
+                    plain: file.file.plain,
+                },
+            });
+            self.events.push(wrap.into_event());
         }
-    } else {
-        events.push(record);
-        // Evidence: the untouched files, whose link to the public copies
-        // exists only inside the seal.
-        for ((_, _, original), a) in stripped.iter().zip(&attachments) {
-            let Some(original) = original.as_deref().filter(|o| BlobHash::of(o) != a.hash) else {
-                continue;
-            };
-            let file = sealed_file::seal(
-                &keys,
-                &documenters,
-                original,
-                &a.mime,
-                id,
-                Role::Original { stripped: a.hash },
-                now,
-            )
-            .map_err(|e| invalid(&e))?;
-            events.extend(file.wraps.into_iter().map(|(_, w)| w));
-            encrypted.push(file.encrypted);
-            originals_sealed += 1;
-        }
+        self.encrypted.push(file.encrypted);
+        Ok(())
     }
-    Ok(Prepared {
-        id,
-        keys,
-        new_key,
-        visibility,
-        events,
-        files: stripped.into_iter().map(|(name, s, _)| (name, s)).collect(),
-        encrypted,
-        originals_sealed,
-    })
 }
 
 #[cfg(test)]
@@ -262,11 +421,10 @@ mod tests {
     fn submission(visibility: Visibility, documenters: Vec<PublicKey>) -> Submission {
         Submission {
             content: testimony("Колонна техники на проспекте."),
-            visibility,
+            readers: Readers::of_visibility(visibility, false, &documenters).unwrap_or_default(),
             files: Vec::new(),
-            keep_originals: false,
+            untouched: Vec::new(),
             key: None,
-            documenters,
             limits: Limits::default(),
             now: Timestamp::from_secs(1_767_225_600),
         }
@@ -288,7 +446,7 @@ mod tests {
         let documenters: Vec<Keys> = (0..2).map(|_| Keys::generate()).collect();
         let readers: Vec<PublicKey> = documenters.iter().map(Keys::public_key).collect();
         assert!(matches!(
-            prepare(submission(Visibility::Sealed, Vec::new())),
+            Readers::of_visibility(Visibility::Sealed, false, &[]),
             Err(SubmissionError::NoDocumenters)
         ));
         for visibility in [Visibility::Sealed, Visibility::Private] {
@@ -303,6 +461,44 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_deniable_record_is_sealed_unsigned_and_files_sent_whole_only_beside_a_sealed_one() {
+        let reader = Keys::generate();
+        let mut s = submission(Visibility::Public, Vec::new());
+        s.untouched = vec![("call.wav".into(), b"RIFF....WAVE".to_vec())];
+        assert!(matches!(
+            prepare(s),
+            Err(SubmissionError::UntouchedNotSealed)
+        ));
+        let mut s = submission(Visibility::Public, Vec::new());
+        s.readers = Readers {
+            record: vec![reader.public_key()],
+            sealed_as: SealedAs::Deniable,
+            originals: Vec::new(),
+        };
+        s.untouched = vec![("call.wav".into(), b"RIFF....WAVE".to_vec())];
+        let prepared = prepare(s).expect("prepares");
+        // The record's wrap, and the file's.
+        assert_eq!(prepared.events.len(), 2);
+        assert_eq!(prepared.copies.len(), 2);
+        assert_eq!(prepared.encrypted.len(), 1);
+        let opened = sealed::open(&reader, &prepared.events[0]).expect("opens");
+        assert!(matches!(opened.inner, Inner::Unsigned(_)));
+        assert!(matches!(
+            prepared.copies[1].holds,
+            Holds::File {
+                role: Role::Untouched,
+                ..
+            }
+        ));
+        assert!(
+            prepared
+                .events
+                .iter()
+                .all(|e| !samizdat_core::record::is_public(e))
+        );
     }
 
     #[test]

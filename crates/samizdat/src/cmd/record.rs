@@ -2,7 +2,6 @@
 //! `person report`, `attest`, `retract`.
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::attestation::{Attestation, Label};
@@ -12,11 +11,11 @@ use samizdat_core::retraction::Retraction;
 use samizdat_core::sign::Draft;
 use samizdat_core::tags::{Observed, Place};
 use samizdat_core::testimony::Testimony;
-use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
-use samizdat_media::Stripped;
+use samizdat_core::{Limits, kind, validate};
+use samizdat_node::submission::Content;
 use samizdat_store::{InsertOutcome, Query, Store};
 
-use super::sealing::Sealing;
+use super::submit;
 use crate::cli::{self, AttestArgs, PersonCommand, PlaceArgs, RetractArgs, TestimonyCommand};
 use crate::context::{self, Context};
 use crate::exit::Code;
@@ -47,49 +46,34 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
         .as_deref()
         .map(|id| find(&store, id))
         .transpose()?;
-    let sealing = Sealing::new(ctx, &args.seal)?;
-    let keys = ctx.signer()?;
-    let attached = attach(ctx, &args.attach, sealing.keeps_originals())?;
     let testimony = Testimony {
         text: text.trim().to_string(),
         lang: args.lang.clone(),
         place: place(&args.place),
         observed: args.observed.as_deref().map(observed).transpose()?,
-        attachments: attached.attachments.clone(),
+        attachments: Vec::new(),
         topics: args.topics.iter().map(|t| t.to_lowercase()).collect(),
     };
-    let now = Timestamp::now();
-    let draft = Draft {
-        kind: kind::TESTIMONY,
-        created_at: now,
-        tags: testimony.tags(),
-        content: testimony.content(),
-    };
-    if sealing.seals_record() {
-        return sealing.seal(ctx, &store, &keys, draft, &attached);
-    }
-    let mut events = vec![draft.sign(&keys)?];
-    if let Some(original) = original {
+    let made = submit::prepare(ctx, Content::Testimony(testimony), &args.attach, &args.seal)?;
+    let mut also = Vec::new();
+    // A public translation says what it translates, signed beside it.
+    if let Some(original) = original.filter(|_| !made.sealed()) {
+        let record = &made.prepared;
         let attestation = Attestation {
             label: Label::TranslationOf,
-            target: events[0].id,
-            target_author: Some(events[0].pubkey),
+            target: record.id,
+            target_author: Some(record.keys.public_key()),
             original: Some(original.id),
             note: String::new(),
         };
-        events.push(attestation.draft(now).sign(&keys)?);
+        also.push(attestation.draft(Timestamp::now()).sign(&record.keys)?);
     }
-    let record = events[0].id;
-    store_new(ctx, &store, events, &attached.stripped)?;
-    sealing.seal_originals(ctx, &store, &keys, record, &attached)
+    submit::store(ctx, &store, made, also)
 }
 
 pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
     let PersonCommand::Report(args) = command;
     let store = ctx.store()?;
-    let sealing = Sealing::new(ctx, &args.seal)?;
-    let keys = ctx.signer()?;
-    let attached = attach(ctx, &args.attach, sealing.keeps_originals())?;
     let report = PersonReport {
         name: args.name.trim().to_string(),
         aliases: args.aliases.iter().map(|a| a.trim().to_string()).collect(),
@@ -101,21 +85,10 @@ pub fn person(ctx: &Context, command: PersonCommand) -> Result<Code> {
         source: source(args.source),
         lang: args.lang.clone(),
         details: args.details.trim().to_string(),
-        attachments: attached.attachments.clone(),
+        attachments: Vec::new(),
     };
-    let draft = Draft {
-        kind: kind::PERSON_REPORT,
-        created_at: Timestamp::now(),
-        tags: report.tags(),
-        content: report.content(),
-    };
-    if sealing.seals_record() {
-        return sealing.seal(ctx, &store, &keys, draft, &attached);
-    }
-    let event = draft.sign(&keys)?;
-    let record = event.id;
-    store_new(ctx, &store, vec![event], &attached.stripped)?;
-    sealing.seal_originals(ctx, &store, &keys, record, &attached)
+    let made = submit::prepare(ctx, Content::Person(report), &args.attach, &args.seal)?;
+    submit::store(ctx, &store, made, Vec::new())
 }
 
 pub fn attest(ctx: &Context, args: AttestArgs) -> Result<Code> {
@@ -131,7 +104,7 @@ pub fn attest(ctx: &Context, args: AttestArgs) -> Result<Code> {
     };
     let keys = ctx.signer()?;
     let event = attestation.draft(Timestamp::now()).sign(&keys)?;
-    store_new(ctx, &store, vec![event], &[])
+    store_new(ctx, &store, vec![event])
 }
 
 pub fn retract(ctx: &Context, args: RetractArgs) -> Result<Code> {
@@ -152,7 +125,7 @@ pub fn retract(ctx: &Context, args: RetractArgs) -> Result<Code> {
         tags,
         args.reason.trim().to_string(),
     )?;
-    store_new(ctx, &store, vec![event], &[])
+    store_new(ctx, &store, vec![event])
 }
 
 /// A stored record, by any form of its id, or by the start of its hex id
@@ -200,19 +173,13 @@ fn sign(
     Ok(draft.sign(keys)?)
 }
 
-/// Validates new records, then stores their blobs and them; reports each.
-/// Nothing is written unless every record is valid.
-fn store_new(ctx: &Context, store: &Store, events: Vec<Event>, blobs: &[Stripped]) -> Result<Code> {
+/// Validates new records, then stores them; reports each. Nothing is
+/// written unless every record is valid.
+fn store_new(ctx: &Context, store: &Store, events: Vec<Event>) -> Result<Code> {
     let verified = events
         .into_iter()
         .map(|e| validate(e, &Limits::default(), Timestamp::now()))
         .collect::<Result<Vec<_>, _>>()?;
-    for stripped in blobs {
-        store
-            .blobs()
-            .put_stripped(stripped)
-            .context("storing an attachment")?;
-    }
     let stored: Vec<Event> = verified.iter().map(|v| v.event().clone()).collect();
     let outcomes = store.insert(verified)?;
     for (event, outcome) in stored.iter().zip(outcomes) {
@@ -230,66 +197,6 @@ fn store_new(ctx: &Context, store: &Store, events: Vec<Event>, blobs: &[Stripped
         }
     }
     Ok(Code::Success)
-}
-
-/// A new record's attachments: what the record says of each, its
-/// stripped bytes, and (when `--seal-original-to` asks) the untouched
-/// file.
-pub(crate) struct Attached {
-    pub attachments: Vec<Attachment>,
-    pub stripped: Vec<Stripped>,
-    /// One per attachment when originals are kept, else empty.
-    pub originals: Vec<Vec<u8>>,
-}
-
-/// A media file, read whole, after checking it is not over the limit.
-pub(crate) fn read_media(path: &std::path::Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if size > samizdat_media::MAX_INPUT_BYTES as u64 {
-        bail!(
-            "{}: {size} bytes, more than the limit of {}",
-            path.display(),
-            samizdat_media::MAX_INPUT_BYTES
-        );
-    }
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-}
-
-/// Strips and checks each attachment; refuses the lot if one fails. The
-/// cleaned bytes are stored only once the record is known to be valid.
-fn attach(ctx: &Context, paths: &[PathBuf], keep_originals: bool) -> Result<Attached> {
-    let mut attached = Attached {
-        attachments: Vec::new(),
-        stripped: Vec::new(),
-        originals: Vec::new(),
-    };
-    for path in paths {
-        let bytes = read_media(path)?;
-        let stripped =
-            samizdat_media::strip(&bytes).with_context(|| format!("{}", path.display()))?;
-        let hash = BlobHash::of(stripped.bytes());
-        if !ctx.json {
-            let removed = if stripped.removed().is_empty() {
-                "nothing".to_string()
-            } else {
-                stripped.removed().join(", ")
-            };
-            eprintln!("{}: removed {removed}; sha256 {hash}", path.display());
-        }
-        attached.attachments.push(Attachment {
-            hash,
-            mime: stripped.media_type().mime().to_string(),
-            size: stripped.bytes().len() as u64,
-            dim: stripped.dim(),
-        });
-        attached.stripped.push(stripped);
-        if keep_originals {
-            attached.originals.push(bytes);
-        }
-    }
-    Ok(attached)
 }
 
 fn place(args: &PlaceArgs) -> Place {

@@ -24,7 +24,9 @@ use samizdat_store::InsertOutcome;
 
 use super::{Page, Web, csrf, problem};
 use crate::IngestError;
-use crate::submission::{self, Content, Prepared, Submission, SubmissionError, Visibility};
+use crate::submission::{
+    self, Content, Prepared, Readers, Submission, SubmissionError, Visibility,
+};
 
 mod form;
 
@@ -325,9 +327,8 @@ async fn leave(
         )
     };
     let visibility = fields.visibility.unwrap_or(Visibility::Public);
-    if visibility.is_sealed() && state.web.documenters.is_empty() {
-        return Err(refuse("error.no_documenters", ""));
-    }
+    let readers = Readers::of_visibility(visibility, fields.originals, &state.web.documenters)
+        .map_err(|_| refuse("error.no_documenters", ""))?;
     let key = match fields.key.trim() {
         "" => None,
         text => Some(Keys::parse(text).map_err(|_| refuse("error.bad_key", ""))?),
@@ -381,11 +382,10 @@ async fn leave(
     };
     let submission = Submission {
         content,
-        visibility,
+        readers,
         files: std::mem::take(&mut fields.files),
-        keep_originals: fields.originals,
+        untouched: Vec::new(),
         key,
-        documenters: state.web.documenters.clone(),
         limits: state.node.config.events,
         now: Timestamp::now(),
     };
@@ -394,7 +394,9 @@ async fn leave(
         .await
         .map_err(|e| fault(page, "preparing a record", false, &e))?
         .map_err(|e| match e {
-            SubmissionError::NoDocumenters => refuse("error.no_documenters", ""),
+            SubmissionError::NoDocumenters | SubmissionError::UntouchedNotSealed => {
+                refuse("error.no_documenters", "")
+            }
             SubmissionError::File { .. } => refuse("error.bad_file", &e.to_string()),
             SubmissionError::Invalid(why) => refuse("error.invalid", &why),
         })?;
@@ -402,11 +404,11 @@ async fn leave(
         id,
         keys,
         new_key,
-        visibility,
         events,
         files: stripped,
         encrypted: blobs,
         originals_sealed,
+        ..
     } = prepared;
     let sealed = visibility.is_sealed();
     let public = !sealed;
