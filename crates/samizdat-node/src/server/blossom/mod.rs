@@ -17,6 +17,7 @@
 //! publish the witness's location; any other format is refused; encrypted
 //! data (a sealed file) is stored as it is.
 
+mod answer;
 pub mod auth;
 mod range;
 
@@ -31,15 +32,17 @@ use axum::response::{IntoResponse, Response};
 use samizdat_core::BlobHash;
 use samizdat_core::blob::MEDIA_TYPES;
 use samizdat_core::nostr::prelude::{Event, PublicKey, Timestamp};
-use samizdat_media::{MediaError, MediaType};
-use samizdat_store::{BlobError, OwnedBlob, Store, StoreError};
+use samizdat_media::MediaType;
+use samizdat_store::{OwnedBlob, Store};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+pub use answer::BlossomError;
+use answer::{Answer, not_kept};
 use auth::{AuthError, Verb};
 
-use crate::client::outbound::Fetcher;
+use crate::client::outbound::{FetchError, Fetcher};
 use crate::server::relay::PerIp;
 use crate::server::{Shared, State};
 
@@ -69,79 +72,6 @@ impl axum::extract::FromRef<State> for Blossom {
         }
     }
 }
-use crate::client::outbound::FetchError;
-
-/// An error answer: status, `X-Reason` header and a JSON `message`.
-#[derive(Debug)]
-pub struct BlossomError {
-    status: StatusCode,
-    message: String,
-}
-
-impl BlossomError {
-    fn new(status: StatusCode, message: impl Into<String>) -> BlossomError {
-        BlossomError {
-            status,
-            message: message.into(),
-        }
-    }
-
-    fn internal(e: impl std::fmt::Display) -> BlossomError {
-        tracing::error!(error = %e, "blossom request failed");
-        BlossomError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    }
-}
-
-impl std::fmt::Display for BlossomError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl From<AuthError> for BlossomError {
-    fn from(e: AuthError) -> Self {
-        let status = match e {
-            AuthError::Missing | AuthError::Malformed | AuthError::BadSignature => {
-                StatusCode::UNAUTHORIZED
-            }
-            _ => StatusCode::FORBIDDEN,
-        };
-        BlossomError::new(status, e.to_string())
-    }
-}
-
-impl From<StoreError> for BlossomError {
-    fn from(e: StoreError) -> Self {
-        BlossomError::internal(e)
-    }
-}
-
-impl IntoResponse for BlossomError {
-    fn into_response(self) -> Response {
-        // A header carries visible ASCII only; the JSON body has it all.
-        let ascii: String = self
-            .message
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() || c == ' ' {
-                    c
-                } else {
-                    '?'
-                }
-            })
-            .collect();
-        let reason =
-            HeaderValue::from_str(&ascii).unwrap_or_else(|_| HeaderValue::from_static("refused"));
-        let mut response = (self.status, Json(json!({ "message": self.message }))).into_response();
-        response.headers_mut().insert("x-reason", reason.clone());
-        response
-            .headers_mut()
-            .insert("blossom-upload-message", reason);
-        response
-    }
-}
-
-type Answer<T> = Result<T, BlossomError>;
 
 /// `<64 hex>[.ext]` → the hash. Anything else is no blob address.
 fn blob_name(name: &str) -> Answer<BlobHash> {
@@ -197,25 +127,6 @@ async fn authorize(
         .map_err(|_| AuthError::BadSignature)?;
     let pubkey = auth::check(&event, verb, hash, Timestamp::now())?;
     Ok((pubkey, event))
-}
-
-/// The answer for a blob the store would not keep: the admission rule's
-/// refusal, or a full disk.
-fn not_kept(e: BlobError) -> BlossomError {
-    match e {
-        BlobError::Refused(why) => {
-            let status = match why {
-                MediaError::Identifying { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                MediaError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                MediaError::Unsupported(_)
-                | MediaError::Corrupt { .. }
-                | MediaError::NotEncrypted { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            };
-            BlossomError::new(status, why.to_string())
-        }
-        BlobError::Full => BlossomError::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
-        other => BlossomError::internal(other),
-    }
 }
 
 /// How long an upload waits for its turn to be read.
