@@ -377,3 +377,53 @@ fn paths_in_use_trees_are_read() {
     let text = code("use x; // crate::server\nlet s = \"crate::server\";\n");
     assert!(!text.contains("crate::server"), "{text}");
 }
+
+/// Most lines a source file may hold before its tests: past this, a file
+/// is split by what each part does (ARCHITECTURE.md's rule; the test
+/// reads every crate of the workspace, its examples too).
+const MOST_LINES: usize = 600;
+
+/// Every `.rs` file under `dir`, tests folders left out.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.map(|e| e.expect("entry").path()) {
+        if path.is_dir() {
+            if !path.ends_with("tests") && !path.ends_with("target") {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_source_file_outgrows_its_job() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in fs::read_dir(&crates).expect("crates folder") {
+        let krate = krate.expect("entry").path();
+        for part in ["src", "examples"] {
+            rust_files(&krate.join(part), &mut files);
+        }
+    }
+    assert!(files.len() > 100, "only {} files found", files.len());
+    let mut over = Vec::new();
+    for path in files {
+        let text = fs::read_to_string(&path).expect("source");
+        let lines = text
+            .lines()
+            .take_while(|l| !l.starts_with("#[cfg(test)]"))
+            .count();
+        if lines > MOST_LINES {
+            over.push(format!("{lines} {}", path.display()));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "files over {MOST_LINES} lines:\n{}",
+        over.join("\n")
+    );
+}
