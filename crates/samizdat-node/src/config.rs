@@ -10,6 +10,8 @@ use samizdat_core::Limits;
 use samizdat_core::nostr::prelude::PublicKey;
 use serde::{Deserialize, Serialize};
 
+use crate::route::{Proxy, Route};
+
 /// Which way events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,7 +44,7 @@ pub struct Config {
     /// The proxy every outgoing connection goes through (sync with peers,
     /// Blossom mirror downloads): `socks5h://127.0.0.1:9050` for Tor,
     /// `socks5://…` or `http://…` (CONNECT). None by default.
-    pub proxy: Option<String>,
+    pub proxy: Option<Proxy>,
     /// Where the node listens. Loopback by default: serving a network is a
     /// choice the operator makes (`--listen`), because every device that
     /// can reach the port can read public records and leave new ones.
@@ -408,7 +410,7 @@ pub struct PeerConfig {
     /// This peer's own proxy, instead of the global one; `"direct"` for
     /// none.
     #[serde(default)]
-    pub proxy: Option<String>,
+    pub proxy: Option<Route>,
     /// This peer's own `[sync] interval`.
     #[serde(default, with = "humantime_serde::option")]
     pub interval: Option<Duration>,
@@ -442,7 +444,7 @@ pub struct PublishRelay {
     /// This relay's own proxy, instead of the global one; `"direct"` for
     /// none.
     #[serde(default)]
-    pub proxy: Option<String>,
+    pub proxy: Option<Route>,
 }
 
 impl PublishRelay {
@@ -482,10 +484,14 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    /// Said by line and message alone: TOML's own rendering quotes the
+    /// line, and a line may hold a secret (a proxy's password). The error
+    /// is kept, but not as a source a report would print.
+    #[error("{path}, line {line}: {}", .error.message())]
     Parse {
         path: String,
-        source: Box<toml::de::Error>,
+        line: usize,
+        error: Box<toml::de::Error>,
     },
 }
 
@@ -502,9 +508,13 @@ impl Config {
                 });
             }
         };
-        Config::parse(&text).map_err(|source| ConfigError::Parse {
+        Config::parse(&text).map_err(|error| ConfigError::Parse {
             path: path.display().to_string(),
-            source: Box::new(source),
+            line: error.span().map_or(0, |span| {
+                text.get(..span.start)
+                    .map_or(0, |before| before.matches('\n').count() + 1)
+            }),
+            error: Box::new(error),
         })
     }
 
@@ -516,6 +526,30 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxies_are_read_when_the_file_loads_and_a_password_is_never_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(CONFIG_FILE);
+        let load = |text: &str| {
+            std::fs::write(&path, text).expect("write");
+            Config::load(&path)
+        };
+        let config = load(
+            "proxy = \"socks5h://127.0.0.1:9050\"\n\n[[peers]]\nurl = \"ws://127.0.0.1:9\"\nproxy = \"direct\"\n",
+        )
+        .expect("loads");
+        assert_eq!(
+            config.proxy.as_ref().map(ToString::to_string).as_deref(),
+            Some("socks5h://127.0.0.1:9050")
+        );
+        assert_eq!(config.peers[0].proxy, Some(Route::Direct));
+        let err = load("\nproxy = \"ftp://u:secret@127.0.0.1:21\"\n").expect_err("refused");
+        let said = err.to_string();
+        assert!(said.contains("line 2") && said.contains("scheme"), "{said}");
+        assert!(!said.contains("secret"), "{said}");
+        assert!(std::error::Error::source(&err).is_none());
+    }
 
     #[test]
     fn empty_file_gives_defaults() {

@@ -34,6 +34,7 @@ pub mod node_key;
 mod pace;
 pub mod people;
 pub mod proto;
+pub mod route;
 pub mod server;
 pub mod submission;
 pub mod views;

@@ -28,11 +28,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::proxy::{Proxy, ProxyError};
+use crate::client::proxy::Proxy;
 use crate::client::sync::{self, Quiet, SyncOptions};
 use crate::config::Direction;
 use crate::config::{Config, PeerConfig, SyncConfig};
 use crate::ingest::Announce;
+use crate::route::Route;
 
 /// File name of the peer status inside a data directory.
 pub const STATUS_FILE: &str = "peers.json";
@@ -133,22 +134,13 @@ pub struct PeerError {
 
 /// The proxy a peer is reached through: its own, `"direct"` for none, or
 /// the node's.
-pub fn proxy_for(peer: &PeerConfig, config: &Config) -> Result<Option<Proxy>, ProxyError> {
-    match peer.proxy.as_deref().or(config.proxy.as_deref()) {
-        None | Some("direct") => Ok(None),
-        Some(url) => Proxy::parse(url).map(Some),
-    }
+pub fn proxy_for(peer: &PeerConfig, config: &Config) -> Option<Proxy> {
+    Route::pick(peer.proxy.as_ref(), config.proxy.as_ref())
 }
 
 /// Checks every peer's configuration, so that a mistake stops the node at
 /// start with a clear message instead of failing quietly later.
 pub fn check(config: &Config) -> Result<(), PeerError> {
-    if let Some(proxy) = &config.proxy {
-        Proxy::parse(proxy).map_err(|e| PeerError {
-            what: "proxy".into(),
-            reason: e.to_string(),
-        })?;
-    }
     for peer in &config.peers {
         let bad = |reason: String| PeerError {
             what: format!("peer {}", peer.url),
@@ -161,7 +153,6 @@ pub fn check(config: &Config) -> Result<(), PeerError> {
         if let Some(filter) = &peer.filter {
             sync::local_query(filter).map_err(|e| bad(e.to_string()))?;
         }
-        proxy_for(peer, config).map_err(|e| bad(e.to_string()))?;
         if let Some(blossom) = &peer.blossom {
             reqwest::Url::parse(blossom).map_err(|e| bad(format!("blossom: {e}")))?;
         }
@@ -291,7 +282,7 @@ pub fn start(
     });
     for peer in &config.peers {
         // Checked by `check` before the node started.
-        let proxy = proxy_for(peer, config).ok().flatten();
+        let proxy = proxy_for(peer, config);
         peers.add(peer, proxy, false);
     }
     peers

@@ -1,118 +1,22 @@
-//! Outgoing connections through a proxy: SOCKS5, including Tor's, or an
-//! HTTP proxy with `CONNECT`.
-//!
-//! - `socks5h://host:port` hands the peer's *name* to the proxy, which
-//!   resolves it: nothing about the peer is asked of the local DNS, and
-//!   `.onion` names work. This is the form to use with Tor.
-//! - `socks5://host:port` resolves the name here and hands over the
-//!   address.
-//! - `http://host:port` asks the proxy to `CONNECT` to `name:port`.
-//!
-//! `user:password@` in the URL is sent to a SOCKS5 proxy (RFC 1929) or as
-//! `Proxy-Authorization: Basic` to an HTTP one. The same URL configures
-//! the HTTP client (reqwest), so blobs take the same path as events.
+//! Outgoing connections through a proxy (`route::Proxy`, parsed with the
+//! configuration): SOCKS5, including Tor's, with RFC 1929 credentials, or
+//! an HTTP proxy with `CONNECT` and `Proxy-Authorization: Basic`. The
+//! same URL configures the HTTP client (reqwest), so blobs take the same
+//! path as events.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::Engine;
-use reqwest::Url;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::route::Scheme;
+pub use crate::route::{Proxy, ProxyError};
 
 /// Longest proxy answer to `CONNECT` read before giving up.
 const MAX_CONNECT_ANSWER: usize = 16 * 1024;
 
-/// Why a proxy could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
-    #[error("proxy {0:?}: {1}")]
-    Url(String, String),
-    #[error("connecting to the proxy {0}: {1}")]
-    Connect(String, String),
-    #[error("the proxy {0} refused: {1}")]
-    Refused(String, String),
-    #[error("the proxy {0} timed out")]
-    Timeout(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scheme {
-    /// SOCKS5; `true` when the proxy resolves names.
-    Socks5(bool),
-    HttpConnect,
-}
-
-/// A proxy to reach peers through.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Proxy {
-    scheme: Scheme,
-    host: String,
-    port: u16,
-    credentials: Option<(String, String)>,
-    url: Url,
-}
-
-impl fmt::Debug for Proxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_string())
-    }
-}
-
-/// Shown without the password.
-impl fmt::Display for Proxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = self.url.scheme();
-        write!(f, "{scheme}://{}:{}", self.host, self.port)
-    }
-}
-
 impl Proxy {
-    /// Parses `socks5://`, `socks5h://` or `http://` `[user:pass@]host:port`.
-    pub fn parse(text: &str) -> Result<Proxy, ProxyError> {
-        let bad = |why: &str| ProxyError::Url(redact(text), why.to_string());
-        let url = Url::parse(text).map_err(|e| bad(&e.to_string()))?;
-        let scheme = match url.scheme() {
-            "socks5h" => Scheme::Socks5(true),
-            "socks5" => Scheme::Socks5(false),
-            "http" => Scheme::HttpConnect,
-            _ => return Err(bad("the scheme must be socks5h://, socks5:// or http://")),
-        };
-        let host = url
-            .host_str()
-            .ok_or_else(|| bad("no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| bad("no port (Tor's is usually 9050)"))?;
-        if url.path() != "/" && !url.path().is_empty() {
-            return Err(bad("a proxy URL has no path"));
-        }
-        let credentials = (!url.username().is_empty()).then(|| {
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .map_or_else(|_| s.to_string(), |d| d.into_owned())
-            };
-            (decode(url.username()), decode(url.password().unwrap_or("")))
-        });
-        Ok(Proxy {
-            scheme,
-            host,
-            port,
-            credentials,
-            url,
-        })
-    }
-
-    /// The proxy as reqwest takes it, so HTTP goes the same way.
-    pub fn for_http(&self) -> Result<reqwest::Proxy, ProxyError> {
-        reqwest::Proxy::all(self.url.as_str())
-            .map_err(|e| ProxyError::Url(self.to_string(), e.to_string()))
-    }
-
     /// A TCP stream to `host:port` through the proxy, ready for whatever
     /// goes over it (a WebSocket handshake, TLS).
     pub async fn connect(
@@ -238,49 +142,5 @@ impl Proxy {
             }
             other => ProxyError::Refused(self.to_string(), other.to_string()),
         }
-    }
-}
-
-/// `text` with any password replaced, for error messages.
-fn redact(text: &str) -> String {
-    match Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => text.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_three_kinds_and_refuses_the_rest() {
-        let tor = Proxy::parse("socks5h://127.0.0.1:9050").unwrap();
-        assert_eq!(tor.scheme, Scheme::Socks5(true));
-        assert_eq!((tor.host.as_str(), tor.port), ("127.0.0.1", 9050));
-        assert_eq!(Proxy::parse("socks5://[::1]:1080").unwrap().host, "::1");
-        let http = Proxy::parse("http://user:p%40ss@127.0.0.1:3128").unwrap();
-        assert_eq!(http.scheme, Scheme::HttpConnect);
-        assert_eq!(
-            http.credentials,
-            Some(("user".to_string(), "p@ss".to_string()))
-        );
-        // The password never shows.
-        assert_eq!(http.to_string(), "http://127.0.0.1:3128");
-        assert!(!format!("{http:?}").contains("p%40ss"));
-        for bad in [
-            "ftp://127.0.0.1:21",
-            "https://127.0.0.1:443",
-            "socks5h://127.0.0.1",
-            "127.0.0.1:9050",
-            "socks5://127.0.0.1:1080/path",
-        ] {
-            assert!(Proxy::parse(bad).is_err(), "{bad}");
-        }
-        let err = Proxy::parse("ftp://u:secret@127.0.0.1:21").unwrap_err();
-        assert!(!err.to_string().contains("secret"), "{err}");
     }
 }

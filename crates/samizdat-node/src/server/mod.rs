@@ -28,7 +28,6 @@ use tower_service::Service;
 
 use crate::client::outbound::{FetchError, Fetcher, Reach};
 use crate::client::peers::{self, PeerError, Peers};
-use crate::client::proxy::Proxy;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use accept::Gate;
@@ -138,12 +137,10 @@ impl Node {
             } else {
                 Reach::Public
             };
-            // Checked by `peers::check` above.
-            let proxy = config.proxy.as_deref().and_then(|p| Proxy::parse(p).ok());
             Some(Fetcher::new(
                 reach,
                 config.blossom.mirror_timeout,
-                proxy.as_ref(),
+                config.proxy.as_ref(),
             )?)
         } else {
             None

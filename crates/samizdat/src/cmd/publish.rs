@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_node::CONFIG_FILE;
-use samizdat_node::client::proxy::Proxy;
 use samizdat_node::client::relays;
 use samizdat_node::client::sync::Observer;
 use samizdat_node::config::{Config, PublishRelay};
 use samizdat_node::mirror::{site, verify};
+use samizdat_node::route::Route;
 
 use crate::cli::{FilterArgs, PublishCommand};
 use crate::cmd::read::queries;
@@ -160,12 +160,7 @@ fn publish_relays(
                 relay.url
             );
         }
-        let proxy = match relay.proxy.as_deref().or(config.proxy.as_deref()) {
-            None | Some("direct") => None,
-            Some(url) => {
-                Some(Proxy::parse(url).with_context(|| format!("the proxy of {}", relay.url))?)
-            }
-        };
+        let proxy = Route::pick(relay.proxy.as_ref(), config.proxy.as_ref());
         targets.push(relays::Target {
             url: relay.url.clone(),
             proxy,
