@@ -217,3 +217,37 @@ fn commands_on_a_missing_data_directory_say_how_to_start() {
     let err = node.fails(&["testimony", "add", "text without a language"], 2);
     assert!(err.contains("--lang"), "{err}");
 }
+
+#[test]
+fn hostile_sync_addresses_say_what_a_relay_address_is_and_change_nothing() {
+    let node = Node::start();
+    node.add_photo_testimony("before the bad addresses");
+    let before = count(&node);
+    for (url, says) in [
+        ("http://127.0.0.1:1", "ws:// or wss://"),
+        ("127.0.0.1:1", "ws://host:port"),
+        ("ws://", "ws://host:port"),
+        ("javascript:alert(1)", "ws:// or wss://"),
+        (&"x".repeat(5_000) as &str, "ws://host:port"),
+    ] {
+        let err = node.fails(&["sync", url, "--timeout", "5s"], 1);
+        assert!(err.contains(says), "{url:.40}: {err}");
+    }
+    assert_eq!(count(&node), before);
+}
+
+#[test]
+fn a_bad_proxy_in_the_configuration_stops_the_node_without_showing_its_password() {
+    let node = Node::start();
+    std::fs::write(
+        node.data().join("samizdat.toml"),
+        "listen = \"127.0.0.1:0\"\nproxy = \"ftp://witness:hunter2@127.0.0.1:21\"\n",
+    )
+    .expect("config");
+    let err = node.fails(&["serve"], 1);
+    assert!(
+        err.contains("samizdat.toml, line 2") && err.contains("socks5h://"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "the password shows: {err}");
+}

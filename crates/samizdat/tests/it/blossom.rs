@@ -310,6 +310,7 @@ async fn uploads_that_could_expose_a_witness_are_refused() {
         "/%2e%2e%2fsamizdat.db",
         "/abc",
         "/list/xyz",
+        "/list/0123",
     ] {
         let response = http.get(format!("{base}{path}")).send().await.expect("get");
         assert!(
