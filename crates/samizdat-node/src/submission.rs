@@ -10,13 +10,13 @@
 //! then commits what it made: the blobs first, then the events, so that a
 //! record is never stored before its files.
 
-use samizdat_core::nostr::prelude::{Event, EventId, Keys, PublicKey, Timestamp, UnsignedEvent};
+use samizdat_core::nostr::prelude::{EventId, Keys, PublicKey, Timestamp, UnsignedEvent};
 use samizdat_core::person::PersonReport;
 use samizdat_core::sealed::{self, Inner};
 use samizdat_core::sealed_file::{self, ENCRYPTED_MIME, Role};
 use samizdat_core::sign::Draft;
 use samizdat_core::testimony::Testimony;
-use samizdat_core::{Attachment, BlobHash, Limits, kind, validate};
+use samizdat_core::{Attachment, BlobHash, Limits, VerifiedEvent, kind, validate};
 use samizdat_media::{MediaError, Stripped};
 
 /// Who may read a record, and who may publish it.
@@ -164,9 +164,9 @@ pub struct Prepared {
     /// must be shown to the author, once).
     pub keys: Keys,
     pub new_key: bool,
-    /// The record itself when it is public, and every gift wrap: what
-    /// the door stores, in this order, after the blobs.
-    pub events: Vec<Event>,
+    /// The record itself when it is public, and every gift wrap, each
+    /// validated: what the door stores, in this order, after the blobs.
+    pub events: Vec<VerifiedEvent>,
     /// Each gift wrap among `events`: for whom, and what it holds.
     pub copies: Vec<Copy>,
     /// Each file by its name, stripped: stored as it is when the record
@@ -259,10 +259,8 @@ pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
     let record = draft
         .sign(&keys)
         .map_err(|e| SubmissionError::Invalid(e.reason().to_string()))?;
-    let record = validate(record, &limits, now)
-        .map_err(|e| invalid(&e))?
-        .into_event();
-    let id = record.id;
+    let record = validate(record, &limits, now).map_err(|e| invalid(&e))?;
+    let id = record.event().id;
     let mut out = Sealer {
         keys: &keys,
         record: id,
@@ -273,6 +271,7 @@ pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
         encrypted: Vec::new(),
     };
     if sealed {
+        let record = record.into_event();
         let inner = match readers.sealed_as {
             SealedAs::Publishable | SealedAs::Private => Inner::Signed(record),
             SealedAs::Deniable => Inner::Unsigned(UnsignedEvent::from(record)),
@@ -289,7 +288,7 @@ pub fn prepare(submission: Submission) -> Result<Prepared, SubmissionError> {
                 reader: *reader,
                 holds: Holds::Record,
             });
-            out.events.push(wrap.into_event());
+            out.events.push(wrap);
         }
         for ((_, s, _), a) in stripped.iter().zip(&attachments) {
             out.file(&readers.record, s.bytes(), &a.mime, Role::Attachment)?;
@@ -366,7 +365,7 @@ struct Sealer<'a> {
     record: EventId,
     limits: &'a Limits,
     now: Timestamp,
-    events: Vec<Event>,
+    events: Vec<VerifiedEvent>,
     copies: Vec<Copy>,
     encrypted: Vec<Vec<u8>>,
 }
@@ -394,7 +393,7 @@ impl Sealer<'_> {
                     plain: file.file.plain,
                 },
             });
-            self.events.push(wrap.into_event());
+            self.events.push(wrap);
         }
         self.encrypted.push(file.encrypted);
         Ok(())
@@ -435,7 +434,7 @@ mod tests {
         let prepared = prepare(submission(Visibility::Public, Vec::new())).expect("prepares");
         assert!(prepared.new_key);
         assert_eq!(prepared.events.len(), 1);
-        let record = &prepared.events[0];
+        let record = prepared.events[0].event();
         assert_eq!(record.id, prepared.id);
         assert_eq!(record.pubkey, prepared.keys.public_key());
         assert!(samizdat_core::record::is_public(record));
@@ -452,7 +451,12 @@ mod tests {
         for visibility in [Visibility::Sealed, Visibility::Private] {
             let prepared = prepare(submission(visibility, readers.clone())).expect("prepares");
             assert_eq!(prepared.events.len(), 2);
-            for (wrap, reader) in prepared.events.iter().zip(&documenters) {
+            for (wrap, reader) in prepared
+                .events
+                .iter()
+                .map(VerifiedEvent::event)
+                .zip(&documenters)
+            {
                 assert!(!samizdat_core::record::is_public(wrap));
                 let opened = sealed::open(reader, wrap).expect("the documenter opens it");
                 assert_eq!(
@@ -484,7 +488,7 @@ mod tests {
         assert_eq!(prepared.events.len(), 2);
         assert_eq!(prepared.copies.len(), 2);
         assert_eq!(prepared.encrypted.len(), 1);
-        let opened = sealed::open(&reader, &prepared.events[0]).expect("opens");
+        let opened = sealed::open(&reader, prepared.events[0].event()).expect("opens");
         assert!(matches!(opened.inner, Inner::Unsigned(_)));
         assert!(matches!(
             prepared.copies[1].holds,
@@ -497,7 +501,7 @@ mod tests {
             prepared
                 .events
                 .iter()
-                .all(|e| !samizdat_core::record::is_public(e))
+                .all(|e| !samizdat_core::record::is_public(e.event()))
         );
     }
 

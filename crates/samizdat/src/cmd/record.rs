@@ -57,7 +57,7 @@ pub fn testimony(ctx: &Context, command: TestimonyCommand) -> Result<Code> {
     let made = submit::prepare(ctx, Content::Testimony(testimony), &args.attach, &args.seal)?;
     let mut also = Vec::new();
     // A public translation says what it translates, signed beside it.
-    if let Some(original) = original.filter(|_| !made.sealed()) {
+    if let Some(original) = original.filter(|_| !made.sealed) {
         let record = &made.prepared;
         let attestation = Attestation {
             label: Label::TranslationOf,

@@ -24,18 +24,10 @@ use crate::output;
 /// A new record prepared from the command line, and what it is.
 pub struct Made {
     pub prepared: Prepared,
+    /// Whether the record itself was sealed rather than made public.
+    pub sealed: bool,
     kind: RecordKind,
     sealed_as: SealedAs,
-}
-
-impl Made {
-    /// Whether the record itself was sealed rather than made public.
-    pub fn sealed(&self) -> bool {
-        self.prepared
-            .copies
-            .iter()
-            .any(|c| matches!(c.holds, Holds::Record))
-    }
 }
 
 /// Reads the files `attach` and `seal` name, and prepares the record
@@ -66,6 +58,7 @@ pub fn prepare(
             .map(|p| Ok((p.display().to_string(), read_media(p)?)))
             .collect()
     };
+    let sealed = readers.seals_record();
     let submission = Submission {
         content,
         readers,
@@ -93,30 +86,33 @@ pub fn prepare(
     }
     Ok(Made {
         prepared,
+        sealed,
         kind,
         sealed_as,
     })
 }
 
 /// Stores what `made` brings, with `also` (records signed beside it):
-/// every event is checked first and nothing is written unless all are
-/// valid; then the blobs, then the events, each reported.
+/// nothing is written unless every event is valid; then the blobs, then
+/// the events, each reported.
 pub fn store(ctx: &Context, store: &Store, made: Made, also: Vec<Event>) -> Result<Code> {
-    let sealed = made.sealed();
     let Made {
         prepared,
+        sealed,
         kind,
         sealed_as,
     } = made;
-    let mut events = prepared.events;
-    // The public record first, then what was signed beside it.
-    let at = usize::from(!sealed);
-    events.splice(at..at, also);
+    // What `prepare` made is validated; what was signed beside it is
+    // checked here, before anything is written.
     let now = Timestamp::now();
-    let verified = events
+    let also = also
         .into_iter()
         .map(|e| validate(e, &Limits::default(), now))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut verified = prepared.events;
+    // The public record first, then what was signed beside it.
+    let at = usize::from(!sealed);
+    verified.splice(at..at, also);
     if !sealed {
         for (_, stripped) in &prepared.files {
             store

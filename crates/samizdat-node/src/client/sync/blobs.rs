@@ -83,14 +83,7 @@ impl Peer {
     /// Whether the peer holds `hash`, and its size.
     async fn head(&self, hash: &BlobHash) -> Result<Option<u64>, SyncError> {
         let url = self.url(&hash.to_hex())?;
-        let response = self
-            .client
-            .head(url)
-            .send()
-            .await
-            .map_err(|e| SyncError::Http {
-                source: outbound::transport(e),
-            })?;
+        let response = self.client.head(url).send().await.map_err(http)?;
         match response.status() {
             StatusCode::OK => Ok(Some(
                 response
@@ -105,6 +98,13 @@ impl Peer {
                 "HEAD /{hash} answered {status}"
             ))),
         }
+    }
+}
+
+/// A failed request to the peer's Blossom server, with its cause.
+fn http(e: reqwest::Error) -> SyncError {
+    SyncError::Http {
+        source: outbound::transport(e),
     }
 }
 
@@ -296,9 +296,7 @@ async fn fetch(
         request = request.header(header::RANGE, format!("bytes={have}-"));
     }
     let response = match within(budget, options.patience, request.send()).await {
-        Wait::Done(r) => r.map_err(|e| SyncError::Http {
-            source: outbound::transport(e),
-        })?,
+        Wait::Done(r) => r.map_err(http)?,
         Wait::Stopped(stop) => return Ok(Step::Stopped(stop)),
         Wait::TimedOut => return Err(SyncError::Timeout("waiting for a blob")),
     };
@@ -354,9 +352,7 @@ async fn fetch(
             Ok(None) => break,
             Err(e) => {
                 file.flush().await.map_err(local)?;
-                return Err(SyncError::Http {
-                    source: outbound::transport(e),
-                });
+                return Err(http(e));
             }
         };
         have += chunk.len() as u64;
@@ -455,9 +451,7 @@ async fn send(
         },
         None => request.send().await,
     }
-    .map_err(|e| SyncError::Http {
-        source: outbound::transport(e),
-    })?;
+    .map_err(http)?;
     summary.blob_bytes_out += size;
     observer.advance(size);
     if response.status().is_success() {

@@ -446,7 +446,7 @@ async fn leave(
         fault(page, "storing files", full, &e)
     })?;
     for event in events {
-        let refused = match state.node.ingest.submit(event).await {
+        let refused = match state.node.ingest.submit(event.into_event()).await {
             Ok(InsertOutcome::Stored | InsertOutcome::Duplicate) => continue,
             Ok(other) => refuse("error.invalid", &format!("{other:?}")),
             Err(IngestError::Store(e)) => fault(page, "storing a record", e.is_full(), &e),
