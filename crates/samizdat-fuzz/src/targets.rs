@@ -105,7 +105,7 @@ fn relay_message(b: &[u8]) {
     let Ok(text) = std::str::from_utf8(b) else {
         return;
     };
-    let limits = samizdat_node::Config::default().relay;
+    let limits = samizdat_node::Config::default().relay.bounds();
     if let Ok(ClientMessage::Event(raw) | ClientMessage::Auth(raw)) =
         ClientMessage::parse(text, &limits)
         && let Ok(event) = samizdat_core::validate::parse(raw.get())

@@ -76,7 +76,7 @@ fn every_seed_is_taken_as_it_is() {
     for seed in seeds::want() {
         samizdat_bundle::Want::read(&seed[..]).expect("the want seed reads");
     }
-    let limits = samizdat_node::Config::default().relay;
+    let limits = samizdat_node::Config::default().relay.bounds();
     for seed in seeds::relay_messages() {
         let text = String::from_utf8(seed).expect("utf-8");
         samizdat_node::proto::message::ClientMessage::parse(&text, &limits)

@@ -10,6 +10,7 @@ use samizdat_core::Limits;
 use samizdat_core::nostr::prelude::PublicKey;
 use serde::{Deserialize, Serialize};
 
+use crate::proto::filter::Filter;
 use crate::route::{Proxy, Route};
 
 /// Which way events go.
@@ -209,6 +210,19 @@ pub struct RelayLimits {
     pub permessage_deflate: bool,
 }
 
+impl RelayLimits {
+    /// What one client message may ask for.
+    pub fn bounds(&self) -> crate::proto::Bounds {
+        crate::proto::Bounds {
+            max_filters: self.max_filters,
+            max_filter_values: self.max_filter_values,
+            max_subid_length: self.max_subid_length,
+            max_limit: self.max_limit,
+            default_limit: self.default_limit,
+        }
+    }
+}
+
 impl Default for RelayLimits {
     fn default() -> Self {
         RelayLimits {
@@ -400,7 +414,7 @@ pub struct PeerConfig {
     /// Which events: a NIP-01 filter as a TOML table, such as
     /// `{ kinds = [1948, 1949] }`. All events when absent.
     #[serde(default)]
-    pub filter: Option<serde_json::Map<String, serde_json::Value>>,
+    pub filter: Option<Filter>,
     /// Whether the blobs the records reference follow them.
     #[serde(default = "yes")]
     pub blobs: bool,
@@ -581,7 +595,7 @@ mod tests {
         assert!(c.peers[0].blobs);
         assert_eq!(c.peers[1].direction, Direction::Push);
         assert_eq!(
-            serde_json::Value::Object(c.peers[1].filter.clone().unwrap()),
+            c.peers[1].filter.as_ref().unwrap().to_json(),
             serde_json::json!({"kinds": [1948, 1949], "since": 1_700_000_000})
         );
         assert_eq!(c.peers[1].interval, Some(Duration::from_secs(60)));

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 /// folders under `src/`) each holds. A module may import from its own
 /// layer and the layers before it.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("foundations", &["config", "node_key", "pace", "route"]),
     ("protocol", &["proto"]),
+    ("foundations", &["config", "node_key", "pace", "route"]),
     (
         "the node's own work",
         &[

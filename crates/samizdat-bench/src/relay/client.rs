@@ -5,10 +5,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
 use samizdat_node::client::wire::{self, Dial, Socket};
+use samizdat_node::proto::Bounds;
 use samizdat_node::proto::client::{RelayMessage, send};
+use samizdat_node::proto::filter::Filter;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use yawc::{Frame, OpCode};
@@ -168,9 +170,8 @@ pub(super) async fn query_latency(
     let mut latencies = Vec::with_capacity(queries);
     for i in 0..queries {
         let id = format!("q{i}");
-        let Value::Object(filter) = filter(&mut rng) else {
-            bail!("a benchmark filter must be a JSON object");
-        };
+        let filter = Filter::parse(&filter(&mut rng).to_string(), &Bounds::default())
+            .context("a benchmark filter")?;
         let started = Instant::now();
         socket.send(Frame::text(send::req(&id, &[&filter]))).await?;
         let mut received = 0;

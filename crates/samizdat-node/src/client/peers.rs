@@ -150,9 +150,6 @@ pub fn check(config: &Config) -> Result<(), PeerError> {
         if !matches!(url.scheme(), "ws" | "wss") {
             return Err(bad("the URL must start with ws:// or wss://".into()));
         }
-        if let Some(filter) = &peer.filter {
-            sync::local_query(filter).map_err(|e| bad(e.to_string()))?;
-        }
         if let Some(blossom) = &peer.blossom {
             reqwest::Url::parse(blossom).map_err(|e| bad(format!("blossom: {e}")))?;
         }
@@ -360,7 +357,7 @@ struct Keeper {
 
 impl Keeper {
     async fn run(self, mut news: watch::Receiver<u64>, stop: CancellationToken) {
-        let query = sync::local_query(&self.options.filter).unwrap_or_default();
+        let query = self.options.filter.to_own_query();
         let pushes = self.options.direction.pushes();
         // Everything stored here may be new to the peer until a first
         // success says otherwise.

@@ -13,11 +13,11 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use crate::proto::filter::Filter;
 use rayon::prelude::*;
 use samizdat_core::kind;
 use samizdat_core::nostr::prelude::EventId;
 use samizdat_store::{Query, Store, StoreError};
-use serde_json::{Map, json};
 
 use crate::client::proxy::Proxy;
 use crate::client::sync::link::Link;
@@ -319,10 +319,7 @@ async fn held(link: &mut Link, ids: &[EventId]) -> Result<HashSet<EventId>, Sync
     let first = ids.first().map(EventId::to_hex).unwrap_or_default();
     let sub = format!("publish-{}", first.get(..8).unwrap_or(""));
     let sub = sub.as_str();
-    let list: Vec<String> = ids.iter().map(EventId::to_hex).collect();
-    let mut filter = Map::new();
-    filter.insert("ids".into(), json!(list));
-    filter.insert("limit".into(), json!(ids.len()));
+    let filter = Filter::ids(ids);
     link.send(send::req(sub, &[&filter])).await?;
     let mut there = HashSet::new();
     // Bounded: at most one message per id asked about, plus the end.

@@ -12,16 +12,15 @@ use serde_json::{Map, Value};
 
 /// What a client sends.
 pub mod send {
-    use serde_json::{Map, Value};
-
+    use super::super::filter::Filter;
     use super::super::message::json_string;
 
     /// `["REQ", sub, filter…]`.
-    pub fn req(sub: &str, filters: &[&Map<String, Value>]) -> String {
+    pub fn req(sub: &str, filters: &[&Filter]) -> String {
         let mut out = format!("[\"REQ\",{}", json_string(sub));
         for filter in filters {
             out.push(',');
-            out.push_str(&Value::Object((*filter).clone()).to_string());
+            out.push_str(&filter.to_json().to_string());
         }
         out.push(']');
         out
@@ -43,11 +42,11 @@ pub mod send {
     }
 
     /// `["NEG-OPEN", sub, filter, message]` (NIP-77).
-    pub fn neg_open(sub: &str, filter: &Map<String, Value>, message: &[u8]) -> String {
+    pub fn neg_open(sub: &str, filter: &Filter, message: &[u8]) -> String {
         format!(
             "[\"NEG-OPEN\",{},{},\"{}\"]",
             json_string(sub),
-            Value::Object(filter.clone()),
+            filter.to_json(),
             crate::proto::nip77::to_hex(message)
         )
     }
@@ -205,7 +204,7 @@ pub fn claimed_id(event: &RawValue) -> Option<EventId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RelayLimits;
+    use crate::proto::Bounds;
     use crate::proto::message::{ClientMessage, SubId, out};
 
     /// The subscription a client message names.
@@ -231,7 +230,7 @@ mod tests {
     /// What the relay's own half writes, this half reads back.
     #[test]
     fn the_relays_messages_read_back() {
-        let limits = RelayLimits::default();
+        let limits = Bounds::default();
         let text = send::close("pull-1");
         let close = ClientMessage::parse(&text, &limits).expect("parses");
         let sub = sub_of(&close).expect("a subscription");
@@ -346,9 +345,10 @@ mod tests {
     /// What this half sends, the relay's half reads.
     #[test]
     fn what_a_client_sends_the_relay_reads() {
-        let limits = RelayLimits::default();
-        let mut filter = Map::new();
-        filter.insert("kinds".into(), serde_json::json!([1]));
+        let limits = Bounds::default();
+        let filter = crate::proto::filter::Filter::ids(&[EventId::from_byte_array([7; 32])])
+            .with_kinds(&[1, 1948])
+            .with_time(Some(5), None);
         for text in [
             send::req("s\"1", &[&filter, &filter]),
             send::close("s\"1"),

@@ -7,9 +7,9 @@ use samizdat_core::VerifiedEvent;
 use samizdat_core::nostr::prelude::{EventId, PublicKey};
 use samizdat_core::text::Search;
 use samizdat_store::Query;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::config::RelayLimits;
+use super::Bounds;
 
 /// Why a filter was refused; the text goes to the client after `invalid: `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,12 +60,103 @@ fn timestamp(key: &str, value: &Value) -> Result<u64, FilterError> {
 }
 
 impl Filter {
-    pub fn parse(text: &str, limits: &RelayLimits) -> Result<Filter, FilterError> {
+    /// A client's filter, held to the relay's limits.
+    pub fn parse(text: &str, limits: &Bounds) -> Result<Filter, FilterError> {
         let map: Map<String, Value> =
             serde_json::from_str(text).map_err(|_| FilterError::NotAnObject)?;
+        Filter::from_map(&map, limits)
+    }
+
+    /// The node's own filter (a peer's in the configuration, `sync
+    /// --filter`): any number of values, and no `limit`, since it says
+    /// which events to keep in step, not how many to show.
+    pub fn own(map: &Map<String, Value>) -> Result<Filter, FilterError> {
+        let relaxed = Bounds {
+            max_filter_values: usize::MAX,
+            ..Bounds::default()
+        };
+        let mut filter = Filter::from_map(map, &relaxed)?;
+        filter.limit = None;
+        Ok(filter)
+    }
+
+    /// The events with these ids, all of them.
+    pub fn ids(ids: &[EventId]) -> Filter {
+        let mut list: Vec<[u8; 32]> = ids.iter().map(|id| id.to_bytes()).collect();
+        list.sort_unstable();
+        list.dedup();
+        Filter {
+            limit: Some(list.len()),
+            ids: Some(list),
+            ..Filter::default()
+        }
+    }
+
+    /// Only these kinds.
+    pub fn with_kinds(mut self, kinds: &[u16]) -> Filter {
+        let mut kinds = kinds.to_vec();
+        kinds.sort_unstable();
+        kinds.dedup();
+        self.kinds = Some(kinds);
+        self
+    }
+
+    /// Only events signed within `since..=until`.
+    pub fn with_time(mut self, since: Option<u64>, until: Option<u64>) -> Filter {
+        self.since = since;
+        self.until = until;
+        self
+    }
+
+    /// At most `n` events.
+    pub fn with_limit(mut self, n: usize) -> Filter {
+        self.limit = Some(n);
+        self
+    }
+
+    pub fn since(&self) -> Option<u64> {
+        self.since
+    }
+
+    pub fn until(&self) -> Option<u64> {
+        self.until
+    }
+
+    /// The NIP-01 object, as a client sends it.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        let hex = |list: &Vec<[u8; 32]>| json!(list.iter().map(hex::encode).collect::<Vec<_>>());
+        if let Some(ids) = &self.ids {
+            map.insert("ids".into(), hex(ids));
+        }
+        if let Some(authors) = &self.authors {
+            map.insert("authors".into(), hex(authors));
+        }
+        if let Some(kinds) = &self.kinds {
+            map.insert("kinds".into(), json!(kinds));
+        }
+        for (letter, values) in &self.tags {
+            map.insert(format!("#{letter}"), json!(values));
+        }
+        if let Some(since) = self.since {
+            map.insert("since".into(), json!(since));
+        }
+        if let Some(until) = self.until {
+            map.insert("until".into(), json!(until));
+        }
+        if let Some(limit) = self.limit {
+            map.insert("limit".into(), json!(limit));
+        }
+        if let Some((text, _)) = &self.search {
+            map.insert("search".into(), json!(text));
+        }
+        Value::Object(map)
+    }
+
+    fn from_map(map: &Map<String, Value>, limits: &Bounds) -> Result<Filter, FilterError> {
         let mut f = Filter::default();
         let mut values = 0usize;
-        for (key, value) in &map {
+        for (key, value) in map {
             match key.as_str() {
                 "ids" => {
                     let ids = hex32_list(key, value)?;
@@ -133,7 +224,7 @@ impl Filter {
     }
 
     /// The store query for stored events, its limit capped by the node's.
-    pub fn to_query(&self, limits: &RelayLimits) -> Query {
+    pub fn to_query(&self, limits: &Bounds) -> Query {
         let limit = self
             .limit
             .unwrap_or(limits.default_limit)
@@ -167,6 +258,15 @@ impl Filter {
             // says whose it may read.
             gift_wraps_for: Some(Vec::new()),
             after: None,
+        }
+    }
+
+    /// The store query for the node's own use (sync, counting what a peer
+    /// may lack): every gift wrap here is the node's to carry.
+    pub fn to_own_query(&self) -> Query {
+        Query {
+            gift_wraps_for: None,
+            ..self.to_unlimited_query()
         }
     }
 
@@ -227,6 +327,21 @@ impl Filter {
     }
 }
 
+/// Read and written as the NIP-01 object, for the node's own filters
+/// (see [`Filter::own`]).
+impl serde::Serialize for Filter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Filter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Filter, D::Error> {
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        Filter::own(&map).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use samizdat_core::nostr::prelude::{Keys, Kind, Timestamp};
@@ -236,7 +351,7 @@ mod tests {
     use super::*;
 
     fn filter(text: &str) -> Filter {
-        Filter::parse(text, &RelayLimits::default()).unwrap()
+        Filter::parse(text, &Bounds::default()).unwrap()
     }
 
     fn note(keys: &Keys, text: &str, tags: Vec<Vec<String>>, at: u64) -> VerifiedEvent {
@@ -295,9 +410,38 @@ mod tests {
         }
     }
 
+    /// What a node sends is the filter it means: written and read back,
+    /// the same filter.
+    #[test]
+    fn a_filter_written_out_reads_back_the_same() {
+        let id = EventId::from_byte_array([7; 32]);
+        let text = format!(
+            r##"{{"ids":["{id}"],"kinds":[1949,1948,1948],"#t":["b","a"],"since":5,"until":9,"search":"Алматы","limit":3,"unknown":1}}"##
+        );
+        let f = filter(&text);
+        assert_eq!(filter(&f.to_json().to_string()), f);
+        let many: Vec<u16> = (0..6000).collect();
+        let map = serde_json::json!({ "kinds": many, "limit": 2 });
+        let own = Filter::own(map.as_object().unwrap()).unwrap();
+        assert_eq!(own.to_json()["kinds"].as_array().unwrap().len(), 6000);
+        assert!(
+            own.to_json().get("limit").is_none(),
+            "a node's own filter has no limit"
+        );
+        let by_id = Filter::ids(&[id, id])
+            .with_kinds(&[7])
+            .with_time(None, Some(9));
+        assert_eq!(
+            by_id.to_json(),
+            serde_json::json!({ "ids": [id.to_hex()], "kinds": [7], "until": 9, "limit": 1 })
+        );
+        assert!(by_id.to_own_query().gift_wraps_for.is_none());
+        assert_eq!(by_id.to_unlimited_query().gift_wraps_for, Some(Vec::new()));
+    }
+
     #[test]
     fn bad_filters_are_refused_with_the_field_named() {
-        let limits = RelayLimits::default();
+        let limits = Bounds::default();
         for (text, field) in [
             (r#"{"ids":["abc"]}"#, "ids"),
             (r#"{"authors":"x"}"#, "authors"),
@@ -330,7 +474,7 @@ mod tests {
 
     #[test]
     fn limits_are_capped() {
-        let limits = RelayLimits::default();
+        let limits = Bounds::default();
         assert_eq!(filter("{}").to_query(&limits).limit, Some(500));
         assert_eq!(filter(r#"{"limit":10}"#).to_query(&limits).limit, Some(10));
         assert_eq!(

@@ -5,8 +5,8 @@
 
 use serde_json::value::RawValue;
 
+use super::Bounds;
 use super::filter::{Filter, FilterError};
-use crate::config::RelayLimits;
 
 /// A subscription id, checked once: 1 to `max_subid_length` characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -88,7 +88,7 @@ impl MessageError {
     }
 }
 
-fn sub_id(raw: &RawValue, limits: &RelayLimits) -> Result<SubId, MessageError> {
+fn sub_id(raw: &RawValue, limits: &Bounds) -> Result<SubId, MessageError> {
     let s: String = serde_json::from_str(raw.get())
         .map_err(|_| MessageError::SubId(limits.max_subid_length))?;
     let n = s.chars().count();
@@ -102,7 +102,7 @@ fn filters(
     sub: &SubId,
     raw: &[&RawValue],
     what: &'static str,
-    limits: &RelayLimits,
+    limits: &Bounds,
 ) -> Result<Vec<Filter>, MessageError> {
     if raw.len() > limits.max_filters {
         return Err(MessageError::TooManyFilters {
@@ -129,7 +129,7 @@ fn hex_message(sub: &SubId, raw: &RawValue) -> Result<Vec<u8>, MessageError> {
 impl<'a> ClientMessage<'a> {
     /// Parses one text frame. The event inside an `EVENT` or `AUTH` is left
     /// as text: parsing and checking it is the validator's job.
-    pub fn parse(text: &'a str, limits: &RelayLimits) -> Result<Self, MessageError> {
+    pub fn parse(text: &'a str, limits: &Bounds) -> Result<Self, MessageError> {
         let parts: Vec<&'a RawValue> =
             serde_json::from_str(text).map_err(|_| MessageError::NotAnArray)?;
         let Some((kind, rest)) = parts.split_first() else {
@@ -254,7 +254,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<ClientMessage<'_>, MessageError> {
-        ClientMessage::parse(text, &RelayLimits::default())
+        ClientMessage::parse(text, &Bounds::default())
     }
 
     #[test]

@@ -11,5 +11,34 @@ pub mod filter;
 pub mod message;
 pub mod nip77;
 
+/// How much one client message may ask of a relay. The protocol layer
+/// knows no configuration: the relay's `[relay]` limits give these
+/// (`RelayLimits::bounds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Filters in one `REQ` or `COUNT`.
+    pub max_filters: usize,
+    /// Values in one filter, all lists together.
+    pub max_filter_values: usize,
+    /// Longest subscription id, in characters.
+    pub max_subid_length: usize,
+    /// Most stored events one filter returns.
+    pub max_limit: usize,
+    /// Stored events a filter without `limit` returns.
+    pub default_limit: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_filters: 16,
+            max_filter_values: 5_000,
+            max_subid_length: 64,
+            max_limit: 1_000,
+            default_limit: 500,
+        }
+    }
+}
+
 /// The kind of a Blossom authorization event (BUD-11).
 pub const BLOSSOM_AUTH_KIND: u16 = 24242;

@@ -6,7 +6,8 @@ use indicatif::ProgressBar;
 use samizdat_node::client::proxy::Proxy;
 use samizdat_node::client::sync::{Method, Observer, Stop, Summary, SyncOptions};
 use samizdat_node::config::Direction;
-use serde_json::{Map, Value};
+use samizdat_node::proto::filter::Filter;
+use serde_json::Value;
 
 use crate::cli::SyncArgs;
 use crate::context::Context;
@@ -32,10 +33,12 @@ impl Observer for Bar {
 }
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
-    let filter: Map<String, Value> = match &args.filter {
-        None => Map::new(),
+    let filter = match &args.filter {
+        None => Filter::default(),
         Some(text) => match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => map,
+            Ok(Value::Object(map)) => {
+                Filter::own(&map).with_context(|| format!("--filter {text}"))?
+            }
             _ => bail!("--filter must be a JSON object, such as '{{\"kinds\":[1948]}}'"),
         },
     };

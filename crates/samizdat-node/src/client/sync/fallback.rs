@@ -8,12 +8,12 @@ use std::collections::HashSet;
 
 use samizdat_core::nostr::prelude::{Event, EventId};
 use samizdat_store::Store;
-use serde_json::{Map, Value, json};
 
 use super::link::Link;
 use super::transfer::{account, commit};
 use super::{Observer, Summary, SyncError, SyncOptions};
 use crate::proto::client::{RelayMessage, claimed_id, send};
+use crate::proto::filter::Filter;
 
 /// Events asked for per page, and ids per "do you have these" query.
 const PAGE: usize = 500;
@@ -26,7 +26,7 @@ const MAX_PAGES: usize = 1_000_000;
 pub async fn diff(
     link: &mut Link,
     store: &Store,
-    filter: &Map<String, Value>,
+    filter: &Filter,
     options: &SyncOptions,
     pull: bool,
     summary: &mut Summary,
@@ -57,7 +57,7 @@ pub async fn diff(
 async fn page_through(
     link: &mut Link,
     store: &Store,
-    filter: &Map<String, Value>,
+    filter: &Filter,
     options: &SyncOptions,
     known: &HashSet<EventId>,
     summary: &mut Summary,
@@ -67,14 +67,13 @@ async fn page_through(
     let mut seen = HashSet::new();
     // Ids of the valid events received so far.
     let mut validated: HashSet<EventId> = HashSet::new();
-    let mut until = filter.get("until").and_then(Value::as_u64);
+    let mut until = filter.until();
     for page in 0..MAX_PAGES {
         let id = format!("page-{page}");
-        let mut f = filter.clone();
-        f.insert("limit".into(), json!(PAGE));
-        if let Some(until) = until {
-            f.insert("until".into(), json!(until));
-        }
+        let f = filter
+            .clone()
+            .with_limit(PAGE)
+            .with_time(filter.since(), until);
         link.send(send::req(&id, &[&f])).await?;
         summary.round_trips += 1;
         let mut fresh = 0;
@@ -140,12 +139,7 @@ async fn which_they_have(
     let mut have = HashSet::new();
     for (n, chunk) in ids.chunks(IDS_PER_REQ).enumerate() {
         let id = format!("have-{n}");
-        let mut filter = Map::new();
-        filter.insert(
-            "ids".into(),
-            json!(chunk.iter().map(EventId::to_hex).collect::<Vec<_>>()),
-        );
-        filter.insert("limit".into(), json!(chunk.len()));
+        let filter = Filter::ids(chunk);
         link.send(send::req(&id, &[&filter])).await?;
         summary.round_trips += 1;
         for _ in 0..chunk.len() + 64 {

@@ -29,21 +29,21 @@ use samizdat_core::Limits;
 use samizdat_core::kind;
 use samizdat_core::nostr::prelude::EventId;
 use samizdat_store::Store;
-use serde_json::{Map, Value};
 
 use crate::client::outbound::FetchError;
 use crate::client::wire::DialError;
 use crate::config::Direction;
+use crate::proto::filter::Filter;
 use link::Link;
-pub(crate) use reconcile::local_query;
 use reconcile::{ReconcileError, reconcile};
 
 /// What to sync and how.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     pub direction: Direction,
-    /// A NIP-01 filter object (no `limit`): which events to reconcile.
-    pub filter: Map<String, Value>,
+    /// Which events to reconcile (the node's own filter: see
+    /// [`Filter::own`]).
+    pub filter: Filter,
     /// How long to wait for any one answer from the peer.
     pub patience: Duration,
     /// Most ids in one local reconciliation set; a larger set is split by
@@ -81,7 +81,7 @@ impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             direction: Direction::Both,
-            filter: Map::new(),
+            filter: Filter::default(),
             patience: Duration::from_secs(30),
             max_items: 1_000_000,
             cached_keys: 2_000_000,
@@ -341,10 +341,8 @@ async fn sync_steps(
     observer: &mut dyn Observer,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
-    let mut filter = options.filter.clone();
-    filter.remove("limit");
-    // Checked here first, so a bad filter is our error, not the peer's.
-    let query = local_query(&filter)?;
+    let filter = &options.filter;
+    let query = filter.to_own_query();
     let budget = Budget::new(options);
 
     let mut link = Link::connect(
@@ -356,7 +354,7 @@ async fn sync_steps(
     .await?;
     link.deadline = budget.deadline;
     let events = exchange(
-        &mut link, store, &filter, options, &budget, summary, observer,
+        &mut link, store, filter, options, &budget, summary, observer,
     )
     .await;
     summary.wire_in = link.bytes_in();
@@ -401,7 +399,7 @@ async fn sync_steps(
 async fn exchange(
     link: &mut Link,
     store: &Store,
-    filter: &Map<String, Value>,
+    filter: &Filter,
     options: &SyncOptions,
     budget: &Budget,
     summary: &mut Summary,

@@ -5,11 +5,9 @@
 use std::time::Duration;
 
 use samizdat_store::Store;
-use serde_json::{Map, Value, json};
 
 use super::link::Link;
 use super::{Diff, Observer, Summary, SyncError, SyncOptions};
-use crate::config::RelayLimits;
 use crate::proto::client::{RelayMessage, send};
 use crate::proto::filter::Filter;
 use crate::proto::nip77::keys::{KeyStorage, time_range};
@@ -29,30 +27,14 @@ impl From<SyncError> for ReconcileError {
     }
 }
 
-/// The store query for a NIP-01 filter object (any number of values: the
-/// user's own filter, not a client's).
-pub(crate) fn local_query(filter: &Map<String, Value>) -> Result<samizdat_store::Query, SyncError> {
-    let relaxed = RelayLimits {
-        max_filter_values: usize::MAX,
-        ..RelayLimits::default()
-    };
-    Filter::parse(&Value::Object(filter.clone()).to_string(), &relaxed)
-        // Our own store: every gift wrap is ours to carry.
-        .map(|f| samizdat_store::Query {
-            gift_wraps_for: None,
-            ..f.to_unlimited_query()
-        })
-        .map_err(|e| SyncError::Filter(e.to_string()))
-}
-
 /// The `(created_at, id)` keys of the local events matching `filter`, or
 /// `None` if there are more than `max`.
 pub(super) async fn local_keys(
     store: &Store,
-    filter: &Map<String, Value>,
+    filter: &Filter,
     max: usize,
 ) -> Result<Option<Vec<(u64, [u8; 32])>>, SyncError> {
-    let query = local_query(filter)?;
+    let query = filter.to_own_query();
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let mut keys = Vec::new();
@@ -79,19 +61,16 @@ const MAX_SPLIT_DEPTH: u32 = 24;
 pub(super) async fn reconcile(
     link: &mut Link,
     store: &Store,
-    filter: &Map<String, Value>,
+    filter: &Filter,
     options: &SyncOptions,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<Diff, ReconcileError> {
-    let since = filter.get("since").and_then(Value::as_u64).unwrap_or(0);
-    let until = filter
-        .get("until")
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| {
-            samizdat_core::nostr::prelude::Timestamp::now().as_secs()
-                + options.limits.max_future_seconds
-        });
+    let since = filter.since().unwrap_or(0);
+    let until = filter.until().unwrap_or_else(|| {
+        samizdat_core::nostr::prelude::Timestamp::now().as_secs()
+            + options.limits.max_future_seconds
+    });
     let mut diff = Diff::default();
     // Ranges still to reconcile, with their depth; a stack, so the work is
     // bounded by the split depth, not by recursion.
@@ -99,9 +78,7 @@ pub(super) async fn reconcile(
     let mut first = true;
     let mut sub = 0u64;
     while let Some((since, until, depth)) = ranges.pop() {
-        let mut part = filter.clone();
-        part.insert("since".into(), json!(since));
-        part.insert("until".into(), json!(until));
+        let part = filter.clone().with_time(Some(since), Some(until));
         sub += 1;
         match reconcile_range(
             link,
@@ -144,7 +121,7 @@ enum Outcome {
 async fn reconcile_range(
     link: &mut Link,
     store: &Store,
-    filter: &Map<String, Value>,
+    filter: &Filter,
     options: &SyncOptions,
     sub: u64,
     first: bool,
@@ -152,7 +129,7 @@ async fn reconcile_range(
 ) -> Result<Outcome, ReconcileError> {
     let max = options.max_items;
     let too_large = || Ok(Outcome::TooLarge(format!("more than {max} events here")));
-    let query = local_query(filter)?;
+    let query = filter.to_own_query();
     // A filter that bounds only time: a slice of the store's shared keys.
     let mut shared = None;
     if let Some((since, until)) = time_range(&query) {

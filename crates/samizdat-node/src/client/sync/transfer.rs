@@ -9,11 +9,11 @@ use rayon::prelude::*;
 use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
 use samizdat_core::{Limits, VerifiedEvent, validate};
 use samizdat_store::{Committed, InsertOutcome, Query, Store};
-use serde_json::{Map, json};
 
 use super::link::Link;
 use super::{Budget, Observer, Summary, SyncError, SyncOptions, priority_kinds};
 use crate::proto::client::{RelayMessage, send};
+use crate::proto::filter::Filter;
 
 /// Ids asked for in one `REQ`: within common relays' limits (strfry answers
 /// at most 500 events to one filter by default).
@@ -107,14 +107,9 @@ async fn fetch(
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
     let id = format!("pull-{sub}");
-    let mut filter = Map::new();
-    filter.insert(
-        "ids".into(),
-        json!(chunk.iter().map(EventId::to_hex).collect::<Vec<_>>()),
-    );
-    filter.insert("limit".into(), json!(chunk.len()));
+    let mut filter = Filter::ids(chunk);
     if let Some(kinds) = kinds {
-        filter.insert("kinds".into(), json!(kinds));
+        filter = filter.with_kinds(kinds);
     }
     link.send(send::req(&id, &[&filter])).await?;
     summary.round_trips += 1;

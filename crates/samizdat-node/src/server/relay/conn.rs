@@ -207,8 +207,8 @@ impl Connection {
         let Ok(text) = std::str::from_utf8(frame.payload()) else {
             return Err(End::Gone);
         };
-        let limits = &self.state.node.config.relay;
-        match ClientMessage::parse(text, limits) {
+        let limits = self.state.node.config.relay.bounds();
+        match ClientMessage::parse(text, &limits) {
             Ok(ClientMessage::Event(raw)) => {
                 let reply = self.on_event(raw, in_flight);
                 match reply {
@@ -354,7 +354,7 @@ impl Connection {
         for filter in &filters {
             let query = Query {
                 gift_wraps_for: readers.clone(),
-                ..filter.to_query(limits)
+                ..filter.to_query(&limits.bounds())
             };
             let mut rx = super::query::stream(&self.state, query);
             while let Some(item) = rx.recv().await {
