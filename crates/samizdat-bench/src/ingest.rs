@@ -18,7 +18,8 @@ use samizdat_store::Store;
 use serde_json::json;
 
 use crate::Shape;
-use samizdat_node::import::{self, Observer, Stats};
+use samizdat_node::import::{self, Stats};
+use samizdat_node::progress::Observer;
 
 const AUTHORS: usize = 100;
 const PLACES: &[&str] = &[
@@ -115,8 +116,8 @@ pub fn run(events: usize, cores: usize, shape: Shape) -> Result<()> {
         );
         let dir = tempfile::tempdir().context("creating a temporary store")?;
         let (timing, stats) = timed(|| ingest_all(dir.path(), &pool, &lines))?;
-        if stats.stored != events as u64 {
-            bail!("only {} of {events} events were stored", stats.stored);
+        if stats.tally.stored != events as u64 {
+            bail!("only {} of {events} events were stored", stats.tally.stored);
         }
         db_bytes = db_size(dir.path())?;
         ingest.push(timing);
@@ -352,10 +353,9 @@ fn store_only(lines: &[String]) -> Result<Timing> {
 fn ingest_all(dir: &std::path::Path, pool: &rayon::ThreadPool, lines: &[String]) -> Result<Stats> {
     struct Quiet;
     impl Observer for Quiet {
-        fn rejected(&mut self, line: u64, reason: &str) {
+        fn refused(&mut self, line: u64, reason: &str) {
             eprintln!("line {line}: {reason}");
         }
-        fn committed(&mut self, _: &Stats) {}
     }
     let input = lines.join("\n").into_bytes();
     let store = Store::open(dir)?;

@@ -8,11 +8,11 @@
 
 use std::io::{self, BufRead};
 
-use rayon::prelude::*;
-use samizdat_core::nostr::prelude::Timestamp;
-use samizdat_core::validate::validate_json;
-use samizdat_core::{Limits, VerifiedEvent};
-use samizdat_store::{InsertOutcome, Pending, Store, StoreError};
+use samizdat_core::Limits;
+use samizdat_store::{Pending, Store, StoreError};
+
+use crate::ingest::batch::{self, Candidate};
+use crate::progress::{Observer, Tally};
 
 /// Why an import stopped. Lines that are refused do not stop it: the
 /// observer hears of each.
@@ -32,43 +32,14 @@ const CHUNK_LINES: usize = 2_048;
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct Stats {
     pub lines: u64,
-    pub stored: u64,
-    pub duplicate: u64,
-    pub deleted: u64,
-    pub superseded: u64,
-    pub ephemeral: u64,
-    pub rejected: u64,
+    #[serde(flatten)]
+    pub tally: Tally,
     /// Every line up to this one is committed (or rejected).
     pub committed_through_line: u64,
 }
 
-impl Stats {
-    fn count(&mut self, outcome: InsertOutcome) {
-        match outcome {
-            InsertOutcome::Stored => self.stored += 1,
-            InsertOutcome::Duplicate => self.duplicate += 1,
-            InsertOutcome::Deleted => self.deleted += 1,
-            InsertOutcome::Superseded => self.superseded += 1,
-            InsertOutcome::Ephemeral => self.ephemeral += 1,
-        }
-    }
-}
-
-/// What happens along the way, for progress and error reports.
-pub trait Observer {
-    /// A line was refused; `reason` says why.
-    fn rejected(&mut self, line: u64, reason: &str);
-    /// A batch is durably committed.
-    fn committed(&mut self, stats: &Stats);
-    /// `n` more bytes of input were read.
-    fn read(&mut self, _n: u64) {}
-}
-
-enum Line {
-    Text(String),
-    Bad(String),
-}
-
+/// Imports the JSON lines of `input`. The observer hears of the bytes
+/// read (`advance`), each refused line and each durable commit.
 pub fn import(
     store: &Store,
     mut input: impl BufRead,
@@ -82,39 +53,14 @@ pub fn import(
     loop {
         let (chunk, at_end) = read_chunk(&mut input, &mut stats.lines, max_line, observer)?;
         let last_line = stats.lines;
-        let now = Timestamp::now();
-        let results: Vec<(u64, std::result::Result<VerifiedEvent, String>)> = pool.install(|| {
-            chunk
-                .into_par_iter()
-                .map(|(n, line)| {
-                    let result = match line {
-                        Line::Text(text) => {
-                            validate_json(&text, &limits, now).map_err(|e| e.to_string())
-                        }
-                        Line::Bad(reason) => Err(reason),
-                    };
-                    (n, result)
-                })
-                .collect()
-        });
-        let mut verified = Vec::with_capacity(results.len());
-        for (n, result) in results {
-            match result {
-                Ok(v) => verified.push(v),
-                Err(reason) => {
-                    stats.rejected += 1;
-                    observer.rejected(n, &reason);
-                }
-            }
+        let checked = pool.install(|| batch::check(chunk, &limits));
+        for (line, reason) in &checked.refused {
+            stats.tally.rejected += 1;
+            observer.refused(*line, reason);
         }
-        let submitted = if verified.is_empty() {
-            None
-        } else {
-            Some((
-                store.submit(verified).map_err(ImportError::Commit)?,
-                last_line,
-            ))
-        };
+        let submitted = batch::submit(store, checked.valid)
+            .map_err(ImportError::Commit)?
+            .map(|pending| (pending, last_line));
         if let Some((pending, through)) = in_flight.take() {
             finish(pending, through, &mut stats, observer)?;
         }
@@ -140,11 +86,9 @@ fn finish(
     stats: &mut Stats,
     observer: &mut dyn Observer,
 ) -> Result<()> {
-    for outcome in pending.wait().map_err(ImportError::Commit)? {
-        stats.count(outcome);
-    }
+    batch::finish(pending, &mut stats.tally, None).map_err(ImportError::Commit)?;
     stats.committed_through_line = through;
-    observer.committed(stats);
+    observer.committed(through, &stats.tally);
     Ok(())
 }
 
@@ -153,7 +97,7 @@ fn read_chunk(
     line_no: &mut u64,
     max_line: usize,
     observer: &mut dyn Observer,
-) -> Result<(Vec<(u64, Line)>, bool)> {
+) -> Result<(Vec<(u64, Candidate)>, bool)> {
     let mut chunk = Vec::with_capacity(CHUNK_LINES);
     let mut buf = Vec::new();
     while chunk.len() < CHUNK_LINES {
@@ -163,12 +107,12 @@ fn read_chunk(
         else {
             return Ok((chunk, true));
         };
-        observer.read(read);
+        observer.advance(read);
         *line_no += 1;
         if !complete {
             chunk.push((
                 *line_no,
-                Line::Bad(format!("line is longer than {max_line} bytes")),
+                Candidate::Refused(format!("line is longer than {max_line} bytes")),
             ));
             continue;
         }
@@ -176,14 +120,17 @@ fn read_chunk(
         let text = match std::str::from_utf8(&buf) {
             Ok(t) => t.to_owned(),
             Err(_) => {
-                chunk.push((*line_no, Line::Bad("line is not UTF-8 text".into())));
+                chunk.push((
+                    *line_no,
+                    Candidate::Refused("line is not UTF-8 text".into()),
+                ));
                 continue;
             }
         };
         if text.trim().is_empty() {
             continue;
         }
-        chunk.push((*line_no, Line::Text(text)));
+        chunk.push((*line_no, Candidate::Json(text)));
     }
     Ok((chunk, false))
 }

@@ -3,12 +3,14 @@
 //! are its layers, each importing only from those below it (see
 //! `docs/ARCHITECTURE.md`, "Layers inside the node", and `tests/layers.rs`):
 //!
-//! - foundations: `config` ([`Config`], what `samizdat.toml` may say),
-//!   `node_key`, `pace`;
 //! - `proto`: the Nostr messages both sides speak (filters, relay
-//!   messages, NIP-77 negentropy);
+//!   messages, NIP-77 negentropy), knowing no configuration;
+//! - foundations: `config` ([`Config`], what `samizdat.toml` may say),
+//!   `node_key`, `pace`, `progress` (one observer for long operations),
+//!   `route`;
 //! - the node's own work: `ingest` (the one way in for events: validate
-//!   on every core, commit in batches, then tell live subscribers),
+//!   on every core, commit, then tell live subscribers; one at a time or
+//!   in batches),
 //!   `import` (JSON lines of events, a chunk validated while the last
 //!   commits),
 //!   `live`, `inbox` (sealed records addressed to one key), `people`
@@ -27,12 +29,13 @@ pub mod client;
 pub mod config;
 pub mod import;
 pub mod inbox;
-mod ingest;
+pub mod ingest;
 mod live;
 pub mod mirror;
 pub mod node_key;
 mod pace;
 pub mod people;
+pub mod progress;
 pub mod proto;
 pub mod route;
 pub mod server;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// layer and the layers before it.
 const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["proto"]),
-    ("foundations", &["config", "node_key", "pace", "route"]),
+    ("foundations", &["config", "node_key", "pace", "progress", "route"]),
     (
         "the node's own work",
         &[

@@ -29,10 +29,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::proxy::Proxy;
-use crate::client::sync::{self, Quiet, SyncOptions};
+use crate::client::sync::{self, SyncOptions};
 use crate::config::Direction;
 use crate::config::{Config, PeerConfig, SyncConfig};
 use crate::ingest::Announce;
+use crate::progress::Quiet;
 use crate::route::Route;
 
 /// File name of the peer status inside a data directory.

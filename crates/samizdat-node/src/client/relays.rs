@@ -20,8 +20,9 @@ use samizdat_core::nostr::prelude::EventId;
 use samizdat_store::{Query, Store, StoreError};
 
 use crate::client::proxy::Proxy;
+use crate::client::sync::SyncError;
 use crate::client::sync::link::Link;
-use crate::client::sync::{Observer, SyncError};
+use crate::progress::Observer;
 use crate::proto::client::{RelayMessage, claimed_id, send};
 
 /// Ids asked about, and events sent, per round.

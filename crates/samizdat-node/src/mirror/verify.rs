@@ -21,7 +21,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::site::{FORMAT, MANIFEST, RECORDS, SUMS, hash_file, record_path};
-use crate::client::sync::Observer;
+use crate::progress::Observer;
 use crate::views::Lang;
 
 /// Most problems kept; the count goes on.

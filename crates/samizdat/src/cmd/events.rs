@@ -12,7 +12,8 @@ use crate::cli::{EventsCommand, KindName};
 use crate::context::Context;
 use crate::exit::Code;
 use crate::progress;
-use samizdat_node::import::{self, Observer, Stats};
+use samizdat_node::import::{self, Stats};
+use samizdat_node::progress::{Observer, Tally};
 
 pub fn run(ctx: &Context, command: EventsCommand) -> Result<Code> {
     match command {
@@ -92,7 +93,7 @@ pub fn run(ctx: &Context, command: EventsCommand) -> Result<Code> {
             let stats = import::import(&store, reader, &pool, &mut report)?;
             report.bar.finish_and_clear();
             summary(ctx, &stats);
-            Ok(if stats.rejected > 0 {
+            Ok(if stats.tally.rejected > 0 {
                 Code::Problems
             } else {
                 Code::Success
@@ -107,18 +108,20 @@ struct Report {
 }
 
 impl Observer for Report {
-    fn rejected(&mut self, line: u64, reason: &str) {
+    fn refused(&mut self, line: u64, reason: &str) {
         self.bar.suspend(|| eprintln!("line {line}: {reason}"));
     }
 
-    fn committed(&mut self, stats: &Stats) {
+    fn committed(&mut self, through: u64, tally: &Tally) {
         if self.json {
-            println!("{}", json!({ "committed": stats }));
+            let mut committed = json!(tally);
+            committed["committed_through_line"] = json!(through);
+            println!("{}", json!({ "committed": committed }));
         }
     }
 
-    fn read(&mut self, n: u64) {
-        self.bar.inc(n);
+    fn advance(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
     }
 }
 
@@ -128,7 +131,12 @@ fn summary(ctx: &Context, s: &Stats) {
     } else {
         eprintln!(
             "read {} lines: {} stored, {} already present, {} deleted by their authors, {} superseded, {} rejected",
-            s.lines, s.stored, s.duplicate, s.deleted, s.superseded, s.rejected
+            s.lines,
+            s.tally.stored,
+            s.tally.duplicate,
+            s.tally.deleted,
+            s.tally.superseded,
+            s.tally.rejected
         );
     }
 }

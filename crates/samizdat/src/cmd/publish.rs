@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use samizdat_node::CONFIG_FILE;
 use samizdat_node::client::relays;
-use samizdat_node::client::sync::Observer;
 use samizdat_node::config::{Config, PublishRelay};
 use samizdat_node::mirror::{site, verify};
+use samizdat_node::progress::Observer;
 use samizdat_node::route::Route;
 
 use crate::cli::{FilterArgs, PublishCommand};

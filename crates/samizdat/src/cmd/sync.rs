@@ -4,8 +4,9 @@
 use anyhow::{Context as _, Result, bail};
 use indicatif::ProgressBar;
 use samizdat_node::client::proxy::Proxy;
-use samizdat_node::client::sync::{Method, Observer, Stop, Summary, SyncOptions};
+use samizdat_node::client::sync::{Method, Stop, Summary, SyncOptions};
 use samizdat_node::config::Direction;
+use samizdat_node::progress::Observer;
 use samizdat_node::proto::filter::Filter;
 use serde_json::Value;
 

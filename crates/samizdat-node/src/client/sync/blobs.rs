@@ -21,9 +21,10 @@ use samizdat_core::sign::Draft;
 use samizdat_store::Store;
 use tokio::io::AsyncWriteExt;
 
-use super::{Budget, Observer, Stop, Summary, SyncError, SyncOptions};
+use super::{Budget, Stop, Summary, SyncError, SyncOptions};
 use crate::client::outbound;
 use crate::client::proxy::Proxy;
+use crate::progress::Observer;
 
 /// HEAD requests in flight at once while finding what the peer lacks.
 const PARALLEL_HEADS: usize = 8;

@@ -11,7 +11,8 @@ use samizdat_store::Store;
 
 use super::link::Link;
 use super::transfer::{account, commit};
-use super::{Observer, Summary, SyncError, SyncOptions};
+use super::{Summary, SyncError, SyncOptions};
+use crate::progress::Observer;
 use crate::proto::client::{RelayMessage, claimed_id, send};
 use crate::proto::filter::Filter;
 

@@ -33,6 +33,7 @@ use samizdat_store::Store;
 use crate::client::outbound::FetchError;
 use crate::client::wire::DialError;
 use crate::config::Direction;
+use crate::progress::Observer;
 use crate::proto::filter::Filter;
 use link::Link;
 use reconcile::{ReconcileError, reconcile};
@@ -269,22 +270,6 @@ pub enum SyncError {
     /// summary that says so.
     #[error("the window closed")]
     WindowClosed,
-}
-
-/// Told how a sync is going, for a progress bar.
-pub trait Observer: Send {
-    /// A new phase begins; `total` items, if known.
-    fn phase(&mut self, what: &str, total: Option<u64>);
-    /// `n` more items of the phase are done.
-    fn advance(&mut self, n: u64);
-}
-
-/// An observer that ignores everything.
-pub struct Quiet;
-
-impl Observer for Quiet {
-    fn phase(&mut self, _: &str, _: Option<u64>) {}
-    fn advance(&mut self, _: u64) {}
 }
 
 /// The kinds that cross first, in this order (person reports,

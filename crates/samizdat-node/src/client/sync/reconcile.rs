@@ -7,7 +7,8 @@ use std::time::Duration;
 use samizdat_store::Store;
 
 use super::link::Link;
-use super::{Diff, Observer, Summary, SyncError, SyncOptions};
+use super::{Diff, Summary, SyncError, SyncOptions};
+use crate::progress::Observer;
 use crate::proto::client::{RelayMessage, send};
 use crate::proto::filter::Filter;
 use crate::proto::nip77::keys::{KeyStorage, time_range};

@@ -5,13 +5,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rayon::prelude::*;
-use samizdat_core::nostr::prelude::{Event, EventId, Timestamp};
-use samizdat_core::{Limits, VerifiedEvent, validate};
-use samizdat_store::{Committed, InsertOutcome, Query, Store};
+use samizdat_core::Limits;
+use samizdat_core::nostr::prelude::{Event, EventId};
+use samizdat_store::{Query, Store};
 
 use super::link::Link;
-use super::{Budget, Observer, Summary, SyncError, SyncOptions, priority_kinds};
+use super::{Budget, Summary, SyncError, SyncOptions, priority_kinds};
+use crate::ingest::batch::{self, Candidate};
+use crate::progress::{Observer, Tally};
 use crate::proto::client::{RelayMessage, send};
 use crate::proto::filter::Filter;
 
@@ -166,8 +167,9 @@ fn read(text: &str, sub: &str) -> Read {
 }
 
 pub(super) struct Stored {
-    stored: u64,
-    rejected: u64,
+    tally: Tally,
+    /// Where each refused event was in the batch, and why.
+    refused: Vec<(u64, String)>,
     handled: u64,
     /// Ids of the events that validated (stored now or before).
     valid: Vec<EventId>,
@@ -183,14 +185,20 @@ pub(super) fn account(
         what: "storing",
         source,
     })??;
-    summary.received += done.stored;
-    summary.rejected_from_peer += done.rejected;
+    let before = summary.received + summary.rejected_from_peer;
+    for (at, reason) in &done.refused {
+        tracing::debug!(error = %reason, "the peer sent an invalid event");
+        observer.refused(before + at, reason);
+    }
+    summary.received += done.tally.stored + done.tally.ephemeral;
+    summary.rejected_from_peer += done.tally.rejected;
     observer.advance(done.handled);
     Ok(done.valid)
 }
 
-/// Validates on every core, then commits in one batch and waits until it
-/// is durable; then tells `announce` what was new.
+/// Checks a batch on every core, commits it and waits until it is
+/// durable, telling `announce` what was new: the same steps as an import
+/// (`ingest::batch`).
 pub(super) fn commit(
     store: &Store,
     events: Vec<Event>,
@@ -198,45 +206,23 @@ pub(super) fn commit(
     announce: Option<&crate::Announce>,
 ) -> Result<Stored, SyncError> {
     let handled = events.len() as u64;
-    let now = Timestamp::now();
-    let checked: Vec<Result<VerifiedEvent, _>> = events
-        .into_par_iter()
-        .map(|e| validate(e, limits, now))
+    let candidates = (1..)
+        .zip(events.into_iter().map(Candidate::Event))
         .collect();
-    let mut valid = Vec::with_capacity(checked.len());
-    let mut rejected = 0;
-    for result in checked {
-        match result {
-            Ok(v) => valid.push(v),
-            Err(e) => {
-                tracing::debug!(error = %e, "the peer sent an invalid event");
-                rejected += 1;
-            }
-        }
-    }
-    let valid_ids = valid.iter().map(|v| v.event().id).collect();
-    let committed = if valid.is_empty() {
-        Committed::default()
-    } else {
-        store.insert_returning(valid)?
+    let checked = batch::check(candidates, limits);
+    let mut tally = Tally {
+        rejected: checked.refused.len() as u64,
+        ..Tally::default()
     };
-    let new = |o: &InsertOutcome| matches!(o, InsertOutcome::Stored | InsertOutcome::Ephemeral);
-    let stored = committed.outcomes.iter().filter(|o| new(o)).count() as u64;
-    if let Some(announce) = announce {
-        announce.stored(
-            committed
-                .events
-                .into_iter()
-                .zip(&committed.outcomes)
-                .filter(|(_, o)| new(o))
-                .map(|(v, _)| v),
-        );
-    }
+    let valid = match batch::submit(store, checked.valid)? {
+        Some(pending) => batch::finish(pending, &mut tally, announce)?,
+        None => Vec::new(),
+    };
     Ok(Stored {
-        stored,
-        rejected,
+        tally,
+        refused: checked.refused,
         handled,
-        valid: valid_ids,
+        valid,
     })
 }
 

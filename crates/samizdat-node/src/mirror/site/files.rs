@@ -12,7 +12,7 @@ use samizdat_core::blob::BlobHash;
 use samizdat_store::{Query, Store};
 use sha2::{Digest, Sha256};
 
-use crate::client::sync::Observer;
+use crate::progress::Observer;
 use crate::views::Lang;
 use crate::views::records::{self as read};
 

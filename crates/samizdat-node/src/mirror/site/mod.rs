@@ -45,7 +45,7 @@ use samizdat_core::blob::BlobHash;
 use samizdat_core::nostr::prelude::{Event, EventId};
 use samizdat_store::{Query, Store, StoreError};
 
-use crate::client::sync::Observer;
+use crate::progress::Observer;
 use crate::views::records::Item;
 
 pub(crate) use files::hash_file;

@@ -17,7 +17,8 @@ use serde_json::json;
 use crate::context::Context;
 use crate::exit::Code;
 use crate::progress;
-use samizdat_node::import::{self, Observer, Stats};
+use samizdat_node::import::{self, Stats};
+use samizdat_node::progress::Observer;
 
 use super::*;
 
@@ -188,17 +189,17 @@ pub(super) fn import(
              {stored_blobs} blobs stored, {} already here, {} refused",
             path.display(),
             stats.lines,
-            stats.stored,
-            stats.duplicate,
-            stats.deleted,
-            stats.superseded,
-            stats.rejected,
+            stats.tally.stored,
+            stats.tally.duplicate,
+            stats.tally.deleted,
+            stats.tally.superseded,
+            stats.tally.rejected,
             spool.already,
             refused.len()
         );
     }
     Ok(
-        if damage.is_some() || stats.rejected > 0 || !refused.is_empty() {
+        if damage.is_some() || stats.tally.rejected > 0 || !refused.is_empty() {
             Code::Problems
         } else {
             Code::Success
@@ -260,12 +261,7 @@ pub(super) fn note_part(
 
 pub(super) fn add(total: &mut Stats, s: &Stats) {
     total.lines += s.lines;
-    total.stored += s.stored;
-    total.duplicate += s.duplicate;
-    total.deleted += s.deleted;
-    total.superseded += s.superseded;
-    total.ephemeral += s.ephemeral;
-    total.rejected += s.rejected;
+    total.tally.add(&s.tally);
 }
 
 pub(super) struct Report {
@@ -273,14 +269,12 @@ pub(super) struct Report {
 }
 
 impl Observer for Report {
-    fn rejected(&mut self, line: u64, reason: &str) {
+    fn refused(&mut self, line: u64, reason: &str) {
         self.bar
             .suspend(|| eprintln!("event on line {line} of its member: {reason}"));
     }
 
-    fn committed(&mut self, _: &Stats) {}
-
-    fn read(&mut self, n: u64) {
-        self.bar.inc(n);
+    fn advance(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
     }
 }

@@ -5,6 +5,8 @@
 //! Signature checks are the ceiling of ingest, so they run on the rayon
 //! pool (every core) and never on the async runtime; the store's single
 //! writer groups what all connections submit into one transaction.
+//! Events that come in batches (imports, sync) take the same checks and
+//! the same writer through [`batch`].
 
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ use samizdat_store::{InsertOutcome, Pending, Store, StoreError};
 use tokio::sync::oneshot;
 
 use crate::live::{Bounds, Live, Subscriber};
+
+pub mod batch;
 
 /// Why an event was not taken.
 #[derive(Debug, thiserror::Error)]
