@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 /// layer and the layers before it.
 const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["proto"]),
-    ("foundations", &["config", "node_key", "pace", "progress", "route"]),
+    (
+        "foundations",
+        &["config", "node_key", "pace", "progress", "route"],
+    ),
     (
         "the node's own work",
         &[

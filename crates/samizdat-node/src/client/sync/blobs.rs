@@ -21,7 +21,7 @@ use samizdat_core::sign::Draft;
 use samizdat_store::Store;
 use tokio::io::AsyncWriteExt;
 
-use super::{Budget, Stop, Summary, SyncError, SyncOptions};
+use super::{Budget, Session, Stop, Summary, SyncError, SyncOptions};
 use crate::client::outbound;
 use crate::client::proxy::Proxy;
 use crate::progress::Observer;
@@ -121,31 +121,53 @@ enum Step {
 /// What every step of one blob phase shares: the store, the peer, what
 /// was asked, the budget, and the bytes the events' phase spent of it.
 #[derive(Clone, Copy)]
-pub struct Run<'a> {
-    pub store: &'a Store,
-    pub peer: &'a Peer,
-    pub options: &'a SyncOptions,
-    pub budget: &'a Budget,
-    pub wire: u64,
+struct Run<'a> {
+    store: &'a Store,
+    peer: &'a Peer,
+    options: &'a SyncOptions,
+    budget: &'a Budget,
+    wire: u64,
 }
 
 /// Moves the blobs in `hashes` (referenced by the synced records) that one
-/// side lacks, in the directions the options allow.
-pub async fn sync(
-    run: Run<'_>,
+/// side lacks, in the directions the options allow; `wire` bytes of the
+/// budget went to the events.
+pub(super) async fn sync(
+    s: &mut Session<'_>,
+    peer: &Peer,
+    wire: u64,
     hashes: Vec<BlobHash>,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
-    let Run {
+    let (store, options, budget) = (s.store, s.options, &s.budget);
+    let (summary, observer) = (&mut *s.summary, &mut *s.observer);
+    let run = Run {
         store,
         peer,
         options,
         budget,
         wire,
-    } = run;
-    let (here, absent): (Vec<BlobHash>, Vec<BlobHash>) =
-        hashes.into_iter().partition(|h| store.blobs().contains(h));
+    };
+    // Which blobs are here, and how large: the file system, off the
+    // runtime.
+    let (here, absent) = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut here = Vec::new();
+            let mut absent = Vec::new();
+            for hash in hashes {
+                match std::fs::metadata(store.blobs().path(&hash)) {
+                    Ok(meta) if meta.is_file() => here.push((meta.len(), hash)),
+                    _ => absent.push(hash),
+                }
+            }
+            (here, absent)
+        })
+        .await
+        .map_err(|source| SyncError::Task {
+            what: "looking for blobs",
+            source,
+        })?
+    };
     if options.direction.pulls() && !absent.is_empty() {
         observer.phase("finding blobs to fetch", Some(absent.len() as u64));
         let mut wanted = Vec::new();
@@ -188,14 +210,14 @@ pub async fn sync(
     }
     if options.direction.pushes() && !here.is_empty() {
         observer.phase("finding blobs to send", Some(here.len() as u64));
+        let sizes: std::collections::HashMap<BlobHash, u64> =
+            here.iter().map(|(size, hash)| (*hash, *size)).collect();
         let mut lacking = Vec::new();
-        for (hash, found) in heads(peer, here, observer).await {
+        let hashes = here.into_iter().map(|(_, hash)| hash).collect();
+        for (hash, found) in heads(peer, hashes, observer).await {
             match found {
                 Ok(Some(_)) => {}
-                Ok(None) => {
-                    let size = std::fs::metadata(store.blobs().path(&hash)).map_or(0, |m| m.len());
-                    lacking.push((size, hash));
-                }
+                Ok(None) => lacking.push((sizes.get(&hash).copied().unwrap_or(0), hash)),
                 Err(why) => note(summary, why.to_string()),
             }
         }
@@ -210,7 +232,7 @@ pub async fn sync(
                 summary.stopped = Some(stop);
                 return Ok(());
             }
-            match send(store, peer, &keys, &hash, budget, summary, observer).await? {
+            match send(run, &keys, &hash, summary, observer).await? {
                 Step::Done => summary.blobs_sent += 1,
                 Step::Refused(why) => {
                     summary.blobs_refused_by_peer += 1;
@@ -399,14 +421,18 @@ fn admit(store: &Store, hash: &BlobHash) -> Result<Step, SyncError> {
 
 /// Uploads one blob (BUD-02).
 async fn send(
-    store: &Store,
-    peer: &Peer,
+    run: Run<'_>,
     keys: &Keys,
     hash: &BlobHash,
-    budget: &Budget,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) -> Result<Step, SyncError> {
+    let Run {
+        store,
+        peer,
+        budget,
+        ..
+    } = run;
     let bytes = {
         let store = store.clone();
         let hash = *hash;

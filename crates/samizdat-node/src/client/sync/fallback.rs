@@ -7,12 +7,10 @@
 use std::collections::HashSet;
 
 use samizdat_core::nostr::prelude::{Event, EventId};
-use samizdat_store::Store;
 
 use super::link::Link;
-use super::transfer::{account, commit};
-use super::{Summary, SyncError, SyncOptions};
-use crate::progress::Observer;
+use super::transfer::commit;
+use super::{Session, Summary, SyncError};
 use crate::proto::client::{RelayMessage, claimed_id, send};
 use crate::proto::filter::Filter;
 
@@ -24,17 +22,13 @@ const MAX_PAGES: usize = 1_000_000;
 
 /// Returns the ids the peer lacks; with `pull`, stores what we lack on
 /// the way.
-pub async fn diff(
+pub(super) async fn diff(
     link: &mut Link,
-    store: &Store,
-    filter: &Filter,
-    options: &SyncOptions,
+    s: &mut Session<'_>,
     pull: bool,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
 ) -> Result<Vec<EventId>, SyncError> {
-    let max = options.max_items;
-    let local: Vec<EventId> = super::reconcile::local_keys(store, filter, max)
+    let max = s.options.max_items;
+    let local: Vec<EventId> = super::reconcile::local_keys(s.store, &s.options.filter, max)
         .await?
         .ok_or_else(|| {
             SyncError::Filter(format!(
@@ -46,9 +40,9 @@ pub async fn diff(
         .collect();
     let known: HashSet<EventId> = local.iter().copied().collect();
     let seen = if pull {
-        page_through(link, store, filter, options, &known, summary, observer).await?
+        page_through(link, s, &known).await?
     } else {
-        which_they_have(link, &local, summary).await?
+        which_they_have(link, &local, s.summary).await?
     };
     Ok(local.into_iter().filter(|id| !seen.contains(id)).collect())
 }
@@ -57,14 +51,12 @@ pub async fn diff(
 /// every id seen.
 async fn page_through(
     link: &mut Link,
-    store: &Store,
-    filter: &Filter,
-    options: &SyncOptions,
+    s: &mut Session<'_>,
     known: &HashSet<EventId>,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
 ) -> Result<HashSet<EventId>, SyncError> {
-    observer.phase("receiving (REQ pages)", None);
+    let (store, options) = (s.store, s.options);
+    let filter = &options.filter;
+    s.observer.phase("receiving (REQ pages)", None);
     let mut seen = HashSet::new();
     // Ids of the valid events received so far.
     let mut validated: HashSet<EventId> = HashSet::new();
@@ -76,7 +68,7 @@ async fn page_through(
             .with_limit(PAGE)
             .with_time(filter.since(), until);
         link.send(send::req(&id, &[&f])).await?;
-        summary.round_trips += 1;
+        s.summary.round_trips += 1;
         let mut fresh = 0;
         let mut oldest = u64::MAX;
         let mut batch = Vec::new();
@@ -85,7 +77,7 @@ async fn page_through(
             match RelayMessage::parse(&text) {
                 Ok(RelayMessage::Event { sub, event }) if sub == id => {
                     let Some(Ok(event)) = event.map(|e| Event::from_json(e.get())) else {
-                        summary.rejected_from_peer += 1;
+                        s.summary.rejected_from_peer += 1;
                         continue;
                     };
                     let key = event.id;
@@ -93,13 +85,13 @@ async fn page_through(
                     let here = known.contains(&key) || validated.contains(&key);
                     if seen.insert(key) {
                         fresh += 1;
-                        summary.missing_here += u64::from(!here);
+                        s.summary.missing_here += u64::from(!here);
                     }
                     // Taken until an event with this id validates: a
                     // forgery claiming the id cannot shadow the genuine
                     // event after it.
                     if !here {
-                        summary.received_bytes += text.len() as u64;
+                        s.summary.received_bytes += text.len() as u64;
                         batch.push(event);
                     }
                 }
@@ -119,7 +111,7 @@ async fn page_through(
                 commit(&store, batch, &limits, announce.as_ref())
             })
             .await;
-            validated.extend(account(done, summary, observer)?);
+            validated.extend(s.account(done)?);
         }
         // Same-second events straddle pages, so `until` stays inclusive; a
         // page with nothing new means the end.

@@ -283,6 +283,31 @@ fn priority_kinds() -> [u16; 4] {
     ]
 }
 
+/// One run of a sync: the store it keeps in step, how (options) and
+/// within what (budget), and what it reports to (the summary it fills,
+/// the observer it tells). Every step of the run takes it whole.
+pub(super) struct Session<'a> {
+    store: &'a Store,
+    options: &'a SyncOptions,
+    budget: Budget,
+    summary: &'a mut Summary,
+    observer: &'a mut dyn Observer,
+}
+
+impl Session<'_> {
+    /// Whether the budget allows more, with `used` bytes spent; if not,
+    /// the summary says why the run stopped.
+    fn may_go_on(&mut self, used: u64) -> bool {
+        match self.budget.spent(used) {
+            Some(stop) => {
+                self.summary.stopped = Some(stop);
+                false
+            }
+            None => true,
+        }
+    }
+}
+
 /// The difference between the two sides: ids only this side has, and ids
 /// only the peer has.
 #[derive(Debug, Default)]
@@ -326,10 +351,14 @@ async fn sync_steps(
     observer: &mut dyn Observer,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
-    let filter = &options.filter;
-    let query = filter.to_own_query();
-    let budget = Budget::new(options);
-
+    let query = options.filter.to_own_query();
+    let mut session = Session {
+        store,
+        options,
+        budget: Budget::new(options),
+        summary,
+        observer,
+    };
     let mut link = Link::connect(
         url,
         options.patience,
@@ -337,11 +366,9 @@ async fn sync_steps(
         options.identity.as_ref(),
     )
     .await?;
-    link.deadline = budget.deadline;
-    let events = exchange(
-        &mut link, store, filter, options, &budget, summary, observer,
-    )
-    .await;
+    link.deadline = session.budget.deadline;
+    let events = exchange(&mut link, &mut session).await;
+    let summary = &mut *session.summary;
     summary.wire_in = link.bytes_in();
     summary.wire_out = link.bytes_out();
     summary.authenticated = link.authenticated;
@@ -368,66 +395,42 @@ async fn sync_steps(
                     source,
                 })??
         };
-        let run = blobs::Run {
-            store,
-            peer: &peer,
-            options,
-            budget: &budget,
-            wire: summary.wire_in + summary.wire_out,
-        };
-        blobs::sync(run, hashes, summary, observer).await?;
+        let wire = summary.wire_in + summary.wire_out;
+        blobs::sync(&mut session, &peer, wire, hashes).await?;
     }
     Ok(())
 }
 
 /// The events: find the difference, then move it.
-async fn exchange(
-    link: &mut Link,
-    store: &Store,
-    filter: &Filter,
-    options: &SyncOptions,
-    budget: &Budget,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
-) -> Result<(), SyncError> {
-    observer.phase("reconciling", None);
+async fn exchange(link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError> {
+    let options = s.options;
+    s.observer.phase("reconciling", None);
     let started = Instant::now();
-    let diff = match reconcile(link, store, filter, options, summary, observer).await {
+    let diff = match reconcile(link, s).await {
         Ok(diff) => diff,
         Err(ReconcileError::Fatal(e)) => return Err(e),
         Err(ReconcileError::Unsupported(why)) => {
             tracing::info!(peer = link.url(), reason = %why, "no NIP-77; diffing with REQ");
-            summary.method = Method::Req;
+            s.summary.method = Method::Req;
             // The peer may have closed on the unknown message: start afresh.
             link.reconnect(options.proxy.as_ref()).await?;
-            let pulls = options.direction.pulls();
-            let ours =
-                fallback::diff(link, store, filter, options, pulls, summary, observer).await?;
+            let ours = fallback::diff(link, s, options.direction.pulls()).await?;
             Diff {
                 ours,
                 theirs: Vec::new(),
             }
         }
     };
-    summary.reconcile_seconds = started.elapsed().as_secs_f64();
-    summary.reconcile_round_trips = summary.round_trips;
-    summary.reconcile_wire = link.bytes();
+    s.summary.reconcile_seconds = started.elapsed().as_secs_f64();
+    s.summary.reconcile_round_trips = s.summary.round_trips;
+    s.summary.reconcile_wire = link.bytes();
     if options.direction.pulls() && !diff.theirs.is_empty() {
-        summary.missing_here = diff.theirs.len() as u64;
-        transfer::pull(
-            link,
-            store,
-            &diff.theirs,
-            options,
-            budget,
-            summary,
-            observer,
-        )
-        .await?;
+        s.summary.missing_here = diff.theirs.len() as u64;
+        transfer::pull(link, s, &diff.theirs).await?;
     }
-    if summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
-        summary.missing_there = diff.ours.len() as u64;
-        transfer::push(link, store, &diff.ours, budget, summary, observer).await?;
+    if s.summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
+        s.summary.missing_there = diff.ours.len() as u64;
+        transfer::push(link, s, &diff.ours).await?;
     }
     Ok(())
 }

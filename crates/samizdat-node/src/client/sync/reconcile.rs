@@ -7,8 +7,7 @@ use std::time::Duration;
 use samizdat_store::Store;
 
 use super::link::Link;
-use super::{Diff, Summary, SyncError, SyncOptions};
-use crate::progress::Observer;
+use super::{Diff, Session, SyncError, SyncOptions};
 use crate::proto::client::{RelayMessage, send};
 use crate::proto::filter::Filter;
 use crate::proto::nip77::keys::{KeyStorage, time_range};
@@ -61,12 +60,10 @@ const MAX_SPLIT_DEPTH: u32 = 24;
 
 pub(super) async fn reconcile(
     link: &mut Link,
-    store: &Store,
-    filter: &Filter,
-    options: &SyncOptions,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
+    s: &mut Session<'_>,
 ) -> Result<Diff, ReconcileError> {
+    let (store, options) = (s.store, s.options);
+    let filter = &options.filter;
     let since = filter.since().unwrap_or(0);
     let until = filter.until().unwrap_or_else(|| {
         samizdat_core::nostr::prelude::Timestamp::now().as_secs()
@@ -88,12 +85,12 @@ pub(super) async fn reconcile(
             options,
             sub,
             first,
-            &mut summary.round_trips,
+            &mut s.summary.round_trips,
         )
         .await?
         {
             Outcome::Done(d) => {
-                observer.advance(1);
+                s.observer.advance(1);
                 diff.ours.extend(d.ours);
                 diff.theirs.extend(d.theirs);
             }

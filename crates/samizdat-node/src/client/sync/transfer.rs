@@ -10,9 +10,9 @@ use samizdat_core::nostr::prelude::{Event, EventId};
 use samizdat_store::{Query, Store};
 
 use super::link::Link;
-use super::{Budget, Summary, SyncError, SyncOptions, priority_kinds};
+use super::{Session, Summary, SyncError, priority_kinds};
 use crate::ingest::batch::{self, Candidate};
-use crate::progress::{Observer, Tally};
+use crate::progress::Tally;
 use crate::proto::client::{RelayMessage, send};
 use crate::proto::filter::Filter;
 
@@ -27,16 +27,13 @@ const PUSH_WINDOW: usize = 128;
 /// Fetches `ids` from the peer and stores what validates. Priority kinds
 /// are asked for first, across all ids, then whatever is left. Whatever
 /// stops the run (a cut, the window), what had arrived is committed.
-pub async fn pull(
+pub(super) async fn pull(
     link: &mut Link,
-    store: &Store,
+    s: &mut Session<'_>,
     ids: &[EventId],
-    options: &SyncOptions,
-    budget: &Budget,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
-    observer.phase("receiving", Some(ids.len() as u64));
+    let (store, options) = (s.store, s.options);
+    s.observer.phase("receiving", Some(ids.len() as u64));
     let mut wanted: HashSet<EventId> = ids.iter().copied().collect();
     let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
     let mut sub = 0u64;
@@ -44,7 +41,7 @@ pub async fn pull(
     'passes: for kinds in [Some(priority_kinds().to_vec()), None] {
         // What the first pass stored is not asked for again.
         if let Some(previous) = committing.take() {
-            for id in account(previous.await, summary, observer)? {
+            for id in s.account(previous.await)? {
                 wanted.remove(&id);
             }
         }
@@ -54,8 +51,7 @@ pub async fn pull(
             .copied()
             .collect();
         for chunk in round.chunks(IDS_PER_REQ) {
-            if let Some(stop) = budget.spent(link.bytes()) {
-                summary.stopped = Some(stop);
+            if !s.may_go_on(link.bytes()) {
                 break 'passes;
             }
             sub += 1;
@@ -67,12 +63,12 @@ pub async fn pull(
                 sub,
                 &wanted,
                 &mut batch,
-                summary,
+                s.summary,
             )
             .await;
             // Commit this batch while the next one is fetched.
             if let Some(previous) = committing.take() {
-                for id in account(previous.await, summary, observer)? {
+                for id in s.account(previous.await)? {
                     wanted.remove(&id);
                 }
             }
@@ -89,7 +85,7 @@ pub async fn pull(
         }
     }
     if let Some(previous) = committing.take() {
-        for id in account(previous.await, summary, observer)? {
+        for id in s.account(previous.await)? {
             wanted.remove(&id);
         }
     }
@@ -175,25 +171,27 @@ pub(super) struct Stored {
     valid: Vec<EventId>,
 }
 
-/// Adds a committed batch to the summary; returns the ids that validated.
-pub(super) fn account(
-    done: Result<Result<Stored, SyncError>, tokio::task::JoinError>,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
-) -> Result<Vec<EventId>, SyncError> {
-    let done = done.map_err(|source| SyncError::Task {
-        what: "storing",
-        source,
-    })??;
-    let before = summary.received + summary.rejected_from_peer;
-    for (at, reason) in &done.refused {
-        tracing::debug!(error = %reason, "the peer sent an invalid event");
-        observer.refused(before + at, reason);
+impl Session<'_> {
+    /// Adds a committed batch to the summary; returns the ids that
+    /// validated.
+    pub(super) fn account(
+        &mut self,
+        done: Result<Result<Stored, SyncError>, tokio::task::JoinError>,
+    ) -> Result<Vec<EventId>, SyncError> {
+        let done = done.map_err(|source| SyncError::Task {
+            what: "storing",
+            source,
+        })??;
+        let before = self.summary.received + self.summary.rejected_from_peer;
+        for (at, reason) in &done.refused {
+            tracing::debug!(error = %reason, "the peer sent an invalid event");
+            self.observer.refused(before + at, reason);
+        }
+        self.summary.received += done.tally.stored + done.tally.ephemeral;
+        self.summary.rejected_from_peer += done.tally.rejected;
+        self.observer.advance(done.handled);
+        Ok(done.valid)
     }
-    summary.received += done.tally.stored + done.tally.ephemeral;
-    summary.rejected_from_peer += done.tally.rejected;
-    observer.advance(done.handled);
-    Ok(done.valid)
 }
 
 /// Checks a batch on every core, commits it and waits until it is
@@ -231,18 +229,13 @@ pub(super) fn commit(
 /// is given time: sending slows (the pause between events doubles with
 /// each such answer and shrinks with each acceptance) and those events go
 /// again at the end, for a bounded number of rounds.
-pub async fn push(
+pub(super) async fn push(
     link: &mut Link,
-    store: &Store,
+    s: &mut Session<'_>,
     ids: &[EventId],
-    budget: &Budget,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
 ) -> Result<(), SyncError> {
-    observer.phase("sending", Some(ids.len() as u64));
+    s.observer.phase("sending", Some(ids.len() as u64));
     let mut pusher = Pusher {
-        store,
-        budget,
         sent: Vec::new(),
         in_flight: HashSet::new(),
         later: Vec::new(),
@@ -258,9 +251,7 @@ pub async fn push(
             .copied()
             .collect();
         for chunk in round.chunks(IDS_PER_READ) {
-            let sent = pusher
-                .send(link, chunk, kinds.clone(), summary, observer)
-                .await?;
+            let sent = pusher.send(link, s, chunk, kinds.clone()).await?;
             for id in &pusher.sent {
                 left.remove(id);
             }
@@ -272,22 +263,22 @@ pub async fn push(
     // What was rate-limited goes again, more slowly, a bounded number of
     // times.
     for _ in 0..RATE_LIMIT_ROUNDS {
-        pusher.drain(link, summary, observer).await?;
-        if pusher.later.is_empty() || summary.stopped.is_some() {
+        pusher.drain(link, s).await?;
+        if pusher.later.is_empty() || s.summary.stopped.is_some() {
             break;
         }
         let again = std::mem::take(&mut pusher.later);
         pusher.pause = pusher.pause.max(MIN_PAUSE);
         for chunk in again.chunks(IDS_PER_READ) {
-            if !pusher.send(link, chunk, None, summary, observer).await? {
+            if !pusher.send(link, s, chunk, None).await? {
                 break;
             }
         }
     }
-    pusher.drain(link, summary, observer).await?;
+    pusher.drain(link, s).await?;
     if !pusher.later.is_empty() {
-        summary.refused_by_peer += pusher.later.len() as u64;
-        summary
+        s.summary.refused_by_peer += pusher.later.len() as u64;
+        s.summary
             .first_refusal
             .get_or_insert_with(|| "rate-limited: the peer kept refusing".into());
     }
@@ -303,9 +294,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 /// The state of one push: what awaits an `OK`, what to send again, and
 /// how long to wait between events.
-struct Pusher<'a> {
-    store: &'a Store,
-    budget: &'a Budget,
+struct Pusher {
     /// What the last `send` sent.
     sent: Vec<EventId>,
     in_flight: HashSet<EventId>,
@@ -316,18 +305,17 @@ struct Pusher<'a> {
     limited: bool,
 }
 
-impl Pusher<'_> {
+impl Pusher {
     /// Sends the events of `chunk` (of `kinds`, if given); false when the
     /// budget stopped it.
     async fn send(
         &mut self,
         link: &mut Link,
+        s: &mut Session<'_>,
         chunk: &[EventId],
         kinds: Option<Vec<u16>>,
-        summary: &mut Summary,
-        observer: &mut dyn Observer,
     ) -> Result<bool, SyncError> {
-        let (store, budget) = (self.store, self.budget);
+        let store = s.store;
         let query = Query {
             ids: Some(chunk.to_vec()),
             kinds,
@@ -356,27 +344,26 @@ impl Pusher<'_> {
                     .event()
                     .is_ok_and(|e| samizdat_core::tags::is_protected(&e.tags))
             {
-                summary.withheld += 1;
+                s.summary.withheld += 1;
                 self.sent.push(stored.id);
-                observer.advance(1);
+                s.observer.advance(1);
                 continue;
             }
-            if let Some(stop) = budget.spent(link.bytes()) {
-                summary.stopped = Some(stop);
+            if !s.may_go_on(link.bytes()) {
                 link.flush().await?;
                 return Ok(false);
             }
             // Paced, the answers steer the pace: one event at a time.
             let window = if self.pause.is_zero() { PUSH_WINDOW } else { 1 };
             while self.in_flight.len() >= window {
-                self.take_ok(link, summary, observer).await?;
+                self.take_ok(link, s).await?;
             }
             if !self.pause.is_zero() {
                 link.flush().await?;
                 tokio::time::sleep(self.pause).await;
             }
             let message = send::event(&stored.json);
-            summary.sent_bytes += stored.json.len() as u64;
+            s.summary.sent_bytes += stored.json.len() as u64;
             self.in_flight.insert(stored.id);
             self.sent.push(stored.id);
             link.feed(message).await?;
@@ -386,26 +373,17 @@ impl Pusher<'_> {
     }
 
     /// Waits for every `OK` still due.
-    async fn drain(
-        &mut self,
-        link: &mut Link,
-        summary: &mut Summary,
-        observer: &mut dyn Observer,
-    ) -> Result<(), SyncError> {
+    async fn drain(&mut self, link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError> {
         // Bounded by what is in flight.
         while !self.in_flight.is_empty() {
-            self.take_ok(link, summary, observer).await?;
+            self.take_ok(link, s).await?;
         }
         Ok(())
     }
 
     /// Waits for the next `OK` for an event in flight.
-    async fn take_ok(
-        &mut self,
-        link: &mut Link,
-        summary: &mut Summary,
-        observer: &mut dyn Observer,
-    ) -> Result<(), SyncError> {
+    async fn take_ok(&mut self, link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError> {
+        let summary = &mut *s.summary;
         link.flush().await?;
         for _ in 0..1_000 {
             let text = link.recv().await?;
@@ -431,7 +409,7 @@ impl Pusher<'_> {
                 if self.pause < MIN_PAUSE / 2 {
                     self.pause = Duration::ZERO;
                 }
-                observer.advance(1);
+                s.observer.advance(1);
             } else if reason.starts_with("rate-limited:") {
                 self.later.push(id);
                 if !self.limited {
@@ -444,7 +422,7 @@ impl Pusher<'_> {
                 if summary.first_refusal.is_none() {
                     summary.first_refusal = Some(reason.to_string());
                 }
-                observer.advance(1);
+                s.observer.advance(1);
             }
             return Ok(());
         }
