@@ -26,6 +26,7 @@ use samizdat_node::config::Direction;
 use samizdat_node::progress::Quiet;
 use samizdat_node::proto::nip77::Reconciler;
 use samizdat_node::proto::nip77::keys::KeyStorage;
+use samizdat_node::route::RelayUrl;
 use samizdat_node::{Config, Node};
 use samizdat_store::Store;
 use serde_json::json;
@@ -397,7 +398,7 @@ async fn over_loopback(
     direction: Direction,
 ) -> Result<Summary> {
     let node = Node::bind(config, theirs).await?;
-    let url = format!("ws://{}", node.local_addr());
+    let url = RelayUrl::on(node.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(node.run(async move {
         let _ = stopped.await;

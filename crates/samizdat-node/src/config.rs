@@ -11,7 +11,7 @@ use samizdat_core::nostr::prelude::PublicKey;
 use serde::{Deserialize, Serialize};
 
 use crate::proto::filter::Filter;
-use crate::route::{Proxy, Route};
+use crate::route::{Proxy, RelayUrl, Route};
 
 /// Which way events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -407,7 +407,7 @@ impl Default for LanConfig {
 #[serde(deny_unknown_fields)]
 pub struct PeerConfig {
     /// The peer's relay: `ws://host:port` or `wss://host`.
-    pub url: String,
+    pub url: RelayUrl,
     /// `pull`, `push` or `both`.
     #[serde(default = "both")]
     pub direction: Direction,
@@ -420,7 +420,7 @@ pub struct PeerConfig {
     pub blobs: bool,
     /// The peer's Blossom server, when not at the relay's own address.
     #[serde(default)]
-    pub blossom: Option<String>,
+    pub blossom: Option<url::Url>,
     /// This peer's own proxy, instead of the global one; `"direct"` for
     /// none.
     #[serde(default)]
@@ -443,7 +443,7 @@ pub struct PublishConfig {
 #[serde(deny_unknown_fields)]
 pub struct PublishRelay {
     /// `wss://host` (or `ws://` on loopback).
-    pub url: String,
+    pub url: RelayUrl,
     /// Most events sent per second: public relays limit their writers.
     #[serde(default = "publish_rate")]
     pub events_per_second: f64,
@@ -463,7 +463,7 @@ pub struct PublishRelay {
 
 impl PublishRelay {
     /// A relay with the default limits.
-    pub fn new(url: String) -> PublishRelay {
+    pub fn new(url: RelayUrl) -> PublishRelay {
         PublishRelay {
             url,
             events_per_second: publish_rate(),

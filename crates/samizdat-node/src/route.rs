@@ -16,7 +16,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use url::Url;
+pub use url::Url;
 
 /// Why a proxy could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +175,142 @@ fn redact(text: &str) -> String {
     }
 }
 
+/// Why a relay's address was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayUrlError {
+    #[error(
+        "{text:?} is not a URL ({source}); a relay's address looks like ws://host:port or wss://host"
+    )]
+    NotUrl {
+        text: String,
+        source: url::ParseError,
+    },
+    #[error("{0:?} is not a WebSocket URL; a relay's address begins with ws:// or wss://")]
+    Scheme(String),
+    #[error("{0:?} has no host; a relay's address looks like ws://host:port or wss://host")]
+    NoHost(String),
+}
+
+/// At most the first 80 characters of `text`, to show in a message.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// A relay's address, `ws://` or `wss://` with a host: checked once, when
+/// it is read (from the configuration, the command line, discovery), so
+/// that what dials it only connects. It is shown, and named in NIP-42
+/// answers, as it was given.
+#[derive(Clone)]
+pub struct RelayUrl {
+    text: String,
+    url: Url,
+}
+
+impl PartialEq for RelayUrl {
+    fn eq(&self, other: &RelayUrl) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for RelayUrl {}
+
+impl std::hash::Hash for RelayUrl {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl RelayUrl {
+    pub fn parse(text: &str) -> Result<RelayUrl, RelayUrlError> {
+        let url = Url::parse(text).map_err(|source| RelayUrlError::NotUrl {
+            text: shown(text),
+            source,
+        })?;
+        if !matches!(url.scheme(), "ws" | "wss") {
+            return Err(RelayUrlError::Scheme(shown(text)));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(RelayUrlError::NoHost(shown(text)));
+        }
+        Ok(RelayUrl {
+            text: text.to_string(),
+            url,
+        })
+    }
+
+    /// The relay on a socket address, unencrypted (LAN discovery, tests).
+    pub fn on(address: std::net::SocketAddr) -> RelayUrl {
+        let text = format!("ws://{address}");
+        match Url::parse(&text) {
+            Ok(url) => RelayUrl { text, url },
+            // A socket address always makes a URL.
+            Err(_) => unreachable!("{text} is a URL"),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Whether the link is TLS (`wss://`).
+    pub fn tls(&self) -> bool {
+        self.url.scheme() == "wss"
+    }
+
+    /// The host, without the brackets of an IPv6 address.
+    pub fn host(&self) -> &str {
+        self.url
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url.port().unwrap_or(if self.tls() { 443 } else { 80 })
+    }
+}
+
+impl fmt::Display for RelayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RelayUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RelayUrl({})", self.as_str())
+    }
+}
+
+impl std::str::FromStr for RelayUrl {
+    type Err = RelayUrlError;
+
+    fn from_str(text: &str) -> Result<RelayUrl, RelayUrlError> {
+        RelayUrl::parse(text)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelayUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RelayUrl, D::Error> {
+        let text = String::deserialize(d)?;
+        RelayUrl::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for RelayUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +341,27 @@ mod tests {
         }
         let err = Proxy::parse("ftp://u:secret@127.0.0.1:21").unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_relay_address_is_ws_or_wss_with_a_host() {
+        let url = RelayUrl::parse("wss://relay.example/").unwrap();
+        assert!(url.tls());
+        assert_eq!((url.host(), url.port()), ("relay.example", 443));
+        let url = RelayUrl::parse("ws://[::1]:4848").unwrap();
+        assert_eq!((url.host(), url.port()), ("::1", 4848));
+        assert_eq!(
+            RelayUrl::on("127.0.0.1:9".parse().unwrap()).as_str(),
+            "ws://127.0.0.1:9"
+        );
+        for (bad, says) in [
+            ("http://127.0.0.1:1", "ws:// or wss://"),
+            ("127.0.0.1:1", "ws://host:port"),
+            ("ws://", "ws://host:port"),
+            ("javascript:alert(1)", "ws:// or wss://"),
+        ] {
+            let err = RelayUrl::parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 }

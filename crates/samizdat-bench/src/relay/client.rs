@@ -11,6 +11,7 @@ use samizdat_node::client::wire::{self, Dial, Socket};
 use samizdat_node::proto::Bounds;
 use samizdat_node::proto::client::{RelayMessage, send};
 use samizdat_node::proto::filter::Filter;
+use samizdat_node::route::RelayUrl;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use yawc::{Frame, OpCode};
@@ -25,7 +26,8 @@ pub(super) async fn connect(relay: &Relay) -> Result<Socket> {
         compress: false,
         patience: ANSWER_TIMEOUT,
     };
-    wire::connect(relay.url.as_str(), dial, None, Arc::default())
+    let url = RelayUrl::parse(&relay.url)?;
+    wire::connect(&url, dial, None, Arc::default())
         .await
         .map_err(|e| anyhow!("connecting to {} at {}: {e}", relay.name, relay.url))
 }

@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use crate::client::peers::{Kept, Peers};
 use crate::config::Direction;
 use crate::config::PeerConfig;
+use crate::route::RelayUrl;
 
 /// The DNS-SD service type samizdat nodes announce and look for.
 pub const SERVICE: &str = "_samizdat._tcp.local.";
@@ -77,7 +78,7 @@ pub fn start(
     let events = daemon.browse(SERVICE)?;
     tracing::info!(instance = %own, port = addr.port(), "announcing on the local network");
     tasks.spawn(async move {
-        let mut found: HashMap<String, (String, Kept)> = HashMap::new();
+        let mut found: HashMap<String, (RelayUrl, Kept)> = HashMap::new();
         // Bounded by the node's life: one round per discovery event.
         loop {
             let event = tokio::select! {
@@ -96,10 +97,8 @@ pub fn start(
                         tracing::warn!(name = %service.fullname, max_peers, "ignored a node found on the local network: enough found already");
                         continue;
                     }
-                    let known = |url: &String| {
-                        candidates
-                            .iter()
-                            .any(|a| *url == format!("ws://{a}"))
+                    let known = |url: &RelayUrl| {
+                        candidates.iter().any(|a| *url == RelayUrl::on(*a))
                     };
                     if found.get(&service.fullname).is_some_and(|(u, _)| known(u)) {
                         continue;
@@ -107,7 +106,7 @@ pub fn start(
                     let Some(addr) = reachable(&candidates).await else {
                         continue;
                     };
-                    let url = format!("ws://{addr}");
+                    let url = RelayUrl::on(addr);
                     tracing::info!(peer = %url, name = %service.fullname, "found on the local network");
                     let peer = PeerConfig {
                         url: url.clone(),

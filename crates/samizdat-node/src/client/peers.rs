@@ -34,7 +34,7 @@ use crate::config::Direction;
 use crate::config::{Config, PeerConfig, SyncConfig};
 use crate::ingest::Announce;
 use crate::progress::Quiet;
-use crate::route::Route;
+use crate::route::{RelayUrl, Route};
 
 /// File name of the peer status inside a data directory.
 pub const STATUS_FILE: &str = "peers.json";
@@ -126,36 +126,10 @@ impl Board {
 }
 
 /// Why the peers could not be started.
-#[derive(Debug, thiserror::Error)]
-#[error("{what}: {reason}")]
-pub struct PeerError {
-    what: String,
-    reason: String,
-}
-
 /// The proxy a peer is reached through: its own, `"direct"` for none, or
 /// the node's.
 pub fn proxy_for(peer: &PeerConfig, config: &Config) -> Option<Proxy> {
     Route::pick(peer.proxy.as_ref(), config.proxy.as_ref())
-}
-
-/// Checks every peer's configuration, so that a mistake stops the node at
-/// start with a clear message instead of failing quietly later.
-pub fn check(config: &Config) -> Result<(), PeerError> {
-    for peer in &config.peers {
-        let bad = |reason: String| PeerError {
-            what: format!("peer {}", peer.url),
-            reason,
-        };
-        let url = reqwest::Url::parse(&peer.url).map_err(|e| bad(e.to_string()))?;
-        if !matches!(url.scheme(), "ws" | "wss") {
-            return Err(bad("the URL must start with ws:// or wss://".into()));
-        }
-        if let Some(blossom) = &peer.blossom {
-            reqwest::Url::parse(blossom).map_err(|e| bad(format!("blossom: {e}")))?;
-        }
-    }
-    Ok(())
 }
 
 /// The node's peers: the configured ones and any found later (on the
@@ -194,7 +168,7 @@ impl Peers {
     /// peer that was discovered rather than configured.
     pub fn add(&self, peer: &PeerConfig, proxy: Option<Proxy>, found: bool) -> Kept {
         let index = self.board.add(PeerStatus {
-            url: peer.url.clone(),
+            url: peer.url.to_string(),
             direction: Some(peer.direction),
             found,
             ..PeerStatus::default()
@@ -348,7 +322,7 @@ async fn mirror(
 /// Keeps one peer in step.
 struct Keeper {
     index: usize,
-    url: String,
+    url: RelayUrl,
     interval: Duration,
     timing: SyncConfig,
     options: SyncOptions,

@@ -24,6 +24,7 @@ use crate::client::sync::SyncError;
 use crate::client::sync::link::Link;
 use crate::progress::Observer;
 use crate::proto::client::{RelayMessage, claimed_id, send};
+use crate::route::RelayUrl;
 
 /// Ids asked about, and events sent, per round.
 const CHUNK: usize = 100;
@@ -37,7 +38,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(120);
 /// One relay to publish to, and how.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub url: String,
+    pub url: RelayUrl,
     pub proxy: Option<Proxy>,
     /// Most events per second (0 or less: no limit).
     pub events_per_second: f64,
@@ -132,7 +133,7 @@ pub async fn push(
 ) -> Pushed {
     let started = Instant::now();
     let mut pushed = Pushed {
-        url: target.url.clone(),
+        url: target.url.to_string(),
         records: ids.len() as u64,
         ..Default::default()
     };

@@ -11,7 +11,6 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use reqwest::Url;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -21,6 +20,7 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_util::either::Either;
 
 use crate::client::proxy::{Proxy, ProxyError};
+use crate::route::RelayUrl;
 
 /// The byte stream under a client WebSocket.
 pub type Io = Counted<Either<TcpStream, TlsStream<TcpStream>>>;
@@ -61,12 +61,6 @@ impl Meter {
 pub enum DialError {
     #[error("timed out")]
     Timeout,
-    #[error("not a URL ({source}); a relay's address looks like ws://host:port or wss://host")]
-    NotUrl { source: url::ParseError },
-    #[error("not a WebSocket URL (scheme {0}:); a relay's address begins with ws:// or wss://")]
-    Scheme(String),
-    #[error("the URL has no host")]
-    NoHost,
     #[error("{source}")]
     Tcp { source: io::Error },
     #[error(transparent)]
@@ -88,7 +82,7 @@ pub enum DialError {
 /// Opens a WebSocket to `url` (`ws://` or `wss://`), directly or through
 /// `proxy`, counting its bytes into `meter`.
 pub async fn connect(
-    url: &str,
+    url: &RelayUrl,
     dial: Dial,
     proxy: Option<&Proxy>,
     meter: Arc<Meter>,
@@ -99,24 +93,14 @@ pub async fn connect(
 }
 
 async fn connect_now(
-    url: &str,
+    url: &RelayUrl,
     dial: Dial,
     proxy: Option<&Proxy>,
     meter: Arc<Meter>,
 ) -> Result<Socket, DialError> {
-    let url = Url::parse(url).map_err(|source| DialError::NotUrl { source })?;
-    let tls = match url.scheme() {
-        "wss" => true,
-        "ws" => false,
-        other => return Err(DialError::Scheme(other.to_string())),
-    };
-    let host = url
-        .host_str()
-        .ok_or(DialError::NoHost)?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = url.port().unwrap_or(if tls { 443 } else { 80 });
+    let tls = url.tls();
+    let host = url.host().to_string();
+    let port = url.port();
     let tcp = match proxy {
         None => TcpStream::connect((host.as_str(), port))
             .await
@@ -145,7 +129,7 @@ async fn connect_now(
         options = options.with_low_latency_compression();
     }
     let via = proxy.map_or(String::new(), |p| format!(" through {p}"));
-    yawc::WebSocket::handshake(url, io, options)
+    yawc::WebSocket::handshake(url.url().clone(), io, options)
         .await
         .map_err(|source| DialError::Handshake { via, source })
 }

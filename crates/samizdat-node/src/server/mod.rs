@@ -27,7 +27,7 @@ use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 use crate::client::outbound::{FetchError, Fetcher, Reach};
-use crate::client::peers::{self, PeerError, Peers};
+use crate::client::peers::{self, Peers};
 use crate::config::Config;
 use crate::ingest::Ingest;
 use accept::Gate;
@@ -86,8 +86,6 @@ pub enum NodeError {
     Serve(std::io::Error),
     #[error("setting up outgoing HTTP: {0}")]
     Outbound(#[from] FetchError),
-    #[error("samizdat.toml: {0}")]
-    Peer(#[from] PeerError),
     #[error(transparent)]
     Lan(#[from] crate::client::lan::LanError),
     #[error(transparent)]
@@ -122,7 +120,6 @@ impl Node {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| NodeError::Bind { addr, source })?;
-        peers::check(&config)?;
         let node_key = crate::node_key::load_or_create(store.dir())?;
         tracing::info!(
             node = %node_key.public_key().to_bech32().unwrap_or_default(),

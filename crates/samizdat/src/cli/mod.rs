@@ -167,7 +167,7 @@ pub enum PublishCommand {
         /// Publish to this relay (ws:// or wss://) instead of the configured
         /// ones, with the default limits. Repeatable
         #[arg(long = "relay", value_name = "URL")]
-        relays: Vec<String>,
+        relays: Vec<samizdat_node::route::RelayUrl>,
         #[command(flatten)]
         filter: FilterArgs,
         /// How long to wait for any one answer from a relay
@@ -377,7 +377,7 @@ pub struct SyncArgs {
     pub no_blobs: bool,
     /// The peer's Blossom server, when it is not at the relay's own address
     #[arg(long, value_name = "URL")]
-    pub blossom: Option<String>,
+    pub blossom: Option<samizdat_node::route::Url>,
     /// Go through a proxy: socks5h://127.0.0.1:9050 for Tor (names resolved
     /// by the proxy), socks5://HOST:PORT, or http://HOST:PORT (CONNECT)
     #[arg(long, value_name = "URL")]

@@ -40,10 +40,10 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
         .map(|p| {
             known
                 .iter()
-                .find(|k| k.url == p.url && !k.found)
+                .find(|k| k.url == p.url.as_str() && !k.found)
                 .cloned()
                 .unwrap_or_else(|| PeerStatus {
-                    url: p.url.clone(),
+                    url: p.url.to_string(),
                     direction: Some(p.direction),
                     ..PeerStatus::default()
                 })

@@ -134,7 +134,7 @@ fn check(ctx: &Context, dir: &Path) -> Result<Code> {
 fn publish_relays(
     ctx: &Context,
     config: Option<std::path::PathBuf>,
-    urls: Vec<String>,
+    urls: Vec<samizdat_node::route::RelayUrl>,
     filter: &FilterArgs,
     timeout: Duration,
 ) -> Result<Code> {
@@ -154,12 +154,6 @@ fn publish_relays(
     }
     let mut targets = Vec::new();
     for relay in &chosen {
-        if !(relay.url.starts_with("ws://") || relay.url.starts_with("wss://")) {
-            bail!(
-                "{}: a relay's address starts with wss:// or ws://",
-                relay.url
-            );
-        }
         let proxy = Route::pick(relay.proxy.as_ref(), config.proxy.as_ref());
         targets.push(relays::Target {
             url: relay.url.clone(),

@@ -8,6 +8,7 @@ use samizdat_node::client::sync::{Method, Stop, Summary, SyncOptions};
 use samizdat_node::config::Direction;
 use samizdat_node::progress::Observer;
 use samizdat_node::proto::filter::Filter;
+use samizdat_node::route::RelayUrl;
 use serde_json::Value;
 
 use crate::cli::SyncArgs;
@@ -66,6 +67,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
             .context("--proxy")?,
         ..SyncOptions::default()
     };
+    let url = RelayUrl::parse(&args.url)?;
     let store = ctx.store()?;
     options.identity = Some(samizdat_node::node_key::load_or_create(&ctx.data)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -76,7 +78,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
     let mut summary = samizdat_node::client::sync::Summary::default();
     let synced = runtime.block_on(samizdat_node::client::sync::sync_into(
         &store,
-        &args.url,
+        &url,
         &options,
         &mut bar,
         &mut summary,

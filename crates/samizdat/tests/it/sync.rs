@@ -180,8 +180,12 @@ async fn bad_filters_and_unreachable_peers_are_clear_errors() {
     };
     let err = node.fails(&["sync", &format!("ws://{closed}"), "--timeout", "5s"], 1);
     assert!(err.contains("connecting"), "{err}");
+    // An address that is not one is refused before anything is dialled.
     let err = node.fails(&["sync", "not a url"], 1);
-    assert!(err.contains("connecting"), "{err}");
+    assert!(
+        err.contains("\"not a url\" is not a URL") && !err.contains("connecting"),
+        "{err}"
+    );
 }
 
 /// A hostile peer on loopback: no NIP-77 (`NOTICE` on `NEG-OPEN`), every

@@ -25,6 +25,7 @@ use super::{Budget, Session, Stop, Summary, SyncError, SyncOptions};
 use crate::client::outbound;
 use crate::client::proxy::Proxy;
 use crate::progress::Observer;
+use crate::route::RelayUrl;
 
 /// HEAD requests in flight at once while finding what the peer lacks.
 const PARALLEL_HEADS: usize = 8;
@@ -41,8 +42,8 @@ impl Peer {
     /// The Blossom server at `explicit`, or else on the relay's own host
     /// and port (`ws://` → `http://`, `wss://` → `https://`).
     pub fn new(
-        relay: &str,
-        explicit: Option<&str>,
+        relay: &RelayUrl,
+        explicit: Option<&Url>,
         patience: Duration,
         proxy: Option<&Proxy>,
     ) -> Result<Peer, SyncError> {
@@ -51,9 +52,9 @@ impl Peer {
             why,
         };
         let mut base = match explicit {
-            Some(url) => Url::parse(url).map_err(|e| bad(e.to_string()))?,
+            Some(url) => url.clone(),
             None => {
-                let mut url = Url::parse(relay).map_err(|e| bad(e.to_string()))?;
+                let mut url = relay.url().clone();
                 let scheme = match url.scheme() {
                     "ws" | "http" => "http",
                     "wss" | "https" => "https",

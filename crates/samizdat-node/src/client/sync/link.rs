@@ -12,14 +12,15 @@ use super::SyncError;
 use crate::client::proxy::Proxy;
 use crate::client::wire::{Dial, Meter, Socket};
 use crate::proto::client::{RelayMessage, send};
+use crate::route::RelayUrl;
 
 /// Largest message taken from a peer: a peer is not trusted to be small.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct Link {
     socket: Socket,
-    /// The peer's address, as given.
-    url: String,
+    /// The peer's address.
+    url: RelayUrl,
     /// What crossed this link's sockets (the connection it replaced
     /// included, see [`reconnect`](Self::reconnect)), compressed and
     /// framed: the bytes the network carried.
@@ -44,7 +45,7 @@ impl Link {
     /// `proxy`, offering permessage-deflate.
     /// With `identity`, it then answers the peer's NIP-42 challenge.
     pub async fn connect(
-        url: &str,
+        url: &RelayUrl,
         patience: Duration,
         proxy: Option<&Proxy>,
         identity: Option<&Keys>,
@@ -56,7 +57,7 @@ impl Link {
     }
 
     async fn metered(
-        url: &str,
+        url: &RelayUrl,
         patience: Duration,
         proxy: Option<&Proxy>,
         meter: Arc<Meter>,
@@ -74,7 +75,7 @@ impl Link {
             })?;
         Ok(Link {
             socket,
-            url: url.to_string(),
+            url: url.clone(),
             meter,
             patience,
             deadline: None,
@@ -86,7 +87,7 @@ impl Link {
     /// Answers the challenge the peer sends on connecting, if it sends
     /// one soon, and waits for its verdict. A refusal is not an error:
     /// the peer then treats this side as any client.
-    async fn authenticate(&mut self, url: &str) -> Result<(), SyncError> {
+    async fn authenticate(&mut self, url: &RelayUrl) -> Result<(), SyncError> {
         let Some(keys) = self.identity.clone() else {
             return Ok(());
         };
@@ -94,14 +95,14 @@ impl Link {
             Ok(text) => match RelayMessage::parse(&text) {
                 Ok(RelayMessage::Auth { challenge }) => challenge.into_owned(),
                 _ => {
-                    tracing::debug!(peer = url, message = %text, "no NIP-42 challenge");
+                    tracing::debug!(peer = %url, message = %text, "no NIP-42 challenge");
                     return Ok(());
                 }
             },
             Err(SyncError::Timeout(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let tags = [["relay", url], ["challenge", challenge.as_str()]]
+        let tags = [["relay", url.as_str()], ["challenge", challenge.as_str()]]
             .into_iter()
             .map(Tag::parse)
             .collect::<Result<Vec<_>, _>>()
@@ -124,7 +125,7 @@ impl Link {
             {
                 self.authenticated = accepted;
                 if !accepted {
-                    tracing::info!(peer = url, reason = %message, "authentication refused");
+                    tracing::info!(peer = %url, reason = %message, "authentication refused");
                 }
                 return Ok(());
             }
@@ -144,8 +145,8 @@ impl Link {
         Ok(())
     }
 
-    /// The peer's address, as given.
-    pub fn url(&self) -> &str {
+    /// The peer's address.
+    pub fn url(&self) -> &RelayUrl {
         &self.url
     }
 

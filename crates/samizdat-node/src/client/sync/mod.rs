@@ -35,6 +35,7 @@ use crate::client::wire::DialError;
 use crate::config::Direction;
 use crate::progress::Observer;
 use crate::proto::filter::Filter;
+use crate::route::RelayUrl;
 use link::Link;
 use reconcile::{ReconcileError, reconcile};
 
@@ -66,7 +67,7 @@ pub struct SyncOptions {
     pub blobs: bool,
     /// The peer's Blossom server, when it is not on the relay's own host
     /// and port.
-    pub blossom: Option<String>,
+    pub blossom: Option<url::Url>,
     /// Largest blob taken from a peer.
     pub max_blob_bytes: u64,
     /// Where to tell a running node's live subscribers of what arrived.
@@ -320,7 +321,7 @@ struct Diff {
 /// blobs their records reference.
 pub async fn sync(
     store: &Store,
-    url: &str,
+    url: &RelayUrl,
     options: &SyncOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary, SyncError> {
@@ -333,7 +334,7 @@ pub async fn sync(
 /// fails part-way: a cut sync still says what it did.
 pub async fn sync_into(
     store: &Store,
-    url: &str,
+    url: &RelayUrl,
     options: &SyncOptions,
     observer: &mut dyn Observer,
     summary: &mut Summary,
@@ -346,7 +347,7 @@ pub async fn sync_into(
 
 async fn sync_steps(
     store: &Store,
-    url: &str,
+    url: &RelayUrl,
     options: &SyncOptions,
     observer: &mut dyn Observer,
     summary: &mut Summary,
@@ -382,7 +383,7 @@ async fn sync_steps(
     if options.blobs && summary.stopped.is_none() {
         let peer = blobs::Peer::new(
             url,
-            options.blossom.as_deref(),
+            options.blossom.as_ref(),
             options.patience,
             options.proxy.as_ref(),
         )?;
@@ -410,7 +411,7 @@ async fn exchange(link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError>
         Ok(diff) => diff,
         Err(ReconcileError::Fatal(e)) => return Err(e),
         Err(ReconcileError::Unsupported(why)) => {
-            tracing::info!(peer = link.url(), reason = %why, "no NIP-77; diffing with REQ");
+            tracing::info!(peer = %link.url(), reason = %why, "no NIP-77; diffing with REQ");
             s.summary.method = Method::Req;
             // The peer may have closed on the unknown message: start afresh.
             link.reconnect(options.proxy.as_ref()).await?;
