@@ -5,6 +5,7 @@
 mod app;
 mod cli;
 mod cmd;
+mod confirm;
 mod context;
 mod exit;
 mod output;

@@ -286,6 +286,10 @@ pub struct VaultArgs {
     /// The vault file [default: the data directory's path + `.samizdat-vault`]
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// `lock`: destroy the data directory once the vault is written,
+    /// without asking (for scripts)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
         .clone()
         .unwrap_or_else(|| ctx.data.join(CONFIG_FILE));
     let mut config = Config::load(&config_path)?;
+    let listen_given = args.listen.is_some();
     if args.lan {
         config.lan.enabled = true;
     }
@@ -39,6 +40,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
         tracing::info!(path = %left.display(), "removed what a cut import or write left");
     }
     let store = ctx.store()?;
+    let web = config.web.enabled;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("samizdat-node")
@@ -52,7 +54,14 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
             Some(url) => write_console_url(&ctx.data, url),
             None => Ok(()),
         };
-        announce(ctx, addr, console.as_deref(), written.is_ok());
+        let banner = Banner {
+            addr,
+            web,
+            listen_given,
+            console: console.as_deref(),
+            written: written.is_ok(),
+        };
+        banner.show(ctx);
         if let Err(e) = written {
             tracing::warn!(error = %e, "writing {CONSOLE_FILE}");
         }
@@ -100,45 +109,101 @@ fn write_console_url(data: &std::path::Path, url: &str) -> std::io::Result<()> {
     writeln!(file, "{url}")
 }
 
-/// Says where the node serves: one line a script can read, then hints.
-/// The console's key is printed only to a terminal (or to a script that
-/// asked for JSON), never into a log a service manager keeps.
-fn announce(ctx: &Context, addr: SocketAddr, console: Option<&str>, written: bool) {
-    use std::io::IsTerminal;
-    if ctx.json {
+/// What the start-up banner says.
+struct Banner<'a> {
+    addr: SocketAddr,
+    /// Whether the web interface (drop box, pages, console) is on.
+    web: bool,
+    /// Whether `--listen` was given: then no hint to use it.
+    listen_given: bool,
+    console: Option<&'a str>,
+    /// Whether the console's address was written to its file.
+    written: bool,
+}
+
+impl Banner<'_> {
+    /// Says, in one short block, where to open the drop box, where the
+    /// console is and who can reach them; with `--json`, one object. The
+    /// console's key is printed only to a terminal (or to a script that
+    /// asked for JSON), never into a log a service manager keeps.
+    fn show(&self, ctx: &Context) {
+        use std::io::IsTerminal;
+        let addr = self.addr;
+        let drop_box = self.drop_box_urls();
+        if ctx.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "relay": format!("ws://{addr}"),
+                    "blossom": format!("http://{addr}"),
+                    "drop_box": drop_box,
+                    "data": ctx.data,
+                    "console": self.console,
+                })
+            );
+            return;
+        }
+        println!("samizdat is serving. Open in a browser:");
+        if !self.web {
+            println!("  no web pages: [web] enabled = false in samizdat.toml");
+        } else {
+            let reach = if addr.ip().is_loopback() {
+                if self.listen_given {
+                    "only this machine can reach it".to_string()
+                } else {
+                    "only this machine can reach it; `serve --listen` opens it to the local network"
+                        .to_string()
+                }
+            } else if addr.ip().is_unspecified() {
+                "anyone who can reach this machine can read public records and leave new ones"
+                    .to_string()
+            } else {
+                format!("whoever can reach {}", addr.ip())
+            };
+            println!("  drop box     {}", drop_box.join("  "));
+            println!("               {reach}");
+            match self.console {
+                None => println!(
+                    "  console      none: it answers on loopback alone, and this node listens on {}",
+                    addr.ip()
+                ),
+                Some(url) if std::io::stdout().is_terminal() => {
+                    println!("  console      {url}");
+                    println!("               for documenters, on this machine only");
+                }
+                Some(_) if self.written => println!(
+                    "  console      its address, with its key, is in {}",
+                    ctx.data.join(CONSOLE_FILE).display()
+                ),
+                Some(_) => {}
+            }
+        }
         println!(
-            "{}",
-            serde_json::json!({
-                "relay": format!("ws://{addr}"),
-                "blossom": format!("http://{addr}"),
-                "data": ctx.data,
-                "console": console,
-            })
+            "Nostr relay ws://{addr} · Blossom http://{addr} · data {}",
+            ctx.data.display()
         );
-    } else {
-        println!("samizdat node serving on ws://{addr} (Nostr relay) and http://{addr} (Blossom)");
-        println!("data directory: {}", ctx.data.display());
-        if addr.ip().is_unspecified() {
-            println!(
-                "listening on every network interface: anyone who can reach this machine \
-                 can read public records and leave new ones"
-            );
-        } else if addr.ip().is_loopback() {
-            println!("only this machine can connect; `--listen` serves the local network");
+    }
+
+    /// Where a witness opens the drop box: on every interface, this
+    /// machine's addresses (loopback last).
+    fn drop_box_urls(&self) -> Vec<String> {
+        let port = self.addr.port();
+        let url = |ip: IpAddr| match ip {
+            IpAddr::V6(v6) => format!("http://[{v6}]:{port}/submit"),
+            IpAddr::V4(v4) => format!("http://{v4}:{port}/submit"),
+        };
+        if !self.addr.ip().is_unspecified() {
+            return vec![url(self.addr.ip())];
         }
-        if console.is_none() {
-            println!(
-                "documenters' console: none, since it answers on loopback alone; listen on \
-                 every interface or on loopback to use it"
-            );
-        } else if let Some(console) = console.filter(|_| std::io::stdout().is_terminal()) {
-            println!("documenters' console, in a browser on this machine only: {console}");
-        } else if written {
-            println!(
-                "documenters' console: its address, with its key, is in {}",
-                ctx.data.join(CONSOLE_FILE).display()
-            );
-        }
+        let mut ips: Vec<IpAddr> = samizdat_node::client::lan::Net::here()
+            .into_iter()
+            .map(|net| net.ip)
+            .filter(|ip| ip.is_ipv4() && !ip.is_loopback())
+            .collect();
+        ips.sort();
+        ips.dedup();
+        ips.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        ips.into_iter().map(url).collect()
     }
 }
 

@@ -55,7 +55,15 @@ fn lock(ctx: &Context, args: VaultArgs) -> Result<Code> {
         );
     }
     let held = super::hold(&ctx.data, "locking it in a vault")?;
+    let asked = format!(
+        "This packs {} into {} and then destroys the directory.\nType `lock` to go on: ",
+        ctx.data.display(),
+        file.display()
+    );
     let secret = SecretString::from(passphrase::new_for("vault", VAULT_ENV)?);
+    if !args.yes && !crate::confirm::typed(&asked, "lock")? {
+        bail!("nothing was locked: give --yes, or type `lock` at the prompt, to confirm");
+    }
     let total = size_of(&ctx.data)?;
     let bar = progress::bar(Some(total), "packing");
     let partial = beside(&file, ".partial");

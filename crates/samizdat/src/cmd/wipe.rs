@@ -9,7 +9,7 @@
 //! cannot guarantee is in docs/THREAT-MODEL.md.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
@@ -134,17 +134,13 @@ pub fn destroy(data: &Path, everything: bool) -> Result<Summary> {
 
 /// Asks on the terminal; without one, there is no confirmation but `--yes`.
 fn confirmed(data: &Path) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    eprint!(
-        "This destroys the keys and every record and file in {}.\nType `wipe` to go on: ",
-        data.display()
-    );
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(answer.trim() == "wipe")
+    crate::confirm::typed(
+        &format!(
+            "This destroys the keys and every record and file in {}.\nType `wipe` to go on: ",
+            data.display()
+        ),
+        "wipe",
+    )
 }
 
 fn is_real_dir(path: &Path) -> bool {

@@ -37,14 +37,30 @@ fn a_data_directory_locks_into_a_vault_and_opens_again() {
 
     // A running node holds the directory: nothing is locked under it.
     let mut served = Served::start(&node, "[[peers]]\nurl = \"ws://127.0.0.1:9\"\n");
-    let out = vault(&node, &["lock"], VAULT_PASSPHRASE);
+    let out = vault(&node, &["lock", "--yes"], VAULT_PASSPHRASE);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
     assert!(!file.exists());
     served.stop(libc::SIGTERM);
     drop(served);
 
+    // Without --yes and with no terminal to ask, nothing is destroyed,
+    // even with the passphrase in the environment.
     let out = vault(&node, &["lock"], VAULT_PASSPHRASE);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(node.data().exists() && !file.exists());
+    // A weak passphrase is said to be weak.
+    let weak = node.dir.path().join("weak.samizdat-vault");
+    let out = vault(
+        &node,
+        &["lock", "--file", weak.to_str().expect("path")],
+        "x",
+    );
+    assert!(stderr(&out).contains("weak"), "{}", stderr(&out));
+    assert!(node.data().exists() && !weak.exists());
+
+    let out = vault(&node, &["lock", "--yes"], VAULT_PASSPHRASE);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!node.data().exists(), "the directory is gone");
     let sealed = std::fs::read(&file).expect("the vault is beside it");
@@ -54,7 +70,7 @@ fn a_data_directory_locks_into_a_vault_and_opens_again() {
             "the vault holds text in the clear"
         );
     }
-    let out = vault(&node, &["lock"], VAULT_PASSPHRASE);
+    let out = vault(&node, &["lock", "--yes"], VAULT_PASSPHRASE);
     assert!(!out.status.success(), "nothing left to lock");
 
     // A wrong passphrase, a damaged vault, a vault cut short: nothing
@@ -95,7 +111,7 @@ fn a_data_directory_locks_into_a_vault_and_opens_again() {
     assert!(config.contains("ws://127.0.0.1:9"));
 
     // A vault does not open over an existing directory.
-    let out = vault(&node, &["lock"], VAULT_PASSPHRASE);
+    let out = vault(&node, &["lock", "--yes"], VAULT_PASSPHRASE);
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::create_dir(node.data()).expect("a new directory");
     let out = vault(&node, &["open"], VAULT_PASSPHRASE);

@@ -938,8 +938,20 @@ async fn the_timeline_filters_by_kind_language_day_and_place() {
     assert!(shows(&all, &almaty) && shows(&all, &shymkent) && shows(&all, &person));
     let (_, kind) = session.get("/timeline?kind=person").await;
     assert!(shows(&kind, &person) && !shows(&kind, &almaty) && !shows(&kind, &shymkent));
-    let (_, lang) = session.get("/timeline?lang=kk").await;
+    // The records' language and the interface's are two parameters: one
+    // filters, the other only translates.
+    let (_, lang) = session.get("/timeline?language=kk").await;
     assert!(shows(&lang, &shymkent) && !shows(&lang, &almaty));
+    assert!(
+        !lang.contains("<html lang=\"kk\">"),
+        "the interface changed"
+    );
+    assert!(lang.contains("<option value=\"kk\" selected>"), "{lang}");
+    let (_, interface) = session.get("/timeline?lang=kk").await;
+    assert!(interface.contains("<html lang=\"kk\">"));
+    assert!(
+        shows(&interface, &shymkent) && shows(&interface, &almaty) && shows(&interface, &person)
+    );
     let (_, place) = session
         .get("/timeline?place=%D0%B0%D0%BB%D0%BC%D0%B0%D1%82%D1%8B")
         .await;

@@ -31,7 +31,9 @@ const READ_AHEAD: usize = PAGE_SIZE * 8;
 #[derive(Debug, Default, Deserialize)]
 pub struct TimelineQuery {
     pub kind: Option<String>,
-    pub lang: Option<String>,
+    /// The records' language (`language=kk`): a filter of the content,
+    /// never the interface's language, which is `lang=`.
+    pub language: Option<String>,
     pub day: Option<String>,
     pub place: Option<String>,
     /// Only records published before this time (the next page).
@@ -69,7 +71,7 @@ pub(crate) async fn timeline(
         limit: Some(READ_AHEAD),
         ..Default::default()
     };
-    if let Some(lang) = filter.lang.as_deref().filter(|l| !l.is_empty()) {
+    if let Some(lang) = filter.language.as_deref().filter(|l| !l.is_empty()) {
         query.tags.push(('l', vec![lang.to_lowercase()]));
     }
     if let Some(day) = filter.day.as_deref().filter(|d| !d.is_empty()) {
@@ -144,7 +146,7 @@ pub(crate) async fn timeline(
             let mut link = format!("/timeline?before={before}");
             for (name, value) in [
                 ("kind", &filter.kind),
-                ("lang", &filter.lang),
+                ("language", &filter.language),
                 ("day", &filter.day),
                 ("place", &filter.place),
             ] {
