@@ -71,6 +71,13 @@ try {
   await page.click('nav.main a.primary');
   await page.click('a[href="/submit/testimony"]');
   await shot(page, '2-testimony-form');
+  // Each checkbox and radio sits on its label's line, not above it.
+  for (const input of await page.locator('label.choice input').all()) {
+    const box = await input.boundingBox();
+    const label = await input.locator('xpath=..').boundingBox();
+    assert.ok(box && label && box.height < label.height + 1 && box.width < 60,
+      'a choice\'s box is laid out beside its label');
+  }
   const text = 'У акимата задержали около тридцати человек. Бүгін көп адам ұсталды, олардың арасында журналистер бар.';
   await page.fill('#text', text);
   await page.fill('#place', 'Алматы, площадь Республики');

@@ -361,6 +361,7 @@ fn building(dice: &mut Dice, reports: usize) -> serde_json::Value {
                     observed: None,
                     place: None,
                     source: "witness".into(),
+                    details: String::new(),
                 }
             })
             .collect()

@@ -60,6 +60,7 @@ pub fn report(event: &Event) -> Option<Report> {
         observed: report.observed.map(|o| o.start),
         place,
         source: report.source.as_str().to_string(),
+        details: report.details,
     })
 }
 

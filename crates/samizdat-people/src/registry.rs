@@ -53,6 +53,8 @@ pub struct Report {
     pub place: Option<String>,
     /// How the reporter knows.
     pub source: String,
+    /// What else the reporter wrote (empty when nothing).
+    pub details: String,
 }
 
 impl Report {
@@ -607,6 +609,7 @@ mod tests {
             observed: None,
             place: None,
             source: "relative".into(),
+            details: String::new(),
         }
     }
 

@@ -178,6 +178,9 @@ pub struct PersonLine {
     pub when: String,
     pub place: String,
     pub reports: usize,
+    /// The newest age and role any report gives (empty when none does).
+    pub age: String,
+    pub role: String,
 }
 
 pub struct HistoryLine {
@@ -187,6 +190,30 @@ pub struct HistoryLine {
     pub place: String,
     pub source: String,
     pub author: String,
+    /// What else the report says.
+    pub details: String,
+}
+
+/// An entry's reports, newest claim first, as the node's pages and the
+/// mirror show them.
+pub fn history(lang: Lang, entry: &samizdat_people::registry::Entry) -> Vec<HistoryLine> {
+    entry
+        .history
+        .iter()
+        .map(|r| HistoryLine {
+            id: hex::encode(r.id),
+            status: lang.word(&format!("status.{}", r.status)),
+            when: date_time(r.when()),
+            place: r.place.clone().unwrap_or_default(),
+            source: lang.word(&format!("source.{}", r.source)),
+            author: samizdat_core::nostr::prelude::PublicKey::from_slice(&r.author)
+                .ok()
+                .and_then(|k| k.to_bech32().ok())
+                .map(|n| short(&n))
+                .unwrap_or_default(),
+            details: r.details.trim().to_string(),
+        })
+        .collect()
 }
 
 pub fn person_line(lang: Lang, entry: &samizdat_people::registry::Entry) -> PersonLine {
@@ -205,6 +232,17 @@ pub fn person_line(lang: Lang, entry: &samizdat_people::registry::Entry) -> Pers
         when: date_time(latest.when()),
         place: latest.place.clone().unwrap_or_default(),
         reports: entry.history.len(),
+        age: entry
+            .history
+            .iter()
+            .find_map(|r| r.age)
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        role: entry
+            .history
+            .iter()
+            .find_map(|r| r.role.clone())
+            .unwrap_or_default(),
     }
 }
 

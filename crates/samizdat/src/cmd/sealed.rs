@@ -127,10 +127,12 @@ fn print(ctx: &Context, wrap: &Event, opened: &Opened, full: bool) {
             crate::time::show(inner.created_at().as_secs())
         );
         println!();
-        println!("{summary}");
+        // The whole text once; the summary only where there is no text
+        // (a file, a record with no content).
         if file.is_none() && !inner.content().is_empty() {
-            println!();
             println!("{}", inner.content());
+        } else {
+            println!("{summary}");
         }
     } else {
         println!(

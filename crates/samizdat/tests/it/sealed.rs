@@ -162,6 +162,8 @@ fn sealed_records_round_trip_between_three_keys() {
         .pop()
         .expect("shown");
     assert_eq!(shown["inner"]["content"], text);
+    let shown = documenter.ok(&["sealed", "show", wrap]);
+    assert_eq!(shown.matches(text).count(), 1, "the text once: {shown}");
     documenter.ok(&["sealed", "publish", wrap]);
     let published = documenter.json(&["show", &record]).pop().expect("shown");
     assert_eq!(published["checks"]["signature"], "ok");

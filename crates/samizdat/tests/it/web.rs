@@ -478,8 +478,38 @@ async fn a_witness_who_keeps_their_key_writes_as_the_same_person() {
 #[tokio::test]
 async fn pages_speak_the_browsers_language() {
     let node = Node::start();
+    let person = node.json(&[
+        "person",
+        "report",
+        "--name",
+        "Асель Нұрланқызы",
+        "--age",
+        "34",
+        "--role",
+        "журналист",
+        "--status",
+        "detained",
+        "--source",
+        "witnessed",
+        "--details",
+        "Увезли на белой машине без номеров.",
+    ]);
+    let person = person.last().and_then(|v| v["id"].as_str()).expect("an id");
     let served = Served::start(&node, "");
     let base = format!("http://{}", served.addr);
+    // The registry page says what the reports carry: age, role, details.
+    let page = http()
+        .get(format!("{base}/people/{person}?lang=ru"))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("a page");
+    for said in ["34", "журналист", "Увезли на белой машине без номеров."]
+    {
+        assert!(page.contains(said), "{said}: {page}");
+    }
     for (accept, lang, word) in [
         ("kk-KZ,kk;q=0.9,ru;q=0.8", "kk", "Жазба қалдыру"),
         ("ru-RU,ru;q=0.9", "ru", "Оставить запись"),

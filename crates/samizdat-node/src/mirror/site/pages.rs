@@ -348,22 +348,7 @@ pub(super) fn people_pages(
         let line = read::person_line(lang, entry);
         let path = person_path(&line.id);
         let sheet = Sheet::new(lang, path.clone(), as_of);
-        let history = entry
-            .history
-            .iter()
-            .map(|r| HistoryLine {
-                id: hex::encode(r.id),
-                status: lang.word(&format!("status.{}", r.status)),
-                when: read::date_time(r.when()),
-                place: r.place.clone().unwrap_or_default(),
-                source: lang.word(&format!("source.{}", r.source)),
-                author: samizdat_core::nostr::prelude::PublicKey::from_slice(&r.author)
-                    .ok()
-                    .and_then(|k| k.to_bech32().ok())
-                    .map(|n| read::short(&n))
-                    .unwrap_or_default(),
-            })
-            .collect();
+        let history = read::history(lang, entry);
         let page = PersonPage {
             sheet: &sheet,
             line,

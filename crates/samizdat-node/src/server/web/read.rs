@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use samizdat_core::attestation::{Attestation, Label};
 use samizdat_core::kind;
-use samizdat_core::nostr::prelude::{Event, EventId, ToBech32};
+use samizdat_core::nostr::prelude::{Event, EventId};
 use samizdat_core::record::Record;
 use samizdat_store::{Query, Store, StoreError};
 use serde::Deserialize;
@@ -18,8 +18,8 @@ use serde::Deserialize;
 use super::{Page, problem};
 use crate::server::web::Web;
 use crate::views::records::{
-    HistoryLine, Item, PersonLine, Said, Shown, attachments, date_time, encode, item, person_line,
-    short, short_npub, show,
+    HistoryLine, Item, PersonLine, Said, Shown, attachments, date_time, encode, history, item,
+    person_line, short_npub, show,
 };
 
 /// Records on one page of the timeline or of search results.
@@ -388,22 +388,7 @@ pub(crate) async fn person(
             hex::encode(wanted),
         );
     };
-    let history = entry
-        .history
-        .iter()
-        .map(|r| HistoryLine {
-            id: hex::encode(r.id),
-            status: page.word(&format!("status.{}", r.status)),
-            when: date_time(r.when()),
-            place: r.place.clone().unwrap_or_default(),
-            source: page.word(&format!("source.{}", r.source)),
-            author: samizdat_core::nostr::prelude::PublicKey::from_slice(&r.author)
-                .ok()
-                .and_then(|k| k.to_bech32().ok())
-                .map(|n| short(&n))
-                .unwrap_or_default(),
-        })
-        .collect();
+    let history = history(page.lang, entry);
     let conflicts = entry.conflicts.iter().map(|c| c.why.clone()).collect();
     page.render(
         StatusCode::OK,
