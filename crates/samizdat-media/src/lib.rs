@@ -281,6 +281,119 @@ impl Stripped {
     pub fn removed(&self) -> &[String] {
         &self.removed
     }
+
+    /// What was removed, in kinds a witness understands, each once, in
+    /// the order of [`Removed`]: for pages in any language.
+    pub fn removed_kinds(&self) -> Vec<Removed> {
+        let mut kinds: Vec<Removed> = self.removed.iter().flat_map(|w| Removed::of(w)).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
+    }
+}
+
+/// A kind of identifying data taken out of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Removed {
+    /// Where it was made (GPS, a place).
+    Location,
+    /// Which camera, phone or program made it.
+    Device,
+    /// When it was made or changed.
+    Times,
+    /// Pictures besides the one shown: thumbnails, side images, cover art.
+    Images,
+    /// Text: titles, comments, tags, descriptions.
+    Text,
+    /// Anything else that is not the picture or sound itself.
+    Other,
+}
+
+impl Removed {
+    /// Every kind, in order.
+    pub const ALL: [Removed; 6] = [
+        Removed::Location,
+        Removed::Device,
+        Removed::Times,
+        Removed::Images,
+        Removed::Text,
+        Removed::Other,
+    ];
+
+    /// A name for catalogues and logs: `location`, `device`…
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Removed::Location => "location",
+            Removed::Device => "device",
+            Removed::Times => "times",
+            Removed::Images => "images",
+            Removed::Text => "text",
+            Removed::Other => "other",
+        }
+    }
+
+    /// The kinds one description of [`Stripped::removed`] names. The
+    /// descriptions are this crate's own words, so the words looked for
+    /// are known; a description that names none is `Other`. EXIF and
+    /// XMP name what such blocks hold whether or not a file filled it.
+    fn of(what: &str) -> Vec<Removed> {
+        let w = what.to_ascii_lowercase();
+        let has = |words: &[&str]| words.iter().any(|word| w.contains(word));
+        let mut kinds = Vec::new();
+        if has(&["gps", "location", "exif", "xmp", "udta", "meta"]) {
+            kinds.push(Removed::Location);
+        }
+        if has(&[
+            "camera",
+            "device",
+            "make",
+            "model",
+            "software",
+            "encoder",
+            "vendor",
+            "recorder",
+            "exif",
+            "xmp",
+            "application",
+            "originator",
+            "udta",
+            "iptc",
+        ]) {
+            kinds.push(Removed::Device);
+        }
+        if has(&["time", "date", "exif", "xmp", "history"]) {
+            kinds.push(Removed::Times);
+        }
+        if has(&[
+            "thumbnail",
+            "side image",
+            "picture",
+            "cover art",
+            "mpf",
+            "preview",
+        ]) {
+            kinds.push(Removed::Images);
+        }
+        if has(&[
+            "comment",
+            "title",
+            "tag",
+            "artist",
+            "iptc",
+            "text",
+            "name",
+            "chapter",
+            "caption",
+            "description",
+            "xmp",
+        ]) {
+            kinds.push(Removed::Text);
+        }
+        if kinds.is_empty() {
+            kinds.push(Removed::Other);
+        }
+        kinds
+    }
 }
 
 /// Removes identifying metadata from an image and checks that what remains
@@ -474,4 +587,36 @@ pub fn describe(bytes: &[u8]) -> String {
         return "text".to_string();
     }
     "unrecognised".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Removed::{self, *};
+
+    #[test]
+    fn what_was_removed_is_told_in_kinds() {
+        for (what, kinds) in [
+            (
+                "EXIF (GPS, camera, times, thumbnail)",
+                &[Location, Device, Times, Images][..],
+            ),
+            (
+                "user data (udta: location, make, model, software)",
+                &[Location, Device],
+            ),
+            ("MPF side images", &[Images]),
+            ("comment", &[Text]),
+            ("1448 bytes after the end of the image", &[Other]),
+            ("picture (cover art)", &[Images]),
+            (
+                "bext chunk (broadcast: originator, date and time, history)",
+                &[Device, Times],
+            ),
+        ] {
+            let found = Removed::of(what);
+            for kind in kinds {
+                assert!(found.contains(kind), "{what}: {found:?} lacks {kind:?}");
+            }
+        }
+    }
 }

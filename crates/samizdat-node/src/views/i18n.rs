@@ -106,6 +106,17 @@ impl Lang {
         let find = |lang: Lang| CATALOGUES.get(&lang).and_then(|c| c.get(key)).copied();
         find(self).or_else(|| find(Lang::En))
     }
+
+    /// Every message of this language's own catalogue, by key, sorted:
+    /// for checks that a page speaks only its language.
+    pub fn messages(self) -> Vec<(&'static str, &'static str)> {
+        let mut all: Vec<(&'static str, &'static str)> = CATALOGUES
+            .get(&self)
+            .map(|c| c.iter().map(|(k, v)| (k.as_str(), *v)).collect())
+            .unwrap_or_default();
+        all.sort_unstable();
+        all
+    }
 }
 
 type Catalogue = HashMap<String, &'static str>;

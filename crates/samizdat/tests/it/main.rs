@@ -6,6 +6,7 @@ mod bundles;
 mod doors;
 mod durability;
 mod faulty;
+mod languages;
 mod load;
 mod nostr_sdk;
 mod peers;

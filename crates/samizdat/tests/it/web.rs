@@ -82,6 +82,13 @@ impl Session {
         }
     }
 
+    /// The same session in the interface language `code`, as a browser
+    /// that chose it on the page would be.
+    pub(crate) fn speaking(mut self, code: &str) -> Session {
+        self.cookie = format!("{}; lang={code}", self.cookie);
+        self
+    }
+
     pub(crate) async fn post(&self, path: &str, body: Vec<u8>) -> (StatusCode, String) {
         let answer = self.send(path, body).await;
         let status = answer.status();
@@ -105,7 +112,7 @@ impl Session {
 
     /// Leaves a testimony with the tour photo, sealed for the documenters;
     /// returns the confirmation page.
-    async fn leave_sealed_photo(&self, text: &str) -> String {
+    pub(crate) async fn leave_sealed_photo(&self, text: &str) -> String {
         let photo = std::fs::read(tour_photo()).expect("the tour photo");
         let (status, page) = self
             .post(
@@ -120,9 +127,10 @@ impl Session {
         page
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let answer = http()
             .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookie)
             .send()
             .await
             .expect("the node answers");

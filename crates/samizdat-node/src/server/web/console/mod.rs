@@ -104,6 +104,25 @@ struct Home<'a> {
     /// The address of the next, older page of sealed records.
     older: Option<String>,
     matches: Vec<MatchLine>,
+    /// Why the last unlock failed, in the page's language; the form is
+    /// shown again beneath it.
+    problem: String,
+}
+
+impl<'a> Home<'a> {
+    /// The locked console: the unlock form, and why the last try failed.
+    fn locked(page: &'a Page, problem: String) -> Home<'a> {
+        Home {
+            page,
+            unlocked: false,
+            npub: String::new(),
+            sealed: Vec::new(),
+            unreadable: 0,
+            older: None,
+            matches: Vec::new(),
+            problem,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -145,18 +164,7 @@ pub(crate) async fn home(
         return refused(&page, &state, &headers, peer);
     }
     let Some(keys) = signer(&state, &headers, peer) else {
-        return page.render(
-            StatusCode::OK,
-            &Home {
-                page: &page,
-                unlocked: false,
-                npub: String::new(),
-                sealed: Vec::new(),
-                unreadable: 0,
-                older: None,
-                matches: Vec::new(),
-            },
-        );
+        return page.render(StatusCode::OK, &Home::locked(&page, String::new()));
     };
     let reader = keys.clone();
     let cache = Arc::clone(&state.web);
@@ -232,6 +240,7 @@ pub(crate) async fn home(
             unreadable,
             older,
             matches,
+            problem: String::new(),
         },
     )
 }
@@ -252,30 +261,30 @@ pub(crate) async fn unlock(
     if let Some(answer) = check(&page, &state, &headers, peer, &form.csrf) {
         return answer;
     }
-    let busy = |detail: String| {
-        problem(
-            &page,
-            StatusCode::TOO_MANY_REQUESTS,
-            "console.unlock_failed",
-            detail,
-        )
-    };
+    // A failed try shows the form again, with why.
+    let again = |status: StatusCode, why: String| page.render(status, &Home::locked(&page, why));
     if let Some(wait) = state.web.console.wait(Instant::now()) {
-        return busy(format!(
-            "after a wrong passphrase, the next attempt waits {} s",
-            wait.as_secs().max(1)
-        ));
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            page.tf("console.wait", wait.as_secs().max(1)),
+        );
     }
     // One derivation at a time: each takes 64 MiB and a core for a while.
     let Ok(_permit) = state.web.console.deriving.try_acquire() else {
-        return busy("another unlock is being checked; try again in a moment".into());
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            page.t("console.deriving").to_string(),
+        );
     };
     let dir = state.node.ingest.store().dir().join("keys");
     let passphrase = form.passphrase;
     let unlocked = tokio::task::spawn_blocking(move || {
         let keys = KeyStore::new(dir);
-        let name = keys.require_default().map_err(|e| e.to_string())?;
-        keys.unlock(&name, &passphrase).map_err(|e| e.to_string())
+        let Ok(name) = keys.require_default() else {
+            return Err("console.no_identity");
+        };
+        keys.unlock(&name, &passphrase)
+            .map_err(|_| "console.wrong_passphrase")
         // `passphrase` is wiped here, as it is dropped.
     })
     .await;
@@ -295,8 +304,8 @@ pub(crate) async fn unlock(
             answer
         }
         Ok(Err(why)) => {
-            tracing::warn!("web: a wrong passphrase was tried at the console");
-            problem(&page, StatusCode::FORBIDDEN, "console.unlock_failed", why)
+            tracing::warn!(why, "web: the console stayed locked");
+            again(StatusCode::FORBIDDEN, page.t(why).to_string())
         }
         Err(e) => problem(
             &page,

@@ -397,7 +397,9 @@ async fn leave(
             SubmissionError::NoDocumenters | SubmissionError::UntouchedNotSealed => {
                 refuse("error.no_documenters", "")
             }
-            SubmissionError::File { .. } => refuse("error.bad_file", &e.to_string()),
+            SubmissionError::File { name, source } => {
+                refuse("error.bad_file", &file_refusal(page, &name, &source))
+            }
             SubmissionError::Invalid(why) => refuse("error.invalid", &why),
         })?;
     let Prepared {
@@ -471,7 +473,11 @@ async fn leave(
             let removed = if s.removed().is_empty() {
                 page.t("stored.nothing_removed").to_string()
             } else {
-                s.removed().join(", ")
+                s.removed_kinds()
+                    .iter()
+                    .map(|k| page.word(&format!("removed.{}", k.as_str())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             (name.clone(), removed)
         })
@@ -523,6 +529,17 @@ fn parse_observed(text: &str) -> Result<Option<Observed>, String> {
     Ok(Some(Observed { start, end: None }))
 }
 
+/// Why a file was refused, in the page's language: the media crate's own
+/// message is for the command line.
+fn file_refusal(page: &Page, name: &str, error: &samizdat_media::MediaError) -> String {
+    use samizdat_media::MediaError;
+    let key = match error {
+        MediaError::Unsupported(_) | MediaError::NotEncrypted { .. } => "error.file_type",
+        MediaError::TooLarge { .. } => "error.file_big",
+        MediaError::Corrupt { .. } | MediaError::Identifying { .. } => "error.file_damaged",
+    };
+    page.tf(key, name)
+}
 #[cfg(test)]
 mod tests {
     use super::*;
