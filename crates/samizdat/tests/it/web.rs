@@ -817,6 +817,16 @@ impl Console {
             .expect("answers")
     }
 
+    /// A GET with the console's cookies; the whole answer.
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, &self.cookies)
+            .send()
+            .await
+            .expect("answers")
+    }
+
     pub(crate) async fn page(&self, path: &str) -> String {
         self.client
             .get(format!("{}{path}", self.base))
@@ -1059,4 +1069,22 @@ async fn a_public_record_can_send_its_untouched_originals_sealed() {
         photo,
         "the original, whole"
     );
+
+    // The documenter sees it in the console, beside the public record it
+    // belongs to, said for what it is, and can view and save it there.
+    let console = Console::unlock(&served).await;
+    let home = console.page("/console").await;
+    let record = listed[0]["id"].as_str().expect("id");
+    assert!(home.contains(&format!("href=\"/r/{record}\"")), "{home}");
+    let url = format!("/console/file/{wrap}");
+    assert!(home.contains(&format!("<img src=\"{url}\"")), "{home}");
+    assert!(home.contains(&format!("href=\"{url}\" download")), "{home}");
+    assert!(home.contains("Untouched original"), "{home}");
+    let answer = console.get(&url).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer.headers()[CONTENT_TYPE].to_str().expect("type"),
+        "image/jpeg"
+    );
+    assert_eq!(answer.bytes().await.expect("bytes").as_ref(), &photo[..]);
 }

@@ -38,18 +38,20 @@ use axum::extract::{ConnectInfo, Form, Path, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use samizdat_core::nostr::prelude::{EventId, Keys, ToBech32};
-use samizdat_core::sealed_file::Role;
 use samizdat_store::{KeyStore, Query};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 mod access;
 mod acts;
+mod files;
 
 use access::{ACCESS, COOKIE};
 pub use access::{Console, from_this_machine};
 pub(crate) use access::{signer, trusted};
 pub(crate) use acts::{attest, publish, translate, verdict};
+pub(crate) use files::file;
+use files::{FileLine, OriginalsLine};
 
 use super::{Page, csrf, problem};
 use crate::inbox;
@@ -104,6 +106,8 @@ struct Home<'a> {
     /// The address of the next, older page of sealed records.
     older: Option<String>,
     matches: Vec<MatchLine>,
+    /// The sealed originals of public records.
+    originals: Vec<OriginalsLine>,
     /// Why the last unlock failed, in the page's language; the form is
     /// shown again beneath it.
     problem: String,
@@ -120,6 +124,7 @@ impl<'a> Home<'a> {
             unreadable: 0,
             older: None,
             matches: Vec::new(),
+            originals: Vec::new(),
             problem,
         }
     }
@@ -223,10 +228,11 @@ pub(crate) async fn home(
         let older = inbox
             .older
             .map(|c| format!("/console?older={}", c.to_param()));
-        Ok((sealed, inbox.unreadable, older, matches))
+        let originals = files::originals(store, &inbox.opened)?;
+        Ok((sealed, inbox.unreadable, older, matches, originals))
     })
     .await;
-    let (sealed, unreadable, older, matches) = match read {
+    let (sealed, unreadable, older, matches, originals) = match read {
         Ok(r) => r,
         Err(answer) => return answer,
     };
@@ -240,6 +246,7 @@ pub(crate) async fn home(
             unreadable,
             older,
             matches,
+            originals,
             problem: String::new(),
         },
     )
@@ -405,13 +412,6 @@ impl axum::extract::FromRequestParts<Web> for Reader {
     }
 }
 
-pub struct FileLine {
-    pub url: String,
-    pub mime: String,
-    pub image: bool,
-    pub role: &'static str,
-}
-
 #[derive(Template)]
 #[template(path = "sealed.html")]
 struct SealedPage<'a> {
@@ -442,16 +442,7 @@ pub(crate) async fn sealed(
             .filter(|(_, o)| o.sender == opened.sender)
             .filter_map(|(w, o)| Some((w, inbox::file_of(&o.inner)?.ok()?)))
             .filter(|(_, f)| Some(f.record) == record)
-            .map(|(w, f)| FileLine {
-                url: format!("/console/file/{}", w.id.to_hex()),
-                image: f.mime.starts_with("image/"),
-                mime: f.mime.clone(),
-                role: match f.role {
-                    Role::Attachment => "console.role_attachment",
-                    Role::Original { .. } => "console.role_original",
-                    Role::Untouched => "console.role_untouched",
-                },
-            })
+            .map(|(w, f)| FileLine::of(w, &f))
             .collect();
         let readable = opened.inner.readable();
         let item = crate::views::records::item(&readable);
@@ -502,65 +493,4 @@ pub(crate) async fn sealed(
         ),
         Err(answer) => answer,
     }
-}
-
-/// A sealed file, opened, for the documenter's eyes only.
-pub(crate) async fn file(
-    Extract(state): Extract<Web>,
-    Reader { keys, page }: Reader,
-    Path(wrap): Path<String>,
-) -> Response {
-    let Ok(wrap) = EventId::parse(wrap.trim()) else {
-        return problem(&page, StatusCode::BAD_REQUEST, "error.bad_id", wrap);
-    };
-    let opened = super::read::on_store(&page, &state, move |store| {
-        let Some(file) =
-            inbox::find(store, &keys, wrap)?.and_then(|(_, o)| inbox::file_of(&o.inner)?.ok())
-        else {
-            return Ok(Err(String::new()));
-        };
-        Ok(inbox::decrypt(store, &file)
-            .map(|plain| (file.mime.clone(), plain))
-            .map_err(|e| e.to_string()))
-    })
-    .await;
-    match opened {
-        Ok(Ok((_, plain))) => sealed_file_answer(&wrap, plain),
-        Ok(Err(why)) => problem(&page, StatusCode::NOT_FOUND, "error.not_found", why),
-        Err(answer) => answer,
-    }
-}
-
-/// A sealed file as the browser gets it. The type is what the bytes are,
-/// not what the sender said: a picture, sound or video samizdat knows is
-/// shown in the page; anything else is a download. Either way it is
-/// sandboxed, so a file made to look like a page runs nothing on the
-/// console's origin.
-fn sealed_file_answer(wrap: &EventId, plain: Vec<u8>) -> Response {
-    let media = samizdat_media::MediaType::detect(&plain).map(|t| t.mime());
-    let mut answer = plain.into_response();
-    let h = answer.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(media.unwrap_or("application/octet-stream")),
-    );
-    if media.is_none() {
-        let name = format!(
-            "attachment; filename=\"sealed-{}.bin\"",
-            &wrap.to_hex()[..16]
-        );
-        if let Ok(v) = HeaderValue::from_str(&name) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    answer
 }
