@@ -433,6 +433,7 @@ pub(crate) fn generate_with(
                     geohash: None,
                 },
                 observed: Some(Observed {
+                    offset: None,
                     start: at - 3_600,
                     end: None,
                 }),

@@ -125,7 +125,7 @@ impl PersonReport {
         tags.push(vec!["status".into(), self.status.to_string()]);
         tags.push(vec!["source".into(), self.source.to_string()]);
         if let Some(o) = &self.observed {
-            tags.push(o.to_tag());
+            tags.extend(o.to_tags());
         }
         self.place.push_tags(&mut tags);
         if let Some(lang) = &self.lang {

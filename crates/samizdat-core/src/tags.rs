@@ -103,11 +103,73 @@ pub fn check_geohash(g: &str) -> Result<(), RuleViolation> {
     Ok(())
 }
 
-/// When something was observed, in Unix seconds: a moment or a span.
+/// When something was observed, in Unix seconds: a moment or a span,
+/// and the UTC offset of the local time the witness gave it in (the
+/// `offset` tag), so that it is shown as it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observed {
     pub start: u64,
     pub end: Option<u64>,
+    pub offset: Option<Offset>,
+}
+
+/// A UTC offset, `+06:00` or `-03:30`, within ±14 hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Offset {
+    minutes: i16,
+}
+
+impl Offset {
+    pub const UTC: Offset = Offset { minutes: 0 };
+
+    /// `minutes` east of UTC, if within ±14 hours.
+    pub fn from_minutes(minutes: i32) -> Option<Offset> {
+        let minutes = i16::try_from(minutes).ok()?;
+        (-14 * 60..=14 * 60)
+            .contains(&minutes)
+            .then_some(Offset { minutes })
+    }
+
+    pub fn minutes(self) -> i32 {
+        i32::from(self.minutes)
+    }
+
+    pub fn seconds(self) -> i64 {
+        i64::from(self.minutes) * 60
+    }
+
+    /// `+HH:MM` or `-HH:MM`, exactly.
+    pub fn parse(text: &str) -> Option<Offset> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 6 || bytes[3] != b':' {
+            return None;
+        }
+        let sign = match bytes[0] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let digits = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| s.parse::<i32>().ok())
+                .flatten()
+        };
+        let hours = digits(text.get(1..3)?)?;
+        let minutes = digits(text.get(4..6)?)?;
+        if minutes >= 60 {
+            return None;
+        }
+        Offset::from_minutes(sign * (hours * 60 + minutes))
+    }
+}
+
+impl std::fmt::Display for Offset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.minutes < 0 { '-' } else { '+' };
+        let m = self.minutes.unsigned_abs();
+        write!(f, "{sign}{:02}:{:02}", m / 60, m % 60)
+    }
 }
 
 impl Observed {
@@ -123,14 +185,22 @@ impl Observed {
             s.parse::<u64>()
                 .map_err(|_| RuleViolation::new(format!("observed time {s:?} is not Unix seconds")))
         };
+        let offset = match at_most_one(event, "offset")? {
+            None => None,
+            Some(text) => Some(Offset::parse(text).ok_or_else(|| {
+                RuleViolation::new(format!("offset {text:?} is not like +06:00"))
+            })?),
+        };
         let observed = match values {
             [start] => Observed {
                 start: number(start)?,
                 end: None,
+                offset,
             },
             [start, end] => Observed {
                 start: number(start)?,
                 end: Some(number(end)?),
+                offset,
             },
             _ => {
                 return Err(RuleViolation::new(
@@ -147,12 +217,17 @@ impl Observed {
         Ok(Some(observed))
     }
 
-    pub fn to_tag(&self) -> Vec<String> {
+    /// The `observed` tag, and the `offset` tag when there is one.
+    pub fn to_tags(&self) -> Vec<Vec<String>> {
         let mut tag = vec!["observed".to_string(), self.start.to_string()];
         if let Some(end) = self.end {
             tag.push(end.to_string());
         }
-        tag
+        let mut tags = vec![tag];
+        if let Some(offset) = self.offset {
+            tags.push(vec!["offset".to_string(), offset.to_string()]);
+        }
+        tags
     }
 }
 
@@ -292,6 +367,32 @@ mod tests {
     use nostr::prelude::Tag;
 
     use super::*;
+
+    #[test]
+    fn offsets_are_read_and_written_as_plus_or_minus_hh_mm() {
+        for (text, minutes) in [
+            ("+06:00", 360),
+            ("-03:30", -210),
+            ("+05:45", 345),
+            ("+00:00", 0),
+        ] {
+            let offset = Offset::parse(text).expect(text);
+            assert_eq!(offset.minutes(), minutes);
+            assert_eq!(offset.to_string(), text);
+        }
+        for bad in [
+            "+6:00",
+            "06:00",
+            "+06:60",
+            "+15:00",
+            "+06:00:00",
+            "UTC",
+            "+0a:00",
+            "",
+        ] {
+            assert!(Offset::parse(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn any_tag_named_dash_protects() {

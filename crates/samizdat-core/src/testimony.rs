@@ -38,7 +38,7 @@ impl Testimony {
         tags.extend(tags::language_tags(&self.lang));
         self.place.push_tags(&mut tags);
         if let Some(o) = &self.observed {
-            tags.push(o.to_tag());
+            tags.extend(o.to_tags());
         }
         for t in &self.topics {
             tags.push(vec!["t".into(), t.clone()]);

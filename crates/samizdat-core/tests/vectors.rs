@@ -60,6 +60,7 @@ fn vectors() -> Vec<(&'static str, Event)> {
         observed: Some(Observed {
             start: T0 - 3_600,
             end: None,
+            offset: None,
         }),
         attachments: vec![],
         topics: vec!["almaty".into(), "qantar".into()],
@@ -74,6 +75,7 @@ fn vectors() -> Vec<(&'static str, Event)> {
         observed: Some(Observed {
             start: T0 - 7_200,
             end: Some(T0 - 5_400),
+            offset: None,
         }),
         attachments: vec![photo()],
         topics: vec![],
@@ -87,6 +89,7 @@ fn vectors() -> Vec<(&'static str, Event)> {
         observed: Some(Observed {
             start: T0 - 1_800,
             end: None,
+            offset: None,
         }),
         place: Place {
             text: Some("Алматы, Абылай хан даңғылы".into()),
@@ -293,6 +296,10 @@ fn broken_records_are_refused_with_the_rule_they_break() {
         rule_error(future_observed),
         "observed after the record was signed"
     );
+    let bad_offset = mutate(&v["testimony-kk"], 1, |tags, _| {
+        tags.push(vec!["offset".into(), "+6h".into()])
+    });
+    assert_eq!(rule_error(bad_offset), "offset \"+6h\" is not like +06:00");
 }
 
 #[test]

@@ -49,8 +49,8 @@ impl<'c> Hot<'c> {
             tombstone: tx
                 .prepare_cached("SELECT 1 FROM tombstones WHERE id = ?1 AND pubkey = ?2")?,
             event: tx.prepare_cached(
-                "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json, happened)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
             )?,
             tag: tx.prepare_cached(
                 "INSERT INTO tags (name, value, created_at, seq) VALUES (?1, ?2, ?3, ?4)",
@@ -121,7 +121,8 @@ pub fn apply(
         created_at,
         d_tag,
         now as i64,
-        verified.json()
+        verified.json(),
+        happened(event, created_at)
     ])?;
     if inserted == 0 {
         return Ok(InsertOutcome::Duplicate);
@@ -292,4 +293,13 @@ fn apply_deletion(tx: &Transaction<'_>, deletion: &Event) -> rusqlite::Result<()
         }
     }
     Ok(())
+}
+/// When `event` says it happened: its first `observed` start, never
+/// after it was signed; else when it was signed (as migration 6 fills it).
+fn happened(event: &Event, created_at: i64) -> i64 {
+    let observed = event.tags.iter().find_map(|tag| match tag.as_slice() {
+        [name, start, ..] if name == "observed" => start.parse::<i64>().ok(),
+        _ => None,
+    });
+    observed.map_or(created_at, |start| start.min(created_at))
 }

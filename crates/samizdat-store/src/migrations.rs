@@ -142,6 +142,20 @@ const MIGRATIONS: &[Migration] = &[
     // folded terms (samizdat_core::text), so search crosses scripts: the
     // searchable events are indexed again.
     Code(index_search_again),
+    // 6: when each event says it happened (its first `observed` start,
+    // never after it was signed), else when it was signed: what the
+    // timeline's days and order go by (`Query::by_happened`).
+    Sql(r#"
+    ALTER TABLE events ADD COLUMN happened INTEGER;
+    UPDATE events SET happened = MIN(created_at, COALESCE(
+        (SELECT CAST(json_extract(tag.value, '$[1]') AS INTEGER)
+         FROM json_each(events.json, '$.tags') AS tag
+         WHERE json_extract(tag.value, '$[0]') = 'observed'
+           AND json_extract(tag.value, '$[1]') GLOB '[0-9]*'
+         LIMIT 1),
+        created_at));
+    CREATE INDEX events_happened ON events (happened);
+    "#),
 ];
 
 /// The schema version this build writes.

@@ -36,6 +36,11 @@ pub struct Query {
     /// in (newest first, then by id): the next page of a listing, exact
     /// however many events share a second. Not for searches.
     pub after: Option<(u64, EventId)>,
+    /// Order by when events say they happened (their `observed` start,
+    /// else when they were signed), newest first, and let `since`,
+    /// `until` and `after` bound that time instead of the signing time.
+    /// Walks the `happened` index; tags are checked per event.
+    pub by_happened: bool,
 }
 
 /// Kind of a gift wrap (NIP-59), the only kind whose reading is restricted.
@@ -104,6 +109,9 @@ fn build(q: &Query) -> Sql {
                 .unwrap_or_else(|| "\"\"".into()),
         ));
         order = "ORDER BY search.rank, e.created_at DESC";
+    } else if q.by_happened {
+        order = "ORDER BY e.happened DESC, e.id";
+        time_column = "e.happened";
     } else if q.ids.is_none()
         && let Some(((name, values), rest)) = tags.split_first()
     {

@@ -61,7 +61,7 @@ fn place(p: &Place) -> Value {
 }
 
 fn observed(o: Option<Observed>) -> Value {
-    o.map(|o| json!({ "start": o.start, "end": o.end }))
+    o.map(|o| json!({ "start": o.start, "end": o.end, "offset": o.offset.map(|x| x.to_string()) }))
         .unwrap_or(Value::Null)
 }
 

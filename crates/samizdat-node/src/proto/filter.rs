@@ -258,6 +258,7 @@ impl Filter {
             // says whose it may read.
             gift_wraps_for: Some(Vec::new()),
             after: None,
+            by_happened: false,
         }
     }
 

@@ -66,8 +66,11 @@ pub fn attachments(record: &Record) -> &[Attachment] {
 /// testimony or person report.
 pub fn item(event: &Event) -> Option<Item> {
     let record = Record::parse(event).ok()?;
-    let when = |observed: Option<samizdat_core::tags::Observed>| {
-        date_time(observed.map_or(event.created_at.as_secs(), |o| o.start))
+    // When it happened where it has that, else when it was signed; in
+    // the offset the witness wrote in.
+    let when = |observed: Option<samizdat_core::tags::Observed>| match observed {
+        Some(o) => date_time_at(o.start, o.offset),
+        None => date_time(event.created_at.as_secs()),
     };
     Some(match &record {
         Record::Testimony(t) => Item {
@@ -150,7 +153,7 @@ pub fn show(lang: Lang, event: &Event, present: &HashMap<String, bool>) -> Optio
     Some(Shown {
         text,
         author: short_npub(event),
-        published: date_time(event.created_at.as_secs()),
+        published: date_time_at(event.created_at.as_secs(), offset_of(&record)),
         // Checked by the caller that shows it: a mirror checked every
         // record once already.
         signature_ok: false,
@@ -256,10 +259,70 @@ pub fn date_time(secs: u64) -> String {
         )
 }
 
+/// A time in the offset it was written in, `2022-01-05 14:00
+/// (UTC+06:00)`; in UTC without one.
+pub fn date_time_at(secs: u64, offset: Option<samizdat_core::tags::Offset>) -> String {
+    let Some(offset) = offset else {
+        return date_time(secs);
+    };
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s + offset.seconds()).ok())
+        .map_or_else(
+            || secs.to_string(),
+            |t| format!("{} (UTC{offset})", t.strftime("%Y-%m-%d %H:%M")),
+        )
+}
+
+/// The offset the witness wrote the record's times in, if it says.
+pub fn offset_of(record: &Record) -> Option<samizdat_core::tags::Offset> {
+    match record {
+        Record::Testimony(t) => t.observed.and_then(|o| o.offset),
+        Record::PersonReport(p) => p.observed.and_then(|o| o.offset),
+        _ => None,
+    }
+}
+
+/// When a record says it happened, else when it was signed: what the
+/// timeline's days and order go by, on the node and in the mirror.
+pub fn happened(event: &Event) -> u64 {
+    observed_of(event).map_or(event.created_at.as_secs(), |o| o.start)
+}
+
+fn observed_of(event: &Event) -> Option<samizdat_core::tags::Observed> {
+    match Record::parse(event) {
+        Ok(Record::Testimony(t)) => t.observed,
+        Ok(Record::PersonReport(p)) => p.observed,
+        _ => None,
+    }
+}
+
+/// The day a record happened on as its witness wrote it (`YYYY-MM-DD`,
+/// in the offset they gave; in UTC without one, or by its signing time):
+/// the same day on the node's timeline and in the mirror.
+pub fn local_day(event: &Event) -> String {
+    let (secs, offset) = match observed_of(event) {
+        Some(o) => (o.start, o.offset),
+        None => (event.created_at.as_secs(), None),
+    };
+    let shift = offset.map_or(0, samizdat_core::tags::Offset::seconds);
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s + shift).ok())
+        .map_or_else(
+            || "0000-00-00".into(),
+            |t| t.strftime("%Y-%m-%d").to_string(),
+        )
+}
+
 pub fn observed(o: samizdat_core::tags::Observed) -> String {
     match o.end {
-        Some(end) => format!("{} – {}", date_time(o.start), date_time(end)),
-        None => date_time(o.start),
+        Some(end) => format!(
+            "{} – {}",
+            date_time_at(o.start, o.offset),
+            date_time_at(end, o.offset)
+        ),
+        None => date_time_at(o.start, o.offset),
     }
 }
 

@@ -149,6 +149,7 @@ fn migration_two_finds_references_in_records_stored_before_it() {
             rusqlite::Connection::open(dir.path().join(samizdat_store::DB_FILE)).expect("open db");
         conn.execute_batch(
             "DROP TABLE blob_owners; DROP TABLE blob_refs; DROP TABLE counters; DROP TABLE originals; \
+             DROP INDEX events_happened; ALTER TABLE events DROP COLUMN happened; \
              PRAGMA user_version = 1;",
         )
         .expect("downgrade");

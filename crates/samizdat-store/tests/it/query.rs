@@ -402,8 +402,11 @@ fn migration_four_finds_labels_stored_before_it() {
     {
         let conn =
             rusqlite::Connection::open(dir.path().join(samizdat_store::DB_FILE)).expect("open db");
-        conn.execute_batch("DROP TABLE originals; PRAGMA user_version = 3;")
-            .expect("downgrade");
+        conn.execute_batch(
+            "DROP TABLE originals; DROP INDEX events_happened; \
+             ALTER TABLE events DROP COLUMN happened; PRAGMA user_version = 3;",
+        )
+        .expect("downgrade");
     }
     let store = Store::open(dir.path()).expect("reopen and migrate");
     assert_eq!(
@@ -447,4 +450,53 @@ fn pages_go_on_after_a_cursor_however_many_share_a_second() {
     unique.sort_unstable();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (25, 25), "each once, none lost");
+}
+
+#[test]
+fn by_happened_orders_by_what_events_say_and_migration_six_fills_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = Keys::generate();
+    let observed = |at: u64| vec!["observed".to_string(), at.to_string()];
+    let note = |at: u64, said: Option<u64>, text: &str| {
+        let tags: Vec<Vec<String>> = said.map(observed).into_iter().collect();
+        let tags: Vec<Vec<&str>> = tags
+            .iter()
+            .map(|t| t.iter().map(String::as_str).collect())
+            .collect();
+        let tags: Vec<&[&str]> = tags.iter().map(Vec::as_slice).collect();
+        event(&keys, 1, at, &tags, text)
+    };
+    let a = note(NOW - 10, Some(NOW - 1_000), "a");
+    let b = note(NOW - 20, None, "b");
+    let c = note(NOW - 30, Some(NOW - 500), "c");
+    // A time said to be after the signing counts as the signing.
+    let d = note(NOW - 40, Some(NOW), "d");
+    let query = Query {
+        by_happened: true,
+        ..Query::default()
+    };
+    let expected = [&b, &d, &c, &a].map(|e| e.id.to_hex());
+    {
+        let store = Store::open(dir.path()).expect("open");
+        insert(&store, &[a.clone(), b.clone(), c.clone(), d.clone()]);
+        assert_eq!(ids(&store.query(&query).expect("query")), expected);
+        let day = Query {
+            since: Some(NOW - 600),
+            until: Some(NOW - 400),
+            ..query.clone()
+        };
+        assert_eq!(ids(&store.query(&day).expect("query")), [c.id.to_hex()]);
+    }
+    // Back to schema version 5, as a store written before migration 6.
+    {
+        let conn =
+            rusqlite::Connection::open(dir.path().join(samizdat_store::DB_FILE)).expect("open db");
+        conn.execute_batch(
+            "DROP INDEX events_happened; ALTER TABLE events DROP COLUMN happened; \
+             PRAGMA user_version = 5;",
+        )
+        .expect("downgrade");
+    }
+    let store = Store::open(dir.path()).expect("reopen and migrate");
+    assert_eq!(ids(&store.query(&query).expect("query")), expected);
 }

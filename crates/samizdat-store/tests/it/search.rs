@@ -154,6 +154,7 @@ fn migration_five_indexes_what_was_stored_before_it_across_scripts() {
             "INSERT INTO search (search) VALUES ('delete-all');
              INSERT INTO search (rowid, text)
                  SELECT seq, 'задержан қасым' FROM events WHERE kind = 1 LIMIT 1;
+             DROP INDEX events_happened; ALTER TABLE events DROP COLUMN happened; \
              PRAGMA user_version = 4;",
         )
         .expect("downgrade");

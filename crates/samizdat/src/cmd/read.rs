@@ -231,9 +231,14 @@ fn print_details(event: &Event, first_seen: Option<u64>) {
                     .join(", "),
             },
             ("observed" | "when", o) => {
-                let start = o["start"].as_u64().map(time::show).unwrap_or_default();
+                // As the witness wrote it, in their offset.
+                let offset = o["offset"]
+                    .as_str()
+                    .and_then(samizdat_core::tags::Offset::parse);
+                let at = |t: u64| time::show_at(t, offset);
+                let start = o["start"].as_u64().map(at).unwrap_or_default();
                 match o["end"].as_u64() {
-                    Some(end) => format!("{start} to {}", time::show(end)),
+                    Some(end) => format!("{start} to {}", at(end)),
                     None => start,
                 }
             }

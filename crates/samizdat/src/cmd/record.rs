@@ -207,8 +207,8 @@ fn place(args: &PlaceArgs) -> Place {
 }
 
 fn observed(text: &str) -> Result<Observed> {
-    let (start, end) = time::parse_span(text)?;
-    Ok(Observed { start, end })
+    let (start, end, offset) = time::parse_span(text)?;
+    Ok(Observed { start, end, offset })
 }
 
 fn status(s: cli::Status) -> Status {

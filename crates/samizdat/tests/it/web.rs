@@ -978,6 +978,17 @@ async fn the_timeline_filters_by_kind_language_day_and_place() {
         "--place",
         "Алматы",
     ]));
+    // One in Almaty's time, just after midnight there: the day before in
+    // UTC, but the 5th as the witness wrote it.
+    let night = id_of(node.json(&[
+        "testimony",
+        "add",
+        "Ночью на площади стреляли",
+        "--lang",
+        "ru",
+        "--observed",
+        "2026-01-05 01:00+06:00",
+    ]));
     let served = Served::start(&node, "[[peers]]\nurl = \"ws://127.0.0.1:9\"\n");
     let session = Session::open(&served, "/submit/person").await;
     let shows = |page: &str, id: &str| page.contains(&format!("href=\"/r/{id}\""));
@@ -1004,12 +1015,32 @@ async fn the_timeline_filters_by_kind_language_day_and_place() {
         .get("/timeline?place=%D0%B0%D0%BB%D0%BC%D0%B0%D1%82%D1%8B")
         .await;
     assert!(shows(&place, &almaty) && shows(&place, &person) && !shows(&place, &shymkent));
-    // The day the records were signed: today, in UTC.
+    // The day a record happened on, as its witness wrote it; the day it
+    // was signed for a record that does not say.
+    let (_, day) = session.get("/timeline?day=2026-01-05").await;
+    assert!(shows(&day, &almaty) && !shows(&day, &shymkent) && !shows(&day, &person));
+    assert!(shows(&day, &night), "{day}");
+    assert!(
+        day.contains("2026-01-05 01:00 (UTC+06:00)"),
+        "shown as written: {day}"
+    );
+    let shown = node.ok(&["show", &night]);
+    assert!(shown.contains("2026-01-05 01:00:00+06:00"), "{shown}");
+    let (_, before) = session.get("/timeline?day=2026-01-04").await;
+    assert!(!shows(&before, &night), "{before}");
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
     let (_, day) = session.get(&format!("/timeline?day={today}")).await;
-    assert!(shows(&day, &almaty) && shows(&day, &shymkent));
+    assert!(shows(&day, &person) && !shows(&day, &almaty), "{day}");
     let (_, before) = session.get("/timeline?day=2020-01-01").await;
     assert!(!shows(&before, &almaty));
+    // Ordered by when it happened: the person (today) first, then
+    // Shymkent (6 January), then Almaty (5 January).
+    let (_, all) = session.get("/timeline").await;
+    let at = |id: &str| all.find(&format!("href=\"/r/{id}\"")).expect("listed");
+    assert!(
+        at(&person) < at(&shymkent) && at(&shymkent) < at(&almaty),
+        "{all}"
+    );
     let (status, _) = session.get("/timeline?day=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
@@ -1087,4 +1118,31 @@ async fn a_public_record_can_send_its_untouched_originals_sealed() {
         "image/jpeg"
     );
     assert_eq!(answer.bytes().await.expect("bytes").as_ref(), &photo[..]);
+}
+
+#[tokio::test]
+async fn the_form_reads_the_time_in_the_zone_it_offers() {
+    let node = Node::start();
+    // The node's zone is offered first, whatever the server's own TZ.
+    let served = Served::start(&node, "timezone = \"Asia/Almaty\"\n");
+    let session = Session::open(&served, "/submit/testimony").await;
+    let (_, page) = session.get("/submit/testimony").await;
+    assert!(
+        page.contains("<option value=\"+05:00\" selected>")
+            || page.contains("<option value=\"+06:00\" selected>"),
+        "{page}"
+    );
+    let mut fields = testimony(&session.token, "В 15:00 по Алматы", "public");
+    fields.retain(|(name, _)| *name != "observed");
+    fields.push(("observed", "2022-01-05T15:00"));
+    fields.push(("zone", "+06:00"));
+    let (status, page) = session.post("/submit/testimony", form(&fields, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let listed = node.json(&["list"]);
+    let shown = node.json(&["show", listed[0]["id"].as_str().expect("id")]);
+    let observed = &shown[0]["record"]["observed"];
+    assert_eq!(observed["start"], 1_641_373_200, "{shown:?}");
+    assert_eq!(observed["offset"], "+06:00");
+    let text = node.ok(&["show", listed[0]["id"].as_str().expect("id")]);
+    assert!(text.contains("2022-01-05 15:00:00+06:00"), "{text}");
 }

@@ -283,10 +283,4 @@ mod tests {
         let s = Sheet::new(Lang::En, record_path(&"ab".repeat(32)), "");
         assert_eq!((s.up, s.top), ("../../", "../../../"));
     }
-
-    #[test]
-    fn days_are_utc() {
-        assert_eq!(day(1_796_083_200), "2026-12-01");
-        assert_eq!(day(1_796_083_199), "2026-11-30");
-    }
 }

@@ -177,7 +177,7 @@ pub(super) fn entries(
                     .collect(),
                 Err(_) => Vec::new(),
             };
-            let when = when(&event);
+            let when = crate::views::records::happened(&event);
             Ok(Some((
                 Entry {
                     id: event.id,
@@ -185,7 +185,7 @@ pub(super) fn entries(
                     item,
                     media,
                     when,
-                    day: day(when),
+                    day: crate::views::records::local_day(&event),
                 },
                 crate::people::report(&event),
             )))
@@ -216,27 +216,6 @@ pub(super) fn order(a: &Event, b: &Event) -> std::cmp::Ordering {
     a.created_at
         .cmp(&b.created_at)
         .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
-}
-
-/// When a record says it happened, else when it was signed.
-pub(super) fn when(event: &Event) -> u64 {
-    let observed = match Record::parse(event) {
-        Ok(Record::Testimony(t)) => t.observed,
-        Ok(Record::PersonReport(p)) => p.observed,
-        _ => None,
-    };
-    observed.map_or(event.created_at.as_secs(), |o| o.start)
-}
-
-/// The UTC day of `secs`, as `YYYY-MM-DD`.
-pub(super) fn day(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| jiff::Timestamp::from_second(s).ok())
-        .map_or_else(
-            || "0000-00-00".into(),
-            |t| t.strftime("%Y-%m-%d").to_string(),
-        )
 }
 
 /// Every record and attestation, oldest first: `records.jsonl`.

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use super::{Page, problem};
 use crate::server::web::Web;
 use crate::views::records::{
-    HistoryLine, Item, PersonLine, Said, Shown, attachments, date_time, encode, history, item,
-    person_line, short_npub, show,
+    HistoryLine, Item, PersonLine, Said, Shown, attachments, date_time, encode, happened, history,
+    item, local_day, person_line, short_npub, show,
 };
 
 /// Records on one page of the timeline or of search results.
@@ -66,14 +66,18 @@ pub(crate) async fn timeline(
     page: Page,
     Params(filter): Params<TimelineQuery>,
 ) -> Response {
+    // By when things happened (as their witnesses say), not when they
+    // were signed: the same days and order as the mirror.
     let mut query = Query {
         until: filter.before.map(|b| b.saturating_sub(1)),
         limit: Some(READ_AHEAD),
+        by_happened: true,
         ..Default::default()
     };
     if let Some(lang) = filter.language.as_deref().filter(|l| !l.is_empty()) {
         query.tags.push(('l', vec![lang.to_lowercase()]));
     }
+    let mut day_wanted = None;
     if let Some(day) = filter.day.as_deref().filter(|d| !d.is_empty()) {
         let Some((since, until)) = day_span(day) else {
             return problem(
@@ -83,8 +87,12 @@ pub(crate) async fn timeline(
                 day.to_string(),
             );
         };
-        query.since = Some(since);
+        // The day as each witness wrote it, in their own offset: up to 14
+        // hours either side of the UTC day, then each record's own day.
+        query.since = Some(since.saturating_sub(MAX_OFFSET));
+        let until = until + MAX_OFFSET;
         query.until = Some(query.until.map_or(until, |u| u.min(until)));
+        day_wanted = Some(day.trim().to_string());
     }
     // Testimonies by their label, in the store's index, so that a flood
     // of other notes (kind 1 too) is never read for a page.
@@ -119,17 +127,18 @@ pub(crate) async fn timeline(
             Err(answer) => return answer,
         }
     }
-    // Newest first, as the store gives each list; the first READ_AHEAD.
-    events.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    // Newest first by when it happened, as the store gives each list;
+    // the first READ_AHEAD.
+    let mut events: Vec<(u64, Event)> = events.into_iter().map(|e| (happened(&e), e)).collect();
+    events.sort_by(|(a_at, a), (b_at, b)| b_at.cmp(a_at).then_with(|| a.id.cmp(&b.id)));
     events.truncate(READ_AHEAD);
     let mut items = Vec::new();
     let mut last = None;
-    for event in &events {
-        last = Some(event.created_at.as_secs());
+    for (at, event) in &events {
+        last = Some(*at);
+        if day_wanted.as_ref().is_some_and(|d| *d != local_day(event)) {
+            continue;
+        }
         let Some(item) = item(event) else { continue };
         if let Some(p) = &place
             && !samizdat_core::text::fold(&item.place).contains(p.as_str())
@@ -506,6 +515,9 @@ fn failed(page: &Page, error: impl std::fmt::Display) -> Response {
         String::new(),
     )
 }
+
+/// The widest UTC offset there is (UTC+14:00), in seconds.
+const MAX_OFFSET: u64 = 14 * 3_600;
 
 /// The first and last second of a `YYYY-MM-DD` day, in UTC.
 fn day_span(day: &str) -> Option<(u64, u64)> {

@@ -304,6 +304,7 @@ fn pfif_report(
         observed: Some(Observed {
             start: at,
             end: None,
+            offset: None,
         }),
         place: Place {
             text: place,

@@ -33,6 +33,8 @@ pub struct Fields {
     pub lang: String,
     pub place: String,
     pub observed: String,
+    /// The UTC offset the witness's time is in (`+06:00`).
+    pub zone: String,
     /// Who may read and publish the record; `None` until the form says
     /// (public then, unless the form was cut off before it said).
     pub visibility: Option<Visibility>,
@@ -142,6 +144,7 @@ impl Fields {
             "lang" => &mut self.lang,
             "place" => &mut self.place,
             "observed" => &mut self.observed,
+            "zone" => &mut self.zone,
             "key" => &mut self.key,
             "name" => &mut self.name,
             "aliases" => &mut self.aliases,

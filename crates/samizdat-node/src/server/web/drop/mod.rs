@@ -18,7 +18,7 @@ use axum::response::Response;
 use samizdat_core::BlobHash;
 use samizdat_core::nostr::prelude::{Keys, Timestamp, ToBech32};
 use samizdat_core::person::{PersonReport, Source, Status};
-use samizdat_core::tags::{Observed, Place};
+use samizdat_core::tags::Place;
 use samizdat_core::testimony::Testimony;
 use samizdat_store::InsertOutcome;
 
@@ -29,6 +29,7 @@ use crate::submission::{
 };
 
 mod form;
+pub(crate) mod when;
 
 pub use form::FormSlots;
 use form::*;
@@ -85,6 +86,7 @@ pub(crate) async fn testimony_form(Extract(state): Extract<Web>, page: Page) -> 
     let fields = Fields {
         lang: page.lang.code().to_string(),
         visibility: Some(Visibility::Public),
+        zone: when::default_zone(state.node.config.timezone.as_ref()),
         ..Default::default()
     };
     testimony_again(&page, &state, fields, StatusCode::OK, String::new())
@@ -114,6 +116,7 @@ pub(crate) async fn person_form(Extract(state): Extract<Web>, page: Page) -> Res
         visibility: Some(Visibility::Public),
         status: "missing".into(),
         source: "witnessed".into(),
+        zone: when::default_zone(state.node.config.timezone.as_ref()),
         ..Default::default()
     };
     person_again(&page, &state, fields, StatusCode::OK, String::new())
@@ -333,7 +336,8 @@ async fn leave(
         "" => None,
         text => Some(Keys::parse(text).map_err(|_| refuse("error.bad_key", ""))?),
     };
-    let observed = parse_observed(&fields.observed).map_err(|d| refuse("error.bad_time", &d))?;
+    let observed = when::parse_observed(&fields.observed, &fields.zone)
+        .map_err(|d| refuse("error.bad_time", &d))?;
     let place = Place {
         text: Some(fields.place.trim().to_string()).filter(|p| !p.is_empty()),
         geohash: None,
@@ -507,28 +511,6 @@ async fn leave(
     ))
 }
 
-/// When it happened: `YYYY-MM-DDTHH:MM` (a browser's date-time field),
-/// `YYYY-MM-DD HH:MM` or `YYYY-MM-DD`, in the node's time zone, which is
-/// the witness's when both are on the same network.
-fn parse_observed(text: &str) -> Result<Option<Observed>, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let civil: jiff::civil::DateTime = match text.parse() {
-        Ok(t) => t,
-        Err(_) => text
-            .parse::<jiff::civil::Date>()
-            .map_err(|_| text.to_string())?
-            .to_datetime(jiff::civil::Time::midnight()),
-    };
-    let zoned = civil
-        .to_zoned_datetime(jiff::tz::TimeZone::system())
-        .map_err(|e| e.to_string())?;
-    let start = u64::try_from(zoned.timestamp().as_second()).map_err(|_| text.to_string())?;
-    Ok(Some(Observed { start, end: None }))
-}
-
 /// Why a file was refused, in the page's language: the media crate's own
 /// message is for the command line.
 fn file_refusal(page: &Page, name: &str, error: &samizdat_media::MediaError) -> String {
@@ -539,17 +521,4 @@ fn file_refusal(page: &Page, name: &str, error: &samizdat_media::MediaError) -> 
         MediaError::Corrupt { .. } | MediaError::Identifying { .. } => "error.file_damaged",
     };
     page.tf(key, name)
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_from_browsers_and_people() {
-        assert!(parse_observed("2026-11-30T14:30").unwrap().is_some());
-        assert!(parse_observed("2026-11-30 14:30").unwrap().is_some());
-        assert!(parse_observed("2026-11-30").unwrap().is_some());
-        assert_eq!(parse_observed("  ").unwrap(), None);
-        assert!(parse_observed("last tuesday").is_err());
-    }
 }
