@@ -9,6 +9,7 @@
 
 pub mod attestation;
 pub mod blob;
+pub mod delegation;
 pub mod kind;
 pub mod limits;
 pub mod person;

@@ -11,6 +11,7 @@
 use std::io;
 use std::path::Path;
 
+use samizdat_core::delegation::ReadsFor;
 use samizdat_core::nostr::prelude::{Keys, SecretKey};
 
 /// File name of the node key inside a data directory.
@@ -47,6 +48,42 @@ pub fn load_or_create(data: &Path) -> Result<Keys, NodeKeyError> {
     }
 }
 
+/// File name, inside a data directory, of the identities' tokens that
+/// this node reads their sealed records (`samizdat_core::delegation`).
+pub const READS_FOR_FILE: &str = "node.reads-for";
+
+/// The tokens kept for this node: identities that vouched it reads their
+/// sealed records. Lines that do not hold a valid token for the node's
+/// key are left out.
+pub fn reads_for(data: &Path, node: &Keys) -> Vec<ReadsFor> {
+    let Ok(text) = std::fs::read_to_string(data.join(READS_FOR_FILE)) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Vec<String>>(line).ok())
+        .filter_map(|tag| ReadsFor::from_tag(&tag, &node.public_key()))
+        .collect()
+}
+
+/// Keeps `identity`'s word that this node reads its sealed records, once.
+pub fn vouch(data: &Path, identity: &Keys) -> Result<(), NodeKeyError> {
+    let node = load_or_create(data)?;
+    let mut all = reads_for(data, &node);
+    if all.iter().any(|t| t.reader == identity.public_key()) {
+        return Ok(());
+    }
+    all.push(ReadsFor::sign(identity, &node.public_key()));
+    let text: String = all
+        .iter()
+        .map(|t| format!("{}\n", serde_json::Value::from(t.to_tag())))
+        .collect();
+    let path = data.join(READS_FOR_FILE);
+    samizdat_store::write_atomic(&path, text.as_bytes())
+        .map_err(|e| NodeKeyError::Io(path.display().to_string(), e))?;
+    tracing::info!(reader = %identity.public_key(), "this node now reads the sealed records of an identity");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +106,19 @@ mod tests {
         std::fs::write(dir.path().join(NODE_KEY_FILE), "not a key").unwrap();
         let err = load_or_create(dir.path()).unwrap_err();
         assert!(err.to_string().contains("does not hold a key"), "{err}");
+    }
+
+    #[test]
+    fn an_identity_vouches_once_and_the_token_is_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let documenter = Keys::generate();
+        vouch(dir.path(), &documenter).unwrap();
+        vouch(dir.path(), &documenter).unwrap();
+        let node = load_or_create(dir.path()).unwrap();
+        let tokens = reads_for(dir.path(), &node);
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].reader, documenter.public_key());
+        // Another node key reads no token made for this one.
+        assert!(reads_for(dir.path(), &Keys::generate()).is_empty());
     }
 }

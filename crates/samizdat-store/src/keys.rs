@@ -84,8 +84,19 @@ impl KeyStore {
     /// Generates a new identity, encrypts it with `passphrase` and stores
     /// it; the first identity becomes the default.
     pub fn generate(&self, name: &str, passphrase: &str) -> Result<KeyEntry, KeyError> {
+        self.generate_keys(name, passphrase).map(|(entry, _)| entry)
+    }
+
+    /// Like [`generate`](Self::generate), and hands back the new keys,
+    /// for what must be signed while they are at hand.
+    pub fn generate_keys(
+        &self,
+        name: &str,
+        passphrase: &str,
+    ) -> Result<(KeyEntry, Keys), KeyError> {
         let keys = Keys::generate();
-        self.add(name, keys.secret_key(), passphrase, KeySecurity::Medium)
+        let entry = self.add(name, keys.secret_key(), passphrase, KeySecurity::Medium)?;
+        Ok((entry, keys))
     }
 
     /// Imports `nsec1…` (re-encrypted with `passphrase`) or `ncryptsec1…`

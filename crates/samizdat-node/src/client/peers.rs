@@ -373,8 +373,14 @@ impl Keeper {
                 s.last_attempt = Some(Timestamp::now().as_secs());
             });
             let mut quiet = Quiet;
+            // Read each run: an identity may have vouched for this node
+            // since (the console's unlock).
+            let mut options = self.options.clone();
+            if let Some(node) = &options.identity {
+                options.reads_for = crate::node_key::reads_for(self.store.dir(), node);
+            }
             let result = tokio::select! {
-                r = sync::sync(&self.store, &self.url, &self.options, &mut quiet) => r,
+                r = sync::sync(&self.store, &self.url, &options, &mut quiet) => r,
                 _ = stop.cancelled() => break,
             };
             match result {

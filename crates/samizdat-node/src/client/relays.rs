@@ -149,8 +149,14 @@ pub async fn push(
     let mut mark = (0, 0, 0);
     while at < ids.len() {
         let result = async {
-            let mut link =
-                Link::connect(&target.url, target.patience, target.proxy.as_ref(), None).await?;
+            let mut link = Link::connect(
+                &target.url,
+                target.patience,
+                target.proxy.as_ref(),
+                None,
+                &[],
+            )
+            .await?;
             pushed.connections += 1;
             while at < ids.len() {
                 if pushed.sent + pushed.refused >= budget {

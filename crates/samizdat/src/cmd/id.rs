@@ -22,7 +22,10 @@ pub fn run(ctx: &Context, command: IdCommand) -> Result<Code> {
                 bail!("an identity named {name:?} exists already");
             }
             let passphrase = passphrase::new(&name)?;
-            let entry = keys.generate(&name, &passphrase)?;
+            let (entry, secret) = keys.generate_keys(&name, &passphrase)?;
+            // This node reads the new identity's sealed records: peers
+            // hand it the gift wraps addressed to it.
+            samizdat_node::node_key::vouch(&ctx.data, &secret)?;
             print_entry(
                 ctx,
                 &entry,

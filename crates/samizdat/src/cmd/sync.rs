@@ -69,7 +69,9 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<Code> {
     };
     let url = RelayUrl::parse(&args.url)?;
     let store = ctx.store()?;
-    options.identity = Some(samizdat_node::node_key::load_or_create(&ctx.data)?);
+    let node = samizdat_node::node_key::load_or_create(&ctx.data)?;
+    options.reads_for = samizdat_node::node_key::reads_for(&ctx.data, &node);
+    options.identity = Some(node);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -171,6 +173,15 @@ fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
             "the peer refused {} events (first reason: {})",
             s.refused_by_peer,
             s.first_refusal.as_deref().unwrap_or("none given")
+        );
+    }
+    if let Some(held) = &s.held_back {
+        println!("{url} {held}.");
+        println!(
+            "  To receive the ones sealed for you: create or unlock your identity on this node \
+             (`samizdat id new`, or unlock the console), which vouches that this node reads \
+             for it; or ask {url}'s operator to list this node's key (`samizdat peers` shows \
+             it) in its carriers."
         );
     }
     Ok(())

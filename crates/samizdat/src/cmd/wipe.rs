@@ -21,7 +21,16 @@ use crate::exit::Code;
 /// Entries of a data directory, in the order they are destroyed.
 const KEYS: &str = "keys";
 use samizdat_node::node_key::NODE_KEY_FILE;
-const SMALL_SECRETS: &[&str] = &["samizdat.toml", "peers.json", "console.url"];
+/// What says whom this node talks to and for whom it reads: the
+/// configuration, the peers' state, the console's key, the identities'
+/// tokens (`node.reads-for`) and which sealed records each peer holds.
+const SMALL_SECRETS: &[&str] = &[
+    "samizdat.toml",
+    "peers.json",
+    "console.url",
+    samizdat_node::node_key::READS_FOR_FILE,
+    samizdat_node::client::sync::DELIVERED_DIR,
+];
 const DATA: &[&str] = &[
     super::LOCK_FILE,
     "samizdat.db-wal",

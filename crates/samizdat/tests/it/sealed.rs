@@ -444,7 +444,15 @@ async fn a_sealed_photo_crosses_nodes_unreadable_and_is_published_whole() {
 
     // The witness is no carrier of the hub, but anyone may leave sealed
     // records: they go with their encrypted photo.
-    witness.ok(&["sync", &url, "--push"]);
+    let first = witness.json(&["sync", &url, "--push"]);
+    let first = first.last().expect("summary");
+    assert!(first["sent"].as_u64() >= Some(2), "{first}");
+    // The hub does not show the witness the wraps it holds, yet they are
+    // not sent again: the witness remembers what the hub took.
+    let again = witness.json(&["sync", &url, "--push"]);
+    let again = again.last().expect("summary");
+    assert_eq!(again["missing_there"], 0, "{again}");
+    assert_eq!(again["sent_bytes"], 0, "{again}");
     assert!(!blob_path(&hub, &stripped).exists());
     for (path, bytes) in files(&hub.data()) {
         assert!(
@@ -538,4 +546,45 @@ fn a_file_that_cannot_be_stripped_goes_whole_sealed_and_never_public() {
     documenter.ok(&["sealed", "publish", testimony]);
     let shown = documenter.json(&["show", &record]).pop().expect("shown");
     assert_eq!(shown["record"]["attachments"], serde_json::json!([]));
+}
+
+/// A documenter's node receives what witnesses sealed for the documenter
+/// from a drop box that lists no carriers: its identity vouched that the
+/// node reads for it. A node that does not read for them is told what
+/// was held back and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_records_reach_their_documenter_without_carriers() {
+    let hub = Node::start();
+    let witness = Node::start();
+    let documenter = Node::start();
+    let stranger = Node::start();
+    let served = Served::start(&hub, "");
+    let url = served.url();
+    let lines = witness.json(&[
+        "testimony",
+        "add",
+        "Sealed for the documenter alone",
+        "--lang",
+        "en",
+        "--seal-to",
+        &npub(&documenter),
+    ]);
+    let wrap = lines[0]["wrap"].as_str().expect("wrap").to_string();
+    witness.ok(&["sync", &url, "--push"]);
+
+    let text = stranger.ok(&["sync", &url, "--pull"]);
+    assert!(
+        text.contains("held back: 1 sealed records") && text.contains("carriers"),
+        "{text}"
+    );
+    assert!(stranger.json(&["sealed", "list"]).is_empty());
+
+    let pulled = documenter.json(&["sync", &url, "--pull"]);
+    let pulled = pulled.last().expect("summary");
+    assert!(pulled["held_back"].is_null(), "{pulled}");
+    let sealed = documenter.json(&["sealed", "list"]);
+    assert!(
+        sealed.iter().any(|v| v["wrap"] == wrap.as_str()),
+        "{sealed:?}"
+    );
 }

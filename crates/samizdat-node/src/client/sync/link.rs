@@ -8,6 +8,8 @@ use futures_util::SinkExt;
 use samizdat_core::nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, Tag};
 use yawc::{Frame, OpCode};
 
+use samizdat_core::delegation::ReadsFor;
+
 use super::SyncError;
 use crate::client::proxy::Proxy;
 use crate::client::wire::{Dial, Meter, Socket};
@@ -29,10 +31,15 @@ pub struct Link {
     pub patience: Duration,
     /// When the window closes: no wait goes past it.
     pub deadline: Option<tokio::time::Instant>,
-    /// The node key this side authenticates with (NIP-42), if any.
+    /// The node key this side authenticates with (NIP-42), if any, and
+    /// the identities' tokens it shows with it (`delegation` tags).
     identity: Option<Keys>,
+    reads_for: Vec<ReadsFor>,
     /// Whether the peer accepted that authentication.
     pub authenticated: bool,
+    /// What the peer said it holds back from this node (`held back: …`
+    /// in its answer to `AUTH`): sealed records for other readers.
+    pub held_back: Option<String>,
 }
 
 /// How long to wait for a peer's NIP-42 challenge after connecting. A
@@ -49,9 +56,11 @@ impl Link {
         patience: Duration,
         proxy: Option<&Proxy>,
         identity: Option<&Keys>,
+        reads_for: &[ReadsFor],
     ) -> Result<Link, SyncError> {
         let mut link = Self::metered(url, patience, proxy, Arc::default()).await?;
         link.identity = identity.cloned();
+        link.reads_for = reads_for.to_vec();
         link.authenticate(url).await?;
         Ok(link)
     }
@@ -80,7 +89,9 @@ impl Link {
             patience,
             deadline: None,
             identity: None,
+            reads_for: Vec::new(),
             authenticated: false,
+            held_back: None,
         })
     }
 
@@ -102,11 +113,15 @@ impl Link {
             Err(SyncError::Timeout(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let tags = [["relay", url.as_str()], ["challenge", challenge.as_str()]]
+        let mut tags = [["relay", url.as_str()], ["challenge", challenge.as_str()]]
             .into_iter()
             .map(Tag::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        // The identities that vouched this node reads their sealed records.
+        for token in &self.reads_for {
+            tags.push(Tag::parse(token.to_tag()).map_err(|e| SyncError::Protocol(e.to_string()))?);
+        }
         let event = EventBuilder::new(Kind::Authentication, "")
             .tags(tags)
             .finalize(&keys)
@@ -124,6 +139,9 @@ impl Link {
                 && answered == id
             {
                 self.authenticated = accepted;
+                if accepted && message.starts_with("held back:") {
+                    self.held_back = Some(message.to_string());
+                }
                 if !accepted {
                     tracing::info!(peer = %url, reason = %message, "authentication refused");
                 }
@@ -140,6 +158,7 @@ impl Link {
         let mut fresh = Self::metered(&url, self.patience, proxy, self.meter.clone()).await?;
         fresh.deadline = self.deadline;
         fresh.identity = self.identity.clone();
+        fresh.reads_for = self.reads_for.clone();
         fresh.authenticate(&url).await?;
         std::mem::replace(self, fresh).close().await;
         Ok(())

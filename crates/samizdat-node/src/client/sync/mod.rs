@@ -18,6 +18,7 @@
 //! so a run cut short resumes with exactly what is still missing.
 
 mod blobs;
+mod delivered;
 mod fallback;
 pub(crate) mod link;
 mod reconcile;
@@ -36,6 +37,7 @@ use crate::config::Direction;
 use crate::progress::Observer;
 use crate::proto::filter::Filter;
 use crate::route::RelayUrl;
+pub use delivered::DIR as DELIVERED_DIR;
 use link::Link;
 use reconcile::{ReconcileError, reconcile};
 
@@ -77,6 +79,10 @@ pub struct SyncOptions {
     /// The node key to authenticate with (NIP-42), so that a peer which
     /// counts this node among its carriers shares its sealed records.
     pub identity: Option<samizdat_core::nostr::prelude::Keys>,
+    /// The identities' tokens that this node reads their sealed records,
+    /// shown with the node key, so that a peer hands over the gift wraps
+    /// addressed to them.
+    pub reads_for: Vec<samizdat_core::delegation::ReadsFor>,
 }
 
 impl Default for SyncOptions {
@@ -96,6 +102,7 @@ impl Default for SyncOptions {
             announce: None,
             proxy: None,
             identity: None,
+            reads_for: Vec::new(),
         }
     }
 }
@@ -212,6 +219,9 @@ pub struct Summary {
     /// Whether the peer accepted this node's key (NIP-42): a peer that
     /// lists it as a carrier then hands over sealed records too.
     pub authenticated: bool,
+    /// What the peer said it holds back from this node: sealed records
+    /// for readers this node does not read for (`held back: N …`).
+    pub held_back: Option<String>,
 }
 
 impl Summary {
@@ -365,6 +375,7 @@ async fn sync_steps(
         options.patience,
         options.proxy.as_ref(),
         options.identity.as_ref(),
+        &options.reads_for,
     )
     .await?;
     link.deadline = session.budget.deadline;
@@ -373,6 +384,7 @@ async fn sync_steps(
     summary.wire_in = link.bytes_in();
     summary.wire_out = link.bytes_out();
     summary.authenticated = link.authenticated;
+    summary.held_back = link.held_back.take();
     link.close().await;
     match events {
         Ok(()) => {}
@@ -430,8 +442,20 @@ async fn exchange(link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError>
         transfer::pull(link, s, &diff.theirs).await?;
     }
     if s.summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
-        s.summary.missing_there = diff.ours.len() as u64;
-        transfer::push(link, s, &diff.ours).await?;
+        // Sealed records the peer holds but does not show this node.
+        let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
+        let held = tokio::task::spawn_blocking(move || delivered::read(&data, &peer))
+            .await
+            .map_err(|source| SyncError::Task {
+                what: "reading what the peer holds",
+                source,
+            })?;
+        let mut ours = diff.ours;
+        ours.retain(|id| !held.contains(id));
+        s.summary.missing_there = ours.len() as u64;
+        if !ours.is_empty() {
+            transfer::push(link, s, &ours).await?;
+        }
     }
     Ok(())
 }

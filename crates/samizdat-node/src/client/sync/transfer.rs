@@ -238,6 +238,8 @@ pub(super) async fn push(
     let mut pusher = Pusher {
         sent: Vec::new(),
         in_flight: HashSet::new(),
+        wraps: HashSet::new(),
+        held: Vec::new(),
         later: Vec::new(),
         pause: Duration::ZERO,
         limited: false,
@@ -282,6 +284,17 @@ pub(super) async fn push(
             .first_refusal
             .get_or_insert_with(|| "rate-limited: the peer kept refusing".into());
     }
+    // The wraps the peer now holds are not sent to it again.
+    let (data, peer, held) = (s.store.dir().to_path_buf(), link.url().clone(), pusher.held);
+    let kept = tokio::task::spawn_blocking(move || super::delivered::add(&data, &peer, &held))
+        .await
+        .map_err(|source| SyncError::Task {
+            what: "remembering what the peer holds",
+            source,
+        })?;
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "remembering the sealed records a peer holds");
+    }
     Ok(())
 }
 
@@ -298,6 +311,10 @@ struct Pusher {
     /// What the last `send` sent.
     sent: Vec<EventId>,
     in_flight: HashSet<EventId>,
+    /// Which of those in flight are gift wraps, and the wraps the peer
+    /// took or already had (see `delivered`).
+    wraps: HashSet<EventId>,
+    held: Vec<EventId>,
     later: Vec<EventId>,
     pause: Duration,
     /// Whether the last answer was `rate-limited:`: the pause doubles once
@@ -366,6 +383,12 @@ impl Pusher {
             s.summary.sent_bytes += stored.json.len() as u64;
             self.in_flight.insert(stored.id);
             self.sent.push(stored.id);
+            // Canonical JSON: a wrap's kind appears as exactly this (a
+            // quote in a string is escaped, so a false match only makes
+            // an event the peer took be remembered as held: it is).
+            if stored.json.contains("\"kind\":1059") {
+                self.wraps.insert(stored.id);
+            }
             link.feed(message).await?;
         }
         link.flush().await?;
@@ -403,6 +426,9 @@ impl Pusher {
             }
             summary.round_trips += u64::from(self.in_flight.is_empty());
             if accepted || reason.starts_with("duplicate:") {
+                if self.wraps.remove(&id) {
+                    self.held.push(id);
+                }
                 summary.sent += 1;
                 self.limited = false;
                 self.pause = self.pause.mul_f64(0.9);

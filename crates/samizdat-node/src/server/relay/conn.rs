@@ -37,6 +37,7 @@ use crate::ingest::IngestError;
 use crate::live::{Lagged, Subscriber};
 use crate::proto::filter::Filter;
 use crate::proto::message::{ClientMessage, MessageError, SubId, out};
+use samizdat_core::delegation::ReadsFor;
 
 /// The reply to one published event: its id and the `OK` to send.
 type OkFuture = Pin<Box<dyn Future<Output = String> + Send>>;
@@ -59,6 +60,9 @@ pub struct Connection {
     host: Option<String>,
     challenge: String,
     authed: Vec<PublicKey>,
+    /// Identities whose sealed records an authenticated node showed it
+    /// reads (`delegation` tokens in its `AUTH`): their gift wraps only.
+    reads_for: Vec<PublicKey>,
     subs: HashMap<SubId, Vec<Filter>>,
     live: Option<Subscriber>,
     negs: NegSessions,
@@ -80,6 +84,7 @@ impl Connection {
             host,
             challenge: auth::challenge(),
             authed: Vec::new(),
+            reads_for: Vec::new(),
             subs: HashMap::new(),
             live: None,
         }
@@ -426,8 +431,19 @@ impl Connection {
                 if !self.authed.contains(&pubkey) {
                     self.authed.push(pubkey);
                 }
+                // Checked tokens only, and only for what they grant: the
+                // identity's gift wraps, never publishing as it (NIP-70).
+                for tag in event.tags.iter() {
+                    if let Some(token) = ReadsFor::from_tag(tag.as_slice(), &pubkey)
+                        && !self.reads_for.contains(&token.reader)
+                    {
+                        self.reads_for.push(token.reader);
+                    }
+                }
                 tracing::debug!(%pubkey, "client authenticated");
-                out::ok(&id, true, "")
+                let readers = self.gift_wrap_readers();
+                let store = self.state.node.ingest.store().clone();
+                out::ok(&id, true, &held_back(store, readers).await)
             }
             Err(e) => out::ok(&id, false, &format!("invalid: {e}")),
         }
@@ -445,7 +461,9 @@ impl Connection {
         {
             None
         } else {
-            Some(self.authed.clone())
+            let mut readers = self.authed.clone();
+            readers.extend(self.reads_for.iter().copied());
+            Some(readers)
         }
     }
 
@@ -529,5 +547,33 @@ fn ok_reply(id: &str, result: Result<InsertOutcome, IngestError>) -> String {
             out::ok(id, false, "error: could not store the event")
         }
         Err(IngestError::Stopped) => out::ok(id, false, "error: the node is shutting down"),
+    }
+}
+
+/// What an authenticated client is told it does not get: how many sealed
+/// records this node holds for readers it did not show it is or reads for
+/// (`readers`; `None` for a carrier, which gets them all), so that a sync
+/// can say why they stayed behind. Empty when nothing is held back.
+async fn held_back(store: samizdat_store::Store, readers: Option<Vec<PublicKey>>) -> String {
+    let Some(readers) = readers else {
+        return String::new();
+    };
+    let wraps = |readers: Option<Vec<PublicKey>>| Query {
+        kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
+        gift_wraps_for: readers,
+        ..Query::default()
+    };
+    let (all, readable) = (wraps(None), wraps(Some(readers)));
+    let counted = tokio::task::spawn_blocking(move || {
+        Ok::<_, samizdat_store::StoreError>((store.count(&all)?, store.count(&readable)?))
+    })
+    .await;
+    match counted {
+        Ok(Ok((all, readable))) if all > readable => format!(
+            "held back: {} sealed records addressed to others (this node hands them to their \
+             readers and to the nodes in its carriers)",
+            all - readable
+        ),
+        _ => String::new(),
     }
 }

@@ -301,6 +301,14 @@ pub(crate) async fn unlock(
         .attempted(matches!(unlocked, Ok(Ok(_))), Instant::now());
     match unlocked {
         Ok(Ok(keys)) => {
+            // While the identity is at hand: this node reads its sealed
+            // records, so peers hand it the gift wraps addressed to it.
+            let (data, signer) = (state.node.ingest.store().dir().to_path_buf(), keys.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = crate::node_key::vouch(&data, &signer) {
+                    tracing::warn!(error = %e, "keeping the identity's word for this node");
+                }
+            });
             let token = state.web.console.open(keys);
             tracing::info!("web: the console was unlocked");
             let mut answer = Redirect::to("/console").into_response();
