@@ -359,6 +359,7 @@ fn building(dice: &mut Dice, reports: usize) -> serde_json::Value {
                     role: None,
                     status: "missing".into(),
                     observed: None,
+                    offset: None,
                     place: None,
                     source: "witness".into(),
                     details: String::new(),

@@ -58,6 +58,10 @@ pub fn report(event: &Event) -> Option<Report> {
         role: report.role,
         status: report.status.as_str().to_string(),
         observed: report.observed.map(|o| o.start),
+        offset: report
+            .observed
+            .and_then(|o| o.offset)
+            .map(|o| o.to_string()),
         place,
         source: report.source.as_str().to_string(),
         details: report.details,

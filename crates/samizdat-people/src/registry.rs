@@ -48,8 +48,10 @@ pub struct Report {
     /// `missing`, `detained`, `injured`, `killed`, `released`, `found`,
     /// `unknown`.
     pub status: String,
-    /// When the status was observed, if the report says.
+    /// When the status was observed, if the report says, and the UTC
+    /// offset it was written in (`+06:00`), to show it as written.
     pub observed: Option<u64>,
+    pub offset: Option<String>,
     pub place: Option<String>,
     /// How the reporter knows.
     pub source: String,
@@ -607,6 +609,7 @@ mod tests {
             role: None,
             status: status.into(),
             observed: None,
+            offset: None,
             place: None,
             source: "relative".into(),
             details: String::new(),

@@ -174,7 +174,7 @@ fn line(ctx: &Context, entry: &Entry, score: Option<f32>) {
     println!(
         "{:<9} {}  {}{score}  [{} report(s){conflicts}; latest {}]",
         latest.status,
-        time::show(latest.when()),
+        time::show_at(latest.when(), offset(latest)),
         names[0],
         entry.history.len(),
         short(&latest.id)
@@ -231,7 +231,7 @@ fn show(ctx: &Context, registry: &Registry, index: usize) {
     for r in &entry.history {
         println!(
             "  {}  {:<9} {:<24} {:<10} report {} ({})",
-            time::show(r.when()),
+            time::show_at(r.when(), offset(r)),
             r.status,
             r.place.as_deref().unwrap_or("-"),
             r.source,
@@ -287,4 +287,13 @@ fn verdict(ctx: &Context, a: &str, b: &str, label: cli::Label) -> Result<Code> {
             note: String::new(),
         },
     )
+}
+
+/// The offset a report's time was written in, when it has an observed
+/// time and says.
+fn offset(report: &samizdat_people::registry::Report) -> Option<samizdat_core::tags::Offset> {
+    report
+        .observed
+        .and(report.offset.as_deref())
+        .and_then(samizdat_core::tags::Offset::parse)
 }
