@@ -1,6 +1,9 @@
-//! An identity's word that a node reads its sealed records: a NIP-26
-//! delegation token with the conditions `kind=1059`, carried in the
-//! node's NIP-42 `AUTH` as a `delegation` tag. A relay that checks it
+//! An identity's word that a node reads its sealed records: a signature
+//! by the identity over `samizdat:reads-for:<node key hex>`, carried in
+//! the node's NIP-42 `AUTH` as a `reads-for` tag. The signed text is
+//! samizdat's own, so the token means nothing else anywhere (it is not a
+//! NIP-26 delegation, which would let the node publish as the identity).
+//! A relay that checks it
 //! hands the node the gift wraps addressed to the identity, as it would
 //! hand them to the identity itself: a documenter's node receives what
 //! witnesses sealed for the documenter without any `carriers` list.
@@ -14,8 +17,8 @@ use nostr::prelude::{Keys, PublicKey};
 use secp256k1::{Secp256k1, VerifyOnly, XOnlyPublicKey, schnorr};
 use sha2::{Digest, Sha256};
 
-/// What the token allows: to be handed sealed records (gift wraps).
-pub const CONDITIONS: &str = "kind=1059";
+/// The tag's name.
+pub const TAG: &str = "reads-for";
 
 /// An identity's token for one node key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +31,7 @@ pub struct ReadsFor {
 }
 
 fn digest(node: &PublicKey) -> [u8; 32] {
-    Sha256::digest(format!("nostr:delegation:{}:{CONDITIONS}", node.to_hex())).into()
+    Sha256::digest(format!("samizdat:reads-for:{}", node.to_hex())).into()
 }
 
 impl ReadsFor {
@@ -43,23 +46,18 @@ impl ReadsFor {
     }
 
     /// The tag an `AUTH` event of `node` carries:
-    /// `["delegation", <reader>, "kind=1059", <signature>]`.
+    /// `["reads-for", <reader>, <signature>]`.
     pub fn to_tag(&self) -> Vec<String> {
-        vec![
-            "delegation".into(),
-            self.reader.to_hex(),
-            CONDITIONS.into(),
-            hex::encode(self.sig),
-        ]
+        vec![TAG.into(), self.reader.to_hex(), hex::encode(self.sig)]
     }
 
     /// The token a tag holds for `node`, if it is one and its signature
     /// holds.
     pub fn from_tag(tag: &[String], node: &PublicKey) -> Option<ReadsFor> {
-        let [name, reader, conditions, sig] = tag else {
+        let [name, reader, sig] = tag else {
             return None;
         };
-        if name != "delegation" || conditions != CONDITIONS {
+        if name != TAG {
             return None;
         }
         let reader = PublicKey::from_hex(reader).ok()?;
@@ -101,8 +99,8 @@ mod tests {
         let mut forged = tag.clone();
         forged[1] = Keys::generate().public_key().to_hex();
         assert_eq!(ReadsFor::from_tag(&forged, &node), None);
-        let mut wider = tag;
-        wider[2] = "kind=1".into();
-        assert_eq!(ReadsFor::from_tag(&wider, &node), None);
+        let mut renamed = tag;
+        renamed[0] = "delegation".into();
+        assert_eq!(ReadsFor::from_tag(&renamed, &node), None);
     }
 }

@@ -195,6 +195,7 @@ impl Peers {
             options,
             store: self.store.clone(),
             board: self.board.clone(),
+            found,
         };
         let stop = self.stopping.child_token();
         self.tasks
@@ -328,6 +329,9 @@ struct Keeper {
     options: SyncOptions,
     store: Store,
     board: Arc<Board>,
+    /// Found on the local network rather than configured: it is not
+    /// shown which identities this node reads for.
+    found: bool,
 }
 
 impl Keeper {
@@ -376,7 +380,7 @@ impl Keeper {
             // Read each run: an identity may have vouched for this node
             // since (the console's unlock).
             let mut options = self.options.clone();
-            if let Some(node) = &options.identity {
+            if let Some(node) = options.identity.as_ref().filter(|_| !self.found) {
                 options.reads_for = crate::node_key::reads_for(self.store.dir(), node);
             }
             let result = tokio::select! {

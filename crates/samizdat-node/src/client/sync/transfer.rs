@@ -386,7 +386,7 @@ impl Pusher {
             // Canonical JSON: a wrap's kind appears as exactly this (a
             // quote in a string is escaped, so a false match only makes
             // an event the peer took be remembered as held: it is).
-            if stored.json.contains("\"kind\":1059") {
+            if stored.json.contains("\"kind\":1059,") {
                 self.wraps.insert(stored.id);
             }
             link.feed(message).await?;

@@ -1,8 +1,12 @@
-//! NIP-42 authentication: the challenge a connection gets, and the checks
-//! on the kind 22242 event that answers it.
+//! NIP-42 authentication: the challenge a connection gets, the checks on
+//! the kind 22242 event that answers it, the identities a node shows it
+//! reads for (`reads-for` tokens, bounded), and what is held back.
 
 use rand::RngExt;
+use samizdat_core::delegation::ReadsFor;
 use samizdat_core::nostr::prelude::{Event, Kind, PublicKey, Timestamp};
+use samizdat_core::sealed;
+use samizdat_store::Query;
 
 /// How far `created_at` of an `AUTH` event may be from now (NIP-42 says
 /// "about 10 minutes").
@@ -72,6 +76,62 @@ fn same_host(url: &str, host: &str) -> bool {
     authority.eq_ignore_ascii_case(host)
 }
 
+/// Identities one connection may show it reads for, in all and in one
+/// `AUTH`, and the tags of an `AUTH` looked at for them.
+pub(super) const MAX_READS_FOR: usize = 32;
+const MAX_READS_FOR_PER_AUTH: usize = 8;
+const MAX_TAGS_CHECKED: usize = 64;
+
+/// The identities an `AUTH` event (its signature checked) shows its key
+/// reads for: at most `room` and a few per `AUTH`, none in `known`, each
+/// token checked once.
+pub(super) fn reads_for(event: &Event, known: &[PublicKey], room: usize) -> Vec<PublicKey> {
+    let mut readers: Vec<PublicKey> = Vec::new();
+    for tag in event.tags.iter().take(MAX_TAGS_CHECKED) {
+        if readers.len() >= room.min(MAX_READS_FOR_PER_AUTH) {
+            break;
+        }
+        if let Some(token) = ReadsFor::from_tag(tag.as_slice(), &event.pubkey)
+            && !known.contains(&token.reader)
+            && !readers.contains(&token.reader)
+        {
+            readers.push(token.reader);
+        }
+    }
+    readers
+}
+
+/// What an authenticated client is told it does not get: how many sealed
+/// records this node holds for readers it did not show it is or reads for
+/// (`readers`; `None` for a carrier, which gets them all), so that a sync
+/// can say why they stayed behind. Empty when nothing is held back.
+pub(super) async fn held_back(
+    store: samizdat_store::Store,
+    readers: Option<Vec<PublicKey>>,
+) -> String {
+    let Some(readers) = readers else {
+        return String::new();
+    };
+    let wraps = |readers: Option<Vec<PublicKey>>| Query {
+        kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
+        gift_wraps_for: readers,
+        ..Query::default()
+    };
+    let (all, readable) = (wraps(None), wraps(Some(readers)));
+    let counted = tokio::task::spawn_blocking(move || {
+        Ok::<_, samizdat_store::StoreError>((store.count(&all)?, store.count(&readable)?))
+    })
+    .await;
+    match counted {
+        // Whether, not how many: a count polled again and again would
+        // tell when sealed records arrive.
+        Ok(Ok((all, readable))) if all > readable => "held back: sealed records addressed to \
+             others (this node hands them to their readers and to the nodes in its carriers)"
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use samizdat_core::nostr::prelude::Keys;
@@ -124,5 +184,28 @@ mod tests {
     fn challenges_differ() {
         assert_ne!(challenge(), challenge());
         assert_eq!(challenge().len(), 32);
+    }
+
+    #[test]
+    fn an_auth_shows_a_few_checked_tokens_at_most() {
+        let node = Keys::generate();
+        let identities: Vec<Keys> = (0..10).map(|_| Keys::generate()).collect();
+        let mut tags: Vec<Vec<String>> = identities
+            .iter()
+            .map(|i| ReadsFor::sign(i, &node.public_key()).to_tag())
+            .collect();
+        // A copy, and a token made for another node, count for nothing.
+        tags.push(tags[0].clone());
+        tags.insert(
+            0,
+            ReadsFor::sign(&identities[9], &Keys::generate().public_key()).to_tag(),
+        );
+        let event = signed(&node, Kind::Authentication, tags);
+        let readers = reads_for(&event, &[], MAX_READS_FOR);
+        assert_eq!(readers.len(), MAX_READS_FOR_PER_AUTH);
+        assert_eq!(readers[0], identities[0].public_key());
+        assert_eq!(reads_for(&event, &[], 3).len(), 3);
+        let known = [identities[0].public_key()];
+        assert!(!reads_for(&event, &known, MAX_READS_FOR).contains(&known[0]));
     }
 }

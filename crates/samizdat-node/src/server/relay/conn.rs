@@ -37,7 +37,6 @@ use crate::ingest::IngestError;
 use crate::live::{Lagged, Subscriber};
 use crate::proto::filter::Filter;
 use crate::proto::message::{ClientMessage, MessageError, SubId, out};
-use samizdat_core::delegation::ReadsFor;
 
 /// The reply to one published event: its id and the `OK` to send.
 type OkFuture = Pin<Box<dyn Future<Output = String> + Send>>;
@@ -63,6 +62,8 @@ pub struct Connection {
     /// Identities whose sealed records an authenticated node showed it
     /// reads (`delegation` tokens in its `AUTH`): their gift wraps only.
     reads_for: Vec<PublicKey>,
+    /// Whether this connection was told what is held back from it.
+    told_held_back: bool,
     subs: HashMap<SubId, Vec<Filter>>,
     live: Option<Subscriber>,
     negs: NegSessions,
@@ -85,6 +86,7 @@ impl Connection {
             challenge: auth::challenge(),
             authed: Vec::new(),
             reads_for: Vec::new(),
+            told_held_back: false,
             subs: HashMap::new(),
             live: None,
         }
@@ -416,9 +418,22 @@ impl Connection {
             Err(_) => return out::notice("invalid: AUTH holds no valid event"),
         };
         let id = event.id.to_hex();
-        let verified = tokio::task::spawn_blocking(move || event.verify().map(|()| event)).await;
-        let event = match verified {
-            Ok(Ok(event)) => event,
+        // Each AUTH costs signature checks: it counts as a query.
+        if !self.queries.take(Instant::now()) {
+            return out::ok(&id, false, "rate-limited: too many requests; slow down");
+        }
+        let room = auth::MAX_READS_FOR.saturating_sub(self.reads_for.len());
+        let known = self.reads_for.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            if event.verify().is_err() {
+                return None;
+            }
+            let readers = auth::reads_for(&event, &known, room);
+            Some((event, readers))
+        })
+        .await;
+        let (event, readers) = match verified {
+            Ok(Some(checked)) => checked,
             _ => return out::ok(&id, false, "invalid: signature does not verify"),
         };
         match auth::check(
@@ -433,17 +448,16 @@ impl Connection {
                 }
                 // Checked tokens only, and only for what they grant: the
                 // identity's gift wraps, never publishing as it (NIP-70).
-                for tag in event.tags.iter() {
-                    if let Some(token) = ReadsFor::from_tag(tag.as_slice(), &pubkey)
-                        && !self.reads_for.contains(&token.reader)
-                    {
-                        self.reads_for.push(token.reader);
-                    }
-                }
+                self.reads_for.extend(readers);
                 tracing::debug!(%pubkey, "client authenticated");
+                // Said once per connection: a client cannot make the
+                // node count again and again.
+                if std::mem::replace(&mut self.told_held_back, true) {
+                    return out::ok(&id, true, "");
+                }
                 let readers = self.gift_wrap_readers();
                 let store = self.state.node.ingest.store().clone();
-                out::ok(&id, true, &held_back(store, readers).await)
+                out::ok(&id, true, &auth::held_back(store, readers).await)
             }
             Err(e) => out::ok(&id, false, &format!("invalid: {e}")),
         }
@@ -547,33 +561,5 @@ fn ok_reply(id: &str, result: Result<InsertOutcome, IngestError>) -> String {
             out::ok(id, false, "error: could not store the event")
         }
         Err(IngestError::Stopped) => out::ok(id, false, "error: the node is shutting down"),
-    }
-}
-
-/// What an authenticated client is told it does not get: how many sealed
-/// records this node holds for readers it did not show it is or reads for
-/// (`readers`; `None` for a carrier, which gets them all), so that a sync
-/// can say why they stayed behind. Empty when nothing is held back.
-async fn held_back(store: samizdat_store::Store, readers: Option<Vec<PublicKey>>) -> String {
-    let Some(readers) = readers else {
-        return String::new();
-    };
-    let wraps = |readers: Option<Vec<PublicKey>>| Query {
-        kinds: Some(vec![sealed::GIFT_WRAP.as_u16()]),
-        gift_wraps_for: readers,
-        ..Query::default()
-    };
-    let (all, readable) = (wraps(None), wraps(Some(readers)));
-    let counted = tokio::task::spawn_blocking(move || {
-        Ok::<_, samizdat_store::StoreError>((store.count(&all)?, store.count(&readable)?))
-    })
-    .await;
-    match counted {
-        Ok(Ok((all, readable))) if all > readable => format!(
-            "held back: {} sealed records addressed to others (this node hands them to their \
-             readers and to the nodes in its carriers)",
-            all - readable
-        ),
-        _ => String::new(),
     }
 }
