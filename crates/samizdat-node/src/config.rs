@@ -81,59 +81,7 @@ pub struct Config {
     /// (`Asia/Almaty`) or an offset (`+06:00`): the drop box's forms
     /// offer it first for when something happened. UTC when absent;
     /// never the server process's own zone.
-    pub timezone: Option<Zone>,
-}
-
-/// A time zone the configuration names, read when it loads.
-#[derive(Debug, Clone)]
-pub struct Zone {
-    name: String,
-    zone: jiff::tz::TimeZone,
-}
-
-impl Zone {
-    pub fn parse(name: &str) -> Result<Zone, String> {
-        let zone = match samizdat_core::tags::Offset::parse(name) {
-            Some(offset) => jiff::tz::Offset::from_seconds(offset.seconds() as i32)
-                .map(jiff::tz::TimeZone::fixed)
-                .map_err(|e| e.to_string())?,
-            None => jiff::tz::TimeZone::get(name).map_err(|_| {
-                format!("unknown time zone {name:?}: use a name such as \"Asia/Almaty\" or an offset such as \"+06:00\"")
-            })?,
-        };
-        Ok(Zone {
-            name: name.to_string(),
-            zone,
-        })
-    }
-
-    /// The zone's UTC offset at `secs` (Unix seconds).
-    pub fn offset_at(&self, secs: i64) -> samizdat_core::tags::Offset {
-        let offset = jiff::Timestamp::from_second(secs)
-            .map(|t| self.zone.to_offset(t).seconds())
-            .unwrap_or(0);
-        samizdat_core::tags::Offset::from_minutes(offset / 60)
-            .unwrap_or(samizdat_core::tags::Offset::UTC)
-    }
-}
-
-impl PartialEq for Zone {
-    fn eq(&self, other: &Zone) -> bool {
-        self.name == other.name
-    }
-}
-
-impl<'de> Deserialize<'de> for Zone {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Zone, D::Error> {
-        let name = String::deserialize(d)?;
-        Zone::parse(&name).map_err(serde::de::Error::custom)
-    }
-}
-
-impl Serialize for Zone {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.name)
-    }
+    pub timezone: Option<crate::zone::Zone>,
 }
 
 /// A node key allowed to carry sealed records, written as npub or hex.
@@ -266,6 +214,12 @@ pub struct RelayLimits {
     /// (RFC 7692). Events shrink to about half; each such connection
     /// holds about 300 KiB of compression state.
     pub permessage_deflate: bool,
+    /// The names clients reach this relay by (`relay.example.org`,
+    /// `abc….onion`, `192.168.1.5:4848`). When set, an `AUTH` must name
+    /// one of them in its `relay` tag (NIP-42), so that an answer signed
+    /// for another relay and passed on is refused; when empty, the tag
+    /// must name the `Host` the client connected with.
+    pub names: Vec<String>,
 }
 
 impl RelayLimits {
@@ -304,6 +258,7 @@ impl Default for RelayLimits {
             negentropy_frame_bytes: 128 * 1024,
             negentropy: true,
             permessage_deflate: true,
+            names: Vec::new(),
         }
     }
 }

@@ -7,7 +7,7 @@
 //!   messages, NIP-77 negentropy), knowing no configuration;
 //! - foundations: `config` ([`Config`], what `samizdat.toml` may say),
 //!   `node_key`, `pace`, `progress` (one observer for long operations),
-//!   `route`;
+//!   `route`, `zone`;
 //! - the node's own work: `ingest` (the one way in for events: validate
 //!   on every core, commit, then tell live subscribers; one at a time or
 //!   in batches),
@@ -41,6 +41,7 @@ pub mod route;
 pub mod server;
 pub mod submission;
 pub mod views;
+pub mod zone;
 
 pub use config::{CONFIG_FILE, Config, ConfigError};
 pub use ingest::{Announce, Ingest, IngestError};

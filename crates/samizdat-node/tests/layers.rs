@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("protocol", &["proto"]),
     (
         "foundations",
-        &["config", "node_key", "pace", "progress", "route"],
+        &["config", "node_key", "pace", "progress", "route", "zone"],
     ),
     (
         "the node's own work",

@@ -32,11 +32,13 @@ pub enum AuthError {
 }
 
 /// Checks an `AUTH` event whose id and signature are already verified.
-/// `host` is the `Host` header the connection was opened with; when known,
-/// the event's `relay` tag must name it.
+/// The event's `relay` tag must name one of the relay's own `names`
+/// (host, or host and port) when it has them; otherwise `host`, the
+/// `Host` header the connection was opened with, when known.
 pub fn check(
     event: &Event,
     challenge: &str,
+    names: &[String],
     host: Option<&str>,
     now: Timestamp,
 ) -> Result<PublicKey, AuthError> {
@@ -55,7 +57,17 @@ pub fn check(
         return Err(AuthError::Challenge);
     }
     let relay = tag("relay").ok_or(AuthError::Relay)?;
-    if let Some(host) = host
+    if !names.is_empty() {
+        let named = names.iter().any(|name| {
+            same_host(relay, name)
+                || authority(relay)
+                    .rsplit_once(':')
+                    .is_some_and(|(h, _)| h.eq_ignore_ascii_case(name))
+        });
+        if !named {
+            return Err(AuthError::Relay);
+        }
+    } else if let Some(host) = host
         && !same_host(relay, host)
     {
         return Err(AuthError::Relay);
@@ -68,12 +80,16 @@ pub fn check(
 
 /// Whether a relay URL (`ws://host:port/path`) names `host` (`host:port`).
 fn same_host(url: &str, host: &str) -> bool {
+    authority(url).eq_ignore_ascii_case(host)
+}
+
+/// The `host:port` of a relay URL.
+fn authority(url: &str) -> &str {
     let rest = url
         .strip_prefix("wss://")
         .or_else(|| url.strip_prefix("ws://"))
         .unwrap_or(url);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority.eq_ignore_ascii_case(host)
+    rest.split(['/', '?', '#']).next().unwrap_or("")
 }
 
 /// Identities one connection may show it reads for, in all and in one
@@ -165,19 +181,47 @@ mod tests {
         let now = Timestamp::now();
         let good = auth(&keys, "ws://127.0.0.1:4848", "abc");
         assert_eq!(
-            check(&good, "abc", Some("127.0.0.1:4848"), now),
+            check(&good, "abc", &[], Some("127.0.0.1:4848"), now),
             Ok(keys.public_key())
         );
-        assert_eq!(check(&good, "abc", None, now), Ok(keys.public_key()));
-        assert_eq!(check(&good, "abd", None, now), Err(AuthError::Challenge));
+        assert_eq!(check(&good, "abc", &[], None, now), Ok(keys.public_key()));
         assert_eq!(
-            check(&good, "abc", Some("relay.example:443"), now),
+            check(&good, "abd", &[], None, now),
+            Err(AuthError::Challenge)
+        );
+        assert_eq!(
+            check(&good, "abc", &[], Some("relay.example:443"), now),
             Err(AuthError::Relay)
         );
         let later = Timestamp::from_secs(now.as_secs() + 3_600);
-        assert_eq!(check(&good, "abc", None, later), Err(AuthError::Time));
+        assert_eq!(check(&good, "abc", &[], None, later), Err(AuthError::Time));
         let note = signed(&keys, Kind::TextNote, Vec::new());
-        assert_eq!(check(&note, "abc", None, now), Err(AuthError::Kind));
+        assert_eq!(check(&note, "abc", &[], None, now), Err(AuthError::Kind));
+    }
+
+    /// With its own names set, a relay takes only an answer that names
+    /// one of them, whatever `Host` the client sent: an answer signed for
+    /// another relay and passed on is refused.
+    #[test]
+    fn a_relay_with_names_takes_answers_for_those_names_only() {
+        let keys = Keys::generate();
+        let now = Timestamp::now();
+        let names = ["relay.example".to_string(), "10.0.0.5:4848".to_string()];
+        for (relay, ok) in [
+            ("wss://relay.example", true),
+            ("wss://relay.example:443/", true),
+            ("ws://10.0.0.5:4848", true),
+            ("ws://evil.example:4848", false),
+            ("ws://10.0.0.5:9999", false),
+        ] {
+            let answer = auth(&keys, relay, "abc");
+            let host = Some(authority(relay));
+            assert_eq!(
+                check(&answer, "abc", &names, host, now).is_ok(),
+                ok,
+                "{relay}"
+            );
+        }
     }
 
     #[test]

@@ -439,6 +439,7 @@ impl Connection {
         match auth::check(
             &event,
             &self.challenge,
+            &self.state.node.config.relay.names,
             self.host.as_deref(),
             Timestamp::now(),
         ) {

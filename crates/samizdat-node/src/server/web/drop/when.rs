@@ -6,7 +6,7 @@
 
 use samizdat_core::tags::{Observed, Offset};
 
-use crate::config::Zone;
+use crate::zone::Zone;
 
 /// The offsets a form offers, west to east: every whole hour, and the
 /// half and three-quarter hours zones use.
