@@ -61,7 +61,7 @@ impl Meter {
 pub enum DialError {
     #[error("timed out")]
     Timeout,
-    #[error("{source}")]
+    #[error("{source}{}", tcp_hint(source))]
     Tcp { source: io::Error },
     #[error(transparent)]
     Proxy(#[from] ProxyError),
@@ -77,6 +77,19 @@ pub enum DialError {
         via: String,
         source: yawc::WebSocketError,
     },
+}
+
+/// What to check when a TCP connection fails the usual ways.
+fn tcp_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            " (nothing listens there: is the node running, and is the port right?)"
+        }
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            " (no route there: is this machine on a network that reaches it, or does it need --proxy?)"
+        }
+        _ => "",
+    }
 }
 
 /// Opens a WebSocket to `url` (`ws://` or `wss://`), directly or through
