@@ -20,8 +20,14 @@ impl Context {
     /// platform's data directory (`$XDG_DATA_HOME/samizdat` or
     /// `~/.local/share/samizdat` on Linux).
     pub fn from_cli(cli: &Cli) -> Result<Context> {
-        let data = match &cli.data {
-            Some(d) => d.clone(),
+        // SAMIZDAT_DATA is read here, not by clap: an argument clap
+        // takes from the environment shows in every usage line, as if
+        // it were required.
+        let from_env = std::env::var_os("SAMIZDAT_DATA")
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from);
+        let data = match cli.data.clone().or(from_env) {
+            Some(d) => d,
             None => dirs::data_dir()
                 .map(|d| d.join("samizdat"))
                 .context("no data directory: give --data DIR or set SAMIZDAT_DATA")?,

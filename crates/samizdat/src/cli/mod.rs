@@ -19,8 +19,9 @@ pub use records::{
 #[derive(Debug, Parser)]
 #[command(name = "samizdat", version, max_term_width = 100)]
 pub struct Cli {
-    /// Data directory [default: $XDG_DATA_HOME/samizdat, ~/.local/share/samizdat]
-    #[arg(long, global = true, env = "SAMIZDAT_DATA", value_name = "DIR")]
+    /// Data directory [default: $SAMIZDAT_DATA, else $XDG_DATA_HOME/samizdat,
+    /// ~/.local/share/samizdat]
+    #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
     /// Print machine-readable JSON (one object per line) instead of text

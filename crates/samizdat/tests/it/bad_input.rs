@@ -251,3 +251,21 @@ fn a_bad_proxy_in_the_configuration_stops_the_node_without_showing_its_password(
     );
     assert!(!err.contains("hunter2"), "the password shows: {err}");
 }
+
+#[test]
+fn the_data_directory_from_the_environment_is_used_and_never_shown_as_required() {
+    let node = Node::start();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_samizdat"))
+            .args(args)
+            .env("SAMIZDAT_DATA", node.data())
+            .env("SAMIZDAT_PASSPHRASE", crate::PASSPHRASE)
+            .output()
+            .expect("samizdat runs")
+    };
+    let listed = run(&["--json", "id", "show"]);
+    assert!(listed.status.success(), "SAMIZDAT_DATA names the store");
+    let wrong = run(&["person", "report", "--name", "A"]);
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("Usage:") && !err.contains("--data"), "{err}");
+}
