@@ -13,6 +13,7 @@
 //! - [`evaluation`]: the matcher measured on labelled pairs.
 
 pub mod evaluation;
+mod facts;
 pub mod index;
 pub mod lexicon;
 pub mod matcher;

@@ -206,7 +206,10 @@ pub fn history(lang: Lang, entry: &samizdat_people::registry::Entry) -> Vec<Hist
         .map(|r| HistoryLine {
             id: hex::encode(r.id),
             status: lang.word(&format!("status.{}", r.status)),
-            when: date_time_at(r.when(), offset_of_report(r)),
+            when: date_time_at(
+                r.when(),
+                r.when_offset().and_then(samizdat_core::tags::Offset::parse),
+            ),
             place: r.place.clone().unwrap_or_default(),
             source: lang.word(&format!("source.{}", r.source)),
             author: samizdat_core::nostr::prelude::PublicKey::from_slice(&r.author)
@@ -232,20 +235,16 @@ pub fn person_line(lang: Lang, entry: &samizdat_people::registry::Entry) -> Pers
             .collect::<Vec<_>>()
             .join(", "),
         status: lang.word(&format!("status.{}", latest.status)),
-        when: date_time_at(latest.when(), offset_of_report(latest)),
+        when: date_time_at(
+            latest.when(),
+            latest
+                .when_offset()
+                .and_then(samizdat_core::tags::Offset::parse),
+        ),
         place: latest.place.clone().unwrap_or_default(),
         reports: entry.history.len(),
-        age: entry
-            .history
-            .iter()
-            .find_map(|r| r.age)
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        role: entry
-            .history
-            .iter()
-            .find_map(|r| r.role.clone())
-            .unwrap_or_default(),
+        age: entry.age().map(|a| a.to_string()).unwrap_or_default(),
+        role: entry.role().unwrap_or_default().to_string(),
     }
 }
 
@@ -272,16 +271,6 @@ pub fn date_time_at(secs: u64, offset: Option<samizdat_core::tags::Offset>) -> S
             || secs.to_string(),
             |t| format!("{} (UTC{offset})", t.strftime("%Y-%m-%d %H:%M")),
         )
-}
-
-/// The offset a registry report's time was written in, if it says.
-fn offset_of_report(
-    report: &samizdat_people::registry::Report,
-) -> Option<samizdat_core::tags::Offset> {
-    report
-        .observed
-        .and(report.offset.as_deref())
-        .and_then(samizdat_core::tags::Offset::parse)
 }
 
 /// The offset the witness wrote the record's times in, if it says.

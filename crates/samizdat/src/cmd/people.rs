@@ -174,7 +174,7 @@ fn line(ctx: &Context, entry: &Entry, score: Option<f32>) {
     println!(
         "{:<9} {}  {}{score}  [{} report(s){conflicts}; latest {}]",
         latest.status,
-        time::show_at(latest.when(), offset(latest)),
+        time::show_at(latest.when(), offset(latest.when_offset())),
         names[0],
         entry.history.len(),
         short(&latest.id)
@@ -221,17 +221,17 @@ fn show(ctx: &Context, registry: &Registry, index: usize) {
     if names.len() > 1 {
         println!("  also written: {}", names[1..].join("; "));
     }
-    if let Some(age) = entry.history.iter().find_map(|r| r.age) {
+    if let Some(age) = entry.age() {
         println!("  age: {age}");
     }
-    if let Some(role) = entry.history.iter().find_map(|r| r.role.as_deref()) {
+    if let Some(role) = entry.role() {
         println!("  role: {role}");
     }
     println!("history, newest first:");
     for r in &entry.history {
         println!(
             "  {}  {:<9} {:<24} {:<10} report {} ({})",
-            time::show_at(r.when(), offset(r)),
+            time::show_at(r.when(), offset(r.when_offset())),
             r.status,
             r.place.as_deref().unwrap_or("-"),
             r.source,
@@ -289,11 +289,6 @@ fn verdict(ctx: &Context, a: &str, b: &str, label: cli::Label) -> Result<Code> {
     )
 }
 
-/// The offset a report's time was written in, when it has an observed
-/// time and says.
-fn offset(report: &samizdat_people::registry::Report) -> Option<samizdat_core::tags::Offset> {
-    report
-        .observed
-        .and(report.offset.as_deref())
-        .and_then(samizdat_core::tags::Offset::parse)
+fn offset(written: Option<&str>) -> Option<samizdat_core::tags::Offset> {
+    written.and_then(samizdat_core::tags::Offset::parse)
 }

@@ -66,17 +66,8 @@ pub(super) fn to_pfif(registry: &Registry) -> Vec<pfif::Person> {
                 source_date: pfif_time(latest.created_at),
                 full_name: names[0].clone(),
                 alternate_names: names[1..].join("\n"),
-                description: entry
-                    .history
-                    .iter()
-                    .find_map(|r| r.role.clone())
-                    .unwrap_or_default(),
-                age: entry
-                    .history
-                    .iter()
-                    .find_map(|r| r.age)
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
+                description: entry.role().unwrap_or_default().to_string(),
+                age: entry.age().map(|a| a.to_string()).unwrap_or_default(),
                 notes: entry
                     .history
                     .iter()
