@@ -72,7 +72,12 @@ pub struct Config {
     /// to carry sealed records on. Anyone else gets only the gift wraps
     /// addressed to the key they authenticated as. `samizdat peers` shows
     /// this node's own key.
-    pub carriers: Vec<Carrier>,
+    pub carriers: Vec<KeyText>,
+    /// Node keys of the nodes this node syncs with, written like
+    /// `carriers`: once one authenticates (NIP-42) it publishes at
+    /// `[relay] node_events_per_second`, not at an anonymous client's
+    /// pace. Carriers count as known nodes too.
+    pub nodes: Vec<KeyText>,
     /// The web interface: drop box, reading pages, documenters' console.
     pub web: WebConfig,
     /// Where `samizdat publish relays` pushes the public records.
@@ -84,24 +89,32 @@ pub struct Config {
     pub timezone: Option<crate::zone::Zone>,
 }
 
-/// A node key allowed to carry sealed records, written as npub or hex.
+/// A public key as written in the file: npub or hex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Carrier(pub PublicKey);
+pub struct KeyText(pub PublicKey);
 
-impl TryFrom<String> for Carrier {
+impl TryFrom<String> for KeyText {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
         PublicKey::parse(text.trim())
-            .map(Carrier)
-            .map_err(|_| format!("carrier {text:?} is not a public key (npub1… or 64 hex digits)"))
+            .map(KeyText)
+            .map_err(|_| format!("{text:?} is not a public key (npub1… or 64 hex digits)"))
     }
 }
 
-impl From<Carrier> for String {
-    fn from(carrier: Carrier) -> String {
-        carrier.0.to_hex()
+impl From<KeyText> for String {
+    fn from(key: KeyText) -> String {
+        key.0.to_hex()
+    }
+}
+
+impl Config {
+    /// Whether `key` is a node this node knows: listed in `nodes` or in
+    /// `carriers`.
+    pub fn is_known_node(&self, key: &PublicKey) -> bool {
+        self.nodes.iter().chain(&self.carriers).any(|k| k.0 == *key)
     }
 }
 
@@ -119,6 +132,7 @@ impl Default for Config {
             peers: Vec::new(),
             lan: LanConfig::default(),
             carriers: Vec::new(),
+            nodes: Vec::new(),
             web: WebConfig::default(),
             publish: PublishConfig::default(),
             timezone: None,
@@ -177,6 +191,11 @@ pub struct RelayLimits {
     /// Events per second all connections from one IP address may publish
     /// together.
     pub events_per_second_per_ip: u32,
+    /// Events per second a known node (`nodes`, `carriers`) may publish
+    /// on one connection once it has authenticated; no limit per address
+    /// applies to it. What it sends is still checked like anything else,
+    /// and `max_events_in_flight` still holds it to the pace of commits.
+    pub node_events_per_second: u32,
     /// Queries (`REQ`, `COUNT`, `NEG-OPEN`) per second per connection.
     pub queries_per_second: u32,
     /// Events one connection may have waiting for their commit at once.
@@ -247,6 +266,7 @@ impl Default for RelayLimits {
             default_limit: 500,
             events_per_second: 1_000,
             events_per_second_per_ip: 2_000,
+            node_events_per_second: 50_000,
             queries_per_second: 50,
             max_events_in_flight: 512,
             live_backlog: 4_096,
@@ -379,7 +399,7 @@ pub struct WebConfig {
     /// hex). When empty, the node's default identity (`samizdat id use`)
     /// is the documenter; with neither, the drop box takes only public
     /// records.
-    pub documenters: Vec<Carrier>,
+    pub documenters: Vec<KeyText>,
 }
 
 impl Default for WebConfig {
@@ -619,12 +639,19 @@ mod tests {
     }
 
     #[test]
-    fn carriers_are_public_keys() {
+    fn carriers_and_nodes_are_node_keys() {
         let npub = "npub180cvv07tjdrrgpa0j7j7tmnyl2yr6yr7l8j4s3evf6u64th6gkwsyjh6w6";
+        let key = PublicKey::parse(npub).unwrap();
         let c = Config::parse(&format!("carriers = [\"{npub}\"]\n")).unwrap();
-        assert_eq!(c.carriers[0].0, PublicKey::parse(npub).unwrap());
-        let err = Config::parse("carriers = [\"npub1nope\"]\n").unwrap_err();
-        assert!(err.to_string().contains("not a public key"), "{err}");
+        assert_eq!(c.carriers[0].0, key);
+        assert!(c.is_known_node(&key), "a carrier is a known node");
+        let n = Config::parse(&format!("nodes = [\"{}\"]\n", key.to_hex())).unwrap();
+        assert!(n.is_known_node(&key) && n.carriers.is_empty());
+        assert!(!Config::default().is_known_node(&key));
+        for list in ["carriers", "nodes"] {
+            let err = Config::parse(&format!("{list} = [\"npub1nope\"]\n")).unwrap_err();
+            assert!(err.to_string().contains("not a public key"), "{err}");
+        }
     }
 
     #[test]

@@ -109,9 +109,17 @@ pub fn short(hex: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// The first `max` characters of `text` on one line.
+/// The first `max` characters of `text` on one line, without control
+/// characters: text from a record or a peer cannot move the cursor or
+/// clear the terminal it is shown on.
 pub fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
     if flat.chars().count() <= max {
         flat
     } else {

@@ -59,9 +59,16 @@ pub fn run(ctx: &Context, config: Option<PathBuf>) -> Result<Code> {
     }
     let node = samizdat_node::node_key::load_or_create(&ctx.data)?.public_key();
     println!(
-        "this node: {} (a peer that lists it in `carriers` hands it sealed records to carry)",
+        "this node: {} (a peer that lists it in `nodes` takes its records at a node's pace; \
+         in `carriers`, also hands it sealed records to carry)",
         crate::output::npub(&node)
     );
+    if !config.nodes.is_empty() {
+        println!(
+            "known nodes: {} node(s) publish here at a node's pace",
+            config.nodes.len()
+        );
+    }
     if !config.carriers.is_empty() {
         println!(
             "carriers: {} node(s) are handed every sealed record",

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::cli::SyncArgs;
 use crate::context::Context;
 use crate::exit::Code;
-use crate::progress;
+use crate::{output, progress};
 
 /// Drives one progress bar per phase.
 pub(crate) struct Bar(pub(crate) Option<ProgressBar>);
@@ -172,11 +172,19 @@ fn report(ctx: &Context, url: &str, s: &Summary) -> Result<()> {
         println!(
             "the peer refused {} events (first reason: {})",
             s.refused_by_peer,
-            s.first_refusal.as_deref().unwrap_or("none given")
+            s.first_refusal
+                .as_deref()
+                .map_or("none given".into(), |r| output::one_line(r, 200))
+        );
+    }
+    if s.refused_before > 0 {
+        println!(
+            "{} events not sent: the peer refused them for good before",
+            s.refused_before
         );
     }
     if let Some(held) = &s.held_back {
-        println!("{url} {held}.");
+        println!("{url} {}.", output::one_line(held, 200));
         println!(
             "  To receive the ones sealed for you: create or unlock your identity on this node \
              (`samizdat id new`, or unlock the console), which vouches that this node reads \

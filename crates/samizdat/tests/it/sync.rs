@@ -284,6 +284,22 @@ async fn a_hostile_peer_cannot_slip_in_forged_events() {
     assert_eq!(summary["refused_by_peer"], 2, "{summary}");
     assert_eq!(summary["first_refusal"], "blocked: not here", "{summary}");
 
+    // What the peer refused for good is not sent to it again.
+    let again = local
+        .command(&[
+            "--json",
+            "sync",
+            &format!("ws://{peer}"),
+            "--timeout",
+            "10s",
+        ])
+        .output()
+        .expect("sync runs");
+    let again: Value = serde_json::from_slice(&again.stdout).expect("summary");
+    assert_eq!(again["refused_before"], 2, "{again}");
+    assert_eq!(again["missing_there"], 0, "{again}");
+    assert_eq!(again["refused_by_peer"], 0, "{again}");
+
     // Only the genuine event was stored beside ours.
     let exported = local.dir.path().join("all.jsonl");
     local.ok(&["events", "export", "-o", exported.to_str().expect("path")]);
@@ -416,4 +432,38 @@ async fn a_rate_limited_push_slows_down_and_gets_everything_across() {
     assert_eq!(summary["sent"], 150, "{summary}");
     assert_eq!(summary["refused_by_peer"], 0, "{summary}");
     assert_eq!(count(&served, &keys).await, 150);
+}
+
+/// A node the peer lists in `nodes` authenticates with its node key and
+/// publishes at a node's pace: the same backlog, the same slow limits for
+/// clients, and not one event is answered `rate-limited:`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_node_is_not_paced_like_an_anonymous_client() {
+    let keys = Keys::generate();
+    let local = Node::start();
+    let many = notes(&keys, 0, 400, "a backlog");
+    import(&local, "backlog.jsonl", &many.iter().collect::<Vec<_>>());
+    local.ok(&["peers"]);
+    let secret = std::fs::read_to_string(local.data().join("node.key")).expect("node key");
+    let node = Keys::parse(secret.trim()).expect("a key").public_key();
+    let served = Served::start_owned(
+        Node::start(),
+        &format!(
+            "nodes = [\"{}\"]\n[relay]\nevents_per_second = 50\nevents_per_second_per_ip = 50\n",
+            node.to_hex()
+        ),
+    );
+    let summary = sync(&local, &served.url(), &["--push"]);
+    assert_eq!(summary["authenticated"], true, "{summary}");
+    assert_eq!(summary["sent"], 400, "{summary}");
+    assert_eq!(summary["rate_limited"], 0, "{summary}");
+    assert_eq!(count(&served, &keys).await, 400);
+
+    // Another node, not listed, is paced as a client and told so.
+    let stranger = Node::start();
+    let more = notes(&keys, 1_000, 400, "another backlog");
+    import(&stranger, "more.jsonl", &more.iter().collect::<Vec<_>>());
+    let summary = sync(&stranger, &served.url(), &["--push"]);
+    assert_eq!(summary["sent"], 400, "{summary}");
+    assert!(summary["rate_limited"].as_u64() > Some(0), "{summary}");
 }

@@ -183,6 +183,12 @@ pub struct Summary {
     /// Events the peer refused (`OK` false), with the first reason.
     pub refused_by_peer: u64,
     pub first_refusal: Option<String>,
+    /// Events the peer lacks that were not sent: it refused them for good
+    /// on an earlier run (`invalid:`, `blocked:`, `pow:`).
+    pub refused_before: u64,
+    /// Answers `rate-limited:` from the peer: each such event went again
+    /// later, more slowly.
+    pub rate_limited: u64,
     /// Events the peer lacked that were not sent: their authors marked
     /// them protected (NIP-70), for no one else to publish.
     pub withheld: u64,
@@ -442,16 +448,25 @@ async fn exchange(link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError>
         transfer::pull(link, s, &diff.theirs).await?;
     }
     if s.summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
-        // Sealed records the peer holds but does not show this node.
+        // Sealed records the peer holds but does not show this node, and
+        // what it refused for good.
         let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
-        let held = tokio::task::spawn_blocking(move || delivered::read(&data, &peer))
-            .await
-            .map_err(|source| SyncError::Task {
-                what: "reading what the peer holds",
-                source,
-            })?;
+        let (held, refused) = tokio::task::spawn_blocking(move || {
+            (
+                delivered::read(&data, &peer),
+                delivered::refused(&data, &peer),
+            )
+        })
+        .await
+        .map_err(|source| SyncError::Task {
+            what: "reading what the peer holds",
+            source,
+        })?;
         let mut ours = diff.ours;
         ours.retain(|id| !held.contains(id));
+        let before = ours.len();
+        ours.retain(|id| !refused.contains_key(id));
+        s.summary.refused_before = (before - ours.len()) as u64;
         s.summary.missing_there = ours.len() as u64;
         if !ours.is_empty() {
             transfer::push(link, s, &ours).await?;

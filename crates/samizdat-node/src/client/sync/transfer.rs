@@ -240,6 +240,7 @@ pub(super) async fn push(
         in_flight: HashSet::new(),
         wraps: HashSet::new(),
         held: Vec::new(),
+        refused: Vec::new(),
         later: Vec::new(),
         pause: Duration::ZERO,
         limited: false,
@@ -284,16 +285,21 @@ pub(super) async fn push(
             .first_refusal
             .get_or_insert_with(|| "rate-limited: the peer kept refusing".into());
     }
-    // The wraps the peer now holds are not sent to it again.
-    let (data, peer, held) = (s.store.dir().to_path_buf(), link.url().clone(), pusher.held);
-    let kept = tokio::task::spawn_blocking(move || super::delivered::add(&data, &peer, &held))
-        .await
-        .map_err(|source| SyncError::Task {
-            what: "remembering what the peer holds",
-            source,
-        })?;
+    // The wraps the peer now holds, and what it refused for good, are
+    // not sent to it again.
+    let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
+    let (held, refused) = (pusher.held, pusher.refused);
+    let kept = tokio::task::spawn_blocking(move || {
+        super::delivered::add(&data, &peer, &held)?;
+        super::delivered::add_refused(&data, &peer, &refused)
+    })
+    .await
+    .map_err(|source| SyncError::Task {
+        what: "remembering what the peer holds",
+        source,
+    })?;
     if let Err(e) = kept {
-        tracing::warn!(error = %e, "remembering the sealed records a peer holds");
+        tracing::warn!(error = %e, "remembering what a peer holds or refused");
     }
     Ok(())
 }
@@ -315,6 +321,8 @@ struct Pusher {
     /// took or already had (see `delivered`).
     wraps: HashSet<EventId>,
     held: Vec<EventId>,
+    /// What the peer refused for good, and why (see `delivered`).
+    refused: Vec<(EventId, String)>,
     later: Vec<EventId>,
     pause: Duration,
     /// Whether the last answer was `rate-limited:`: the pause doubles once
@@ -437,6 +445,7 @@ impl Pusher {
                 }
                 s.observer.advance(1);
             } else if reason.starts_with("rate-limited:") {
+                summary.rate_limited += 1;
                 self.later.push(id);
                 if !self.limited {
                     self.pause = (self.pause * 2).clamp(MIN_PAUSE, MAX_PAUSE);
@@ -445,6 +454,9 @@ impl Pusher {
             } else {
                 self.limited = false;
                 summary.refused_by_peer += 1;
+                if super::delivered::is_final(&reason) {
+                    self.refused.push((id, reason.to_string()));
+                }
                 if summary.first_refusal.is_none() {
                     summary.first_refusal = Some(reason.to_string());
                 }

@@ -69,6 +69,9 @@ pub struct Connection {
     negs: NegSessions,
     events: TokenBucket,
     queries: TokenBucket,
+    /// Whether a known node (`nodes`, `carriers`) authenticated here: its
+    /// events are paced by `node_events_per_second`, not per address.
+    known_node: bool,
 }
 
 impl Connection {
@@ -89,6 +92,7 @@ impl Connection {
             told_held_back: false,
             subs: HashMap::new(),
             live: None,
+            known_node: false,
         }
     }
 
@@ -294,7 +298,9 @@ impl Connection {
             _ => return Some(out::notice("invalid: EVENT holds no event with a valid id")),
         };
         let now = Instant::now();
-        if !self.events.take(now) || !self.state.relay.per_ip.take(self.ip, now) {
+        if !self.events.take(now)
+            || (!self.known_node && !self.state.relay.per_ip.take(self.ip, now))
+        {
             return Some(out::ok(
                 &id,
                 false,
@@ -446,6 +452,13 @@ impl Connection {
             Ok(pubkey) => {
                 if !self.authed.contains(&pubkey) {
                     self.authed.push(pubkey);
+                }
+                let config = &self.state.node.config;
+                if !self.known_node && config.is_known_node(&pubkey) {
+                    self.known_node = true;
+                    self.events =
+                        TokenBucket::new(config.relay.node_events_per_second, Instant::now());
+                    tracing::debug!(%pubkey, "a known node: its events are not paced as a client's");
                 }
                 // Checked tokens only, and only for what they grant: the
                 // identity's gift wraps, never publishing as it (NIP-70).
