@@ -334,6 +334,10 @@ pub struct BlossomConfig {
     /// new unreferenced uploads are refused until records name the old
     /// ones or their uploaders delete them.
     pub unreferenced_bytes: u64,
+    /// Most bytes kept of uploads that were cut part-way, all together, so
+    /// that their senders go on from where the link broke (`Upload-Offset`)
+    /// instead of starting again. Each is kept a day.
+    pub partial_upload_bytes: u64,
 }
 
 impl Default for BlossomConfig {
@@ -345,6 +349,7 @@ impl Default for BlossomConfig {
             mirror_timeout: Duration::from_secs(120),
             upload_bytes_per_hour: 512 * 1024 * 1024,
             unreferenced_bytes: 1024 * 1024 * 1024,
+            partial_upload_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -4,9 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use futures_util::StreamExt;
-
 /// The least a body must average once [`GRACE`] has passed.
 pub const MIN_BYTES_PER_SECOND: u64 = 1024;
 /// How long a body may go slower than that at its start (a link waking).
@@ -59,28 +56,6 @@ pub enum BodyError {
     TooLarge(usize),
     #[error("the body was cut: {0}")]
     Cut(axum::Error),
-}
-
-/// Reads a whole body of at most `limit` bytes at the minimum pace.
-pub async fn read(body: Body, limit: usize) -> Result<Bytes, BodyError> {
-    let mut stream = body.into_data_stream();
-    let mut pace = Pace::start();
-    let mut bytes = Vec::new();
-    // Bounded: each turn takes a piece within PIECE_WITHIN, and the pace
-    // check ends a body that comes too slowly.
-    loop {
-        let piece = tokio::time::timeout(PIECE_WITHIN, stream.next())
-            .await
-            .map_err(|_| TooSlow)?;
-        let Some(piece) = piece else { break };
-        let piece = piece.map_err(BodyError::Cut)?;
-        if bytes.len().saturating_add(piece.len()) > limit {
-            return Err(BodyError::TooLarge(limit));
-        }
-        bytes.extend_from_slice(&piece);
-        pace.piece(piece.len())?;
-    }
-    Ok(bytes.into())
 }
 
 #[cfg(test)]

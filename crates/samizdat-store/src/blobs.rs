@@ -199,6 +199,100 @@ impl BlobStore {
             .join(format!("{}.part", hash.to_hex()))
     }
 
+    /// Where an upload to this store that was cut keeps the bytes that
+    /// came, so that its sender resumes (`Upload-Offset`) instead of
+    /// sending them again.
+    fn upload_path(&self, hash: &BlobHash) -> PathBuf {
+        self.root
+            .join("tmp")
+            .join(format!("{}.upload", hash.to_hex()))
+    }
+
+    /// How many bytes of a cut upload of `hash` are kept.
+    pub fn partial_upload_len(&self, hash: &BlobHash) -> Option<u64> {
+        fs::metadata(self.upload_path(hash)).ok().map(|m| m.len())
+    }
+
+    /// The bytes of a cut upload of `hash`, none if there is none.
+    pub fn partial_upload(&self, hash: &BlobHash) -> io::Result<Vec<u8>> {
+        match fs::read(self.upload_path(hash)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// Opens the file of a cut upload of `hash` to add to it as bytes
+    /// arrive (created empty if there is none), so that whatever ends
+    /// the upload, what came is kept; only while all cut uploads together
+    /// would stay within `cap` bytes with `room` more for this one
+    /// (`None`: not kept). Nothing here is a blob: it is checked against
+    /// its name and the admission rule when the rest has come.
+    pub fn open_partial_upload(
+        &self,
+        hash: &BlobHash,
+        room: u64,
+        cap: u64,
+    ) -> io::Result<Option<fs::File>> {
+        let path = self.upload_path(hash);
+        let all: u64 = self
+            .partial_uploads()?
+            .into_iter()
+            .map(|(_, len, _)| len)
+            .sum();
+        if all.saturating_add(room) > cap {
+            return Ok(None);
+        }
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(Some)
+    }
+
+    /// Forgets a cut upload of `hash` (finished, or gone wrong).
+    pub fn drop_partial_upload(&self, hash: &BlobHash) -> io::Result<()> {
+        match fs::remove_file(self.upload_path(hash)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes the cut uploads untouched for `grace` or longer; returns
+    /// how many bytes that freed.
+    pub fn sweep_partial_uploads(&self, grace: Duration) -> io::Result<u64> {
+        let mut freed = 0;
+        for (path, len, age) in self.partial_uploads()? {
+            if age >= grace {
+                fs::remove_file(&path)?;
+                freed += len;
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Every cut upload kept: its file, length and age.
+    fn partial_uploads(&self) -> io::Result<Vec<(PathBuf, u64, Duration)>> {
+        let entries = match fs::read_dir(self.root.join("tmp")) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            other => other?,
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "upload") {
+                let meta = entry.metadata()?;
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .unwrap_or_default();
+                found.push((path, meta.len(), age));
+            }
+        }
+        Ok(found)
+    }
+
     /// Moves a finished download from [`partial_path`](Self::partial_path)
     /// into the store, after checking that its bytes hash to `hash` and
     /// that the admission rule takes them. Bytes that fail either are
@@ -481,6 +575,52 @@ mod tests {
                 (state >> 56) as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn cut_uploads_are_kept_within_their_cap_and_swept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
+        let (a, b) = (BlobHash::of(b"a"), BlobHash::of(b"b"));
+        assert_eq!(blobs.partial_upload_len(&a), None);
+        assert!(blobs.partial_upload(&a).expect("none").is_empty());
+        let mut file = blobs
+            .open_partial_upload(&a, 600, 1_000)
+            .expect("open")
+            .expect("room");
+        file.write_all(&[1; 600]).expect("write");
+        assert_eq!(blobs.partial_upload_len(&a), Some(600));
+        // Going on adds to what is there.
+        let mut file = blobs
+            .open_partial_upload(&a, 300, 1_000)
+            .expect("open")
+            .expect("room");
+        file.write_all(&[2; 300]).expect("write");
+        assert_eq!(blobs.partial_upload(&a).expect("read").len(), 900);
+        // No room for b beside it.
+        assert!(
+            blobs
+                .open_partial_upload(&b, 200, 1_000)
+                .expect("open")
+                .is_none()
+        );
+        assert_eq!(blobs.partial_upload_len(&b), None);
+        // Nothing cut is ever a blob.
+        assert!(!blobs.contains(&a));
+        assert_eq!(
+            blobs
+                .sweep_partial_uploads(Duration::from_secs(3_600))
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(
+            blobs.sweep_partial_uploads(Duration::ZERO).expect("sweep"),
+            900
+        );
+        assert_eq!(blobs.partial_upload_len(&a), None);
+        blobs
+            .drop_partial_upload(&a)
+            .expect("dropping nothing is fine");
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub(super) fn let_go_after_bursts(state: &State) {
 
 /// At start and every hour: removes blobs that no record names and nobody
 /// uploaded, an hour old or more (a refused or deleted record's photo must
-/// not stay public).
+/// not stay public), and cut uploads nobody went on with for a day.
 pub(super) fn collect_unneeded_blobs(state: &State) {
     let state = state.clone();
     let mut shutdown = state.node.shutdown.clone();
@@ -74,6 +74,9 @@ pub(super) fn collect_unneeded_blobs(state: &State) {
                 _ = tick.tick() => {
                     let store = state.node.ingest.store().clone();
                     let collected = tokio::task::spawn_blocking(move || {
+                        if let Err(e) = store.blobs().sweep_partial_uploads(super::blossom::CUT_UPLOADS_KEPT_FOR) {
+                            tracing::warn!(error = %e, "sweeping cut uploads");
+                        }
                         store.collect_unneeded_blobs(samizdat_store::UNNEEDED_BLOB_GRACE)
                     })
                     .await;

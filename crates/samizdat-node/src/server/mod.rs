@@ -189,6 +189,7 @@ impl Node {
                 PerIp::with(per_hour / 3600.0, per_hour)
             },
             bodies: Semaphore::new(UPLOADS_AT_ONCE),
+            uploads: Arc::default(),
         };
         let relay = relay::Own {
             per_ip: PerIp::new(config.relay.events_per_second_per_ip),

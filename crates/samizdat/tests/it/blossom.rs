@@ -644,3 +644,136 @@ async fn mirror_copies_checks_and_refuses() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(reason(&response).contains("turned off"));
 }
+
+/// Sends the head of an upload of `blob` (whose length it declares in
+/// full) over a raw connection, then drops the connection: the link cut
+/// mid-blob.
+async fn cut_upload(addr: std::net::SocketAddr, auth: &str, hash: &str, blob: &[u8], sent: usize) {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "PUT /upload HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nX-SHA-256: {hash}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        blob.len()
+    );
+    tcp.write_all(head.as_bytes()).await.expect("head");
+    tcp.write_all(&blob[..sent]).await.expect("part");
+    tcp.flush().await.expect("flush");
+    // Let the node read what came before the link goes.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(tcp);
+}
+
+/// What a node says it keeps of a cut upload of `hash` (`HEAD`'s
+/// `Upload-Offset`), after giving it a moment to write it.
+async fn kept(http: &reqwest::Client, base: &str, hash: &str) -> Option<u64> {
+    for _ in 0..50 {
+        let response = http
+            .head(format!("{base}/{hash}"))
+            .send()
+            .await
+            .expect("head");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        if let Some(offset) = response.headers().get("upload-offset") {
+            return offset.to_str().ok().and_then(|v| v.parse().ok());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_mid_blob_goes_on_from_where_it_stopped() {
+    let node = Node::start();
+    let served = Served::start(&node, "");
+    let base = format!("http://{}", served.addr);
+    // A connection for each request: an answer given before the body was
+    // read closes its connection, and a pooled one could be reused as it
+    // closes.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let keys = Keys::generate();
+    let blob = opaque(300_000);
+    let hash = sha256(&blob);
+    let auth = authorization(&keys, "upload", &[&hash]);
+
+    cut_upload(served.addr, &auth, &hash, &blob, 120_000).await;
+    let offset = kept(&http, &base, &hash)
+        .await
+        .expect("the cut upload is kept");
+    assert_eq!(offset, 120_000, "all that came is kept");
+    // Not a blob: nothing is served under the name.
+    let got = http
+        .get(format!("{base}/{hash}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.status(), StatusCode::NOT_FOUND);
+
+    let put = |from: u64, body: Vec<u8>, auth: String| {
+        http.put(format!("{base}/upload"))
+            .header("authorization", auth)
+            .header("x-sha-256", &hash)
+            .header("upload-offset", from.to_string())
+            .body(body)
+            .send()
+    };
+    // From the wrong place: 409, and where to go on from.
+    let wrong = put(1_000, blob[1_000..].to_vec(), auth.clone())
+        .await
+        .expect("put");
+    assert_eq!(wrong.status(), StatusCode::CONFLICT, "{}", reason(&wrong));
+    assert_eq!(wrong.headers()["upload-offset"], "120000");
+    // An offset for a blob the authorization does not name: refused.
+    let other = authorization(&keys, "upload", &[&sha256(b"another")]);
+    let unnamed = put(offset, blob[120_000..].to_vec(), other)
+        .await
+        .expect("put");
+    assert_eq!(
+        unnamed.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        reason(&unnamed)
+    );
+
+    // The rest: the blob whole, as if sent in one piece.
+    let rest = put(offset, blob[120_000..].to_vec(), auth.clone())
+        .await
+        .expect("put");
+    assert_eq!(rest.status(), StatusCode::OK, "{}", reason(&rest));
+    let got = http
+        .get(format!("{base}/{hash}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), &blob[..]);
+
+    // A rest that does not make the named blob: refused, and the cut part
+    // is dropped, so the next try starts clean.
+    let second = opaque(200_000);
+    let second_hash = sha256(&second);
+    let auth = authorization(&keys, "upload", &[&second_hash]);
+    cut_upload(served.addr, &auth, &second_hash, &second, 50_000).await;
+    let offset = kept(&http, &base, &second_hash).await.expect("kept");
+    let mut forged = second[offset as usize..].to_vec();
+    forged[10] ^= 1;
+    let response = http
+        .put(format!("{base}/upload"))
+        .header("authorization", auth)
+        .header("x-sha-256", &second_hash)
+        .header("upload-offset", offset.to_string())
+        .body(forged)
+        .send()
+        .await
+        .expect("put");
+    assert!(!response.status().is_success(), "{}", reason(&response));
+    let head = http
+        .head(format!("{base}/{second_hash}"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert!(head.headers().get("upload-offset").is_none(), "dropped");
+}

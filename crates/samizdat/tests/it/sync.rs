@@ -199,8 +199,9 @@ async fn hostile_peer(good: Event, forged: Value) -> std::net::SocketAddr {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        // The client connects at most twice (once more for the fallback).
-        for _ in 0..4 {
+        // The client connects at most three times a run (a second
+        // connection to push on, once more for the fallback); two runs.
+        for _ in 0..6 {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };

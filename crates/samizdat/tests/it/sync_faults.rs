@@ -265,3 +265,37 @@ async fn hostile_blobs_are_refused_and_nothing_is_kept() {
         "{problem}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_by_the_window_goes_on_where_it_stopped() {
+    // A store with a small and a large blob, each named by a record.
+    let (source, served, blobs) = remote(&[20_000, 3 * MIB], 0).await;
+    drop(served);
+    let target = Node::start();
+    let peer = Served::start(&target, "[blossom]\nmax_upload_bytes = 20000000\n");
+    let proxy = Faulty::start(peer.addr);
+    proxy.throttle(400_000);
+
+    // The window closes with the large blob part-way up.
+    let (code, summary, stderr) = sync(&source, &proxy.url(), &["--push", "--window", "4s"]);
+    let summary = summary.unwrap_or_else(|| panic!("no summary: {stderr}"));
+    assert_eq!(code, Some(3), "{summary} {stderr}");
+    assert_eq!(summary["stopped"], "window", "{summary}");
+    assert_eq!(summary["sent"], 2, "{summary}");
+    assert_eq!(summary["blobs_sent"], 1, "{summary}");
+    assert_eq!(held(&target, &blobs[1]), None, "no partial blob is served");
+
+    // The next window goes on from what the peer kept.
+    proxy.restore();
+    let (code, summary, stderr) = sync(&source, &proxy.url(), &["--push"]);
+    let summary = summary.unwrap_or_else(|| panic!("no summary: {stderr}"));
+    assert_eq!(code, Some(0), "{summary} {stderr}");
+    assert_eq!(summary["blobs_sent"], 1, "{summary}");
+    let sent = summary["blob_bytes_out"].as_u64().expect("bytes");
+    assert!(
+        sent < (3 * MIB - MIB / 2) as u64,
+        "the part that crossed in the first window did not cross again: {summary}"
+    );
+    assert_eq!(held(&target, &blobs[1]).as_deref(), Some(&blobs[1][..]));
+    target.ok(&["verify"]);
+}

@@ -42,6 +42,28 @@ pub struct Link {
     pub held_back: Option<String>,
 }
 
+/// A second connection to a link's peer, to be opened (see
+/// [`Link::sibling`]).
+pub struct Sibling {
+    url: RelayUrl,
+    patience: Duration,
+    meter: Arc<Meter>,
+    deadline: Option<tokio::time::Instant>,
+    identity: Option<Keys>,
+    reads_for: Vec<ReadsFor>,
+}
+
+impl Sibling {
+    pub async fn open(self, proxy: Option<&Proxy>) -> Result<Link, SyncError> {
+        let mut other = Link::metered(&self.url, self.patience, proxy, self.meter).await?;
+        other.deadline = self.deadline;
+        other.identity = self.identity;
+        other.reads_for = self.reads_for;
+        other.authenticate(&self.url).await?;
+        Ok(other)
+    }
+}
+
 /// How long to wait for a peer's NIP-42 challenge after connecting. A
 /// samizdat node sends it at once; a relay that sends none costs this
 /// much per connection.
@@ -162,6 +184,22 @@ impl Link {
         fresh.authenticate(&url).await?;
         std::mem::replace(self, fresh).close().await;
         Ok(())
+    }
+
+    /// What opens a second connection to the same peer beside this one,
+    /// authenticated the same way, its bytes counted with this one's:
+    /// events can cross both ways at once, each way on its own
+    /// connection. Taken apart from the link, so that the link can be
+    /// used while the other is dialled.
+    pub fn sibling(&self) -> Sibling {
+        Sibling {
+            url: self.url.clone(),
+            patience: self.patience,
+            meter: self.meter.clone(),
+            deadline: self.deadline,
+            identity: self.identity.clone(),
+            reads_for: self.reads_for.clone(),
+        }
     }
 
     /// The peer's address.

@@ -18,6 +18,7 @@
 //! so a run cut short resumes with exactly what is still missing.
 
 mod blobs;
+mod both;
 mod delivered;
 mod fallback;
 pub(crate) mod link;
@@ -186,6 +187,9 @@ pub struct Summary {
     /// Events the peer lacks that were not sent: it refused them for good
     /// on an earlier run (`invalid:`, `blocked:`, `pow:`).
     pub refused_before: u64,
+    /// Events sent that the peer already had (`duplicate:`): bytes the
+    /// window spent for nothing.
+    pub duplicates: u64,
     /// Answers `rate-limited:` from the peer: each such event went again
     /// later, more slowly.
     pub rate_limited: u64,
@@ -222,6 +226,10 @@ pub struct Summary {
     /// from there.
     pub stopped: Option<Stop>,
     pub seconds: f64,
+    /// From the start until every event had crossed (connecting and
+    /// reconciling included), and how long the blobs took after that.
+    pub events_seconds: f64,
+    pub blob_seconds: f64,
     /// Whether the peer accepted this node's key (NIP-42): a peer that
     /// lists it as a carrier then hands over sealed records too.
     pub authenticated: bool,
@@ -368,6 +376,7 @@ async fn sync_steps(
     observer: &mut dyn Observer,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
+    let started = Instant::now();
     let query = options.filter.to_own_query();
     let mut session = Session {
         store,
@@ -387,6 +396,7 @@ async fn sync_steps(
     link.deadline = session.budget.deadline;
     let events = exchange(&mut link, &mut session).await;
     let summary = &mut *session.summary;
+    summary.events_seconds = started.elapsed().as_secs_f64();
     summary.wire_in = link.bytes_in();
     summary.wire_out = link.bytes_out();
     summary.authenticated = link.authenticated;
@@ -415,62 +425,125 @@ async fn sync_steps(
                 })??
         };
         let wire = summary.wire_in + summary.wire_out;
-        blobs::sync(&mut session, &peer, wire, hashes).await?;
+        let blobs_started = Instant::now();
+        let moved = blobs::sync(&mut session, &peer, wire, hashes).await;
+        session.summary.blob_seconds = blobs_started.elapsed().as_secs_f64();
+        moved?;
     }
     Ok(())
 }
 
-/// The events: find the difference, then move it.
+/// The events: find the difference, then move it, both ways at once
+/// when both sides lack something.
 async fn exchange(link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError> {
     let options = s.options;
     s.observer.phase("reconciling", None);
     let started = Instant::now();
-    let diff = match reconcile(link, s).await {
-        Ok(diff) => diff,
-        Err(ReconcileError::Fatal(e)) => return Err(e),
-        Err(ReconcileError::Unsupported(why)) => {
-            tracing::info!(peer = %link.url(), reason = %why, "no NIP-77; diffing with REQ");
-            s.summary.method = Method::Req;
-            // The peer may have closed on the unknown message: start afresh.
-            link.reconnect(options.proxy.as_ref()).await?;
-            let ours = fallback::diff(link, s, options.direction.pulls()).await?;
-            Diff {
-                ours,
-                theirs: Vec::new(),
-            }
+    // A second connection for pushing, dialled while the difference is
+    // found; a failure to open it only means one way after the other.
+    let both = options.direction.pulls() && options.direction.pushes();
+    let sibling = both.then(|| link.sibling());
+    let second = async {
+        match sibling {
+            Some(sibling) => Some(sibling.open(options.proxy.as_ref()).await),
+            None => None,
         }
+    };
+    let (diff, other) = {
+        let first = &mut *link;
+        let finding = async {
+            match reconcile(first, s).await {
+                Ok(diff) => Ok(diff),
+                Err(ReconcileError::Fatal(e)) => Err(e),
+                Err(ReconcileError::Unsupported(why)) => {
+                    tracing::info!(peer = %first.url(), reason = %why, "no NIP-77; diffing with REQ");
+                    s.summary.method = Method::Req;
+                    // The peer may have closed on the unknown message: start afresh.
+                    first.reconnect(options.proxy.as_ref()).await?;
+                    let ours = fallback::diff(first, s, options.direction.pulls()).await?;
+                    Ok(Diff {
+                        ours,
+                        theirs: Vec::new(),
+                    })
+                }
+            }
+        };
+        tokio::join!(finding, second)
+    };
+    let diff = diff?;
+    let mut other = match other {
+        Some(Ok(other)) => Some(other),
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "no second connection; one way after the other");
+            None
+        }
+        None => None,
     };
     s.summary.reconcile_seconds = started.elapsed().as_secs_f64();
     s.summary.reconcile_round_trips = s.summary.round_trips;
     s.summary.reconcile_wire = link.bytes();
-    if options.direction.pulls() && !diff.theirs.is_empty() {
-        s.summary.missing_here = diff.theirs.len() as u64;
-        transfer::pull(link, s, &diff.theirs).await?;
-    }
-    if s.summary.stopped.is_none() && options.direction.pushes() && !diff.ours.is_empty() {
-        // Sealed records the peer holds but does not show this node, and
-        // what it refused for good.
-        let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
-        let (held, refused) = tokio::task::spawn_blocking(move || {
-            (
-                delivered::read(&data, &peer),
-                delivered::refused(&data, &peer),
-            )
-        })
-        .await
-        .map_err(|source| SyncError::Task {
-            what: "reading what the peer holds",
-            source,
-        })?;
-        let mut ours = diff.ours;
-        ours.retain(|id| !held.contains(id));
-        let before = ours.len();
-        ours.retain(|id| !refused.contains_key(id));
-        s.summary.refused_before = (before - ours.len()) as u64;
-        s.summary.missing_there = ours.len() as u64;
-        if !ours.is_empty() {
-            transfer::push(link, s, &ours).await?;
+    let theirs = if options.direction.pulls() {
+        diff.theirs
+    } else {
+        Vec::new()
+    };
+    s.summary.missing_here = theirs.len() as u64;
+    let ours = if options.direction.pushes() && !diff.ours.is_empty() {
+        unsent(link, s, diff.ours).await?
+    } else {
+        Vec::new()
+    };
+    s.summary.missing_there = ours.len() as u64;
+    let moved = match other.as_mut() {
+        Some(second) if !theirs.is_empty() && !ours.is_empty() => {
+            both::transfer(link, second, s, &theirs, &ours).await
         }
+        _ => one_way_then_other(link, s, &theirs, &ours).await,
+    };
+    if let Some(other) = other {
+        other.close().await;
+    }
+    moved
+}
+
+/// Pulls, then pushes, on one connection.
+async fn one_way_then_other(
+    link: &mut Link,
+    s: &mut Session<'_>,
+    theirs: &[EventId],
+    ours: &[EventId],
+) -> Result<(), SyncError> {
+    if !theirs.is_empty() {
+        transfer::pull(link, s, theirs).await?;
+    }
+    if s.summary.stopped.is_none() && !ours.is_empty() {
+        transfer::push(link, s, ours).await?;
     }
     Ok(())
+}
+
+/// What the peer lacks, less what it holds without showing this node
+/// (sealed records) and what it refused for good.
+async fn unsent(
+    link: &Link,
+    s: &mut Session<'_>,
+    mut ours: Vec<EventId>,
+) -> Result<Vec<EventId>, SyncError> {
+    let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
+    let (held, refused) = tokio::task::spawn_blocking(move || {
+        (
+            delivered::read(&data, &peer),
+            delivered::refused(&data, &peer),
+        )
+    })
+    .await
+    .map_err(|source| SyncError::Task {
+        what: "reading what the peer holds",
+        source,
+    })?;
+    ours.retain(|id| !held.contains(id));
+    let before = ours.len();
+    ours.retain(|id| !refused.contains_key(id));
+    s.summary.refused_before = (before - ours.len()) as u64;
+    Ok(ours)
 }

@@ -10,7 +10,7 @@ use samizdat_core::nostr::prelude::{Event, EventId};
 use samizdat_store::{Query, Store};
 
 use super::link::Link;
-use super::{Session, Summary, SyncError, priority_kinds};
+use super::{Session, SyncError, priority_kinds};
 use crate::ingest::batch::{self, Candidate};
 use crate::progress::Tally;
 use crate::proto::client::{RelayMessage, send};
@@ -25,140 +25,191 @@ const IDS_PER_READ: usize = 250;
 const PUSH_WINDOW: usize = 128;
 
 /// Fetches `ids` from the peer and stores what validates. Priority kinds
-/// are asked for first, across all ids, then whatever is left. Whatever
-/// stops the run (a cut, the window), what had arrived is committed.
+/// are asked for first, across all ids, then whatever is left. Up to
+/// `PULLS_IN_FLIGHT` requests are open at once, so that a distant peer
+/// is never waited for between them; each one's events are committed
+/// while the others arrive. Whatever stops the run (a cut, the window),
+/// what had arrived is committed.
 pub(super) async fn pull(
     link: &mut Link,
     s: &mut Session<'_>,
     ids: &[EventId],
 ) -> Result<(), SyncError> {
-    let (store, options) = (s.store, s.options);
     s.observer.phase("receiving", Some(ids.len() as u64));
-    let mut wanted: HashSet<EventId> = ids.iter().copied().collect();
-    let mut committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>> = None;
-    let mut sub = 0u64;
+    let mut puller = Puller {
+        wanted: ids.iter().copied().collect(),
+        open: Vec::new(),
+        committing: None,
+        sub: 0,
+    };
     let mut failure = None;
     'passes: for kinds in [Some(priority_kinds().to_vec()), None] {
         // What the first pass stored is not asked for again.
-        if let Some(previous) = committing.take() {
-            for id in s.account(previous.await)? {
-                wanted.remove(&id);
-            }
-        }
+        puller.settle(s).await?;
         let round: Vec<EventId> = ids
             .iter()
-            .filter(|id| wanted.contains(*id))
+            .filter(|id| puller.wanted.contains(*id))
             .copied()
             .collect();
-        for chunk in round.chunks(IDS_PER_REQ) {
-            if !s.may_go_on(link.bytes()) {
-                break 'passes;
-            }
-            sub += 1;
-            let mut batch = Vec::new();
-            let fetched = fetch(
-                link,
-                chunk,
-                kinds.as_deref(),
-                sub,
-                &wanted,
-                &mut batch,
-                s.summary,
-            )
-            .await;
-            // Commit this batch while the next one is fetched.
-            if let Some(previous) = committing.take() {
-                for id in s.account(previous.await)? {
-                    wanted.remove(&id);
+        let mut chunks = round.chunks(IDS_PER_REQ);
+        // Bounded: each turn asks, or reads one message of at most the
+        // round's events and a few others per request.
+        let turns = round.len() + (round.len() / IDS_PER_REQ + 1) * 2 * (PULLS_IN_FLIGHT + 64);
+        for _ in 0..turns {
+            if puller.open.len() < PULLS_IN_FLIGHT
+                && let Some(chunk) = chunks.next()
+            {
+                if !s.may_go_on(link.bytes()) {
+                    break 'passes;
                 }
+                if let Err(e) = puller.ask(link, s, chunk, kinds.as_deref()).await {
+                    failure = Some(e);
+                    break 'passes;
+                }
+                continue;
             }
-            let store = store.clone();
-            let limits = options.limits;
-            let announce = options.announce.clone();
-            committing = Some(tokio::task::spawn_blocking(move || {
-                commit(&store, batch, &limits, announce.as_ref())
-            }));
-            if let Err(e) = fetched {
+            if puller.open.is_empty() {
+                break;
+            }
+            if let Err(e) = puller.take(link, s).await {
                 failure = Some(e);
                 break 'passes;
             }
         }
     }
-    if let Some(previous) = committing.take() {
-        for id in s.account(previous.await)? {
-            wanted.remove(&id);
-        }
+    // What arrived for requests still open is kept too.
+    for open in std::mem::take(&mut puller.open) {
+        puller.commit(s, open.batch).await?;
     }
+    puller.settle(s).await?;
     failure.map_or(Ok(()), Err)
 }
 
-/// One `REQ` for a chunk of ids; the events that came are in `batch`,
-/// even when the link fails part-way.
-async fn fetch(
-    link: &mut Link,
-    chunk: &[EventId],
-    kinds: Option<&[u16]>,
+/// Requests of a pull open at once.
+const PULLS_IN_FLIGHT: usize = 4;
+
+/// The state of one pull: what is still wanted, the requests open, and
+/// the batch being committed.
+struct Puller {
+    wanted: HashSet<EventId>,
+    open: Vec<Open>,
+    committing: Option<tokio::task::JoinHandle<Result<Stored, SyncError>>>,
     sub: u64,
-    wanted: &HashSet<EventId>,
-    batch: &mut Vec<Event>,
-    summary: &mut Summary,
-) -> Result<(), SyncError> {
-    let id = format!("pull-{sub}");
-    let mut filter = Filter::ids(chunk);
-    if let Some(kinds) = kinds {
-        filter = filter.with_kinds(kinds);
+}
+
+/// One open request and the events that came for it.
+struct Open {
+    sub: String,
+    batch: Vec<Event>,
+}
+
+impl Puller {
+    /// Opens a request for `chunk` (of `kinds`, if given).
+    async fn ask(
+        &mut self,
+        link: &mut Link,
+        s: &mut Session<'_>,
+        chunk: &[EventId],
+        kinds: Option<&[u16]>,
+    ) -> Result<(), SyncError> {
+        self.sub += 1;
+        let sub = format!("pull-{}", self.sub);
+        let mut filter = Filter::ids(chunk);
+        if let Some(kinds) = kinds {
+            filter = filter.with_kinds(kinds);
+        }
+        link.send(send::req(&sub, &[&filter])).await?;
+        s.summary.round_trips += 1;
+        self.open.push(Open {
+            sub,
+            batch: Vec::new(),
+        });
+        Ok(())
     }
-    link.send(send::req(&id, &[&filter])).await?;
-    summary.round_trips += 1;
-    // Bounded: at most the chunk's events and a few other messages.
-    for _ in 0..chunk.len() + 64 {
+
+    /// Reads one message: an event for an open request, or the end of
+    /// one, whose events are then committed.
+    async fn take(&mut self, link: &mut Link, s: &mut Session<'_>) -> Result<(), SyncError> {
         let text = link.recv_text().await?;
-        let event = match read(&text, &id) {
-            Read::Event(event) => event,
-            Read::End => break,
-            Read::Other => continue,
+        let Some((sub, read)) = answer(&text) else {
+            return Ok(());
         };
-        match event {
-            Ok(event) => {
+        let Some(at) = self.open.iter().position(|o| o.sub == sub) else {
+            return Ok(());
+        };
+        match read {
+            Read::Event(Ok(event)) => {
                 // Only what was asked for. An id stays wanted until an
                 // event with it validates: a forgery that claims the id
                 // cannot shadow the genuine event after it.
-                if wanted.contains(&event.id) {
-                    summary.received_bytes += text.len() as u64;
-                    batch.push(event);
+                if self.wanted.contains(&event.id) {
+                    s.summary.received_bytes += text.len() as u64;
+                    self.open[at].batch.push(event);
                 }
             }
-            Err(()) => summary.rejected_from_peer += 1,
+            Read::Event(Err(())) => s.summary.rejected_from_peer += 1,
+            Read::End => {
+                let done = self.open.remove(at);
+                link.send(send::close(&done.sub)).await?;
+                self.commit(s, done.batch).await?;
+            }
         }
+        Ok(())
     }
-    link.send(send::close(&id)).await
+
+    /// Commits `batch` while the next ones arrive, once the batch before
+    /// it is committed.
+    async fn commit(&mut self, s: &mut Session<'_>, batch: Vec<Event>) -> Result<(), SyncError> {
+        self.settle(s).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let store = s.store.clone();
+        let limits = s.options.limits;
+        let announce = s.options.announce.clone();
+        self.committing = Some(tokio::task::spawn_blocking(move || {
+            commit(&store, batch, &limits, announce.as_ref())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the batch being committed and accounts for it.
+    async fn settle(&mut self, s: &mut Session<'_>) -> Result<(), SyncError> {
+        if let Some(previous) = self.committing.take() {
+            for id in s.account(previous.await)? {
+                self.wanted.remove(&id);
+            }
+        }
+        Ok(())
+    }
 }
 
-/// One message of the answer to a pull's `REQ`.
+/// One message of the answers to a pull's `REQ`s.
 #[derive(Debug)]
 enum Read {
     /// An event for this subscription, or one that is not an event.
     Event(Result<Event, ()>),
     /// `EOSE` or `CLOSED` for this subscription.
     End,
-    /// Anything else: another subscription's, a `NOTICE`, not JSON.
-    Other,
 }
 
-/// Reads `text` as part of the answer to subscription `sub`. An event's
-/// JSON is parsed once, into the event, not into a tree first and back
-/// to text.
-fn read(text: &str, sub: &str) -> Read {
+/// Reads `text` as part of the answer to a subscription, and which. An
+/// event's JSON is parsed once, into the event, not into a tree first and
+/// back to text.
+fn answer(text: &str) -> Option<(String, Read)> {
     match RelayMessage::parse(text) {
-        Ok(RelayMessage::Event { sub: s, event }) if s == sub => Read::Event(
-            event
-                .ok_or(())
-                .and_then(|e| samizdat_core::validate::parse(e.get()).map_err(|_| ())),
-        ),
-        Ok(RelayMessage::Eose { sub: s } | RelayMessage::Closed { sub: s, .. }) if s == sub => {
-            Read::End
+        Ok(RelayMessage::Event { sub, event }) => Some((
+            sub.into_owned(),
+            Read::Event(
+                event
+                    .ok_or(())
+                    .and_then(|e| samizdat_core::validate::parse(e.get()).map_err(|_| ())),
+            ),
+        )),
+        Ok(RelayMessage::Eose { sub } | RelayMessage::Closed { sub, .. }) => {
+            Some((sub.into_owned(), Read::End))
         }
-        _ => Read::Other,
+        _ => None,
     }
 }
 
@@ -228,7 +279,9 @@ pub(super) fn commit(
 /// up to `PUSH_WINDOW` unacknowledged. A peer that answers `rate-limited:`
 /// is given time: sending slows (the pause between events doubles with
 /// each such answer and shrinks with each acceptance) and those events go
-/// again at the end, for a bounded number of rounds.
+/// again at the end, for a bounded number of rounds. However the push
+/// ends (done, the window closed, the link cut), the wraps the peer took
+/// and what it refused for good are remembered (see `delivered`).
 pub(super) async fn push(
     link: &mut Link,
     s: &mut Session<'_>,
@@ -245,6 +298,32 @@ pub(super) async fn push(
         pause: Duration::ZERO,
         limited: false,
     };
+    let pushed = push_all(link, s, ids, &mut pusher).await;
+    // The wraps the peer now holds, and what it refused for good, are
+    // not sent to it again.
+    let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
+    let (held, refused) = (pusher.held, pusher.refused);
+    let kept = tokio::task::spawn_blocking(move || {
+        super::delivered::add(&data, &peer, &held)?;
+        super::delivered::add_refused(&data, &peer, &refused)
+    })
+    .await
+    .map_err(|source| SyncError::Task {
+        what: "remembering what the peer holds",
+        source,
+    })?;
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "remembering what a peer holds or refused");
+    }
+    pushed
+}
+
+async fn push_all(
+    link: &mut Link,
+    s: &mut Session<'_>,
+    ids: &[EventId],
+    pusher: &mut Pusher,
+) -> Result<(), SyncError> {
     let mut left: HashSet<EventId> = ids.iter().copied().collect();
     let classes = priority_kinds().map(|k| Some(vec![k]));
     'classes: for kinds in classes.into_iter().chain([None]) {
@@ -284,22 +363,6 @@ pub(super) async fn push(
         s.summary
             .first_refusal
             .get_or_insert_with(|| "rate-limited: the peer kept refusing".into());
-    }
-    // The wraps the peer now holds, and what it refused for good, are
-    // not sent to it again.
-    let (data, peer) = (s.store.dir().to_path_buf(), link.url().clone());
-    let (held, refused) = (pusher.held, pusher.refused);
-    let kept = tokio::task::spawn_blocking(move || {
-        super::delivered::add(&data, &peer, &held)?;
-        super::delivered::add_refused(&data, &peer, &refused)
-    })
-    .await
-    .map_err(|source| SyncError::Task {
-        what: "remembering what the peer holds",
-        source,
-    })?;
-    if let Err(e) = kept {
-        tracing::warn!(error = %e, "remembering what a peer holds or refused");
     }
     Ok(())
 }
@@ -433,6 +496,9 @@ impl Pusher {
                 continue;
             }
             summary.round_trips += u64::from(self.in_flight.is_empty());
+            if reason.starts_with("duplicate:") {
+                summary.duplicates += 1;
+            }
             if accepted || reason.starts_with("duplicate:") {
                 if self.wraps.remove(&id) {
                     self.held.push(id);
@@ -474,6 +540,12 @@ mod tests {
 
     use super::*;
 
+    /// Reads `text` as part of the answer to subscription `sub`: `None`
+    /// for another subscription's, a `NOTICE`, what is not JSON.
+    fn read(text: &str, sub: &str) -> Option<Read> {
+        answer(text).and_then(|(s, read)| (s == sub).then_some(read))
+    }
+
     #[test]
     fn answers_to_a_pull_are_read_once_and_bad_ones_refused() {
         let event = EventBuilder::new(Kind::TextNote, "a \"quoted\" note\nover two lines")
@@ -481,7 +553,7 @@ mod tests {
             .expect("signed");
         let json = event.as_json();
         let got = |text: &str| match read(text, "pull-1") {
-            Read::Event(Ok(e)) => Some(e),
+            Some(Read::Event(Ok(e))) => Some(e),
             other => panic!("{text}: {other:?}"),
         };
         // As our node sends it, with spaces, with the sub escaped.
@@ -503,12 +575,12 @@ mod tests {
             ),
         ] {
             assert!(
-                matches!(read(&text, "pull-1"), Read::Event(Err(()))),
+                matches!(read(&text, "pull-1"), Some(Read::Event(Err(())))),
                 "{text}"
             );
         }
         for text in [r#"["EOSE","pull-1"]"#, r#"["CLOSED","pull-1","error: no"]"#] {
-            assert!(matches!(read(text, "pull-1"), Read::End), "{text}");
+            assert!(matches!(read(text, "pull-1"), Some(Read::End)), "{text}");
         }
         for text in [
             format!(r#"["EVENT","pull-2",{json}]"#),
@@ -519,7 +591,7 @@ mod tests {
             format!(r#"["EVENT","pull-1",{}]"#, &json[..json.len() - 9]),
             r#"{"EVENT":1}"#.to_string(),
         ] {
-            assert!(matches!(read(&text, "pull-1"), Read::Other), "{text}");
+            assert!(read(&text, "pull-1").is_none(), "{text}");
         }
     }
 }

@@ -10,11 +10,17 @@ use serde_json::json;
 
 use super::auth::AuthError;
 
+/// The header of a cut upload's offset, in requests and answers (see
+/// `resume`).
+pub(crate) const OFFSET: &str = "upload-offset";
+
 /// An error answer: status, `X-Reason` header and a JSON `message`.
 #[derive(Debug)]
 pub struct BlossomError {
     status: StatusCode,
     message: String,
+    /// Bytes kept of a cut upload of the blob (`Upload-Offset`).
+    offset: Option<u64>,
 }
 
 impl BlossomError {
@@ -22,7 +28,14 @@ impl BlossomError {
         BlossomError {
             status,
             message: message.into(),
+            offset: None,
         }
+    }
+
+    /// The same answer, saying that `offset` bytes of a cut upload of the
+    /// blob are kept (see `resume`).
+    pub(super) fn with_offset(self, offset: Option<u64>) -> BlossomError {
+        BlossomError { offset, ..self }
     }
 
     pub(super) fn internal(e: impl std::fmt::Display) -> BlossomError {
@@ -76,6 +89,11 @@ impl IntoResponse for BlossomError {
         response
             .headers_mut()
             .insert("blossom-upload-message", reason);
+        if let Some(offset) = self.offset {
+            response
+                .headers_mut()
+                .insert(OFFSET, HeaderValue::from(offset));
+        }
         response
     }
 }

@@ -20,6 +20,11 @@
 mod answer;
 pub mod auth;
 mod range;
+mod resume;
+mod upload;
+
+pub(crate) use resume::KEPT_FOR as CUT_UPLOADS_KEPT_FOR;
+pub(crate) use upload::upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +60,8 @@ pub(crate) struct Own {
     /// Upload bodies read at once: each may hold up to
     /// `blossom.max_upload_bytes` in memory.
     pub bodies: tokio::sync::Semaphore,
+    /// Uploads of named blobs in progress (see `resume`).
+    pub uploads: Arc<resume::InProgress>,
 }
 
 /// Blossom's part of the node's state.
@@ -169,72 +176,6 @@ fn within_quota(store: &Store, quota: u64, hash: &BlobHash, size: u64) -> Answer
         ));
     }
     Ok(())
-}
-
-pub(crate) async fn upload(
-    Extract(state): Extract<Blossom>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer<Json<Value>> {
-    // The authorization is checked (signature included) before anything
-    // is spent or read: a stranger's unsigned requests cost nothing.
-    let (pubkey, event) = authorize(&headers, Verb::Upload, None).await?;
-    let max = state.node.config.blossom.max_upload_bytes;
-    let too_large = || {
-        BlossomError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("blobs are limited to {max} bytes"),
-        )
-    };
-    // A body whose length is not said up front is refused: the budget is
-    // spent on the length before the body is read.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.parse::<u64>().ok())
-        .ok_or_else(|| {
-            BlossomError::new(
-                StatusCode::LENGTH_REQUIRED,
-                "an upload must say its Content-Length",
-            )
-        })?;
-    if declared > max {
-        return Err(too_large());
-    }
-    spend(&state, peer, declared)?;
-    // A few bodies in memory at once, each up to `max_upload_bytes`.
-    let _reading = tokio::time::timeout(WAIT_FOR_TURN, state.blossom.bodies.acquire())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or_else(|| {
-            BlossomError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the node is busy with other uploads; try again in a moment",
-            )
-        })?;
-    let limit = usize::try_from(declared.min(max)).unwrap_or(usize::MAX);
-    // At the minimum pace: a body that trickles to hold its place is cut.
-    let bytes = crate::pace::read(body, limit).await.map_err(|e| match e {
-        crate::pace::BodyError::TooLarge(_) => too_large(),
-        crate::pace::BodyError::Slow(_) => {
-            BlossomError::new(StatusCode::REQUEST_TIMEOUT, "the upload arrived too slowly")
-        }
-        crate::pace::BodyError::Cut(e) => {
-            BlossomError::new(StatusCode::BAD_REQUEST, format!("the upload was cut: {e}"))
-        }
-    })?;
-    let hash = {
-        let bytes = bytes.clone();
-        tokio::task::spawn_blocking(move || BlobHash::from_bytes(Sha256::digest(&bytes).into()))
-            .await
-            .map_err(BlossomError::internal)?
-    };
-    auth::check(&event, Verb::Upload, Some(&hash), Timestamp::now())?;
-    let owned = keep(&state, pubkey, hash, bytes.into()).await?;
-    tracing::info!(hash = %owned.hash.to_hex(), size = owned.size, "blob uploaded");
-    Ok(Json(descriptor(&headers, &owned)))
 }
 
 /// Stores `bytes` (whose hash is `hash`), if the admission rule takes
@@ -404,7 +345,9 @@ pub(crate) async fn get_blob(
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob"));
+            // Part of a cut upload may be here: its sender goes on from it.
+            return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob")
+                .with_offset(resume::kept(store, &hash)));
         }
         Err(e) => return Err(BlossomError::internal(e)),
     };

@@ -6,18 +6,15 @@
 //! A download keeps what it has in `blobs/tmp/<sha256>.part` and, after a
 //! cut, resumes with an HTTP range request. Nothing enters the store
 //! before its bytes hash to its name and pass the check every upload
-//! passes (no identifying metadata). An upload (`PUT /upload`, BUD-02) is
-//! authorized by a kind 24242 event signed with a key made for this run:
-//! sync speaks for no one.
+//! passes (no identifying metadata). Uploads are `upload`'s.
+
+mod upload;
 
 use std::time::Duration;
 
-use base64::Engine;
 use futures_util::StreamExt;
 use reqwest::{StatusCode, Url, header};
 use samizdat_core::BlobHash;
-use samizdat_core::nostr::prelude::{Keys, Kind, Timestamp};
-use samizdat_core::sign::Draft;
 use samizdat_store::Store;
 use tokio::io::AsyncWriteExt;
 
@@ -28,13 +25,13 @@ use crate::progress::Observer;
 use crate::route::RelayUrl;
 
 /// HEAD requests in flight at once while finding what the peer lacks.
-const PARALLEL_HEADS: usize = 8;
+const PARALLEL_HEADS: usize = 32;
 /// How long a push's authorization stays valid.
-const AUTH_SECONDS: u64 = 600;
+pub(super) const AUTH_SECONDS: u64 = 600;
 
 /// The peer's Blossom server.
 pub struct Peer {
-    client: reqwest::Client,
+    pub(super) client: reqwest::Client,
     base: Url,
 }
 
@@ -76,26 +73,31 @@ impl Peer {
         Ok(Peer { client, base })
     }
 
-    fn url(&self, path: &str) -> Result<Url, SyncError> {
+    pub(super) fn url(&self, path: &str) -> Result<Url, SyncError> {
         self.base
             .join(path)
             .map_err(|e| SyncError::Protocol(e.to_string()))
     }
 
-    /// Whether the peer holds `hash`, and its size.
-    async fn head(&self, hash: &BlobHash) -> Result<Option<u64>, SyncError> {
+    /// Whether the peer holds `hash`, and its size; or, if it does not,
+    /// how many bytes of a cut upload of it it keeps.
+    async fn head(&self, hash: &BlobHash) -> Result<Held, SyncError> {
         let url = self.url(&hash.to_hex())?;
         let response = self.client.head(url).send().await.map_err(http)?;
+        let number = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
         match response.status() {
-            StatusCode::OK => Ok(Some(
-                response
-                    .headers()
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(u64::MAX),
+            StatusCode::OK => Ok(Held::Whole(
+                number(header::CONTENT_LENGTH).unwrap_or(u64::MAX),
             )),
-            StatusCode::NOT_FOUND => Ok(None),
+            StatusCode::NOT_FOUND => Ok(Held::Lacks {
+                kept: number(header::HeaderName::from_static(UPLOAD_OFFSET)).unwrap_or(0),
+            }),
             status => Err(SyncError::Refused(format!(
                 "HEAD /{hash} answered {status}"
             ))),
@@ -103,15 +105,28 @@ impl Peer {
     }
 }
 
+/// The header by which a samizdat node says how much of a cut upload it
+/// keeps, and by which an upload says where it goes on from.
+pub(super) const UPLOAD_OFFSET: &str = "upload-offset";
+
+/// What the peer has of a blob.
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    /// All of it, this many bytes.
+    Whole(u64),
+    /// Not the blob; `kept` bytes of a cut upload of it.
+    Lacks { kept: u64 },
+}
+
 /// A failed request to the peer's Blossom server, with its cause.
-fn http(e: reqwest::Error) -> SyncError {
+pub(super) fn http(e: reqwest::Error) -> SyncError {
     SyncError::Http {
         source: outbound::transport(e),
     }
 }
 
 /// How one blob's transfer ended.
-enum Step {
+pub(super) enum Step {
     Done,
     /// The blob was refused (by the peer, or here), with the reason.
     Refused(String),
@@ -122,12 +137,12 @@ enum Step {
 /// What every step of one blob phase shares: the store, the peer, what
 /// was asked, the budget, and the bytes the events' phase spent of it.
 #[derive(Clone, Copy)]
-struct Run<'a> {
-    store: &'a Store,
-    peer: &'a Peer,
-    options: &'a SyncOptions,
-    budget: &'a Budget,
-    wire: u64,
+pub(super) struct Run<'a> {
+    pub(super) store: &'a Store,
+    pub(super) peer: &'a Peer,
+    pub(super) options: &'a SyncOptions,
+    pub(super) budget: &'a Budget,
+    pub(super) wire: u64,
 }
 
 /// Moves the blobs in `hashes` (referenced by the synced records) that one
@@ -174,8 +189,8 @@ pub(super) async fn sync(
         let mut wanted = Vec::new();
         for (hash, found) in heads(peer, absent, observer).await {
             match found {
-                Ok(Some(size)) => wanted.push((size, hash)),
-                Ok(None) => {}
+                Ok(Held::Whole(size)) => wanted.push((size, hash)),
+                Ok(Held::Lacks { .. }) => {}
                 Err(why) => note(summary, why.to_string()),
             }
         }
@@ -217,39 +232,29 @@ pub(super) async fn sync(
         let hashes = here.into_iter().map(|(_, hash)| hash).collect();
         for (hash, found) in heads(peer, hashes, observer).await {
             match found {
-                Ok(Some(_)) => {}
-                Ok(None) => lacking.push((sizes.get(&hash).copied().unwrap_or(0), hash)),
+                Ok(Held::Whole(_)) => {}
+                Ok(Held::Lacks { kept }) => {
+                    let size = sizes.get(&hash).copied().unwrap_or(0);
+                    let kept = if kept < size { kept } else { 0 };
+                    lacking.push((size - kept, hash, kept));
+                }
                 Err(why) => note(summary, why.to_string()),
             }
         }
+        // What is left to send, least first: cut uploads near their end,
+        // then the smallest photos.
         lacking.sort();
         summary.blobs_missing_there = lacking.len() as u64;
-        observer.phase("sending blobs", Some(lacking.iter().map(|(s, _)| *s).sum()));
-        let keys = Keys::generate();
-        for (size, hash) in lacking {
-            // An upload cannot resume: one that would overrun the budget
-            // is not begun.
-            if let Some(stop) = budget.spent(wire + summary.blob_bytes() + size) {
-                summary.stopped = Some(stop);
-                return Ok(());
-            }
-            match send(run, &keys, &hash, summary, observer).await? {
-                Step::Done => summary.blobs_sent += 1,
-                Step::Refused(why) => {
-                    summary.blobs_refused_by_peer += 1;
-                    note(summary, why);
-                }
-                Step::Stopped(stop) => {
-                    summary.stopped = Some(stop);
-                    return Ok(());
-                }
-            }
-        }
+        observer.phase(
+            "sending blobs",
+            Some(lacking.iter().map(|(s, ..)| *s).sum()),
+        );
+        upload::send_all(run, summary, observer, lacking).await?;
     }
     Ok(())
 }
 
-fn note(summary: &mut Summary, why: String) {
+pub(super) fn note(summary: &mut Summary, why: String) {
     tracing::debug!(problem = %why, "blob sync");
     if summary.first_blob_problem.is_none() {
         summary.first_blob_problem = Some(why);
@@ -261,7 +266,7 @@ async fn heads(
     peer: &Peer,
     hashes: Vec<BlobHash>,
     observer: &mut dyn Observer,
-) -> Vec<(BlobHash, Result<Option<u64>, SyncError>)> {
+) -> Vec<(BlobHash, Result<Held, SyncError>)> {
     let mut answers = futures_util::stream::iter(hashes)
         .map(|hash| async move { (hash, peer.head(&hash).await) })
         .buffer_unordered(PARALLEL_HEADS);
@@ -421,82 +426,6 @@ fn admit(store: &Store, hash: &BlobHash) -> Result<Step, SyncError> {
 }
 
 /// Uploads one blob (BUD-02).
-async fn send(
-    run: Run<'_>,
-    keys: &Keys,
-    hash: &BlobHash,
-    summary: &mut Summary,
-    observer: &mut dyn Observer,
-) -> Result<Step, SyncError> {
-    let Run {
-        store,
-        peer,
-        budget,
-        ..
-    } = run;
-    let bytes = {
-        let store = store.clone();
-        let hash = *hash;
-        tokio::task::spawn_blocking(move || store.blobs().get(&hash))
-            .await
-            .map_err(|source| SyncError::Task {
-                what: "reading a blob",
-                source,
-            })?
-    };
-    let bytes = match bytes {
-        Ok(bytes) => bytes,
-        // A blob damaged here is not passed on.
-        Err(e) => return Ok(Step::Refused(e.to_string())),
-    };
-    let now = Timestamp::now().as_secs();
-    let auth = Draft {
-        kind: Kind::Custom(crate::proto::BLOSSOM_AUTH_KIND),
-        created_at: Timestamp::from_secs(now),
-        tags: vec![
-            vec!["t".into(), "upload".into()],
-            vec!["x".into(), hash.to_hex()],
-            vec!["expiration".into(), (now + AUTH_SECONDS).to_string()],
-        ],
-        content: "samizdat sync".into(),
-    }
-    .sign(keys)
-    .map_err(|e| SyncError::Protocol(e.to_string()))?;
-    let auth = base64::engine::general_purpose::STANDARD.encode(auth.as_json());
-    let size = bytes.len() as u64;
-    let request = peer
-        .client
-        .put(peer.url("upload")?)
-        .header(header::AUTHORIZATION, format!("Nostr {auth}"))
-        .header("x-sha-256", hash.to_hex())
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .body(bytes);
-    // The whole upload must fit the window; its length bounds the wait.
-    let response = match budget.remaining() {
-        Some(left) => match tokio::time::timeout(left, request.send()).await {
-            Ok(r) => r,
-            Err(_) => return Ok(Step::Stopped(Stop::Window)),
-        },
-        None => request.send().await,
-    }
-    .map_err(http)?;
-    summary.blob_bytes_out += size;
-    observer.advance(size);
-    if response.status().is_success() {
-        return Ok(Step::Done);
-    }
-    let reason = response
-        .headers()
-        .get("x-reason")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    Ok(Step::Refused(format!(
-        "the peer refused blob {hash}: {} {reason}",
-        response.status()
-    )))
-}
-
 enum Wait<T> {
     Done(T),
     Stopped(Stop),
