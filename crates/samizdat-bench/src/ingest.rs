@@ -22,7 +22,7 @@ use samizdat_node::import::{self, Stats};
 use samizdat_node::progress::Observer;
 
 const AUTHORS: usize = 100;
-const PLACES: &[&str] = &[
+pub(crate) const PLACES: &[&str] = &[
     "Алматы, Республика алаңы",
     "Жаңаөзен",
     "Ақтөбе",

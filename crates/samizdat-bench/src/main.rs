@@ -7,7 +7,9 @@
 //! run the `samizdat` binary beside this one.
 
 mod bundle;
+mod drill;
 mod ingest;
+mod link;
 mod people;
 mod progress;
 mod publish;
@@ -59,6 +61,57 @@ pub enum BenchCommand {
     /// Publish a static mirror of generated testimonies, again after one
     /// new record, and check it; beside signature verification alone
     Publish(BenchPublishArgs),
+    /// A distant link for the drill: a TCP proxy that delays each way by
+    /// half a round trip, with jitter and the stalls of lost packets (the
+    /// rate is the kernel's: `tc tbf`)
+    Link(BenchLinkArgs),
+    /// One side of the drill at scale, written into a data directory:
+    /// person reports, testimonies, attestations, sealed records, photos
+    /// and videos
+    DrillData(BenchDrillDataArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDrillDataArgs {
+    /// The data directory (made by `samizdat init`)
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Records in all
+    #[arg(long, default_value_t = 10_000)]
+    pub records: usize,
+    /// Photos, 50 KB to 2 MB
+    #[arg(long, default_value_t = 200)]
+    pub photos: usize,
+    /// Short videos, 2 to 7 MB
+    #[arg(long, default_value_t = 10)]
+    pub videos: usize,
+    /// The documenter a tenth of the records are sealed for (npub or
+    /// hex); without it, none are sealed
+    #[arg(long)]
+    pub sealed_to: Option<String>,
+    /// Makes this side's records its own
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLinkArgs {
+    /// Where to listen
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// Where to pass the connections on
+    #[arg(long)]
+    pub to: std::net::SocketAddr,
+    /// Round trip added
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "300ms")]
+    pub rtt: std::time::Duration,
+    /// Largest change to each chunk's delay, either way (order is kept)
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0ms")]
+    pub jitter: std::time::Duration,
+    /// Share of packets lost (0.01 is 1 %): each loss stalls its way of
+    /// the connection for a retransmission timeout
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +208,8 @@ fn main() -> ExitCode {
         BenchCommand::Bundle(args) => bundle::run(args),
         BenchCommand::People(args) => people::run(args),
         BenchCommand::Publish(args) => publish::run(args),
+        BenchCommand::Link(args) => link::run(args),
+        BenchCommand::DrillData(args) => drill::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

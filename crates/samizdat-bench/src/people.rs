@@ -111,28 +111,28 @@ fn icao(word: &str) -> String {
 
 /// A small deterministic generator (xorshift64*), so that every run
 /// matches the same people.
-struct Dice(u64);
+pub(crate) struct Dice(pub(crate) u64);
 
 impl Dice {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
         list[(self.next() % list.len() as u64) as usize]
     }
 }
 
-struct Person {
+pub(crate) struct Person {
     given: &'static str,
     father: &'static str,
     surname: &'static str,
 }
 
-fn person(dice: &mut Dice) -> Person {
+pub(crate) fn person(dice: &mut Dice) -> Person {
     Person {
         given: dice.pick(GIVEN),
         father: dice.pick(FATHERS),
@@ -147,7 +147,7 @@ impl Person {
 
     /// The person as a report writes them: Latin or Cyrillic, either
     /// order, with or without the patronymic.
-    fn reported(&self, dice: &mut Dice) -> String {
+    pub(crate) fn reported(&self, dice: &mut Dice) -> String {
         let latin = dice.next().is_multiple_of(2);
         let w = |s: &str| if latin { icao(s) } else { s.to_string() };
         match dice.next() % 3 {

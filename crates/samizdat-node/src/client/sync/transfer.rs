@@ -2,8 +2,8 @@
 //! push with `EVENT` and a window of unacknowledged events, both in
 //! priority order.
 
-use std::collections::HashSet;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use samizdat_core::Limits;
 use samizdat_core::nostr::prelude::{Event, EventId};
@@ -290,7 +290,8 @@ pub(super) async fn push(
     s.observer.phase("sending", Some(ids.len() as u64));
     let mut pusher = Pusher {
         sent: Vec::new(),
-        in_flight: HashSet::new(),
+        in_flight: HashMap::new(),
+        answer_time: None,
         wraps: HashSet::new(),
         held: Vec::new(),
         refused: Vec::new(),
@@ -379,7 +380,13 @@ const MAX_PAUSE: Duration = Duration::from_secs(2);
 struct Pusher {
     /// What the last `send` sent.
     sent: Vec<EventId>,
-    in_flight: HashSet<EventId>,
+    /// Events sent and not yet answered, and when each was sent.
+    in_flight: HashMap<EventId, Instant>,
+    /// How long the peer's answers take to come back (a moving average):
+    /// near the window's end no event is sent whose answer would come
+    /// after it, so that the peer never holds what this side thinks it
+    /// lacks.
+    answer_time: Option<Duration>,
     /// Which of those in flight are gift wraps, and the wraps the peer
     /// took or already had (see `delivered`).
     wraps: HashSet<EventId>,
@@ -437,7 +444,7 @@ impl Pusher {
                 s.observer.advance(1);
                 continue;
             }
-            if !s.may_go_on(link.bytes()) {
+            if !s.may_go_on(link.bytes()) || self.answer_too_late(s) {
                 link.flush().await?;
                 return Ok(false);
             }
@@ -452,7 +459,7 @@ impl Pusher {
             }
             let message = send::event(&stored.json);
             s.summary.sent_bytes += stored.json.len() as u64;
-            self.in_flight.insert(stored.id);
+            self.in_flight.insert(stored.id, Instant::now());
             self.sent.push(stored.id);
             // Canonical JSON: a wrap's kind appears as exactly this (a
             // quote in a string is escaped, so a false match only makes
@@ -464,6 +471,20 @@ impl Pusher {
         }
         link.flush().await?;
         Ok(true)
+    }
+
+    /// Whether the window closes before an event sent now would be
+    /// answered (with a margin for the answers' jitter); if so, the run
+    /// stops here, as the window closing would stop it.
+    fn answer_too_late(&self, s: &mut Session<'_>) -> bool {
+        let (Some(left), Some(answer)) = (s.budget.remaining(), self.answer_time) else {
+            return false;
+        };
+        if left > answer.mul_f64(1.25) {
+            return false;
+        }
+        s.summary.stopped = Some(super::Stop::Window);
+        true
     }
 
     /// Waits for every `OK` still due.
@@ -492,9 +513,14 @@ impl Pusher {
             let Ok(id) = EventId::from_hex(id.as_ref()) else {
                 continue;
             };
-            if !self.in_flight.remove(&id) {
+            let Some(sent_at) = self.in_flight.remove(&id) else {
                 continue;
-            }
+            };
+            let took = sent_at.elapsed();
+            self.answer_time = Some(match self.answer_time {
+                Some(average) => average.mul_f64(0.8) + took.mul_f64(0.2),
+                None => took,
+            });
             summary.round_trips += u64::from(self.in_flight.is_empty());
             if reason.starts_with("duplicate:") {
                 summary.duplicates += 1;
