@@ -199,41 +199,48 @@ impl BlobStore {
             .join(format!("{}.part", hash.to_hex()))
     }
 
-    /// Where an upload to this store that was cut keeps the bytes that
-    /// came, so that its sender resumes (`Upload-Offset`) instead of
-    /// sending them again.
-    fn upload_path(&self, hash: &BlobHash) -> PathBuf {
-        self.root
-            .join("tmp")
-            .join(format!("{}.upload", hash.to_hex()))
+    /// Where an upload of `hash` by `uploader` (a public key's 32 bytes)
+    /// that was cut keeps the bytes that came, so that its sender resumes
+    /// (`Upload-Offset`) instead of sending them again. Each uploader has
+    /// its own: no one else can add to it, stop it or see it.
+    fn upload_path(&self, hash: &BlobHash, uploader: &[u8; 32]) -> PathBuf {
+        self.root.join("tmp").join(format!(
+            "{}.{}.upload",
+            hash.to_hex(),
+            hex::encode(&uploader[..16])
+        ))
     }
 
-    /// How many bytes of a cut upload of `hash` are kept.
-    pub fn partial_upload_len(&self, hash: &BlobHash) -> Option<u64> {
-        fs::metadata(self.upload_path(hash)).ok().map(|m| m.len())
+    /// How many bytes of a cut upload of `hash` by `uploader` are kept.
+    pub fn partial_upload_len(&self, hash: &BlobHash, uploader: &[u8; 32]) -> Option<u64> {
+        fs::metadata(self.upload_path(hash, uploader))
+            .ok()
+            .map(|m| m.len())
     }
 
-    /// The bytes of a cut upload of `hash`, none if there is none.
-    pub fn partial_upload(&self, hash: &BlobHash) -> io::Result<Vec<u8>> {
-        match fs::read(self.upload_path(hash)) {
+    /// The bytes of a cut upload of `hash` by `uploader`, none if there is
+    /// none.
+    pub fn partial_upload(&self, hash: &BlobHash, uploader: &[u8; 32]) -> io::Result<Vec<u8>> {
+        match fs::read(self.upload_path(hash, uploader)) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
             other => other,
         }
     }
 
-    /// Opens the file of a cut upload of `hash` to add to it as bytes
-    /// arrive (created empty if there is none), so that whatever ends
-    /// the upload, what came is kept; only while all cut uploads together
-    /// would stay within `cap` bytes with `room` more for this one
-    /// (`None`: not kept). Nothing here is a blob: it is checked against
-    /// its name and the admission rule when the rest has come.
+    /// Opens the file of a cut upload of `hash` by `uploader` to add to
+    /// it as bytes arrive (created empty if there is none), so that
+    /// whatever ends the upload, what came is kept; only while all cut
+    /// uploads together would stay within `cap` bytes with `room` more
+    /// for this one (`None`: not kept). Nothing here is a blob: it is
+    /// checked against its name and the admission rule when the rest has
+    /// come.
     pub fn open_partial_upload(
         &self,
         hash: &BlobHash,
+        uploader: &[u8; 32],
         room: u64,
         cap: u64,
     ) -> io::Result<Option<fs::File>> {
-        let path = self.upload_path(hash);
         let all: u64 = self
             .partial_uploads()?
             .into_iter()
@@ -245,13 +252,14 @@ impl BlobStore {
         fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path)
+            .open(self.upload_path(hash, uploader))
             .map(Some)
     }
 
-    /// Forgets a cut upload of `hash` (finished, or gone wrong).
-    pub fn drop_partial_upload(&self, hash: &BlobHash) -> io::Result<()> {
-        match fs::remove_file(self.upload_path(hash)) {
+    /// Forgets a cut upload of `hash` by `uploader` (finished, or gone
+    /// wrong).
+    pub fn drop_partial_upload(&self, hash: &BlobHash, uploader: &[u8; 32]) -> io::Result<()> {
+        match fs::remove_file(self.upload_path(hash, uploader)) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             other => other,
         }
@@ -263,7 +271,11 @@ impl BlobStore {
         let mut freed = 0;
         for (path, len, age) in self.partial_uploads()? {
             if age >= grace {
-                fs::remove_file(&path)?;
+                match fs::remove_file(&path) {
+                    // Finished or dropped meanwhile.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    other => other?,
+                }
                 freed += len;
             }
         }
@@ -582,44 +594,41 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let blobs = BlobStore::open(dir.path().join("blobs")).expect("open");
         let (a, b) = (BlobHash::of(b"a"), BlobHash::of(b"b"));
-        assert_eq!(blobs.partial_upload_len(&a), None);
-        assert!(blobs.partial_upload(&a).expect("none").is_empty());
+        let (me, other) = ([1u8; 32], [2u8; 32]);
+        assert_eq!(blobs.partial_upload_len(&a, &me), None);
+        assert!(blobs.partial_upload(&a, &me).expect("none").is_empty());
         let mut file = blobs
-            .open_partial_upload(&a, 600, 1_000)
+            .open_partial_upload(&a, &me, 600, 1_000)
             .expect("open")
             .expect("room");
         file.write_all(&[1; 600]).expect("write");
-        assert_eq!(blobs.partial_upload_len(&a), Some(600));
+        assert_eq!(blobs.partial_upload_len(&a, &me), Some(600));
+        // Another uploader of the same blob has its own.
+        assert_eq!(blobs.partial_upload_len(&a, &other), None);
         // Going on adds to what is there.
         let mut file = blobs
-            .open_partial_upload(&a, 300, 1_000)
+            .open_partial_upload(&a, &me, 300, 1_000)
             .expect("open")
             .expect("room");
         file.write_all(&[2; 300]).expect("write");
-        assert_eq!(blobs.partial_upload(&a).expect("read").len(), 900);
+        assert_eq!(blobs.partial_upload(&a, &me).expect("read").len(), 900);
         // No room for b beside it.
-        assert!(
-            blobs
-                .open_partial_upload(&b, 200, 1_000)
-                .expect("open")
-                .is_none()
-        );
-        assert_eq!(blobs.partial_upload_len(&b), None);
+        let no_room = blobs
+            .open_partial_upload(&b, &me, 200, 1_000)
+            .expect("open");
+        assert!(no_room.is_none());
+        assert_eq!(blobs.partial_upload_len(&b, &me), None);
         // Nothing cut is ever a blob.
         assert!(!blobs.contains(&a));
-        assert_eq!(
-            blobs
-                .sweep_partial_uploads(Duration::from_secs(3_600))
-                .expect("sweep"),
-            0
-        );
+        let kept = blobs.sweep_partial_uploads(Duration::from_secs(3_600));
+        assert_eq!(kept.expect("sweep"), 0);
         assert_eq!(
             blobs.sweep_partial_uploads(Duration::ZERO).expect("sweep"),
             900
         );
-        assert_eq!(blobs.partial_upload_len(&a), None);
+        assert_eq!(blobs.partial_upload_len(&a, &me), None);
         blobs
-            .drop_partial_upload(&a)
+            .drop_partial_upload(&a, &me)
             .expect("dropping nothing is fine");
     }
 

@@ -664,16 +664,19 @@ async fn cut_upload(addr: std::net::SocketAddr, auth: &str, hash: &str, blob: &[
     drop(tcp);
 }
 
-/// What a node says it keeps of a cut upload of `hash` (`HEAD`'s
-/// `Upload-Offset`), after giving it a moment to write it.
-async fn kept(http: &reqwest::Client, base: &str, hash: &str) -> Option<u64> {
+/// What a node says it keeps of `keys`'s cut upload of `hash` (`HEAD
+/// /upload`'s `Upload-Offset`, asked with their authorization), after
+/// giving it a moment to write it.
+async fn kept(http: &reqwest::Client, base: &str, keys: &Keys, hash: &str) -> Option<u64> {
     for _ in 0..50 {
         let response = http
-            .head(format!("{base}/{hash}"))
+            .head(format!("{base}/upload"))
+            .header("authorization", authorization(keys, "upload", &[hash]))
+            .header("x-sha-256", hash)
             .send()
             .await
             .expect("head");
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.status(), StatusCode::OK);
         if let Some(offset) = response.headers().get("upload-offset") {
             return offset.to_str().ok().and_then(|v| v.parse().ok());
         }
@@ -690,6 +693,7 @@ async fn an_upload_cut_mid_blob_goes_on_from_where_it_stopped() {
     // A connection for each request: an answer given before the body was
     // read closes its connection, and a pooled one could be reused as it
     // closes.
+    samizdat_node::client::outbound::install_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -700,17 +704,57 @@ async fn an_upload_cut_mid_blob_goes_on_from_where_it_stopped() {
     let auth = authorization(&keys, "upload", &[&hash]);
 
     cut_upload(served.addr, &auth, &hash, &blob, 120_000).await;
-    let offset = kept(&http, &base, &hash)
+    let offset = kept(&http, &base, &keys, &hash)
         .await
         .expect("the cut upload is kept");
     assert_eq!(offset, 120_000, "all that came is kept");
-    // Not a blob: nothing is served under the name.
+    // Not a blob: nothing is served under the name, and a stranger is not
+    // told that an upload of it is under way.
     let got = http
         .get(format!("{base}/{hash}"))
         .send()
         .await
         .expect("get");
     assert_eq!(got.status(), StatusCode::NOT_FOUND);
+    assert!(got.headers().get("upload-offset").is_none());
+
+    // Another key that names the same blob can neither see, go on from,
+    // stop nor drop that upload: it has its own, empty.
+    let stranger = Keys::generate();
+    let theirs = authorization(&stranger, "upload", &[&hash]);
+    let head = http
+        .head(format!("{base}/upload"))
+        .header("authorization", theirs.clone())
+        .header("x-sha-256", &hash)
+        .send()
+        .await
+        .expect("head");
+    assert!(head.headers().get("upload-offset").is_none());
+    let hijack = http
+        .put(format!("{base}/upload"))
+        .header("authorization", theirs.clone())
+        .header("x-sha-256", &hash)
+        .header("upload-offset", "120000")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(hijack.status(), StatusCode::CONFLICT, "{}", reason(&hijack));
+    assert_eq!(hijack.headers()["upload-offset"], "0");
+    let empty = http
+        .put(format!("{base}/upload"))
+        .header("authorization", theirs)
+        .header("x-sha-256", &hash)
+        .body(Vec::new())
+        .send()
+        .await
+        .expect("put");
+    assert!(!empty.status().is_success());
+    assert_eq!(
+        kept(&http, &base, &keys, &hash).await,
+        Some(120_000),
+        "untouched"
+    );
 
     let put = |from: u64, body: Vec<u8>, auth: String| {
         http.put(format!("{base}/upload"))
@@ -756,7 +800,7 @@ async fn an_upload_cut_mid_blob_goes_on_from_where_it_stopped() {
     let second_hash = sha256(&second);
     let auth = authorization(&keys, "upload", &[&second_hash]);
     cut_upload(served.addr, &auth, &second_hash, &second, 50_000).await;
-    let offset = kept(&http, &base, &second_hash).await.expect("kept");
+    let offset = kept(&http, &base, &keys, &second_hash).await.expect("kept");
     let mut forged = second[offset as usize..].to_vec();
     forged[10] ^= 1;
     let response = http
@@ -770,10 +814,14 @@ async fn an_upload_cut_mid_blob_goes_on_from_where_it_stopped() {
         .expect("put");
     assert!(!response.status().is_success(), "{}", reason(&response));
     let head = http
-        .head(format!("{base}/{second_hash}"))
+        .head(format!("{base}/upload"))
+        .header(
+            "authorization",
+            authorization(&keys, "upload", &[&second_hash]),
+        )
+        .header("x-sha-256", &second_hash)
         .send()
         .await
         .expect("head");
-    assert_eq!(head.status(), StatusCode::NOT_FOUND);
     assert!(head.headers().get("upload-offset").is_none(), "dropped");
 }

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use samizdat_core::BlobHash;
 use samizdat_core::nostr::prelude::EventId;
 use sha2::{Digest, Sha256};
 
@@ -98,6 +99,40 @@ fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     out.write_all(bytes)?;
     out.sync_data()
+}
+
+/// The file of the uploads begun to the Blossom server at `place`.
+fn begun_file(data: &Path, place: &str) -> PathBuf {
+    let digest = Sha256::digest(format!("blossom {place}").as_bytes());
+    data.join(DIR)
+        .join(format!("{}.begun", hex::encode(&digest[..12])))
+}
+
+/// The blobs whose upload to the Blossom server at `place` began and did
+/// not end: the server may keep part of each (see `blobs::upload`).
+pub fn begun(data: &Path, place: &str) -> HashSet<BlobHash> {
+    let Ok(text) = std::fs::read_to_string(begun_file(data, place)) else {
+        return HashSet::new();
+    };
+    text.lines()
+        .filter_map(|line| line.trim().parse::<BlobHash>().ok())
+        .collect()
+}
+
+/// Replaces the uploads begun to `place` with `hashes`.
+pub fn set_begun(data: &Path, place: &str, hashes: &HashSet<BlobHash>) -> std::io::Result<()> {
+    let path = begun_file(data, place);
+    if hashes.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text: String = hashes.iter().map(|h| format!("{}\n", h.to_hex())).collect();
+    std::fs::write(&path, text)
 }
 
 /// The wraps `peer` is known to hold.

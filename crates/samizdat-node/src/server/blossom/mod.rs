@@ -282,11 +282,13 @@ pub(crate) async fn mirror(
     Ok(Json(descriptor(&headers, &owned)))
 }
 
-/// BUD-06: may an upload with these headers go ahead?
+/// BUD-06: may an upload with these headers go ahead? With the
+/// authorization's key, also how much of its cut upload of the blob is
+/// kept (`Upload-Offset`).
 pub(crate) async fn upload_check(
     Extract(state): Extract<Blossom>,
     headers: HeaderMap,
-) -> Answer<StatusCode> {
+) -> Answer<Response> {
     let get = |names: &[&str]| {
         names
             .iter()
@@ -330,8 +332,17 @@ pub(crate) async fn upload_check(
         .map(|h| blob_name(&h))
         .transpose()
         .map_err(|_| BlossomError::new(StatusCode::BAD_REQUEST, "X-SHA-256 is not a SHA-256"))?;
-    authorize(&headers, Verb::Upload, hash.as_ref()).await?;
-    Ok(StatusCode::OK)
+    let (pubkey, _) = authorize(&headers, Verb::Upload, hash.as_ref()).await?;
+    // What this key's cut upload of the blob left, if anything: its
+    // sender goes on from there (see `resume`).
+    let kept = hash.and_then(|h| resume::kept(state.node.ingest.store(), &(h, pubkey.to_bytes())));
+    let mut answer = StatusCode::OK.into_response();
+    if let Some(kept) = kept {
+        answer
+            .headers_mut()
+            .insert(answer::OFFSET, HeaderValue::from(kept));
+    }
+    Ok(answer)
 }
 
 pub(crate) async fn get_blob(
@@ -345,9 +356,7 @@ pub(crate) async fn get_blob(
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // Part of a cut upload may be here: its sender goes on from it.
-            return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob")
-                .with_offset(resume::kept(store, &hash)));
+            return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob"));
         }
         Err(e) => return Err(BlossomError::internal(e)),
     };

@@ -1,10 +1,12 @@
 //! Resumable uploads, samizdat's extension of BUD-02, for links that are
 //! cut mid-photo. An upload whose authorization names its blob (an `x`
 //! tag, and `X-SHA-256` saying the same) keeps what comes in
-//! `blobs/tmp/<sha256>.upload` as it comes. If it is cut, `HEAD /<sha256>`
-//! answers `404` with `Upload-Offset: N`, and the sender goes on with
-//! `PUT /upload`, `Upload-Offset: N` and the rest of the bytes; a newer
-//! upload of the blob stops an older one still waiting on a dead link. Nothing kept is a blob
+//! `blobs/tmp/<sha256>.<uploader>.upload` as it comes: each uploader's
+//! own, which no other key can add to, stop, see or drop. If it is cut,
+//! `HEAD /upload` with that key's authorization answers `Upload-Offset:
+//! N`, and the sender goes on with `PUT /upload`, `Upload-Offset: N` and
+//! the rest of the bytes; its newer upload stops an older one still
+//! waiting on a dead link. Nothing kept is a blob
 //! until the whole hashes to its name and passes the admission rule, as
 //! any upload must; what fails is dropped. Cut uploads are capped in all
 //! (`blossom.partial_upload_bytes`) and swept a day after they were last
@@ -56,41 +58,57 @@ pub(super) fn read(headers: &HeaderMap) -> Answer<Resume> {
     Ok(Resume { hash, offset })
 }
 
-/// The bytes kept of a cut upload of `hash`, which must be `offset` long:
-/// otherwise `409` says how many are kept.
-pub(super) async fn prefix(store: &Store, hash: BlobHash, offset: u64) -> Answer<Vec<u8>> {
+/// The bytes kept of the cut upload `key`, which must be `offset` long:
+/// otherwise `409` says how many are kept (its length is looked at
+/// before anything is read).
+pub(super) async fn prefix(store: &Store, key: Key, offset: u64) -> Answer<Vec<u8>> {
     let store = store.clone();
-    let kept = tokio::task::spawn_blocking(move || store.blobs().partial_upload(&hash))
-        .await
-        .map_err(BlossomError::internal)?
-        .map_err(BlossomError::internal)?;
-    if kept.len() as u64 != offset {
-        let have = (!kept.is_empty()).then_some(kept.len() as u64).or(Some(0));
-        return Err(BlossomError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "this node keeps {} bytes of that upload, not {offset}; go on from there",
-                kept.len()
-            ),
-        )
-        .with_offset(have));
+    let read = tokio::task::spawn_blocking(move || {
+        let (hash, uploader) = key;
+        let have = store
+            .blobs()
+            .partial_upload_len(&hash, &uploader)
+            .unwrap_or(0);
+        if have != offset {
+            return Ok(Err(have));
+        }
+        store.blobs().partial_upload(&hash, &uploader).map(Ok)
+    })
+    .await
+    .map_err(BlossomError::internal)?
+    .map_err(BlossomError::internal)?;
+    match read {
+        Ok(kept) if kept.len() as u64 == offset => Ok(kept),
+        Ok(kept) => Err(conflict(kept.len() as u64, offset)),
+        Err(have) => Err(conflict(have, offset)),
     }
-    Ok(kept)
 }
 
-/// Uploads of named blobs in progress, one per blob. A newer upload of a
-/// blob tells the older one to stop: a sender whose link was cut comes
+fn conflict(have: u64, offset: u64) -> BlossomError {
+    BlossomError::new(
+        StatusCode::CONFLICT,
+        format!("this node keeps {have} bytes of that upload, not {offset}; go on from there"),
+    )
+    .with_offset(Some(have))
+}
+
+/// Uploads of named blobs in progress, one per blob and uploader. A newer
+/// upload tells the older one to stop: a sender whose link was cut comes
 /// back before the node has noticed that the old connection is gone.
 #[derive(Default)]
 pub(crate) struct InProgress {
-    uploads: Mutex<HashMap<BlobHash, (u64, watch::Sender<bool>)>>,
+    uploads: Mutex<HashMap<Key, (u64, watch::Sender<bool>)>>,
     next: AtomicU64,
 }
 
-/// One upload's turn at its blob's cut-upload file; given back on drop.
+/// A cut upload's owner: the blob, and the key its uploads are signed by.
+/// Only that key can add to it, stop it, see it or drop it.
+pub(super) type Key = (BlobHash, [u8; 32]);
+
+/// One upload's turn at its cut-upload file; given back on drop.
 pub(super) struct Turn {
     registry: Arc<InProgress>,
-    hash: BlobHash,
+    key: Key,
     id: u64,
     stop: watch::Receiver<bool>,
 }
@@ -102,11 +120,8 @@ impl Drop for Turn {
             .uploads
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if uploads
-            .get(&self.hash)
-            .is_some_and(|(id, _)| *id == self.id)
-        {
-            uploads.remove(&self.hash);
+        if uploads.get(&self.key).is_some_and(|(id, _)| *id == self.id) {
+            uploads.remove(&self.key);
         }
     }
 }
@@ -117,23 +132,24 @@ const TAKE_OVER_STEP: Duration = Duration::from_millis(20);
 const TAKE_OVER_STEPS: usize = 250;
 
 impl InProgress {
-    /// Takes the turn at `hash`, telling an older upload of it to stop and
-    /// waiting (a bounded time) until it has; `None` if it would not.
-    pub(super) async fn take(registry: &Arc<InProgress>, hash: BlobHash) -> Option<Turn> {
+    /// Takes the turn at `key`, telling an older upload of it (by the same
+    /// key) to stop and waiting (a bounded time) until it has; `None` if it
+    /// would not.
+    pub(super) async fn take(registry: &Arc<InProgress>, key: Key) -> Option<Turn> {
         for _ in 0..TAKE_OVER_STEPS {
             {
                 let mut uploads = registry.uploads.lock().unwrap_or_else(|e| e.into_inner());
-                match uploads.get(&hash) {
+                match uploads.get(&key) {
                     Some((_, older)) => {
                         let _ = older.send(true);
                     }
                     None => {
                         let id = registry.next.fetch_add(1, Ordering::Relaxed);
                         let (tell, stop) = watch::channel(false);
-                        uploads.insert(hash, (id, tell));
+                        uploads.insert(key, (id, tell));
                         return Some(Turn {
                             registry: Arc::clone(registry),
-                            hash,
+                            key,
                             id,
                             stop,
                         });
@@ -186,8 +202,13 @@ pub(super) async fn read_body(
         if bytes.len().saturating_add(piece.len()) > limit {
             return (bytes, Some(BodyError::TooLarge(limit)));
         }
+        // Flushed piece by piece: the next upload's `prefix` reads the file.
         if let Some(out) = file.as_mut()
-            && let Err(e) = out.write_all(&piece).await
+            && let Err(e) = async {
+                out.write_all(&piece).await?;
+                out.flush().await
+            }
+            .await
         {
             tracing::warn!(error = %e, "keeping an upload as it comes; going on without");
             file = None;
@@ -199,18 +220,17 @@ pub(super) async fn read_body(
     }
 }
 
-/// Opens the cut-upload file of `hash` to add to (see `read_body`), when
+/// Opens the cut-upload file `key` to add to (see `read_body`), when
 /// all cut uploads stay within `cap` with `room` more.
-pub(super) async fn open(
-    store: &Store,
-    hash: BlobHash,
-    room: u64,
-    cap: u64,
-) -> Option<tokio::fs::File> {
+pub(super) async fn open(store: &Store, key: Key, room: u64, cap: u64) -> Option<tokio::fs::File> {
     let store = store.clone();
-    let opened =
-        tokio::task::spawn_blocking(move || store.blobs().open_partial_upload(&hash, room, cap))
-            .await;
+    let (hash, uploader) = key;
+    let opened = tokio::task::spawn_blocking(move || {
+        store
+            .blobs()
+            .open_partial_upload(&hash, &uploader, room, cap)
+    })
+    .await;
     match opened {
         Ok(Ok(Some(file))) => Some(tokio::fs::File::from_std(file)),
         Ok(Ok(None)) => {
@@ -228,17 +248,19 @@ pub(super) async fn open(
     }
 }
 
-/// Forgets the cut upload of `hash`: finished, or gone wrong.
-pub(super) async fn forget(store: &Store, hash: BlobHash) {
+/// Forgets the cut upload `key`: finished, or gone wrong.
+pub(super) async fn forget(store: &Store, key: Key) {
     let store = store.clone();
+    let (hash, uploader) = key;
     let dropped =
-        tokio::task::spawn_blocking(move || store.blobs().drop_partial_upload(&hash)).await;
+        tokio::task::spawn_blocking(move || store.blobs().drop_partial_upload(&hash, &uploader))
+            .await;
     if let Ok(Err(e)) = dropped {
         tracing::warn!(error = %e, "dropping a cut upload");
     }
 }
 
-/// How many bytes of a cut upload of `hash` are kept, for `HEAD`.
-pub(super) fn kept(store: &Store, hash: &BlobHash) -> Option<u64> {
-    store.blobs().partial_upload_len(hash)
+/// How many bytes of the cut upload `key` are kept, for `HEAD /upload`.
+pub(super) fn kept(store: &Store, key: &Key) -> Option<u64> {
+    store.blobs().partial_upload_len(&key.0, &key.1)
 }

@@ -32,7 +32,8 @@ pub(crate) async fn upload(
     let resume = resume::read(&headers)?;
     let named = resume
         .hash
-        .filter(|h| auth::check(&event, Verb::Upload, Some(h), Timestamp::now()).is_ok());
+        .filter(|h| auth::check(&event, Verb::Upload, Some(h), Timestamp::now()).is_ok())
+        .map(|h| (h, pubkey.to_bytes()));
     if resume.offset > 0 && named.is_none() {
         return Err(BlossomError::new(
             StatusCode::BAD_REQUEST,
@@ -61,7 +62,6 @@ pub(crate) async fn upload(
     if resume.offset.saturating_add(declared) > max {
         return Err(too_large());
     }
-    spend(&state, peer, declared)?;
     // A few bodies in memory at once, each up to `max_upload_bytes`.
     let _reading = tokio::time::timeout(WAIT_FOR_TURN, state.blossom.bodies.acquire())
         .await
@@ -74,10 +74,11 @@ pub(crate) async fn upload(
             )
         })?;
     let store = state.node.ingest.store().clone();
-    // A named upload takes its blob's turn (stopping an older upload of
-    // it), goes on from what was kept, and keeps what comes as it comes.
+    // A named upload takes its turn (stopping an older upload of the
+    // blob by the same key), goes on from what that key's upload left,
+    // and keeps what comes as it comes.
     let mut turn = match named {
-        Some(hash) => resume::InProgress::take(&state.blossom.uploads, hash).await,
+        Some(key) => resume::InProgress::take(&state.blossom.uploads, key).await,
         None => None,
     };
     if resume.offset > 0 && turn.is_none() {
@@ -87,28 +88,31 @@ pub(crate) async fn upload(
         ));
     }
     let (mut bytes, file) = match (named, &turn) {
-        (Some(hash), Some(_)) => {
+        (Some(key), Some(_)) => {
             // From the start, an upload replaces whatever was kept.
             if resume.offset == 0 {
-                resume::forget(&store, hash).await;
+                resume::forget(&store, key).await;
             }
-            let prefix = resume::prefix(&store, hash, resume.offset).await?;
+            let prefix = resume::prefix(&store, key, resume.offset).await?;
             let cap = state.node.config.blossom.partial_upload_bytes;
-            (prefix, resume::open(&store, hash, declared, cap).await)
+            (prefix, resume::open(&store, key, declared, cap).await)
         }
         _ => (Vec::new(), None),
     };
+    // Spent once the request is known to go ahead.
+    spend(&state, peer, declared)?;
+    bytes.reserve_exact(usize::try_from(declared).unwrap_or(0));
     let limit = usize::try_from(declared.min(max)).unwrap_or(usize::MAX);
     // At the minimum pace: a body that trickles to hold its place is cut.
     let (body, stopped) = resume::read_body(body, limit, file, turn.as_mut()).await;
     bytes.extend_from_slice(&body);
     drop(body);
     if let Some(e) = stopped {
-        if let Some(hash) = named
+        if let Some(key) = named
             && turn.is_some()
             && matches!(e, crate::pace::BodyError::TooLarge(_))
         {
-            resume::forget(&store, hash).await;
+            resume::forget(&store, key).await;
         }
         return Err(match e {
             crate::pace::BodyError::TooLarge(_) => too_large(),
@@ -126,9 +130,9 @@ pub(crate) async fn upload(
     })
     .await
     .map_err(BlossomError::internal)?;
-    if let (Some(named), Some(_)) = (named, &turn) {
+    if let (Some(key), Some(_)) = (named, &turn) {
         // Finished or wrong, what was kept of it is done with.
-        resume::forget(&store, named).await;
+        resume::forget(&store, key).await;
     }
     drop(turn);
     auth::check(&event, Verb::Upload, Some(&hash), Timestamp::now())?;

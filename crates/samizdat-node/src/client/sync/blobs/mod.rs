@@ -25,7 +25,7 @@ use crate::progress::Observer;
 use crate::route::RelayUrl;
 
 /// HEAD requests in flight at once while finding what the peer lacks.
-const PARALLEL_HEADS: usize = 32;
+pub(super) const PARALLEL_HEADS: usize = 32;
 /// How long a push's authorization stays valid.
 pub(super) const AUTH_SECONDS: u64 = 600;
 
@@ -71,6 +71,11 @@ impl Peer {
         }
         let client = outbound::peer_client(patience, proxy).map_err(|e| bad(e.to_string()))?;
         Ok(Peer { client, base })
+    }
+
+    /// The peer's Blossom address.
+    pub(super) fn base(&self) -> &Url {
+        &self.base
     }
 
     pub(super) fn url(&self, path: &str) -> Result<Url, SyncError> {

@@ -27,7 +27,140 @@ pub(super) async fn send_all(
     observer: &mut dyn Observer,
     lacking: Vec<(u64, BlobHash, u64)>,
 ) -> Result<(), SyncError> {
-    let keys = Keys::generate();
+    let keys = upload_key(run.options.identity.as_ref(), run.peer.base().as_str());
+    let (data, place) = (run.store.dir().to_path_buf(), run.peer.base().to_string());
+    let mut begun = {
+        let (data, place) = (data.clone(), place.clone());
+        tokio::task::spawn_blocking(move || super::super::delivered::begun(&data, &place))
+            .await
+            .map_err(|source| SyncError::Task {
+                what: "reading the uploads begun",
+                source,
+            })?
+    };
+    // Where the uploads begun before go on from: asked with this side's
+    // key, which alone may see them.
+    let again: Vec<BlobHash> = lacking
+        .iter()
+        .map(|(_, hash, _)| *hash)
+        .filter(|hash| begun.contains(hash))
+        .collect();
+    let kept = offsets(run, &keys, again).await;
+    let mut lacking: Vec<(u64, BlobHash, u64)> = lacking
+        .into_iter()
+        .map(|(left, hash, _)| match kept.get(&hash) {
+            Some(&k) if k < left => (left - k, hash, k),
+            _ => (left, hash, 0),
+        })
+        .collect();
+    lacking.sort();
+    let sent = upload_all(run, &keys, summary, observer, lacking, &mut begun).await;
+    // Uploads begun and not finished: next time, their offsets are asked.
+    let kept = tokio::task::spawn_blocking(move || {
+        super::super::delivered::set_begun(&data, &place, &begun)
+    })
+    .await
+    .map_err(|source| SyncError::Task {
+        what: "remembering the uploads begun",
+        source,
+    })?;
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "remembering the uploads begun");
+    }
+    sent
+}
+
+/// The key uploads to one peer are signed with: derived from this node's
+/// key and the peer's address, so that an upload cut in one run goes on
+/// in the next (a node keeps a cut upload for the key that began it), and
+/// peers cannot link the uploads they get to each other's; a fresh key
+/// when this side has no node key.
+fn upload_key(node: Option<&Keys>, peer: &str) -> Keys {
+    use sha2::{Digest, Sha256};
+    let Some(node) = node else {
+        return Keys::generate();
+    };
+    let digest = Sha256::new()
+        .chain_update(b"samizdat blossom upload key\0")
+        .chain_update(node.secret_key().as_secret_bytes())
+        .chain_update(peer.as_bytes())
+        .finalize();
+    samizdat_core::nostr::prelude::SecretKey::from_slice(&digest)
+        .map(Keys::new)
+        .unwrap_or_else(|_| Keys::generate())
+}
+
+/// How many bytes of each blob's cut upload by `keys` the peer keeps
+/// (`HEAD /upload`, a few at a time); blobs it keeps nothing of are left
+/// out.
+async fn offsets(
+    run: Run<'_>,
+    keys: &Keys,
+    hashes: Vec<BlobHash>,
+) -> std::collections::HashMap<BlobHash, u64> {
+    let mut answers = futures_util::stream::iter(hashes)
+        .map(|hash| offset(run, keys, hash))
+        .buffer_unordered(super::PARALLEL_HEADS);
+    let mut kept = std::collections::HashMap::new();
+    while let Some(answer) = answers.next().await {
+        if let Some((hash, offset)) = answer {
+            kept.insert(hash, offset);
+        }
+    }
+    kept
+}
+
+/// How many bytes of its cut upload of `hash` by `keys` the peer keeps.
+async fn offset(run: Run<'_>, keys: &Keys, hash: BlobHash) -> Option<(BlobHash, u64)> {
+    let auth = authorization(keys, &hash).ok()?;
+    let response = run
+        .peer
+        .client
+        .head(run.peer.url("upload").ok()?)
+        .header(header::AUTHORIZATION, auth)
+        .header("x-sha-256", hash.to_hex())
+        .send()
+        .await
+        .ok()?;
+    let kept = response
+        .headers()
+        .get(UPLOAD_OFFSET)?
+        .to_str()
+        .ok()?
+        .parse::<u64>()
+        .ok()?;
+    Some((hash, kept))
+}
+
+/// `Authorization: Nostr …` for uploading `hash`.
+fn authorization(keys: &Keys, hash: &BlobHash) -> Result<String, SyncError> {
+    let now = Timestamp::now().as_secs();
+    let auth = Draft {
+        kind: Kind::Custom(crate::proto::BLOSSOM_AUTH_KIND),
+        created_at: Timestamp::from_secs(now),
+        tags: vec![
+            vec!["t".into(), "upload".into()],
+            vec!["x".into(), hash.to_hex()],
+            vec!["expiration".into(), (now + AUTH_SECONDS).to_string()],
+        ],
+        content: "samizdat sync".into(),
+    }
+    .sign(keys)
+    .map_err(|e| SyncError::Protocol(e.to_string()))?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(auth.as_json());
+    Ok(format!("Nostr {encoded}"))
+}
+
+/// The uploads themselves, in order, a few at a time; `begun` keeps the
+/// blobs whose upload started and did not end.
+async fn upload_all(
+    run: Run<'_>,
+    keys: &Keys,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+    lacking: Vec<(u64, BlobHash, u64)>,
+    begun: &mut std::collections::HashSet<BlobHash>,
+) -> Result<(), SyncError> {
     let mut queue = lacking.into_iter();
     let mut running = futures_util::stream::FuturesUnordered::new();
     let mut planned = 0u64;
@@ -45,10 +178,10 @@ pub(super) async fn send_all(
                 break;
             }
             planned += left;
-            let keys = &keys;
-            running.push(async move { (left, send(run, keys, hash, kept).await) });
+            begun.insert(hash);
+            running.push(async move { (left, hash, send(run, keys, hash, kept).await) });
         }
-        let Some((left, sent)) = running.next().await else {
+        let Some((left, hash, sent)) = running.next().await else {
             break;
         };
         planned -= left;
@@ -56,8 +189,12 @@ pub(super) async fn send_all(
         summary.blob_bytes_out += bytes;
         observer.advance(bytes);
         match step {
-            Step::Done => summary.blobs_sent += 1,
+            Step::Done => {
+                begun.remove(&hash);
+                summary.blobs_sent += 1;
+            }
             Step::Refused(why) => {
+                begun.remove(&hash);
                 summary.blobs_refused_by_peer += 1;
                 note(summary, why);
             }
@@ -98,20 +235,7 @@ async fn send(
         // A blob damaged here is not passed on.
         Err(e) => return Ok((Step::Refused(e.to_string()), 0)),
     };
-    let now = Timestamp::now().as_secs();
-    let auth = Draft {
-        kind: Kind::Custom(crate::proto::BLOSSOM_AUTH_KIND),
-        created_at: Timestamp::from_secs(now),
-        tags: vec![
-            vec!["t".into(), "upload".into()],
-            vec!["x".into(), hash.to_hex()],
-            vec!["expiration".into(), (now + AUTH_SECONDS).to_string()],
-        ],
-        content: "samizdat sync".into(),
-    }
-    .sign(keys)
-    .map_err(|e| SyncError::Protocol(e.to_string()))?;
-    let auth = base64::engine::general_purpose::STANDARD.encode(auth.as_json());
+    let auth = authorization(keys, &hash)?;
     let mut from = kept.min(bytes.len() as u64);
     // Twice at most: once more when the peer keeps another part than it
     // said (`409` with its offset).
@@ -121,7 +245,7 @@ async fn send(
         let mut request = peer
             .client
             .put(peer.url("upload")?)
-            .header(header::AUTHORIZATION, format!("Nostr {auth}"))
+            .header(header::AUTHORIZATION, auth.as_str())
             .header("x-sha-256", hash.to_hex())
             .header(header::CONTENT_TYPE, "application/octet-stream");
         if from > 0 {
