@@ -48,6 +48,9 @@ pub fn run(args: BenchDrillDataArgs) -> Result<()> {
     };
     let store =
         Store::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    if args.notes {
+        return notes(&store, args.records);
+    }
 
     let mut files: Vec<Attachment> = Vec::new();
     let made: Vec<File> = (0..args.photos + args.videos)
@@ -94,6 +97,22 @@ pub fn run(args: BenchDrillDataArgs) -> Result<()> {
             "file_bytes": blob_bytes,
             "sealed_to": sealed_to.map(|k| k.to_hex()),
         })
+    );
+    Ok(())
+}
+
+/// `n` short notes, made and stored a batch at a time.
+fn notes(store: &Store, n: usize) -> Result<()> {
+    const BATCH: usize = 100_000;
+    let mut json_bytes = 0u64;
+    for start in (0..n).step_by(BATCH) {
+        let events = crate::ingest::generate(BATCH.min(n - start), crate::Shape::Note)?;
+        json_bytes += events.iter().map(|e| e.as_json().len() as u64).sum::<u64>();
+        crate::sync::fill(store, &events)?;
+    }
+    println!(
+        "{}",
+        json!({ "records": n, "json_bytes": json_bytes, "files": 0, "file_bytes": 0 })
     );
     Ok(())
 }

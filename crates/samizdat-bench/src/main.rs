@@ -92,6 +92,10 @@ pub struct BenchDrillDataArgs {
     /// Makes this side's records its own
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Short notes instead (written in batches, for a store of millions
+    /// to reconcile), without files or sealed records
+    #[arg(long)]
+    pub notes: bool,
 }
 
 #[derive(Debug, Args)]
