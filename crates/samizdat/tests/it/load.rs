@@ -184,7 +184,11 @@ fn a_sync_cut_by_the_peer_still_says_what_crossed() {
     crate::sync::import(&source, "many.jsonl", &many.iter().collect::<Vec<_>>());
     let served = Served::start(&source, "");
     let proxy = crate::faulty::Faulty::start(served.addr);
-    // Cut a little way into the events.
+    // Cut a little way into the events. The link is slow enough that
+    // the puller reads as fast as it comes: a reset drops whatever sits
+    // unread in the receiving socket, and on a fast link that can be
+    // every event sent before the cut.
+    proxy.throttle(256 * 1024);
     proxy.fault_after(300_000, crate::faulty::Fault::Cut);
     let puller = Node::start();
     let out = puller.run(&["sync", &proxy.url(), "--pull"]);
