@@ -25,6 +25,7 @@
 //! - `server`: [`Node`] (bind, run until a signal, drain) and what it
 //!   serves: the relay, Blossom, the web interface.
 
+pub mod call;
 pub mod client;
 pub mod config;
 pub mod import;

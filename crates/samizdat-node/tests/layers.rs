@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "the node's own work",
         &[
+            "call",
             "ingest",
             "import",
             "live",

@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Serve(a) => cmd::serve::run(&ctx, a),
         Command::Sync(a) => cmd::sync::run(&ctx, a),
         Command::Bundle(c) => cmd::bundle::run(&ctx, c),
+        Command::Call(c) => cmd::call::run(&ctx, c),
         Command::Publish(c) => cmd::publish::run(&ctx, c),
         Command::Peers { config } => cmd::peers::run(&ctx, config),
         Command::Wipe(a) => cmd::wipe::run(&ctx, a),

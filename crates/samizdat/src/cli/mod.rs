@@ -83,6 +83,10 @@ pub enum Command {
     /// Carry records and their blobs as a file: export, import, inspect
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Records as sound, for a phone call or a radio when no data link
+    /// works: `send` writes a transmission, `receive` hears one
+    #[command(subcommand)]
+    Call(CallCommand),
     /// Publish the public records: a static mirror anyone can host, copy
     /// or carry (`site`, `verify`), and the public relays (`relays`)
     #[command(subcommand)]
@@ -174,6 +178,39 @@ pub enum PublishCommand {
         /// How long to wait for any one answer from a relay
         #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallCommand {
+    /// Write the records (person reports first, then testimonies; text
+    /// only) as a one-way transmission: 8 kHz mono 16-bit WAV, to play
+    /// into a call or a radio
+    Send {
+        /// The WAV file to write
+        #[arg(long, value_name = "FILE")]
+        wav: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Only what the node that wrote this want file lacks
+        #[arg(long = "for", value_name = "WANT_FILE")]
+        for_want: Option<PathBuf>,
+        /// robust: any phone call (AMR-NB at any rate, GSM, Opus 8 kbit/s)
+        /// and radios; fast: twice the rate, through AMR-NB 12.2 kbit/s
+        /// and Opus 12 kbit/s or better
+        #[arg(long, default_value = "robust", value_parser = ["robust", "fast"])]
+        speed: String,
+        /// Extra coded packets per packet of data, for what the channel
+        /// loses (nothing comes back to ask again)
+        #[arg(long, default_value_t = 0.25)]
+        redundancy: f64,
+    },
+    /// Hear a transmission and store the records that check out (id,
+    /// signature, record rules), printing each
+    Receive {
+        /// The WAV file to hear (8 kHz mono 16-bit)
+        #[arg(long, value_name = "FILE")]
+        wav: PathBuf,
     },
 }
 

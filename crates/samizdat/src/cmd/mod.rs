@@ -2,6 +2,7 @@
 
 pub mod blob;
 pub mod bundle;
+pub mod call;
 pub mod events;
 pub mod id;
 pub mod init;

@@ -3,6 +3,7 @@
 mod bad_input;
 mod blossom;
 mod bundles;
+mod call;
 mod doors;
 mod durability;
 mod faulty;

@@ -21,7 +21,7 @@ use crate::progress;
 use super::*;
 
 /// The kinds that go first, in this order: sync's priority.
-pub(super) const FIRST: [u16; 4] = [
+pub(crate) const FIRST: [u16; 4] = [
     kind::PERSON_REPORT.as_u16(),
     kind::TESTIMONY.as_u16(),
     kind::ATTESTATION.as_u16(),
@@ -30,7 +30,7 @@ pub(super) const FIRST: [u16; 4] = [
 
 /// `queries` in priority order: a query for every kind is split into one
 /// per priority kind and one for the rest (`true`: skip priority kinds).
-pub(super) fn in_priority_order(queries: &[Query]) -> Vec<(Query, bool)> {
+pub(crate) fn in_priority_order(queries: &[Query]) -> Vec<(Query, bool)> {
     let rank = |q: &Query| {
         q.kinds
             .as_ref()
@@ -255,7 +255,7 @@ impl Parts for FileParts {
 
 /// A temporary file in `output`'s directory: written there and renamed
 /// at the end, so that a file with the final name is always whole.
-pub(super) fn beside(output: &Path) -> Result<tempfile::NamedTempFile> {
+pub(crate) fn beside(output: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

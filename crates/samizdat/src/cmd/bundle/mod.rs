@@ -16,7 +16,7 @@ use crate::cli::{BundleCommand, KindName};
 use crate::context::Context;
 use crate::exit::Code;
 
-mod exporting;
+pub(crate) mod exporting;
 mod importing;
 
 use exporting::*;
@@ -205,7 +205,7 @@ fn want(ctx: &Context, output: &Path) -> Result<Code> {
 }
 
 /// An event's kind, read without parsing the rest of it.
-fn kind_of(json: &str) -> Option<u16> {
+pub(crate) fn kind_of(json: &str) -> Option<u16> {
     #[derive(serde::Deserialize)]
     struct Kind {
         kind: u16,

@@ -1,0 +1,261 @@
+//! `call send` and `call receive`: records as sound, through a phone call
+//! or a radio, with the modem of `samizdat-voice`.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use samizdat_bundle::Want;
+use samizdat_core::nostr::prelude::EventId;
+use samizdat_node::call;
+use samizdat_node::import;
+use samizdat_node::progress::Observer;
+use samizdat_store::{Query, Store};
+use samizdat_voice::{Receiver, Speed, Transmission, wav};
+use serde_json::json;
+
+use super::bundle::exporting::{FIRST, in_priority_order};
+use crate::cli::{CallCommand, KindName};
+use crate::context::Context;
+use crate::exit::Code;
+
+pub fn run(ctx: &Context, command: CallCommand) -> Result<Code> {
+    match command {
+        CallCommand::Send {
+            wav,
+            mut filter,
+            for_want,
+            speed,
+            redundancy,
+        } => {
+            if filter.kinds.is_empty() {
+                filter.kinds.push(KindName::All);
+            }
+            if !(0.0..=4.0).contains(&redundancy) {
+                bail!("--redundancy is between 0 and 4 extra packets per packet");
+            }
+            let speed: Speed = speed.parse().map_err(|e: String| anyhow!(e))?;
+            let queries = super::read::queries(ctx, &filter, None)?;
+            let want = match &for_want {
+                Some(path) => {
+                    let file =
+                        File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                    Some(
+                        Want::read(BufReader::new(file))
+                            .map_err(|e| anyhow!("{}: {e}", path.display()))?,
+                    )
+                }
+                None => None,
+            };
+            send(
+                ctx,
+                &ctx.store()?,
+                &queries,
+                want.as_ref(),
+                &wav,
+                speed,
+                redundancy,
+            )
+        }
+        CallCommand::Receive { wav } => receive(ctx, &ctx.store()?, &wav),
+    }
+}
+
+fn send(
+    ctx: &Context,
+    store: &Store,
+    queries: &[Query],
+    want: Option<&Want>,
+    output: &Path,
+    speed: Speed,
+    redundancy: f64,
+) -> Result<Code> {
+    let mut records = Vec::new();
+    let mut seen = HashSet::new();
+    for (query, skip_first) in in_priority_order(queries) {
+        store.query_each(&query, |stored| {
+            let id = *stored.id.as_bytes();
+            let lacks = want.is_none_or(|w| !w.has_event(&id));
+            let first = super::bundle::kind_of(&stored.json).is_some_and(|k| FIRST.contains(&k));
+            if lacks && !(skip_first && first) && seen.insert(id) {
+                records.push(stored.json.clone());
+            }
+            true
+        })?;
+    }
+    if records.is_empty() {
+        bail!("no records to send: none match, or the want file says the other side has them all");
+    }
+    let json_bytes: usize = records.iter().map(String::len).sum();
+    let blocks = call::pack(
+        records.iter().map(String::as_str),
+        samizdat_voice::max_block(speed),
+    )?;
+    let stream = rand::random::<u16>();
+    let transmission = Transmission::new(speed, stream, &blocks, redundancy)?;
+    let temp = super::bundle::exporting::beside(output)?;
+    wav::write(BufWriter::new(temp.as_file()), &transmission.samples)?;
+    temp.as_file().sync_all().context("syncing the WAV file")?;
+    temp.persist(output)
+        .with_context(|| format!("naming {}", output.display()))?;
+    let seconds = transmission.seconds();
+    let packed: usize = blocks.iter().map(Vec::len).sum();
+    if ctx.json {
+        println!(
+            "{}",
+            json!({
+                "records": records.len(), "json_bytes": json_bytes, "packed_bytes": packed,
+                "blocks": blocks.len(), "seconds": seconds, "speed": speed.name(),
+                "bytes_per_second": json_bytes as f64 / seconds,
+            })
+        );
+    } else {
+        println!(
+            "wrote {}: {} records ({json_bytes} bytes as JSON, {packed} packed) in {} blocks, \
+             {} of sound at the {} speed: {:.0} bytes of records a second",
+            output.display(),
+            records.len(),
+            blocks.len(),
+            clock(seconds),
+            speed.name(),
+            json_bytes as f64 / seconds
+        );
+    }
+    Ok(Code::Success)
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// Refusals, as they come.
+struct Refusals(u64);
+
+impl Observer for Refusals {
+    fn refused(&mut self, _at: u64, reason: &str) {
+        self.0 += 1;
+        eprintln!("refused a record: {reason}");
+    }
+}
+
+fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
+    let file = File::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let samples =
+        wav::read(BufReader::new(file)).map_err(|e| anyhow!("{}: {e}", input.display()))?;
+    let seconds = samples.len() as f64 / f64::from(samizdat_voice::RATE);
+    let mut receiver = Receiver::new();
+    let blocks = receiver.listen(&samples);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .context("starting validation threads")?;
+    let mut refusals = Refusals(0);
+    let (mut stored, mut already, mut json_bytes, mut damaged) = (0u64, 0u64, 0u64, 0u64);
+    let mut streams: HashSet<u16> = HashSet::new();
+    let mut of = 0u16;
+    for block in &blocks {
+        streams.insert(block.stream);
+        of = of.max(block.of);
+        let events = match call::unpack(&block.data) {
+            Ok(events) => events,
+            Err(e) => {
+                damaged += 1;
+                eprintln!("block {} of {}: {e}", block.number + 1, block.of);
+                continue;
+            }
+        };
+        let ids: Vec<Option<EventId>> = events.iter().map(|e| id_of(e)).collect();
+        let here_before = present(store, &ids)?;
+        let lines = events.join("\n");
+        import::import(store, lines.as_bytes(), &pool, &mut refusals)?;
+        let here_now = present(store, &ids)?;
+        for (event, id) in events.iter().zip(&ids) {
+            let Some(id) = id else { continue };
+            if here_before.contains(id) {
+                already += 1;
+            } else if here_now.contains(id) {
+                stored += 1;
+                json_bytes += event.len() as u64;
+                if !ctx.json {
+                    println!("stored {}", describe(event));
+                }
+            }
+        }
+    }
+    let summary = json!({
+        "seconds": seconds, "frames": receiver.frames, "packets": receiver.packets,
+        "damaged_codewords": receiver.lost, "blocks": blocks.len(), "of": of,
+        "stored": stored, "already": already, "refused": refusals.0,
+        "damaged_blocks": damaged, "json_bytes": json_bytes,
+        "bytes_per_second": json_bytes as f64 / seconds.max(1e-3),
+    });
+    if ctx.json {
+        println!("{summary}");
+    } else if receiver.frames == 0 {
+        println!(
+            "heard no transmission in {} ({} of sound): silence, speech, music or tones, \
+             nothing stored",
+            input.display(),
+            clock(seconds)
+        );
+    } else {
+        println!(
+            "heard {} frames in {} of sound: {} of {of} blocks whole; stored {stored} records \
+             ({json_bytes} bytes as JSON, {:.0} a second), {already} already here, {} refused",
+            receiver.frames,
+            clock(seconds),
+            blocks.len(),
+            json_bytes as f64 / seconds.max(1e-3),
+            refusals.0
+        );
+        if (blocks.len() as u64) < u64::from(of) {
+            println!(
+                "the transmission was cut or too damaged for {} blocks: ask the sender for \
+                 what is missing (`samizdat bundle want` here, `call send --for` there)",
+                u64::from(of) - blocks.len() as u64
+            );
+        }
+    }
+    if receiver.frames == 0 {
+        return Ok(Code::Failure);
+    }
+    Ok(if refusals.0 > 0 || damaged > 0 {
+        Code::Problems
+    } else {
+        Code::Success
+    })
+}
+
+fn id_of(json: &str) -> Option<EventId> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    EventId::from_hex(value["id"].as_str()?).ok()
+}
+
+fn present(store: &Store, ids: &[Option<EventId>]) -> Result<HashSet<EventId>> {
+    let ids: Vec<EventId> = ids.iter().flatten().copied().collect();
+    let found = store.query(&Query {
+        ids: Some(ids),
+        ..Default::default()
+    })?;
+    Ok(found.into_iter().map(|s| s.id).collect())
+}
+
+/// One line for a stored record: its kind, its id, and the start of
+/// what it says.
+fn describe(json: &str) -> String {
+    use samizdat_core::nostr::prelude::Event;
+    let Ok(event) = Event::from_json(json) else {
+        return String::from("a record");
+    };
+    let id = event.id.to_hex();
+    let name = samizdat_core::kind::RecordKind::of(&event).name();
+    let text: String = event
+        .content
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    format!("{name} {} {text}", &id[..id.len().min(12)])
+}
