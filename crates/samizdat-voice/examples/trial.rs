@@ -44,11 +44,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .count();
             println!(
-                "blocks {}/{} right {} frames {} packets {} lost {} in {:.2} s for {:.1} s",
+                "blocks {}/{} right {} frames {} unreadable {} packets {} lost {} in {:.2} s for {:.1} s",
                 got.len(),
                 expected,
                 right,
                 receiver.frames,
+                receiver.unreadable,
                 receiver.packets,
                 receiver.lost,
                 started.elapsed().as_secs_f64(),

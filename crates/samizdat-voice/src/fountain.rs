@@ -141,6 +141,9 @@ pub struct Receiver {
     done: HashSet<(u16, u16)>,
     /// Frames whose sync was heard.
     pub frames: usize,
+    /// Syncs heard whose frame could not be read at all (or that were
+    /// not a frame's).
+    pub unreadable: usize,
     /// Packets that checked out.
     pub packets: usize,
     /// Codewords heard that could not be corrected.
@@ -150,9 +153,12 @@ pub struct Receiver {
     pub conflicting: usize,
 }
 
+/// Steps of a symbol's guard: the sync is as clear anywhere within it.
+const GUARD_STEPS: usize = 2;
+
 /// Above this share of their energy in the expected tones, four symbols
 /// are taken for a frame's sync; random sound gives about 1/16.
-const SYNC_SHARE: f32 = 0.5;
+const SYNC_SHARE: f32 = 0.35;
 
 impl Receiver {
     pub fn new() -> Receiver {
@@ -166,12 +172,13 @@ impl Receiver {
         let mut p = 0usize;
         // Bounded: every turn moves on by at least one step.
         while p + SYNC * STEPS < grid.positions {
-            let Some(speed) = self.sync_at(&grid, p) else {
+            let Some((speed, start)) = self.sync_at(&grid, p) else {
                 p += 1;
                 continue;
             };
-            let heard = frame::listen(&grid, speed, p);
+            let heard = frame::listen(&grid, speed, start);
             if heard.packets.is_empty() {
+                self.unreadable += 1;
                 p += 1;
                 continue;
             }
@@ -188,8 +195,10 @@ impl Receiver {
     }
 
     /// The speed whose sync starts at `p`, if one does, here and clearer
-    /// than a step either side.
-    fn sync_at(&self, grid: &Grid, p: usize) -> Option<Speed> {
+    /// than a step before; and where to listen from: the middle of the
+    /// steps after `p` that hear it as clearly, so that the symbols' guard
+    /// is as much behind as ahead, for the clocks to drift either way.
+    fn sync_at(&self, grid: &Grid, p: usize) -> Option<(Speed, usize)> {
         let score = |speed: Speed, at: usize| -> f32 {
             let pattern = frame::sync_pattern(speed);
             (0..SYNC)
@@ -203,12 +212,17 @@ impl Receiver {
                 .sum::<f32>()
                 / SYNC as f32
         };
-        Speed::ALL.into_iter().find(|&speed| {
+        let speed = Speed::ALL.into_iter().find(|&speed| {
             let here = score(speed, p);
             here >= SYNC_SHARE
                 && here >= score(speed, p + 1)
                 && (p == 0 || here > score(speed, p - 1))
-        })
+        })?;
+        let here = score(speed, p);
+        let same = (1..=GUARD_STEPS)
+            .take_while(|&d| score(speed, p + d) >= here * 0.97)
+            .count();
+        Some((speed, p + same.div_ceil(2)))
     }
 
     fn take(&mut self, packet: Packet) -> Option<Block> {

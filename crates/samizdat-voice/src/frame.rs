@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! sync   4 symbols of a pattern that names the speed
-//! body   codewords of 255 bytes, interleaved byte by byte, each byte two
-//!        tones (high nibble first), the bands of a symbol in order
+//! body   codewords of 255 bytes, interleaved byte by byte, as bits
+//!        (most significant first) that fill the bands of each symbol in
+//!        order: four bits a band, but three in the robust speed's second
+//!        band, which sounds only every other tone
 //! packet version+speed 1 | stream 2 | block 2 | blocks 2 | length 2 |
 //!        symbol id 1 | CRC-32 of all else 4 | symbol
 //! ```
@@ -23,18 +25,41 @@ const VERSION: u8 = 1;
 /// two bands, so one is never taken for the other.
 pub(crate) fn sync_pattern(speed: Speed) -> [[u8; BANDS]; SYNC] {
     match speed {
-        Speed::Robust => [[3, 10, 0], [12, 1, 0], [7, 14, 0], [0, 5, 0]],
+        Speed::Robust => [[3, 10, 0], [12, 0, 0], [7, 14, 0], [0, 4, 0]],
         Speed::Fast => [[14, 4, 6], [5, 11, 15], [1, 8, 2], [10, 2, 9]],
     }
 }
 
 /// Error-correcting bytes per codeword: the robust speed corrects up to
-/// a fifth of its bytes, the fast one a tenth.
+/// a sixth of its bytes, the fast one a thirteenth (twice as many when
+/// the receiver knows which are doubtful).
 const fn ecc(speed: Speed) -> usize {
     match speed {
-        Speed::Robust => 100,
+        Speed::Robust => 80,
         Speed::Fast => 40,
     }
+}
+
+/// Bits each band of a symbol carries. A band of three bits sounds every
+/// other of its 16 tones, 100 Hz apart: through Opus at 8 kbit/s, GSM and
+/// AMR-NB at 4.75 kbit/s, tones 50 Hz apart above 1.3 kHz are taken for
+/// their neighbours three times as often (docs/VOICE.md).
+pub(crate) const fn band_bits(speed: Speed) -> &'static [u32] {
+    match speed {
+        Speed::Robust => &[4, 3],
+        Speed::Fast => &[4, 4, 4],
+    }
+}
+
+const fn symbol_bits(speed: Speed) -> usize {
+    let bits = band_bits(speed);
+    let mut sum = 0;
+    let mut i = 0;
+    while i < bits.len() {
+        sum += bits[i] as usize;
+        i += 1;
+    }
+    sum
 }
 
 /// Codewords per frame: the fast speed's three bands fill two in the time
@@ -54,7 +79,7 @@ pub(crate) const fn symbol_size(speed: Speed) -> usize {
 
 /// Symbols in a frame, sync included.
 pub(crate) const fn frame_symbols(speed: Speed) -> usize {
-    SYNC + (CODEWORD * codewords(speed) * 2).div_ceil(speed.bands())
+    SYNC + (CODEWORD * codewords(speed) * 8).div_ceil(symbol_bits(speed))
 }
 
 /// Packets in a frame.
@@ -135,15 +160,40 @@ pub(crate) fn sound(modulator: &mut Modulator, speed: Speed, packets: &[Packet])
         })
         .collect();
     let n = words.len();
-    let nibbles: Vec<u8> = (0..CODEWORD * n)
-        .map(|i| words[i % n][i / n])
-        .flat_map(|byte| [byte >> 4, byte & 15])
+    let whitening = whitening(CODEWORD * n);
+    let bits: Vec<bool> = (0..CODEWORD * n)
+        .map(|i| words[i % n][i / n] ^ whitening[i])
+        .flat_map(|byte| (0..8).rev().map(move |b| byte >> b & 1 == 1))
         .collect();
-    for symbol in nibbles.chunks(bands) {
+    let mut at = bits.iter();
+    for _ in SYNC..frame_symbols(speed) {
         let mut tones = [0u8; BANDS];
-        tones[..symbol.len()].copy_from_slice(symbol);
+        for (tone, &width) in tones.iter_mut().zip(band_bits(speed)) {
+            let mut value = 0u8;
+            for _ in 0..width {
+                value = value << 1 | u8::from(at.next().copied().unwrap_or(false));
+            }
+            // Three bits: every other tone.
+            *tone = value << (4 - width);
+        }
         modulator.symbol(&tones[..bands]);
     }
+}
+
+/// The bytes a frame's body is XORed with, the same in every frame: the
+/// padding of a short packet would otherwise be one tone held for
+/// seconds, which a voice activity detector takes for noise and along
+/// which the receiver's timing has nothing to hold on to.
+fn whitening(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_u32;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect()
 }
 
 /// What listening to one frame gave.
@@ -165,8 +215,9 @@ pub(crate) fn listen(grid: &Grid, speed: Speed, start: usize) -> Heard {
     let bands = speed.bands();
     let total = frame_symbols(speed);
     let mut at = start as f64;
-    let mut nibbles = Vec::with_capacity((total - SYNC) * bands);
-    let mut doubts = Vec::with_capacity(nibbles.capacity());
+    let widths = band_bits(speed);
+    // Every bit heard, and whether its tone was doubtful.
+    let mut bits: Vec<(bool, bool)> = Vec::with_capacity((total - SYNC) * symbol_bits(speed));
     for k in 0..total {
         let here = at.round() as usize;
         if here + 1 >= grid.positions {
@@ -187,23 +238,27 @@ pub(crate) fn listen(grid: &Grid, speed: Speed, start: usize) -> Heard {
         }
         let here = at.round() as usize;
         if k >= SYNC {
-            for b in 0..bands {
-                let (tone, ratio) = grid.decide(here, b);
-                nibbles.push(tone);
-                doubts.push(ratio < DOUBT);
+            for (b, &width) in widths.iter().enumerate() {
+                let (tone, ratio) = grid.decide(here, b, 1 << (4 - width));
+                let value = tone >> (4 - width);
+                for bit in (0..width).rev() {
+                    bits.push((value >> bit & 1 == 1, ratio < DOUBT));
+                }
             }
         }
         at += STEPS as f64;
     }
     let n = codewords(speed);
+    let whitening = whitening(CODEWORD * n);
     let mut words = vec![Vec::with_capacity(CODEWORD); n];
     let mut erasures = vec![Vec::new(); n];
-    for (i, pair) in nibbles.chunks_exact(2).enumerate().take(CODEWORD * n) {
+    for (i, byte) in bits.chunks_exact(8).enumerate().take(CODEWORD * n) {
         let word = i % n;
-        if doubts[2 * i] || doubts[2 * i + 1] {
+        if byte.iter().any(|&(_, doubt)| doubt) {
             erasures[word].push(words[word].len() as u8);
         }
-        words[word].push(pair[0] << 4 | pair[1]);
+        let value = byte.iter().fold(0u8, |v, &(bit, _)| v << 1 | u8::from(bit));
+        words[word].push(value ^ whitening[i]);
     }
     let decoder = reed_solomon::Decoder::new(ecc(speed));
     let mut packets = Vec::new();

@@ -145,12 +145,12 @@ impl Grid {
         sum / tones.len() as f32
     }
 
-    /// The strongest tone of `band` at `position`, and how much stronger
-    /// it is than the next.
-    pub(crate) fn decide(&self, position: usize, band: usize) -> (u8, f32) {
+    /// The strongest of every `step`th tone of `band` at `position`, and
+    /// how much stronger it is than the next of them.
+    pub(crate) fn decide(&self, position: usize, band: usize, step: usize) -> (u8, f32) {
         let e = self.band(position, band);
         let (mut best, mut first, mut second) = (0, 0.0f32, 0.0f32);
-        for (t, &v) in e.iter().enumerate() {
+        for (t, &v) in e.iter().enumerate().step_by(step) {
             if v > first {
                 second = first;
                 first = v;
