@@ -242,8 +242,9 @@ fn present(store: &Store, ids: &[Option<EventId>]) -> Result<HashSet<EventId>> {
     Ok(found.into_iter().map(|s| s.id).collect())
 }
 
-/// One line for a stored record: its kind, its id, and the start of
-/// what it says.
+/// One line for a stored record: its kind, its id, and what it is about
+/// (its `alt` text, as a person report's name and status, or the start
+/// of what it says).
 fn describe(json: &str) -> String {
     use samizdat_core::nostr::prelude::Event;
     let Ok(event) = Event::from_json(json) else {
@@ -251,11 +252,13 @@ fn describe(json: &str) -> String {
     };
     let id = event.id.to_hex();
     let name = samizdat_core::kind::RecordKind::of(&event).name();
-    let text: String = event
-        .content
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(60)
-        .collect();
+    let alt = event
+        .tags
+        .iter()
+        .map(|t| t.as_slice())
+        .find(|t| t.first().is_some_and(|n| n == "alt"))
+        .and_then(|t| t.get(1))
+        .map_or(event.content.as_str(), String::as_str);
+    let text: String = alt.chars().filter(|c| !c.is_control()).take(70).collect();
     format!("{name} {} {text}", &id[..id.len().min(12)])
 }
