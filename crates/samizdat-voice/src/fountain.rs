@@ -139,6 +139,9 @@ fn oti(length: u16, speed: Speed) -> ObjectTransmissionInformation {
 pub struct Receiver {
     decoders: HashMap<(u16, u16), (u16, raptorq::Decoder)>,
     done: HashSet<(u16, u16)>,
+    /// Packets taken, so that one heard twice (where two pieces of sound
+    /// overlap) counts once.
+    seen: HashSet<(u16, u16, u8)>,
     /// Frames whose sync was heard.
     pub frames: usize,
     /// Syncs heard whose frame could not be read at all (or that were
@@ -153,6 +156,10 @@ pub struct Receiver {
     pub conflicting: usize,
 }
 
+/// Samples two pieces of one recording should share: more than the
+/// longest frame and its sync.
+pub const OVERLAP: usize = 8 * RATE as usize;
+
 /// Steps of a symbol's guard: the sync is as clear anywhere within it.
 const GUARD_STEPS: usize = 2;
 
@@ -165,7 +172,9 @@ impl Receiver {
         Receiver::default()
     }
 
-    /// Listens to `samples`; returns the blocks they completed.
+    /// Listens to `samples`; returns the blocks they completed. A long
+    /// recording is best heard in pieces that overlap by `OVERLAP`
+    /// samples, so that every frame is whole in one of them.
     pub fn listen(&mut self, samples: &[f32]) -> Vec<Block> {
         let grid = Grid::new(samples);
         let mut blocks = Vec::new();
@@ -227,7 +236,7 @@ impl Receiver {
 
     fn take(&mut self, packet: Packet) -> Option<Block> {
         let key = (packet.stream, packet.block);
-        if self.done.contains(&key) {
+        if self.done.contains(&key) || !self.seen.insert((key.0, key.1, packet.esi)) {
             return None;
         }
         self.packets += 1;
@@ -246,6 +255,8 @@ impl Receiver {
             packet.symbol,
         ))?;
         self.decoders.remove(&key);
+        self.seen
+            .retain(|&(stream, block, _)| (stream, block) != key);
         self.done.insert(key);
         Some(Block {
             stream: packet.stream,
@@ -352,6 +363,28 @@ mod tests {
         assert!(receiver.listen(&[]).is_empty());
         assert!(receiver.listen(&[0.0; 100]).is_empty());
         assert_eq!(receiver.frames, 0);
+    }
+
+    #[test]
+    fn a_recording_heard_in_overlapping_pieces_gives_every_block_once() {
+        let sent = blocks(6, &[2_000, 2_000, 700]);
+        let t = Transmission::new(Speed::Fast, 3, &sent, 0.25).expect("sound");
+        let mut file = std::io::Cursor::new(Vec::new());
+        crate::wav::write(&mut file, &t.samples).expect("written");
+        file.set_position(0);
+        let mut receiver = Receiver::new();
+        let mut got = Vec::new();
+        let piece = 20 * RATE as usize;
+        let count = crate::wav::read_in_pieces(file, piece, OVERLAP, |samples| {
+            assert!(samples.len() <= piece);
+            got.extend(receiver.listen(samples));
+        })
+        .expect("read");
+        assert_eq!(count, t.samples.len());
+        assert!(t.samples.len() > 3 * piece, "several pieces");
+        got.sort_by_key(|b| b.number);
+        let data: Vec<Vec<u8>> = got.into_iter().map(|b| b.data).collect();
+        assert_eq!(data, sent);
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod frame;
 mod tones;
 pub mod wav;
 
-pub use fountain::{Block, Receiver, SYMBOL_SECONDS, Transmission, max_block};
+pub use fountain::{Block, OVERLAP, Receiver, SYMBOL_SECONDS, Transmission, max_block};
 pub use frame::Packet;
 
 /// Samples per second of every signal.

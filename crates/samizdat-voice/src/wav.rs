@@ -7,6 +7,20 @@ use crate::{RATE, VoiceError};
 /// Reads every sample of a WAV file, refusing any other format with a
 /// message that says what it found.
 pub fn read(input: impl Read) -> Result<Vec<f32>, VoiceError> {
+    let mut all = Vec::new();
+    read_in_pieces(input, usize::MAX, 0, |piece| all.extend_from_slice(piece))?;
+    Ok(all)
+}
+
+/// Reads a WAV file in pieces of `piece` samples, each starting with the
+/// last `overlap` samples of the one before, so that however long the
+/// file, memory stays bounded; returns how many samples it had.
+pub fn read_in_pieces(
+    input: impl Read,
+    piece: usize,
+    overlap: usize,
+    mut each: impl FnMut(&[f32]),
+) -> Result<usize, VoiceError> {
     let reader = hound::WavReader::new(input)?;
     let spec = reader.spec();
     if spec.sample_rate != RATE
@@ -30,14 +44,25 @@ pub fn read(input: impl Read) -> Result<Vec<f32>, VoiceError> {
     }
     // A truncated file ends where its samples end; what was read is kept.
     let mut samples = Vec::new();
+    let (mut total, mut fresh) = (0, 0);
     for sample in reader.into_samples::<i16>() {
         match sample {
             Ok(s) => samples.push(f32::from(s)),
             Err(hound::Error::IoError(_)) => break,
             Err(e) => return Err(e.into()),
         }
+        total += 1;
+        fresh += 1;
+        if samples.len() >= piece {
+            each(&samples);
+            samples.drain(..samples.len() - overlap.min(samples.len()));
+            fresh = 0;
+        }
     }
-    Ok(samples)
+    if fresh > 0 || total == 0 {
+        each(&samples);
+    }
+    Ok(total)
 }
 
 /// Writes `samples` as a WAV file.

@@ -131,6 +131,9 @@ fn clock(seconds: f64) -> String {
     format!("{}:{:02}", s / 60, s % 60)
 }
 
+/// Seconds of sound heard at a time.
+const PIECE_SECONDS: usize = 60;
+
 /// Refusals, as they come.
 struct Refusals(u64);
 
@@ -143,11 +146,18 @@ impl Observer for Refusals {
 
 fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
     let file = File::open(input).with_context(|| format!("opening {}", input.display()))?;
-    let samples =
-        wav::read(BufReader::new(file)).map_err(|e| anyhow!("{}: {e}", input.display()))?;
-    let seconds = samples.len() as f64 / f64::from(samizdat_voice::RATE);
     let mut receiver = Receiver::new();
-    let blocks = receiver.listen(&samples);
+    let mut blocks = Vec::new();
+    // A minute at a time: an hour's recording, or a hostile file that
+    // claims four gigabytes, is heard in bounded memory.
+    let count = wav::read_in_pieces(
+        BufReader::new(file),
+        PIECE_SECONDS * samizdat_voice::RATE as usize,
+        samizdat_voice::OVERLAP,
+        |piece| blocks.extend(receiver.listen(piece)),
+    )
+    .map_err(|e| anyhow!("{}: {e}", input.display()))?;
+    let seconds = count as f64 / f64::from(samizdat_voice::RATE);
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
         .context("starting validation threads")?;
