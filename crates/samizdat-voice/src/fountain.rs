@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use raptorq::{EncodingPacket, ObjectTransmissionInformation, PayloadId};
 
 use crate::frame::{self, Packet, SYNC};
-use crate::tones::{Grid, Modulator, STEPS, SYMBOL};
+use crate::tones::{Grid, Modulator, STEPS, SYMBOL, layout};
 use crate::{RATE, Speed, VoiceError};
 
 /// Symbols of tones before the first frame: a voice activity detector
@@ -60,13 +60,13 @@ impl Transmission {
             // The sync pattern backwards: sounds like a frame's start to a
             // codec, never to the receiver.
             let tones = warm[SYNC - 1 - i % SYNC];
-            modulator.symbol(&tones[..speed.bands()]);
+            modulator.symbol(layout(speed), &tones[..speed.bands()]);
         }
         for chunk in packets.chunks(frame::packets_per_frame(speed)) {
             frame::sound(&mut modulator, speed, chunk);
         }
         // A last symbol to let the final one ring out through a codec.
-        modulator.symbol(&warm[0][..speed.bands()]);
+        modulator.symbol(layout(speed), &warm[0][..speed.bands()]);
         modulator.silence(RATE as usize / 5);
         Ok(Transmission {
             speed,
@@ -216,7 +216,7 @@ impl Receiver {
                     if position >= grid.positions {
                         return 0.0;
                     }
-                    grid.share(position, &pattern[k][..2])
+                    grid.share(position, layout(speed), &pattern[k][..2])
                 })
                 .sum::<f32>()
                 / SYNC as f32

@@ -12,7 +12,7 @@
 //! ```
 
 use crate::Speed;
-use crate::tones::{BANDS, Grid, Modulator, STEPS};
+use crate::tones::{BANDS, Grid, Modulator, STEPS, layout};
 
 /// Symbols of the sync pattern that opens each frame.
 pub(crate) const SYNC: usize = 4;
@@ -25,8 +25,8 @@ const VERSION: u8 = 1;
 /// two bands, so one is never taken for the other.
 pub(crate) fn sync_pattern(speed: Speed) -> [[u8; BANDS]; SYNC] {
     match speed {
-        Speed::Robust => [[3, 10, 0], [12, 0, 0], [7, 14, 0], [0, 4, 0]],
-        Speed::Fast => [[14, 4, 6], [5, 11, 15], [1, 8, 2], [10, 2, 9]],
+        Speed::Robust => [[3, 10, 0, 0], [12, 0, 0, 0], [7, 14, 0, 0], [0, 4, 0, 0]],
+        Speed::Fast => [[14, 4, 6, 11], [5, 11, 15, 2], [1, 8, 2, 13], [10, 2, 9, 6]],
     }
 }
 
@@ -47,7 +47,7 @@ const fn ecc(speed: Speed) -> usize {
 pub(crate) const fn band_bits(speed: Speed) -> &'static [u32] {
     match speed {
         Speed::Robust => &[4, 3],
-        Speed::Fast => &[4, 4, 4],
+        Speed::Fast => &[4, 4, 4, 4],
     }
 }
 
@@ -150,7 +150,7 @@ fn checksum(head: &[u8], symbol: &[u8]) -> u32 {
 pub(crate) fn sound(modulator: &mut Modulator, speed: Speed, packets: &[Packet]) {
     let bands = speed.bands();
     for tones in sync_pattern(speed) {
-        modulator.symbol(&tones[..bands]);
+        modulator.symbol(layout(speed), &tones[..bands]);
     }
     let encoder = reed_solomon::Encoder::new(ecc(speed));
     let words: Vec<Vec<u8>> = (0..codewords(speed))
@@ -176,7 +176,7 @@ pub(crate) fn sound(modulator: &mut Modulator, speed: Speed, packets: &[Packet])
             // Three bits: every other tone.
             *tone = value << (4 - width);
         }
-        modulator.symbol(&tones[..bands]);
+        modulator.symbol(layout(speed), &tones[..bands]);
     }
 }
 
@@ -212,7 +212,6 @@ const DOUBT: f32 = 2.5;
 /// Listens to the frame whose sync starts at grid step `start`, following
 /// the symbol timing as it drifts.
 pub(crate) fn listen(grid: &Grid, speed: Speed, start: usize) -> Heard {
-    let bands = speed.bands();
     let total = frame_symbols(speed);
     let mut at = start as f64;
     let widths = band_bits(speed);
@@ -226,9 +225,9 @@ pub(crate) fn listen(grid: &Grid, speed: Speed, start: usize) -> Heard {
         // Timing: where is the symbol clearest, a step either side?
         if here >= 1 {
             let (e, c, l) = (
-                grid.clarity(here - 1, bands),
-                grid.clarity(here, bands),
-                grid.clarity(here + 1, bands),
+                grid.clarity(here - 1, layout(speed)),
+                grid.clarity(here, layout(speed)),
+                grid.clarity(here + 1, layout(speed)),
             );
             let curve = e - 2.0 * c + l;
             if curve < 0.0 {
@@ -239,7 +238,7 @@ pub(crate) fn listen(grid: &Grid, speed: Speed, start: usize) -> Heard {
         let here = at.round() as usize;
         if k >= SYNC {
             for (b, &width) in widths.iter().enumerate() {
-                let (tone, ratio) = grid.decide(here, b, 1 << (4 - width));
+                let (tone, ratio) = grid.decide(here, layout(speed), b, 1 << (4 - width));
                 let value = tone >> (4 - width);
                 for bit in (0..width).rev() {
                     bits.push((value >> bit & 1 == 1, ratio < DOUBT));

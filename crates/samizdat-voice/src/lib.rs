@@ -4,7 +4,7 @@
 //!
 //! Layers, from the sound up (docs/VOICE.md says why each is so):
 //! - `tones`: multi-tone frequency-shift keying. Every 20 ms symbol sounds
-//!   one of 16 tones in each of two or three bands; a speech codec keeps a
+//!   one of 16 tones in each of two or four bands; a speech codec keeps a
 //!   few steady tones, and the receiver needs only their energy, not their
 //!   phase or level.
 //! - `frame`: a frame is a known sync pattern, then Reed-Solomon codewords
@@ -30,8 +30,8 @@ pub enum Speed {
     /// Two bands, 400 bit/s before coding: through AMR-NB at any rate,
     /// GSM full rate, Opus at 8 kbit/s and analog radios.
     Robust,
-    /// Three bands, 600 bit/s before coding: through AMR-NB 12.2 kbit/s
-    /// and Opus at 12 kbit/s or more.
+    /// Four bands, 800 bit/s before coding: through AMR-NB 12.2 kbit/s
+    /// and analog radios.
     Fast,
 }
 
@@ -42,7 +42,7 @@ impl Speed {
     pub(crate) const fn bands(self) -> usize {
         match self {
             Speed::Robust => 2,
-            Speed::Fast => 3,
+            Speed::Fast => 4,
         }
     }
 

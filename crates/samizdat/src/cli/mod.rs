@@ -196,8 +196,8 @@ pub enum CallCommand {
         #[arg(long = "for", value_name = "WANT_FILE")]
         for_want: Option<PathBuf>,
         /// robust: any phone call (AMR-NB at any rate, GSM, Opus 8 kbit/s)
-        /// and radios; fast: twice the rate, through AMR-NB 12.2 kbit/s
-        /// and Opus 12 kbit/s or better
+        /// and radios; fast: nearly three times the rate, through AMR-NB
+        /// at 10.2 or 12.2 kbit/s and radios only
         #[arg(long, default_value = "robust", value_parser = ["robust", "fast"])]
         speed: String,
         /// Extra coded packets per packet of data, for what the channel
