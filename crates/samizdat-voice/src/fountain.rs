@@ -54,20 +54,11 @@ impl Transmission {
             )?);
         }
         let mut modulator = Modulator::new();
-        modulator.silence(RATE as usize / 5);
-        let warm = frame::sync_pattern(speed);
-        for i in 0..PREAMBLE {
-            // The sync pattern backwards: sounds like a frame's start to a
-            // codec, never to the receiver.
-            let tones = warm[SYNC - 1 - i % SYNC];
-            modulator.symbol(layout(speed), &tones[..speed.bands()]);
-        }
+        opening(&mut modulator, speed);
         for chunk in packets.chunks(frame::packets_per_frame(speed)) {
             frame::sound(&mut modulator, speed, chunk);
         }
-        // A last symbol to let the final one ring out through a codec.
-        modulator.symbol(layout(speed), &warm[0][..speed.bands()]);
-        modulator.silence(RATE as usize / 5);
+        closing(&mut modulator, speed);
         Ok(Transmission {
             speed,
             samples: modulator.samples,
@@ -123,12 +114,32 @@ impl Transmission {
     }
 }
 
+/// A transmission's start: a little silence, then the sync pattern
+/// backwards, which sounds like a frame's start to a codec (its voice
+/// detector opens, its gain settles) but never to the receiver.
+pub(crate) fn opening(modulator: &mut Modulator, speed: Speed) {
+    modulator.silence(RATE as usize / 5);
+    let warm = frame::sync_pattern(speed);
+    for i in 0..PREAMBLE {
+        let tones = warm[SYNC - 1 - i % SYNC];
+        modulator.symbol(layout(speed), &tones[..speed.bands()]);
+    }
+}
+
+/// A transmission's end: a last symbol lets the final one ring out
+/// through a codec.
+pub(crate) fn closing(modulator: &mut Modulator, speed: Speed) {
+    let warm = frame::sync_pattern(speed);
+    modulator.symbol(layout(speed), &warm[0][..speed.bands()]);
+    modulator.silence(RATE as usize / 5);
+}
+
 /// The largest block a transmission at `speed` takes.
 pub fn max_block(speed: Speed) -> usize {
     MAX_SOURCE * frame::symbol_size(speed)
 }
 
-fn oti(length: u16, speed: Speed) -> ObjectTransmissionInformation {
+pub(crate) fn oti(length: u16, speed: Speed) -> ObjectTransmissionInformation {
     ObjectTransmissionInformation::new(u64::from(length), frame::symbol_size(speed) as u16, 1, 1, 1)
 }
 
@@ -137,11 +148,15 @@ fn oti(length: u16, speed: Speed) -> ObjectTransmissionInformation {
 /// same stream and block.
 #[derive(Default)]
 pub struct Receiver {
-    decoders: HashMap<(u16, u16), (u16, raptorq::Decoder)>,
+    /// A block's decoder at each speed it was sent at (their symbols
+    /// differ), with the block's length and the packets it holds.
+    decoders: HashMap<(u16, u16, Speed), (u16, usize, raptorq::Decoder)>,
     done: HashSet<(u16, u16)>,
     /// Packets taken, so that one heard twice (where two pieces of sound
     /// overlap) counts once.
-    seen: HashSet<(u16, u16, u8)>,
+    seen: HashSet<(u16, u16, Speed, u8)>,
+    /// Frames heard at each speed (robust, fast).
+    pub heard: [usize; 2],
     /// Frames whose sync was heard.
     pub frames: usize,
     /// Syncs heard whose frame could not be read at all (or that were
@@ -192,6 +207,7 @@ impl Receiver {
                 continue;
             }
             self.frames += 1;
+            self.heard[usize::from(speed == Speed::Fast)] += 1;
             self.lost += heard.lost;
             for packet in heard.packets {
                 if let Some(block) = self.take(packet) {
@@ -234,29 +250,49 @@ impl Receiver {
         Some((speed, p + same.div_ceil(2)))
     }
 
+    /// How many packets of a block are held: the most at any one speed,
+    /// or `u8::MAX` once it is whole.
+    pub fn held(&self, stream: u16, block: u16) -> u8 {
+        if self.done.contains(&(stream, block)) {
+            return u8::MAX;
+        }
+        Speed::ALL
+            .iter()
+            .filter_map(|&speed| self.decoders.get(&(stream, block, speed)))
+            .map(|(_, held, _)| (*held).min(254) as u8)
+            .max()
+            .unwrap_or(0)
+    }
+
     fn take(&mut self, packet: Packet) -> Option<Block> {
         let key = (packet.stream, packet.block);
-        if self.done.contains(&key) || !self.seen.insert((key.0, key.1, packet.esi)) {
+        if self.done.contains(&key) || !self.seen.insert((key.0, key.1, packet.speed, packet.esi)) {
             return None;
         }
         self.packets += 1;
-        let (length, decoder) = self.decoders.entry(key).or_insert_with(|| {
-            (
-                packet.length,
-                raptorq::Decoder::new(oti(packet.length, packet.speed)),
-            )
-        });
+        let (length, held, decoder) = self
+            .decoders
+            .entry((key.0, key.1, packet.speed))
+            .or_insert_with(|| {
+                (
+                    packet.length,
+                    0,
+                    raptorq::Decoder::new(oti(packet.length, packet.speed)),
+                )
+            });
         if *length != packet.length {
             self.conflicting += 1;
             return None;
         }
+        *held += 1;
         let data = decoder.decode(EncodingPacket::new(
             PayloadId::new(0, u32::from(packet.esi)),
             packet.symbol,
         ))?;
-        self.decoders.remove(&key);
+        self.decoders
+            .retain(|&(stream, block, _), _| (stream, block) != key);
         self.seen
-            .retain(|&(stream, block, _)| (stream, block) != key);
+            .retain(|&(stream, block, _, _)| (stream, block) != key);
         self.done.insert(key);
         Some(Block {
             stream: packet.stream,

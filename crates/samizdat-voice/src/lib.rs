@@ -11,15 +11,19 @@
 //!   that each carry one packet with its own CRC.
 //! - `fountain`: each block of data is RaptorQ-coded into packets; any
 //!   enough of them rebuild it, whichever were lost.
+//! - `session`: a live call both ways: the caller's frames, the listener's
+//!   acknowledgements, the speed chosen from what crosses.
 //! - `wav`: 8 kHz mono 16-bit WAV files, in and out.
 
 mod fountain;
 mod frame;
+mod session;
 mod tones;
 pub mod wav;
 
 pub use fountain::{Block, OVERLAP, Receiver, SYMBOL_SECONDS, Transmission, max_block};
 pub use frame::Packet;
+pub use session::{Ack, Caller, Listener};
 
 /// Samples per second of every signal.
 pub const RATE: u32 = 8_000;

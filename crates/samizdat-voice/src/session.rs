@@ -1,0 +1,494 @@
+//! A live call, both ways at once: the caller sends frames of its blocks
+//! and hears acknowledgements; the listener hears the frames, rebuilds
+//! blocks and answers, on its own half of the call, with what it holds.
+//!
+//! An acknowledgement is one robust frame whose block is
+//! `ACK1 | stream 2 | robust frames heard 4 | fast frames heard 4 |
+//! blocks 2 | per block: packets held (255: whole)`. From it the caller
+//! learns which blocks are whole (it sends no more of them), which need
+//! more (it sends repair packets for them, fewest held first), and
+//! whether the fast speed crosses this call (it probes with one fast
+//! frame once the first acknowledgement arrives). With no
+//! acknowledgement at all (a radio, one way), the caller sends what a
+//! one-way transmission would and stops.
+
+use std::collections::HashMap;
+
+use raptorq::SourceBlockEncoder;
+
+use crate::fountain::{closing, opening, oti};
+use crate::frame::{self, Packet};
+use crate::tones::Modulator;
+use crate::{Block, Receiver, Speed, VoiceError};
+
+const MAGIC: &[u8; 4] = b"ACK1";
+/// The block count an acknowledgement says it is: no transmission has
+/// that many.
+const ACK_BLOCKS: u16 = u16::MAX;
+
+/// What a listener holds of one transmission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ack {
+    pub stream: u16,
+    /// Frames heard at each speed (robust, fast), in all.
+    pub heard: [u32; 2],
+    /// Packets held of each block; `u8::MAX`: whole.
+    pub held: Vec<u8>,
+}
+
+impl Ack {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&self.stream.to_be_bytes());
+        out.extend_from_slice(&self.heard[0].to_be_bytes());
+        out.extend_from_slice(&self.heard[1].to_be_bytes());
+        out.extend_from_slice(&(self.held.len() as u16).to_be_bytes());
+        out.extend_from_slice(&self.held);
+        out
+    }
+
+    fn decode(data: &[u8]) -> Option<Ack> {
+        let rest = data.strip_prefix(MAGIC)?;
+        let stream = u16::from_be_bytes(rest.get(0..2)?.try_into().ok()?);
+        let robust = u32::from_be_bytes(rest.get(2..6)?.try_into().ok()?);
+        let fast = u32::from_be_bytes(rest.get(6..10)?.try_into().ok()?);
+        let count = usize::from(u16::from_be_bytes(rest.get(10..12)?.try_into().ok()?));
+        let held = rest.get(12..12 + count)?.to_vec();
+        Some(Ack {
+            stream,
+            heard: [robust, fast],
+            held,
+        })
+    }
+
+    /// Whether every block is whole.
+    pub fn complete(&self) -> bool {
+        !self.held.is_empty() && self.held.iter().all(|&h| h == u8::MAX)
+    }
+}
+
+/// The listening side of a live call.
+pub struct Listener {
+    pub receiver: Receiver,
+    /// The transmission being heard: the first one heard.
+    pub stream: Option<u16>,
+    /// Blocks in it.
+    pub blocks: u16,
+    ack_stream: u16,
+    acks: u16,
+    /// The last `OVERLAP` samples heard, so that a frame cut between two
+    /// pieces is whole in the next.
+    tail: Vec<f32>,
+    /// Samples heard since the last acknowledgement was made.
+    since_ack: usize,
+    /// Samples in `tail` not listened to yet.
+    pending: usize,
+}
+
+/// Listens again once this much new sound has come: two seconds.
+const LISTEN_EVERY: usize = 2 * crate::RATE as usize;
+
+/// Adds `samples` to `tail` and, once enough has come, listens to it and
+/// keeps only its last `OVERLAP` samples, so that a frame cut between two
+/// listenings is whole in the next.
+fn listen_on(
+    receiver: &mut Receiver,
+    tail: &mut Vec<f32>,
+    pending: &mut usize,
+    samples: &[f32],
+) -> Vec<Block> {
+    tail.extend_from_slice(samples);
+    *pending += samples.len();
+    if *pending < LISTEN_EVERY {
+        return Vec::new();
+    }
+    *pending = 0;
+    let blocks = receiver.listen(tail);
+    let keep = tail.len().saturating_sub(crate::OVERLAP);
+    tail.drain(..keep);
+    blocks
+}
+
+impl Listener {
+    pub fn new(ack_stream: u16) -> Listener {
+        Listener {
+            receiver: Receiver::new(),
+            stream: None,
+            blocks: 0,
+            ack_stream,
+            acks: 0,
+            tail: Vec::new(),
+            since_ack: 0,
+            pending: 0,
+        }
+    }
+
+    /// Hears `samples`; returns the blocks they completed and, once a
+    /// frame's worth of sound has been heard since the last, the sound of
+    /// an acknowledgement to play back.
+    pub fn hear(&mut self, samples: &[f32]) -> (Vec<Block>, Option<Vec<f32>>) {
+        let blocks: Vec<Block> = listen_on(
+            &mut self.receiver,
+            &mut self.tail,
+            &mut self.pending,
+            samples,
+        )
+        .into_iter()
+        .filter(|b| b.of != ACK_BLOCKS)
+        .collect();
+        if self.stream.is_none() {
+            self.stream = blocks.first().map(|b| b.stream);
+        }
+        if let Some(block) = blocks.first() {
+            self.blocks = block.of;
+        }
+        self.since_ack += samples.len();
+        let ack = (self.since_ack >= ack_every() && self.stream.is_some())
+            .then(|| {
+                self.since_ack = 0;
+                self.ack_sound()
+            })
+            .flatten();
+        (blocks, ack)
+    }
+
+    /// What is held, as an acknowledgement says it.
+    pub fn ack(&self) -> Option<Ack> {
+        let stream = self.stream?;
+        Some(Ack {
+            stream,
+            heard: self.receiver.heard.map(|n| n as u32),
+            held: (0..self.blocks)
+                .map(|b| self.receiver.held(stream, b))
+                .collect(),
+        })
+    }
+
+    fn ack_sound(&mut self) -> Option<Vec<f32>> {
+        let ack = self.ack()?;
+        self.acks = self.acks.wrapping_add(1);
+        let packets = crate::Transmission::block_packets(
+            Speed::Robust,
+            self.ack_stream,
+            self.acks,
+            ACK_BLOCKS,
+            &ack.encode(),
+            0.0,
+        )
+        .ok()?;
+        let mut modulator = Modulator::new();
+        opening(&mut modulator, Speed::Robust);
+        frame::sound(&mut modulator, Speed::Robust, &packets[..1]);
+        closing(&mut modulator, Speed::Robust);
+        Some(modulator.samples)
+    }
+
+    /// Whether every block of the transmission is whole.
+    pub fn complete(&self) -> bool {
+        self.ack().is_some_and(|a| a.complete())
+    }
+}
+
+/// Samples between acknowledgements: one robust frame's length, so that
+/// the listener's half of the call is one acknowledgement after another.
+fn ack_every() -> usize {
+    frame::frame_symbols(Speed::Robust) * crate::tones::SYMBOL
+}
+
+/// What the caller knows of the fast speed on this call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fast {
+    Untried,
+    /// A fast frame went out after this many robust ones.
+    Probing {
+        after: u32,
+    },
+    Crosses,
+    DoesNot,
+}
+
+/// The calling side of a live call.
+pub struct Caller {
+    stream: u16,
+    blocks: Vec<Vec<u8>>,
+    /// Each block's coder at each speed it was sent at, and the next
+    /// symbol id.
+    coders: HashMap<(u16, Speed), (SourceBlockEncoder, u32, u32)>,
+    hearing: Receiver,
+    tail: Vec<f32>,
+    pending: usize,
+    pub last_ack: Option<Ack>,
+    fast: Fast,
+    /// Frames sent at each speed.
+    pub sent: [u32; 2],
+    /// The one-way schedule: packets still to send of each block.
+    planned: Vec<u32>,
+    started: bool,
+}
+
+impl Caller {
+    pub fn new(stream: u16, blocks: Vec<Vec<u8>>, redundancy: f64) -> Result<Caller, VoiceError> {
+        if blocks.len() >= usize::from(ACK_BLOCKS) {
+            return Err(VoiceError::BlockTooLarge(blocks.len()));
+        }
+        for block in &blocks {
+            if block.is_empty() || block.len() > crate::max_block(Speed::Robust) {
+                return Err(VoiceError::BlockTooLarge(block.len()));
+            }
+        }
+        let size = frame::symbol_size(Speed::Robust);
+        let planned = blocks
+            .iter()
+            .map(|b| {
+                let source = b.len().div_ceil(size) as f64;
+                (source + (source * redundancy).ceil().max(1.0)) as u32
+            })
+            .collect();
+        Ok(Caller {
+            stream,
+            blocks,
+            coders: HashMap::new(),
+            hearing: Receiver::new(),
+            tail: Vec::new(),
+            pending: 0,
+            last_ack: None,
+            fast: Fast::Untried,
+            sent: [0, 0],
+            planned,
+            started: false,
+        })
+    }
+
+    /// Hears the other half of the call: acknowledgements of this
+    /// transmission.
+    pub fn hear(&mut self, samples: &[f32]) {
+        for block in listen_on(
+            &mut self.hearing,
+            &mut self.tail,
+            &mut self.pending,
+            samples,
+        ) {
+            if block.of != ACK_BLOCKS {
+                continue;
+            }
+            if let Some(ack) = Ack::decode(&block.data).filter(|a| a.stream == self.stream) {
+                self.learn(&ack);
+                self.last_ack = Some(ack);
+            }
+        }
+    }
+
+    fn learn(&mut self, ack: &Ack) {
+        self.fast = match self.fast {
+            _ if ack.heard[1] > 0 => Fast::Crosses,
+            // Robust frames sent after the probe were heard, the probe
+            // was not.
+            Fast::Probing { after } if ack.heard[0] > after + 1 => Fast::DoesNot,
+            other => other,
+        };
+    }
+
+    /// Whether the listener holds every block.
+    pub fn complete(&self) -> bool {
+        self.last_ack.as_ref().is_some_and(Ack::complete)
+    }
+
+    /// The speed of the next frame.
+    pub fn speed(&self) -> Speed {
+        match self.fast {
+            Fast::Crosses => Speed::Fast,
+            _ => Speed::Robust,
+        }
+    }
+
+    /// The sound of the next frame, or `None` when there is nothing more
+    /// to send: every block is acknowledged whole, or, with no
+    /// acknowledgement ever heard, the one-way schedule is done.
+    pub fn next_frame(&mut self) -> Option<Vec<f32>> {
+        if self.complete() {
+            return None;
+        }
+        let mut speed = self.speed();
+        if self.fast == Fast::Untried && self.last_ack.is_some() {
+            speed = Speed::Fast;
+            self.fast = Fast::Probing {
+                after: self.sent[0],
+            };
+        }
+        let mut packets = Vec::new();
+        for _ in 0..frame::packets_per_frame(speed) {
+            match self.next_packet(speed) {
+                Some(p) => packets.push(p),
+                None => break,
+            }
+        }
+        if packets.is_empty() {
+            return None;
+        }
+        let mut modulator = Modulator::new();
+        if !self.started {
+            opening(&mut modulator, speed);
+            self.started = true;
+        }
+        frame::sound(&mut modulator, speed, &packets);
+        self.sent[usize::from(speed == Speed::Fast)] += 1;
+        Some(modulator.samples)
+    }
+
+    /// The last sound of a call.
+    pub fn closing(&self) -> Vec<f32> {
+        let mut modulator = Modulator::new();
+        closing(&mut modulator, self.speed());
+        modulator.samples
+    }
+
+    fn held(&self, block: usize) -> u8 {
+        self.last_ack
+            .as_ref()
+            .and_then(|a| a.held.get(block).copied())
+            .unwrap_or(0)
+    }
+
+    /// The next packet: the one-way schedule first, block by block,
+    /// skipping what is acknowledged whole; then, while acknowledgements
+    /// come, repair for the block that holds least.
+    fn next_packet(&mut self, speed: Speed) -> Option<Packet> {
+        let unfinished: Vec<usize> = (0..self.blocks.len())
+            .filter(|&b| self.held(b) != u8::MAX)
+            .collect();
+        if let Some(&b) = unfinished.iter().find(|&&b| self.planned[b] > 0) {
+            self.planned[b] -= 1;
+            return self.packet(b, speed);
+        }
+        // Repair only where an acknowledgement says what is missing.
+        self.last_ack.as_ref()?;
+        // Bounded: each try either makes a packet or skips a block whose
+        // symbol ids are spent.
+        let mut order = unfinished;
+        order.sort_by_key(|&b| self.held(b));
+        order.into_iter().find_map(|b| self.packet(b, speed))
+    }
+
+    fn packet(&mut self, block: usize, speed: Speed) -> Option<Packet> {
+        let data = &self.blocks[block];
+        let number = block as u16;
+        let length = data.len() as u16;
+        let size = frame::symbol_size(speed);
+        let (coder, source, next) = self.coders.entry((number, speed)).or_insert_with(|| {
+            let config = oti(length, speed);
+            let source = data.len().div_ceil(size);
+            // The coder takes whole symbols: the last is padded.
+            let mut padded = data.clone();
+            padded.resize(source * size, 0);
+            (
+                SourceBlockEncoder::new(0, &config, &padded),
+                source as u32,
+                0,
+            )
+        });
+        if *next > u32::from(u8::MAX) {
+            return None;
+        }
+        let esi = *next;
+        *next += 1;
+        let coded = if esi < *source {
+            coder.source_packets().into_iter().nth(esi as usize)?
+        } else {
+            coder.repair_packets(esi - *source, 1).into_iter().next()?
+        };
+        let mut symbol = coded.data().to_vec();
+        symbol.resize(size, 0);
+        Some(Packet {
+            speed,
+            stream: self.stream,
+            block: number,
+            blocks: self.blocks.len() as u16,
+            length,
+            esi: esi as u8,
+            symbol,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks() -> Vec<Vec<u8>> {
+        let mut state = 77u64;
+        [900usize, 1_800, 400]
+            .iter()
+            .map(|&n| {
+                (0..n)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        state as u8
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A call in memory: every `drop`th frame of the caller is lost
+    /// (silence instead). Returns what the listener rebuilt and the
+    /// caller's frames at each speed.
+    fn call(drop: usize) -> (Vec<Block>, [u32; 2], Option<Ack>) {
+        let sent = blocks();
+        let mut caller = Caller::new(9, sent.clone(), 0.25).expect("caller");
+        let mut listener = Listener::new(4);
+        let mut got = Vec::new();
+        let mut frames = 0;
+        // Bounded: a call of at most 200 frames.
+        while let Some(sound) = caller.next_frame() {
+            frames += 1;
+            assert!(frames < 200, "the call never ends");
+            let heard = if drop > 0 && frames % drop == 0 {
+                vec![0.0; sound.len()]
+            } else {
+                sound
+            };
+            // The listener hears in pieces, as from a sound card.
+            for piece in heard.chunks(4_000) {
+                let (blocks, ack) = listener.hear(piece);
+                got.extend(blocks);
+                if let Some(ack) = ack {
+                    caller.hear(&ack);
+                }
+            }
+        }
+        for block in &got {
+            assert_eq!(block.data, sent[usize::from(block.number)]);
+        }
+        (got, caller.sent, caller.last_ack.clone())
+    }
+
+    #[test]
+    fn a_clean_call_ends_when_everything_is_acknowledged_and_goes_fast() {
+        let (got, sent, ack) = call(0);
+        assert_eq!(got.len(), 3);
+        assert!(ack.is_some_and(|a| a.complete()));
+        assert!(sent[1] > 0, "the fast speed was tried and kept: {sent:?}");
+    }
+
+    #[test]
+    fn frames_lost_are_made_up_while_the_listener_says_what_it_lacks() {
+        let (got, _, ack) = call(3);
+        assert_eq!(got.len(), 3);
+        assert!(ack.is_some_and(|a| a.complete()));
+    }
+
+    #[test]
+    fn acknowledgements_read_back_and_refuse_what_they_are_not() {
+        let ack = Ack {
+            stream: 3,
+            heard: [7, 0],
+            held: vec![u8::MAX, 4, 0],
+        };
+        assert_eq!(Ack::decode(&ack.encode()), Some(ack.clone()));
+        assert!(!ack.complete());
+        assert_eq!(Ack::decode(b"ACK1\x00"), None);
+        assert_eq!(Ack::decode(b"NOPE and more bytes than that"), None);
+    }
+}
