@@ -152,6 +152,19 @@ impl Listener {
         (blocks, ack)
     }
 
+    /// Listens to what is left of the sound once it has ended.
+    pub fn flush(&mut self) -> Vec<Block> {
+        if self.pending == 0 {
+            return Vec::new();
+        }
+        self.pending = 0;
+        self.receiver
+            .listen(&self.tail)
+            .into_iter()
+            .filter(|b| b.of != ACK_BLOCKS)
+            .collect()
+    }
+
     /// What is held, as an acknowledgement says it.
     pub fn ack(&self) -> Option<Ack> {
         let stream = self.stream?;
@@ -223,8 +236,15 @@ pub struct Caller {
     pub sent: [u32; 2],
     /// The one-way schedule: packets still to send of each block.
     planned: Vec<u32>,
+    /// Repair packets sent, once the schedule is done, while waiting for
+    /// a first acknowledgement.
+    spare: u32,
     started: bool,
 }
+
+/// Frames of repair a caller sends after its schedule while no
+/// acknowledgement has come: about the time one takes to arrive.
+const PATIENCE: u32 = 4;
 
 impl Caller {
     pub fn new(stream: u16, blocks: Vec<Vec<u8>>, redundancy: f64) -> Result<Caller, VoiceError> {
@@ -255,6 +275,7 @@ impl Caller {
             fast: Fast::Untried,
             sent: [0, 0],
             planned,
+            spare: PATIENCE * frame::packets_per_frame(Speed::Fast) as u32,
             started: false,
         })
     }
@@ -360,8 +381,14 @@ impl Caller {
             self.planned[b] -= 1;
             return self.packet(b, speed);
         }
-        // Repair only where an acknowledgement says what is missing.
-        self.last_ack.as_ref()?;
+        // Repair where an acknowledgement says what is missing; before the
+        // first, a few frames' worth while it may be on its way.
+        if self.last_ack.is_none() {
+            if self.spare == 0 {
+                return None;
+            }
+            self.spare -= 1;
+        }
         // Bounded: each try either makes a packet or skips a block whose
         // symbol ids are spent.
         let mut order = unfinished;

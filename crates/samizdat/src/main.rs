@@ -19,8 +19,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // Commands that talk to the network keep SIGPIPE ignored: a peer that
-    // resets a connection must cost an error on that connection, never the
+    // Commands that talk to the network (or to the other end of a live
+    // call) keep SIGPIPE ignored: a peer that resets a connection, or a
+    // call that hangs up, must cost an error on that connection, never the
     // process (vectored socket writes do not ask the kernel to spare it).
     if !cli.command.uses_network() {
         restore_sigpipe();

@@ -110,7 +110,11 @@ impl Command {
     pub fn uses_network(&self) -> bool {
         matches!(
             self,
-            Command::Serve(_) | Command::Sync(_) | Command::Publish(PublishCommand::Relays { .. })
+            Command::Serve(_)
+                | Command::Sync(_)
+                | Command::Publish(PublishCommand::Relays { .. })
+                | Command::Call(CallCommand::Send { live: true, .. })
+                | Command::Call(CallCommand::Receive { live: true, .. })
         )
     }
 }
@@ -183,13 +187,18 @@ pub enum PublishCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CallCommand {
-    /// Write the records (person reports first, then testimonies; text
-    /// only) as a one-way transmission: 8 kHz mono 16-bit WAV, to play
-    /// into a call or a radio
+    /// Send the records (person reports first, then testimonies; text
+    /// only): live, into a call through the sound card, or as a one-way
+    /// transmission written to an 8 kHz mono 16-bit WAV file
     Send {
-        /// The WAV file to write
-        #[arg(long, value_name = "FILE")]
-        wav: PathBuf,
+        /// Write a one-way transmission to this WAV file
+        #[arg(long, value_name = "FILE", required_unless_present = "live")]
+        wav: Option<PathBuf>,
+        /// Send live through the sound card (or --audio-out), hearing the
+        /// other side's acknowledgements (or --audio-in): only what is
+        /// missing is sent again, and the fast speed is tried
+        #[arg(long, conflicts_with = "wav")]
+        live: bool,
         #[command(flatten)]
         filter: FilterArgs,
         /// Only what the node that wrote this want file lacks
@@ -197,21 +206,50 @@ pub enum CallCommand {
         for_want: Option<PathBuf>,
         /// robust: any phone call (AMR-NB at any rate, GSM, Opus 8 kbit/s)
         /// and radios; fast: nearly three times the rate, through AMR-NB
-        /// at 10.2 or 12.2 kbit/s and radios only
+        /// at 10.2 or 12.2 kbit/s and radios only. A live call starts
+        /// robust and goes fast if the other side hears it
         #[arg(long, default_value = "robust", value_parser = ["robust", "fast"])]
         speed: String,
         /// Extra coded packets per packet of data, for what the channel
-        /// loses (nothing comes back to ask again)
+        /// loses (in a live call, before the first acknowledgement)
         #[arg(long, default_value_t = 0.25)]
         redundancy: f64,
+        #[command(flatten)]
+        audio: AudioArgs,
     },
-    /// Hear a transmission and store the records that check out (id,
-    /// signature, record rules), printing each
+    /// Hear a call and store the records that check out (id, signature,
+    /// record rules), printing each: live from the sound card, or from a
+    /// WAV file
     Receive {
-        /// The WAV file to hear (8 kHz mono 16-bit)
-        #[arg(long, value_name = "FILE")]
-        wav: PathBuf,
+        /// Hear this WAV file (8 kHz mono 16-bit)
+        #[arg(long, value_name = "FILE", required_unless_present = "live")]
+        wav: Option<PathBuf>,
+        /// Hear live from the sound card (or --audio-in), answering with
+        /// what is held (on the sound card, or --audio-out)
+        #[arg(long, conflicts_with = "wav")]
+        live: bool,
+        #[command(flatten)]
+        audio: AudioArgs,
     },
+}
+
+/// Where a live call's sound comes from and goes to.
+#[derive(Debug, Args)]
+pub struct AudioArgs {
+    /// Hear raw 8 kHz mono 16-bit little-endian sound from this file or
+    /// pipe (`-`: standard input) instead of the sound card
+    #[arg(long, value_name = "PATH", requires = "live")]
+    pub audio_in: Option<PathBuf>,
+    /// Play to this file or pipe (`-`: standard output) instead of the
+    /// sound card
+    #[arg(long, value_name = "PATH", requires = "live")]
+    pub audio_out: Option<PathBuf>,
+    /// The ALSA device for arecord and aplay (such as plughw:1,0)
+    #[arg(long, value_name = "NAME", requires = "live")]
+    pub device: Option<String>,
+    /// Stop after this long, whatever was heard
+    #[arg(long, value_name = "MINUTES", default_value_t = 30, requires = "live")]
+    pub max_minutes: u64,
 }
 
 #[derive(Debug, Subcommand)]

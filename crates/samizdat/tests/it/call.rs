@@ -377,3 +377,106 @@ fn forged_and_replayed_transmissions_store_nothing_invalid() {
     assert_eq!(exported(&receiver), records);
     receiver.ok(&["verify"]);
 }
+
+/// Copies `from` into `to`, losing `lose` bytes (two seconds of sound)
+/// once `after` bytes have passed: a call that breaks up for a moment.
+fn relay(
+    mut from: impl std::io::Read + Send + 'static,
+    mut to: impl std::io::Write + Send + 'static,
+    lose: Option<(usize, usize)>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 3_200];
+        let mut passed = 0usize;
+        // Bounded by the stream: ends when either side closes.
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let mut chunk = buf[..n].to_vec();
+            if let Some((after, lose)) = lose
+                && passed + n > after
+                && passed < after + lose
+            {
+                chunk.fill(0);
+            }
+            passed += n;
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Waits for `child` at most `within`, killing it then.
+fn wait(child: &mut std::process::Child, within: std::time::Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + within;
+    // Bounded by the deadline.
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the call did not end within {within:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_live_call_acknowledges_resends_what_was_lost_and_goes_fast() {
+    use std::process::Stdio;
+    let sender = witness();
+    let receiver = Node::start();
+    let live = ["--live", "--audio-in", "-", "--audio-out", "-"];
+    let mut send = sender.command(&[&["call", "send"][..], &live].concat());
+    let mut hear = receiver.command(&[&["call", "receive"][..], &live].concat());
+    for command in [&mut send, &mut hear] {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    }
+    let mut send = send.spawn().expect("sender starts");
+    let mut hear = hear.spawn().expect("receiver starts");
+    // Two seconds of the caller's sound are lost three seconds in: the
+    // first frame does not arrive whole.
+    let there = relay(
+        send.stdout.take().expect("out"),
+        hear.stdin.take().expect("in"),
+        Some((3 * 16_000, 2 * 16_000)),
+    );
+    let back = relay(
+        hear.stdout.take().expect("out"),
+        send.stdin.take().expect("in"),
+        None,
+    );
+    let read_all = |mut r: std::process::ChildStderr| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut r, &mut s);
+            s
+        })
+    };
+    let send_err = read_all(send.stderr.take().expect("err"));
+    let hear_err = read_all(hear.stderr.take().expect("err"));
+    let sent = wait(&mut send, std::time::Duration::from_secs(240));
+    let heard = wait(&mut hear, std::time::Duration::from_secs(60));
+    let _ = (there.join(), back.join());
+    let (send_err, hear_err) = (
+        send_err.join().expect("stderr"),
+        hear_err.join().expect("stderr"),
+    );
+    assert_eq!(sent.code(), Some(0), "{send_err}");
+    assert_eq!(heard.code(), Some(0), "{hear_err}");
+    assert!(
+        send_err.contains("the other side holds them all"),
+        "{send_err}"
+    );
+    assert!(send_err.contains("fast"), "{send_err}");
+    assert!(hear_err.contains("stored person "), "{hear_err}");
+    assert!(hear_err.contains("heard 1 of 1 blocks"), "{hear_err}");
+    assert_eq!(exported(&receiver), exported(&sender));
+}

@@ -13,7 +13,7 @@ use samizdat_node::call;
 use samizdat_node::import;
 use samizdat_node::progress::Observer;
 use samizdat_store::{Query, Store};
-use samizdat_voice::{Receiver, Speed, Transmission, wav};
+use samizdat_voice::{Block, Receiver, Speed, Transmission, wav};
 use serde_json::json;
 
 use super::bundle::exporting::{FIRST, in_priority_order};
@@ -21,14 +21,18 @@ use crate::cli::{CallCommand, KindName};
 use crate::context::Context;
 use crate::exit::Code;
 
+mod live;
+
 pub fn run(ctx: &Context, command: CallCommand) -> Result<Code> {
     match command {
         CallCommand::Send {
             wav,
+            live,
             mut filter,
             for_want,
             speed,
             redundancy,
+            audio,
         } => {
             if filter.kinds.is_empty() {
                 filter.kinds.push(KindName::All);
@@ -49,29 +53,23 @@ pub fn run(ctx: &Context, command: CallCommand) -> Result<Code> {
                 }
                 None => None,
             };
-            send(
-                ctx,
-                &ctx.store()?,
-                &queries,
-                want.as_ref(),
-                &wav,
-                speed,
-                redundancy,
-            )
+            let store = ctx.store()?;
+            let records = records(&store, &queries, want.as_ref())?;
+            match wav {
+                Some(wav) if !live => send(ctx, &records, &wav, speed, redundancy),
+                _ => live::send(ctx, &records, redundancy, &audio),
+            }
         }
-        CallCommand::Receive { wav } => receive(ctx, &ctx.store()?, &wav),
+        CallCommand::Receive { wav, live, audio } => match wav {
+            Some(wav) if !live => receive(ctx, &ctx.store()?, &wav),
+            _ => live::receive(ctx, &ctx.store()?, &audio),
+        },
     }
 }
 
-fn send(
-    ctx: &Context,
-    store: &Store,
-    queries: &[Query],
-    want: Option<&Want>,
-    output: &Path,
-    speed: Speed,
-    redundancy: f64,
-) -> Result<Code> {
+/// The records `queries` select, in priority order, less what `want`
+/// says the other side has.
+fn records(store: &Store, queries: &[Query], want: Option<&Want>) -> Result<Vec<String>> {
     let mut records = Vec::new();
     let mut seen = HashSet::new();
     for (query, skip_first) in in_priority_order(queries) {
@@ -88,6 +86,16 @@ fn send(
     if records.is_empty() {
         bail!("no records to send: none match, or the want file says the other side has them all");
     }
+    Ok(records)
+}
+
+fn send(
+    ctx: &Context,
+    records: &[String],
+    output: &Path,
+    speed: Speed,
+    redundancy: f64,
+) -> Result<Code> {
     let json_bytes: usize = records.iter().map(String::len).sum();
     let blocks = call::pack(
         records.iter().map(String::as_str),
@@ -126,7 +134,7 @@ fn send(
     Ok(Code::Success)
 }
 
-fn clock(seconds: f64) -> String {
+pub(super) fn clock(seconds: f64) -> String {
     let s = seconds.round() as u64;
     format!("{}:{:02}", s / 60, s % 60)
 }
@@ -144,6 +152,82 @@ impl Observer for Refusals {
     }
 }
 
+/// Stores the records of the blocks a call rebuilt, and counts them.
+pub(super) struct Keeper<'a> {
+    store: &'a Store,
+    pool: rayon::ThreadPool,
+    refusals: Refusals,
+    pub(super) stored: u64,
+    pub(super) already: u64,
+    pub(super) json_bytes: u64,
+    pub(super) damaged: u64,
+    pub(super) blocks: u64,
+    pub(super) of: u16,
+}
+
+impl<'a> Keeper<'a> {
+    pub(super) fn new(store: &'a Store) -> Result<Keeper<'a>> {
+        Ok(Keeper {
+            store,
+            pool: rayon::ThreadPoolBuilder::new()
+                .build()
+                .context("starting validation threads")?,
+            refusals: Refusals(0),
+            stored: 0,
+            already: 0,
+            json_bytes: 0,
+            damaged: 0,
+            blocks: 0,
+            of: 0,
+        })
+    }
+
+    /// Checks and stores the records of `block` (id, signature, record
+    /// rules, as any import); returns a line for each record stored.
+    pub(super) fn keep(&mut self, block: &Block) -> Result<Vec<String>> {
+        self.blocks += 1;
+        self.of = self.of.max(block.of);
+        let events = match call::unpack(&block.data) {
+            Ok(events) => events,
+            Err(e) => {
+                self.damaged += 1;
+                eprintln!("block {} of {}: {e}", block.number + 1, block.of);
+                return Ok(Vec::new());
+            }
+        };
+        let ids: Vec<Option<EventId>> = events.iter().map(|e| id_of(e)).collect();
+        let here_before = present(self.store, &ids)?;
+        let lines = events.join("\n");
+        import::import(self.store, lines.as_bytes(), &self.pool, &mut self.refusals)?;
+        let here_now = present(self.store, &ids)?;
+        let mut said = Vec::new();
+        for (event, id) in events.iter().zip(&ids) {
+            let Some(id) = id else { continue };
+            if here_before.contains(id) {
+                self.already += 1;
+            } else if here_now.contains(id) {
+                self.stored += 1;
+                self.json_bytes += event.len() as u64;
+                said.push(format!("stored {}", describe(event)));
+            }
+        }
+        Ok(said)
+    }
+
+    pub(super) fn refused(&self) -> u64 {
+        self.refusals.0
+    }
+
+    /// The exit code: problems if anything was refused or damaged.
+    pub(super) fn code(&self) -> Code {
+        if self.refusals.0 > 0 || self.damaged > 0 {
+            Code::Problems
+        } else {
+            Code::Success
+        }
+    }
+}
+
 fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
     let file = File::open(input).with_context(|| format!("opening {}", input.display()))?;
     let mut receiver = Receiver::new();
@@ -158,46 +242,27 @@ fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
     )
     .map_err(|e| anyhow!("{}: {e}", input.display()))?;
     let seconds = count as f64 / f64::from(samizdat_voice::RATE);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .build()
-        .context("starting validation threads")?;
-    let mut refusals = Refusals(0);
-    let (mut stored, mut already, mut json_bytes, mut damaged) = (0u64, 0u64, 0u64, 0u64);
-    let mut streams: HashSet<u16> = HashSet::new();
-    let mut of = 0u16;
+    let mut keeper = Keeper::new(store)?;
     for block in &blocks {
-        streams.insert(block.stream);
-        of = of.max(block.of);
-        let events = match call::unpack(&block.data) {
-            Ok(events) => events,
-            Err(e) => {
-                damaged += 1;
-                eprintln!("block {} of {}: {e}", block.number + 1, block.of);
-                continue;
-            }
-        };
-        let ids: Vec<Option<EventId>> = events.iter().map(|e| id_of(e)).collect();
-        let here_before = present(store, &ids)?;
-        let lines = events.join("\n");
-        import::import(store, lines.as_bytes(), &pool, &mut refusals)?;
-        let here_now = present(store, &ids)?;
-        for (event, id) in events.iter().zip(&ids) {
-            let Some(id) = id else { continue };
-            if here_before.contains(id) {
-                already += 1;
-            } else if here_now.contains(id) {
-                stored += 1;
-                json_bytes += event.len() as u64;
-                if !ctx.json {
-                    println!("stored {}", describe(event));
-                }
+        for line in keeper.keep(block)? {
+            if !ctx.json {
+                println!("{line}");
             }
         }
     }
+    let Keeper {
+        stored,
+        already,
+        json_bytes,
+        damaged,
+        of,
+        ..
+    } = keeper;
+    let refused = keeper.refused();
     let summary = json!({
         "seconds": seconds, "frames": receiver.frames, "packets": receiver.packets,
         "damaged_codewords": receiver.lost, "blocks": blocks.len(), "of": of,
-        "stored": stored, "already": already, "refused": refusals.0,
+        "stored": stored, "already": already, "refused": refused,
         "damaged_blocks": damaged, "json_bytes": json_bytes,
         "bytes_per_second": json_bytes as f64 / seconds.max(1e-3),
     });
@@ -213,12 +278,11 @@ fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
     } else {
         println!(
             "heard {} frames in {} of sound: {} of {of} blocks whole; stored {stored} records \
-             ({json_bytes} bytes as JSON, {:.0} a second), {already} already here, {} refused",
+             ({json_bytes} bytes as JSON, {:.0} a second), {already} already here, {refused} refused",
             receiver.frames,
             clock(seconds),
             blocks.len(),
             json_bytes as f64 / seconds.max(1e-3),
-            refusals.0
         );
         if (blocks.len() as u64) < u64::from(of) {
             println!(
@@ -231,11 +295,7 @@ fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
     if receiver.frames == 0 {
         return Ok(Code::Failure);
     }
-    Ok(if refusals.0 > 0 || damaged > 0 {
-        Code::Problems
-    } else {
-        Code::Success
-    })
+    Ok(keeper.code())
 }
 
 fn id_of(json: &str) -> Option<EventId> {
