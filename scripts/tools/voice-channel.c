@@ -24,6 +24,8 @@
  *   --snr DB       white noise this far below the signal, after the codec
  *   --clip F       clip at F times the peak (0 < F < 1)
  *   --seed N       the seed of every random choice
+ *   --stream       raw 16-bit samples in and out, a 20 ms frame at a
+ *                  time, for a live call (codecs, loss, DTX and gain only)
  *
  * Input: a WAV file of 16-bit mono PCM at 8 kHz. Output: the same.
  */
@@ -143,115 +145,126 @@ static void to_shorts(const float *in, short *out) {
 	}
 }
 
-/* AMR's verdict on each frame: 1 when its VAD finds speech. */
-static int *amr_activity(const float *x, size_t frames) {
-	int *active = calloc(frames, sizeof(int));
-	void *enc = Encoder_Interface_init(1);
-	short pcm[FRAME];
-	unsigned char bits[64];
-	for (size_t f = 0; f < frames; f++) {
-		to_shorts(x + f * FRAME, pcm);
-		Encoder_Interface_Encode(enc, MR122, pcm, bits, 0);
-		int type = bits[0] >> 3 & 15;
-		active[f] = type < 8;
+/* A codec, frame by frame: the encoder, the lost frames, the decoder. */
+struct codec {
+	enum { NONE, AMR, GSM, OPUS } kind;
+	int mode, dtx;
+	double loss;
+	void *amr_enc, *amr_dec, *vad;
+	gsm gsm_enc, gsm_dec;
+	gsm_frame last;
+	int have_last, lost_run;
+	float noise_level;
+	OpusEncoder *opus_enc;
+	OpusDecoder *opus_dec;
+};
+
+static void codec_open(struct codec *c, const char *channel, int dtx, double loss) {
+	memset(c, 0, sizeof *c);
+	c->dtx = dtx;
+	c->loss = loss;
+	c->noise_level = 30.0f;
+	if (!strcmp(channel, "none")) {
+		c->kind = NONE;
+	} else if (!strncmp(channel, "amr", 3)) {
+		static const char *modes[] = {"amr475", "amr515", "amr59", "amr67", "amr74", "amr795", "amr102", "amr122"};
+		c->mode = -1;
+		for (int m = 0; m < 8; m++)
+			if (!strcmp(channel, modes[m]))
+				c->mode = m;
+		if (c->mode < 0)
+			die("an unknown AMR mode");
+		c->kind = AMR;
+		c->amr_enc = Encoder_Interface_init(dtx);
+		c->amr_dec = Decoder_Interface_init();
+	} else if (!strcmp(channel, "gsm")) {
+		c->kind = GSM;
+		c->gsm_enc = gsm_create();
+		c->gsm_dec = gsm_create();
+		/* libgsm has no VAD: AMR's decides, as GSM 06.32's would. */
+		if (dtx)
+			c->vad = Encoder_Interface_init(1);
+	} else if (!strcmp(channel, "opus8") || !strcmp(channel, "opus12")) {
+		int error;
+		c->kind = OPUS;
+		c->opus_enc = opus_encoder_create(RATE, 1, OPUS_APPLICATION_VOIP, &error);
+		if (error != OPUS_OK)
+			die("opus_encoder_create failed");
+		c->opus_dec = opus_decoder_create(RATE, 1, &error);
+		if (error != OPUS_OK)
+			die("opus_decoder_create failed");
+		opus_encoder_ctl(c->opus_enc, OPUS_SET_BITRATE(!strcmp(channel, "opus8") ? 8000 : 12000));
+		opus_encoder_ctl(c->opus_enc, OPUS_SET_DTX(dtx));
+		opus_encoder_ctl(c->opus_enc, OPUS_SET_PACKET_LOSS_PERC((int)ceil(loss)));
+	} else {
+		die("an unknown channel");
 	}
-	Encoder_Interface_exit(enc);
-	return active;
 }
 
-static void amr(float *x, size_t frames, int mode, int dtx, double loss) {
-	void *enc = Encoder_Interface_init(dtx);
-	void *dec = Decoder_Interface_init();
+/* One frame of 160 samples through the codec, in place. */
+static void codec_frame(struct codec *c, float *x) {
 	short pcm[FRAME];
-	unsigned char bits[64];
-	for (size_t f = 0; f < frames; f++) {
-		to_shorts(x + f * FRAME, pcm);
-		Encoder_Interface_Encode(enc, mode, pcm, bits, 0);
-		int lost = uniform() * 100.0 < loss;
-		Decoder_Interface_Decode(dec, bits, pcm, lost);
-		for (int i = 0; i < FRAME; i++)
-			x[f * FRAME + i] = pcm[i];
-	}
-	Encoder_Interface_exit(enc);
-	Decoder_Interface_exit(dec);
-}
-
-static void gsm_fr(float *x, size_t frames, int dtx, double loss) {
-	int *active = dtx ? amr_activity(x, frames) : NULL;
-	gsm enc = gsm_create(), dec = gsm_create();
-	gsm_signal pcm[FRAME];
-	gsm_frame frame, last;
-	int have_last = 0, lost_run = 0;
-	float noise_level = 30.0f;
-	for (size_t f = 0; f < frames; f++) {
-		short s[FRAME];
-		to_shorts(x + f * FRAME, s);
-		memcpy(pcm, s, sizeof pcm);
-		gsm_encode(enc, pcm, frame);
-		int lost = uniform() * 100.0 < loss;
-		if (active && !active[f]) {
-			/* Comfort noise at the level of what the VAD called noise. */
-			double energy = 0;
-			for (int i = 0; i < FRAME; i++)
-				energy += (double)s[i] * s[i];
-			noise_level = 0.9f * noise_level + 0.1f * (float)sqrt(energy / FRAME);
-			for (int i = 0; i < FRAME; i++)
-				x[f * FRAME + i] = noise_level * gaussian();
-			continue;
+	unsigned char bits[1500];
+	to_shorts(x, pcm);
+	int lost = c->kind != NONE && uniform() * 100.0 < c->loss;
+	switch (c->kind) {
+	case NONE:
+		return;
+	case AMR:
+		Encoder_Interface_Encode(c->amr_enc, c->mode, pcm, bits, 0);
+		Decoder_Interface_Decode(c->amr_dec, bits, pcm, lost);
+		break;
+	case GSM: {
+		gsm_frame frame;
+		gsm_signal s[FRAME];
+		memcpy(s, pcm, sizeof s);
+		gsm_encode(c->gsm_enc, s, frame);
+		if (c->vad) {
+			Encoder_Interface_Encode(c->vad, MR122, pcm, bits, 0);
+			if ((bits[0] >> 3 & 15) >= 8) {
+				/* Comfort noise at the level of what the VAD called noise. */
+				double energy = 0;
+				for (int i = 0; i < FRAME; i++)
+					energy += (double)pcm[i] * pcm[i];
+				c->noise_level = 0.9f * c->noise_level + 0.1f * (float)sqrt(energy / FRAME);
+				for (int i = 0; i < FRAME; i++)
+					x[i] = c->noise_level * gaussian();
+				return;
+			}
 		}
 		if (lost) {
-			lost_run++;
-			if (!have_last) {
-				memset(pcm, 0, sizeof pcm);
+			c->lost_run++;
+			if (!c->have_last) {
+				memset(s, 0, sizeof s);
 			} else {
-				gsm_decode(dec, last, pcm);
+				gsm_decode(c->gsm_dec, c->last, s);
 				/* GSM 06.11: repeat the last good frame, then mute. */
-				float fade = lost_run == 1 ? 1.0f : lost_run == 2 ? 0.5f : 0.0f;
+				float fade = c->lost_run == 1 ? 1.0f : c->lost_run == 2 ? 0.5f : 0.0f;
 				for (int i = 0; i < FRAME; i++)
-					pcm[i] = (gsm_signal)(pcm[i] * fade);
+					s[i] = (gsm_signal)(s[i] * fade);
 			}
 		} else {
-			lost_run = 0;
-			memcpy(last, frame, sizeof last);
-			have_last = 1;
-			gsm_decode(dec, frame, pcm);
+			c->lost_run = 0;
+			memcpy(c->last, frame, sizeof c->last);
+			c->have_last = 1;
+			gsm_decode(c->gsm_dec, frame, s);
 		}
-		for (int i = 0; i < FRAME; i++)
-			x[f * FRAME + i] = pcm[i];
+		memcpy(pcm, s, sizeof pcm);
+		break;
 	}
-	gsm_destroy(enc);
-	gsm_destroy(dec);
-	free(active);
-}
-
-static void opus(float *x, size_t frames, int bitrate, int dtx, double loss) {
-	int error;
-	OpusEncoder *enc = opus_encoder_create(RATE, 1, OPUS_APPLICATION_VOIP, &error);
-	if (error != OPUS_OK)
-		die("opus_encoder_create failed");
-	OpusDecoder *dec = opus_decoder_create(RATE, 1, &error);
-	if (error != OPUS_OK)
-		die("opus_decoder_create failed");
-	opus_encoder_ctl(enc, OPUS_SET_BITRATE(bitrate));
-	opus_encoder_ctl(enc, OPUS_SET_DTX(dtx));
-	opus_encoder_ctl(enc, OPUS_SET_PACKET_LOSS_PERC((int)ceil(loss)));
-	short pcm[FRAME];
-	unsigned char packet[1500];
-	for (size_t f = 0; f < frames; f++) {
-		to_shorts(x + f * FRAME, pcm);
-		int len = opus_encode(enc, pcm, FRAME, packet, sizeof packet);
+	case OPUS: {
+		int len = opus_encode(c->opus_enc, pcm, FRAME, bits, sizeof bits);
 		if (len < 0)
 			die("opus_encode failed");
-		int lost = uniform() * 100.0 < loss;
-		int got = lost || len <= 2 ? opus_decode(dec, NULL, 0, pcm, FRAME, 0)
-					   : opus_decode(dec, packet, len, pcm, FRAME, 0);
+		int got = lost || len <= 2 ? opus_decode(c->opus_dec, NULL, 0, pcm, FRAME, 0)
+					   : opus_decode(c->opus_dec, bits, len, pcm, FRAME, 0);
 		if (got != FRAME)
 			memset(pcm, 0, sizeof pcm);
-		for (int i = 0; i < FRAME; i++)
-			x[f * FRAME + i] = pcm[i];
+		break;
 	}
-	opus_encoder_destroy(enc);
-	opus_decoder_destroy(dec);
+	}
+	for (int i = 0; i < FRAME; i++)
+		x[i] = pcm[i];
 }
 
 /* A second-order section (RBJ's cookbook), run in place. */
@@ -301,13 +314,15 @@ int main(int argc, char **argv) {
 	if (argc < 2)
 		die("usage: voice-channel CHANNEL [--dtx] [--loss P] [--gain DB] [--drift PPM] [--agc] [--snr DB] [--clip F] [--seed N] < IN.wav > OUT.wav");
 	const char *channel = argv[1];
-	int dtx = 0, agc = 0;
+	int dtx = 0, agc = 0, stream = 0;
 	double loss = 0, gain = 0, drift = 0, snr = 1000, clip = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--dtx"))
 			dtx = 1;
+		else if (!strcmp(a, "--stream"))
+			stream = 1;
 		else if (!strcmp(a, "--agc"))
 			agc = 1;
 		else if (v && !strcmp(a, "--loss"))
@@ -324,6 +339,29 @@ int main(int argc, char **argv) {
 			rng_state ^= strtoull(v, NULL, 10) * 0x2545F4914F6CDD1DULL, i++;
 		else
 			die("an unknown option");
+	}
+	if (stream) {
+		/* Raw 16-bit samples in and out, a frame at a time, as a live
+		 * call: the codec, its lost frames and the level only. */
+		if (!strcmp(channel, "fm"))
+			die("the radio is not a streaming channel");
+		struct codec c;
+		codec_open(&c, channel, dtx, loss);
+		short in[FRAME];
+		float x[FRAME];
+		double g = pow(10, gain / 20);
+		size_t got;
+		while ((got = fread(in, 2, FRAME, stdin)) > 0) {
+			for (size_t i = 0; i < FRAME; i++)
+				x[i] = i < got ? (float)(in[i] * g) : 0.0f;
+			codec_frame(&c, x);
+			short out[FRAME];
+			to_shorts(x, out);
+			if (fwrite(out, 2, got, stdout) != got)
+				break;
+			fflush(stdout);
+		}
+		return 0;
 	}
 	size_t n;
 	float *x = read_wav(stdin, &n);
@@ -354,26 +392,13 @@ int main(int argc, char **argv) {
 	for (size_t i = n; i < frames * FRAME; i++)
 		x[i] = 0;
 	n = frames * FRAME;
-	if (!strcmp(channel, "none")) {
-	} else if (!strncmp(channel, "amr", 3)) {
-		static const char *modes[] = {"amr475", "amr515", "amr59", "amr67", "amr74", "amr795", "amr102", "amr122"};
-		int mode = -1;
-		for (int m = 0; m < 8; m++)
-			if (!strcmp(channel, modes[m]))
-				mode = m;
-		if (mode < 0)
-			die("an unknown AMR mode");
-		amr(x, frames, mode, dtx, loss);
-	} else if (!strcmp(channel, "gsm")) {
-		gsm_fr(x, frames, dtx, loss);
-	} else if (!strcmp(channel, "opus8")) {
-		opus(x, frames, 8000, dtx, loss);
-	} else if (!strcmp(channel, "opus12")) {
-		opus(x, frames, 12000, dtx, loss);
-	} else if (!strcmp(channel, "fm")) {
+	if (!strcmp(channel, "fm")) {
 		fm(&x, &n);
 	} else {
-		die("an unknown channel");
+		struct codec c;
+		codec_open(&c, channel, dtx, loss);
+		for (size_t f = 0; f < frames; f++)
+			codec_frame(&c, x + f * FRAME);
 	}
 	/* The receiver's side: its gain control, noise, clipping. */
 	if (agc) {

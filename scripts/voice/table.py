@@ -32,6 +32,68 @@ CHAINS = [
 
 GGWAVE = [(8, "ggwave DT fastest"), (2, "ggwave audible fastest")]
 
+# Live calls: the same codec both ways, frame by frame.
+LIVE = [
+    ("AMR-NB 12.2, DTX, 1 % lost", "amr122 --dtx --loss 1"),
+    ("AMR-NB 4.75, DTX, 1 % lost", "amr475 --dtx --loss 1"),
+    ("GSM full rate, DTX, 1 % lost", "gsm --dtx --loss 1"),
+    ("Opus 8 kbit/s VoIP, DTX, 1 % lost", "opus8 --dtx --loss 1"),
+]
+
+
+def live_call(bin_dir, tool, src, d, chain):
+    """A live call from src to an empty node, both halves through chain."""
+    import threading
+    dst = os.path.join(d, "live-dst")
+    subprocess.run(["rm", "-rf", dst])
+    samizdat(bin_dir, dst, "init")
+    env = {**os.environ, "SAMIZDAT_PASSPHRASE": "voice table passphrase"}
+    exe = os.path.join(bin_dir, "samizdat")
+    live = ["--live", "--audio-in", "-", "--audio-out", "-", "--json"]
+    send = subprocess.Popen([exe, "--data", src, "call", "send", *live], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    there = subprocess.Popen([tool, *chain.split(), "--stream", "--seed", "7"],
+                             stdin=send.stdout, stdout=subprocess.PIPE)
+    hear = subprocess.Popen([exe, "--data", dst, "call", "receive", *live], env=env,
+                            stdin=there.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    back = subprocess.Popen([tool, *chain.split(), "--stream", "--seed", "8"],
+                            stdin=hear.stdout, stdout=subprocess.PIPE)
+
+    def pump():
+        while True:
+            data = back.stdout.read(3200)
+            if not data:
+                break
+            try:
+                send.stdin.write(data)
+                send.stdin.flush()
+            except OSError:
+                break
+        try:
+            send.stdin.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    started = time.perf_counter()
+    send_err = send.stderr.read().decode()
+    send.wait(timeout=3600)
+    hear_err = hear.stderr.read().decode()
+    hear.wait(timeout=600)
+    took = time.perf_counter() - started
+    sent = json.loads(send_err.strip().splitlines()[-1])
+    got = json.loads(hear_err.strip().splitlines()[-1])
+    verify = samizdat(bin_dir, dst, "verify")
+    return {
+        "seconds": sent["seconds"], "robust_frames": sent["robust_frames"],
+        "fast_frames": sent["fast_frames"], "complete": sent["complete"],
+        "stored": got["stored"], "refused": got["refused"], "json_bytes": got["json_bytes"],
+        "verify_ok": verify.returncode == 0,
+        "bytes_per_second": got["json_bytes"] / max(sent["seconds"], 1e-3),
+        "wall_seconds": took,
+    }
+
 
 def run(args, **kw):
     out = subprocess.run(args, capture_output=True, text=True, **kw)
@@ -113,6 +175,11 @@ def main():
                 results["rows"].append(row)
                 print(json.dumps(row), file=sys.stderr)
                 subprocess.run(["rm", "-rf", dst])
+        for label, chain in LIVE:
+            row = live_call(a.bin, a.channel, src, d, chain)
+            row.update({"chain": label, "args": chain})
+            results.setdefault("live", []).append(row)
+            print(json.dumps(row), file=sys.stderr)
         if a.ggwave_python:
             ratio = sent["robust"][1]["json_bytes"] / sent["robust"][1]["packed_bytes"]
             script = os.path.join(os.path.dirname(__file__), "ggwave_trial.py")
@@ -142,6 +209,14 @@ def main():
                 cells.append(f"{g['records_bytes_per_second_with_our_packing']:.0f} B/s "
                              f"({g['decoded']}/{g['messages']})")
         print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print("| live call, both halves through | records | sound | robust / fast frames | rate |")
+    print("|---|---|---|---|---|")
+    for r in results.get("live", []):
+        print(f"| {r['chain']} | {r['stored']}/{a.records}"
+              f"{'' if r['refused'] == 0 and r['verify_ok'] else ', CORRUPT'} | "
+              f"{r['seconds']:.0f} s | {r['robust_frames']} / {r['fast_frames']} | "
+              f"{r['bytes_per_second']:.0f} B/s |")
     for speed, p in results["person_report"].items():
         print(f"one person report ({p['json_bytes']} bytes as JSON) at the {speed} speed: "
               f"{p['seconds']:.1f} s of sound")

@@ -217,8 +217,18 @@ enum Fast {
         after: u32,
     },
     Crosses,
-    DoesNot,
+    /// Not now; tried again once this many robust frames have gone.
+    DoesNot {
+        until: u32,
+    },
 }
+
+/// Fast frames sent with no more of them heard before the call is taken
+/// to have got worse (a network lowers AMR's rate when the radio link
+/// does): more than the frames an acknowledgement takes to come back.
+const FAST_UNHEARD: u32 = 8;
+/// Robust frames before the fast speed is tried again.
+const RETRY_FAST: u32 = 20;
 
 /// The calling side of a live call.
 pub struct Caller {
@@ -232,6 +242,9 @@ pub struct Caller {
     pending: usize,
     pub last_ack: Option<Ack>,
     fast: Fast,
+    /// Fast frames the listener last said it heard, and fast frames sent
+    /// when it said so.
+    fast_heard: (u32, u32),
     /// Frames sent at each speed.
     pub sent: [u32; 2],
     /// The one-way schedule: packets still to send of each block.
@@ -273,6 +286,7 @@ impl Caller {
             pending: 0,
             last_ack: None,
             fast: Fast::Untried,
+            fast_heard: (0, 0),
             sent: [0, 0],
             planned,
             spare: PATIENCE * frame::packets_per_frame(Speed::Fast) as u32,
@@ -300,11 +314,29 @@ impl Caller {
     }
 
     fn learn(&mut self, ack: &Ack) {
+        if ack.heard[1] > self.fast_heard.0 {
+            self.fast_heard = (ack.heard[1], self.sent[1]);
+            self.fast = Fast::Crosses;
+            return;
+        }
         self.fast = match self.fast {
-            _ if ack.heard[1] > 0 => Fast::Crosses,
             // Robust frames sent after the probe were heard, the probe
             // was not.
-            Fast::Probing { after } if ack.heard[0] > after + 1 => Fast::DoesNot,
+            Fast::Probing { after } if ack.heard[0] > after + 1 => Fast::DoesNot {
+                until: self.sent[0] + RETRY_FAST,
+            },
+            other => other,
+        };
+    }
+
+    /// Falls back to the robust speed when fast frames stop being heard,
+    /// and tries the fast one again after a while.
+    fn reconsider(&mut self) {
+        self.fast = match self.fast {
+            Fast::Crosses if self.sent[1] > self.fast_heard.1 + FAST_UNHEARD => Fast::DoesNot {
+                until: self.sent[0] + RETRY_FAST,
+            },
+            Fast::DoesNot { until } if self.sent[0] >= until => Fast::Untried,
             other => other,
         };
     }
@@ -329,6 +361,7 @@ impl Caller {
         if self.complete() {
             return None;
         }
+        self.reconsider();
         let mut speed = self.speed();
         if self.fast == Fast::Untried && self.last_ack.is_some() {
             speed = Speed::Fast;
@@ -504,6 +537,40 @@ mod tests {
         let (got, _, ack) = call(3);
         assert_eq!(got.len(), 3);
         assert!(ack.is_some_and(|a| a.complete()));
+    }
+
+    #[test]
+    fn a_call_that_stops_carrying_the_fast_speed_falls_back_to_robust() {
+        let sent = blocks();
+        let mut caller = Caller::new(9, sent.clone(), 0.25).expect("caller");
+        let mut listener = Listener::new(4);
+        let mut got = Vec::new();
+        let mut frames = 0;
+        let mut fast_then_lost = 0;
+        // Bounded: a call of at most 200 frames.
+        while let Some(sound) = caller.next_frame() {
+            frames += 1;
+            assert!(frames < 200, "the call never ends");
+            // Once the call has gone fast, the network lowers its rate:
+            // no fast frame crosses any more.
+            let fast = caller.sent[1] > 0 && caller.speed() == Speed::Fast;
+            let heard = if fast && caller.sent[1] > 3 {
+                fast_then_lost += 1;
+                vec![0.0; sound.len()]
+            } else {
+                sound
+            };
+            for piece in heard.chunks(4_000) {
+                let (blocks, ack) = listener.hear(piece);
+                got.extend(blocks);
+                if let Some(ack) = ack {
+                    caller.hear(&ack);
+                }
+            }
+        }
+        assert!(fast_then_lost > 0, "the fast speed was lost mid-call");
+        assert!(caller.complete(), "everything arrived all the same");
+        assert_eq!(got.len(), 3);
     }
 
     #[test]

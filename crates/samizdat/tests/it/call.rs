@@ -480,3 +480,68 @@ fn a_live_call_acknowledges_resends_what_was_lost_and_goes_fast() {
     assert!(hear_err.contains("heard 1 of 1 blocks"), "{hear_err}");
     assert_eq!(exported(&receiver), exported(&sender));
 }
+
+#[test]
+fn a_live_call_through_real_codecs_both_ways() {
+    use std::process::{Command, Stdio};
+    let Some(tool) = channel_tool() else { return };
+    let sender = witness();
+    let receiver = Node::start();
+    let live = ["--live", "--audio-in", "-", "--audio-out", "-"];
+    let mut send = sender
+        .command(&[&["call", "send"][..], &live].concat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sender starts");
+    // The caller's half through AMR-NB 12.2 with DTX and lost frames, the
+    // answer through AMR-NB 4.75: as a call between two mobile networks.
+    let mut there = Command::new(&tool)
+        .args(["amr122", "--dtx", "--loss", "1", "--stream"])
+        .stdin(Stdio::from(send.stdout.take().expect("out")))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("channel");
+    let mut hear = receiver
+        .command(&[&["call", "receive"][..], &live].concat())
+        .stdin(Stdio::from(there.stdout.take().expect("out")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("receiver starts");
+    let mut back = Command::new(&tool)
+        .args(["amr475", "--dtx", "--stream"])
+        .stdin(Stdio::from(hear.stdout.take().expect("out")))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("channel");
+    let relayed = relay(
+        back.stdout.take().expect("out"),
+        send.stdin.take().expect("in"),
+        None,
+    );
+    let read_all = |mut r: std::process::ChildStderr| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut r, &mut s);
+            s
+        })
+    };
+    let send_err = read_all(send.stderr.take().expect("err"));
+    let hear_err = read_all(hear.stderr.take().expect("err"));
+    let sent = wait(&mut send, std::time::Duration::from_secs(240));
+    let heard = wait(&mut hear, std::time::Duration::from_secs(60));
+    let _ = (there.wait(), back.wait(), relayed.join());
+    let (send_err, hear_err) = (
+        send_err.join().expect("stderr"),
+        hear_err.join().expect("stderr"),
+    );
+    assert_eq!(sent.code(), Some(0), "{send_err}");
+    assert_eq!(heard.code(), Some(0), "{hear_err}");
+    assert!(
+        send_err.contains("the other side holds them all"),
+        "{send_err}"
+    );
+    assert_eq!(exported(&receiver), exported(&sender));
+}
