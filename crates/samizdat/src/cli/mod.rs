@@ -214,6 +214,11 @@ pub enum CallCommand {
         /// loses (in a live call, before the first acknowledgement)
         #[arg(long, default_value_t = 0.25)]
         redundancy: f64,
+        /// Also send sealed records (gift wraps): only their readers can
+        /// open them, but anyone on the line can see whom they are for.
+        /// Without it only public records go; private ones never do
+        #[arg(long)]
+        sealed: bool,
         #[command(flatten)]
         audio: AudioArgs,
     },

@@ -545,3 +545,45 @@ fn a_live_call_through_real_codecs_both_ways() {
     );
     assert_eq!(exported(&receiver), exported(&sender));
 }
+
+#[test]
+fn a_call_carries_public_records_only_unless_told_to_carry_sealed_ones() {
+    let sender = witness();
+    let public = exported(&sender);
+    let reader = Keys::generate();
+    sender.ok(&[
+        "testimony",
+        "add",
+        "--lang",
+        "ru",
+        "только для документалиста",
+        "--seal-to",
+        &reader.public_key().to_hex(),
+    ]);
+    let keys = Keys::generate();
+    let private = crate::publish::testimony(&keys, 1_780_000_000, "личное", &[&["-"]]);
+    crate::sync::import(&sender, "private.jsonl", &[&private]);
+    let wav = sender.dir.path().join("call.wav");
+    let out = sender.run(&["call", "send", "--wav", wav.to_str().expect("path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("held back 2 records"), "{stderr}");
+    let receiver = Node::start();
+    assert_eq!(receive(&receiver, &wav).status.code(), Some(0));
+    assert_eq!(exported(&receiver), public, "the public records alone");
+    // With --sealed the gift wrap goes too; the private record never.
+    let out = sender.run(&[
+        "call",
+        "send",
+        "--sealed",
+        "--wav",
+        wav.to_str().expect("path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("held back 1 records"), "{stderr}");
+    assert_eq!(receive(&receiver, &wav).status.code(), Some(0));
+    let now = exported(&receiver);
+    assert_eq!(now.len(), public.len() + 1);
+    assert!(now.iter().any(|e| e.contains("\"kind\":1059")));
+    assert!(!now.iter().any(|e| e.contains("личное")));
+}

@@ -15,7 +15,7 @@ use crate::served::Served;
 use crate::{Node, note, tour_photo};
 
 /// A Russian testimony signed by `keys` at `at`, with `extra` tags.
-fn testimony(keys: &Keys, at: u64, text: &str, extra: &[&[&str]]) -> Event {
+pub(crate) fn testimony(keys: &Keys, at: u64, text: &str, extra: &[&[&str]]) -> Event {
     let t = Testimony {
         text: text.into(),
         lang: "ru".into(),

@@ -32,6 +32,7 @@ pub fn run(ctx: &Context, command: CallCommand) -> Result<Code> {
             for_want,
             speed,
             redundancy,
+            sealed,
             audio,
         } => {
             if filter.kinds.is_empty() {
@@ -54,7 +55,7 @@ pub fn run(ctx: &Context, command: CallCommand) -> Result<Code> {
                 None => None,
             };
             let store = ctx.store()?;
-            let records = records(&store, &queries, want.as_ref())?;
+            let records = records(&store, &queries, want.as_ref(), sealed)?;
             match wav {
                 Some(wav) if !live => send(ctx, &records, &wav, speed, redundancy),
                 _ => live::send(ctx, &records, redundancy, &audio),
@@ -68,23 +69,53 @@ pub fn run(ctx: &Context, command: CallCommand) -> Result<Code> {
 }
 
 /// The records `queries` select, in priority order, less what `want`
-/// says the other side has.
-fn records(store: &Store, queries: &[Query], want: Option<&Want>) -> Result<Vec<String>> {
+/// says the other side has. A call is heard by whoever listens on the
+/// line: only public records go (as `publish` sends them), and sealed
+/// ones (gift wraps, unreadable but for their readers, though whom they
+/// are for can be seen) only if `sealed`. Records their authors marked
+/// private, and other applications' events, never.
+fn records(
+    store: &Store,
+    queries: &[Query],
+    want: Option<&Want>,
+    sealed: bool,
+) -> Result<Vec<String>> {
+    use samizdat_core::nostr::prelude::Event;
     let mut records = Vec::new();
     let mut seen = HashSet::new();
+    let mut held_back = 0u64;
     for (query, skip_first) in in_priority_order(queries) {
         store.query_each(&query, |stored| {
             let id = *stored.id.as_bytes();
             let lacks = want.is_none_or(|w| !w.has_event(&id));
             let first = super::bundle::kind_of(&stored.json).is_some_and(|k| FIRST.contains(&k));
-            if lacks && !(skip_first && first) && seen.insert(id) {
+            if !lacks || (skip_first && first) || !seen.insert(id) {
+                return true;
+            }
+            let may_go = Event::from_json(&stored.json).is_ok_and(|event| {
+                samizdat_core::record::is_public(&event)
+                    || (sealed && event.kind == samizdat_core::nostr::prelude::Kind::GiftWrap)
+            });
+            if may_go {
                 records.push(stored.json.clone());
+            } else {
+                held_back += 1;
             }
             true
         })?;
     }
+    if held_back > 0 {
+        eprintln!(
+            "held back {held_back} records that are not public (sealed{}, private, or not \
+             samizdat's): anyone on the line can hear a call",
+            if sealed { "" } else { ": --sealed sends them" }
+        );
+    }
     if records.is_empty() {
-        bail!("no records to send: none match, or the want file says the other side has them all");
+        bail!(
+            "no records to send: none match, none is public, or the want file says the other \
+             side has them all"
+        );
     }
     Ok(records)
 }
@@ -191,7 +222,7 @@ impl<'a> Keeper<'a> {
             Ok(events) => events,
             Err(e) => {
                 self.damaged += 1;
-                eprintln!("block {} of {}: {e}", block.number + 1, block.of);
+                eprintln!("block {} of {}: {e}", u32::from(block.number) + 1, block.of);
                 return Ok(Vec::new());
             }
         };
