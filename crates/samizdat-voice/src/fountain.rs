@@ -75,37 +75,10 @@ impl Transmission {
         data: &[u8],
         repair: f64,
     ) -> Result<Vec<Packet>, VoiceError> {
-        let size = frame::symbol_size(speed);
-        let source = data.len().div_ceil(size).max(1);
-        let length =
-            u16::try_from(data.len()).map_err(|_| VoiceError::BlockTooLarge(data.len()))?;
-        if source > MAX_SOURCE || data.is_empty() {
-            return Err(VoiceError::BlockTooLarge(data.len()));
-        }
-        let extra = ((source as f64 * repair).ceil() as u32).max(1);
-        let config = oti(length, speed);
-        let encoder = raptorq::Encoder::new(data, config);
-        let Some(block) = encoder.get_block_encoders().first() else {
-            return Err(VoiceError::BlockTooLarge(data.len()));
-        };
-        let mut coded = block.source_packets();
-        coded.extend(block.repair_packets(0, extra));
-        Ok(coded
-            .into_iter()
-            .filter_map(|p| {
-                let esi = u8::try_from(p.payload_id().encoding_symbol_id()).ok()?;
-                let mut symbol = p.data().to_vec();
-                symbol.resize(size, 0);
-                Some(Packet {
-                    speed,
-                    stream,
-                    block: number,
-                    blocks: of,
-                    length,
-                    esi,
-                    symbol,
-                })
-            })
+        let mut coder = BlockCoder::new(speed, stream, number, of, data)?;
+        let extra = ((f64::from(coder.source) * repair).ceil() as u32).max(1);
+        Ok((0..coder.source + extra)
+            .map_while(|_| coder.next())
             .collect())
     }
 
@@ -136,7 +109,81 @@ pub(crate) fn closing(modulator: &mut Modulator, speed: Speed) {
 
 /// The largest block a transmission at `speed` takes.
 pub fn max_block(speed: Speed) -> usize {
-    MAX_SOURCE * frame::symbol_size(speed)
+    MAX_SOURCE * frame::symbol_size(speed) - TRAILER
+}
+
+/// Bytes of the CRC-32 that closes every block's coded object: a block
+/// rebuilt from a forged or stray packet does not pass it, and is heard
+/// again instead of taken.
+const TRAILER: usize = 4;
+
+/// One block, RaptorQ-coded at one speed: its object is its data and the
+/// data's CRC-32. Gives its source packets, then repair packets, until
+/// the one-byte symbol ids are spent.
+pub(crate) struct BlockCoder {
+    coder: raptorq::SourceBlockEncoder,
+    pub(crate) source: u32,
+    next: u32,
+    template: Packet,
+}
+
+impl BlockCoder {
+    pub(crate) fn new(
+        speed: Speed,
+        stream: u16,
+        number: u16,
+        of: u16,
+        data: &[u8],
+    ) -> Result<BlockCoder, VoiceError> {
+        let size = frame::symbol_size(speed);
+        if data.is_empty() || data.len() > max_block(speed) {
+            return Err(VoiceError::BlockTooLarge(data.len()));
+        }
+        let mut object = data.to_vec();
+        object.extend_from_slice(&crc32fast::hash(data).to_be_bytes());
+        let length =
+            u16::try_from(object.len()).map_err(|_| VoiceError::BlockTooLarge(data.len()))?;
+        let source = object.len().div_ceil(size);
+        // The coder takes whole symbols: the last is padded.
+        object.resize(source * size, 0);
+        Ok(BlockCoder {
+            coder: raptorq::SourceBlockEncoder::new(0, &oti(length, speed), &object),
+            source: source as u32,
+            next: 0,
+            template: Packet {
+                speed,
+                stream,
+                block: number,
+                blocks: of,
+                length,
+                esi: 0,
+                symbol: Vec::new(),
+            },
+        })
+    }
+
+    pub(crate) fn next(&mut self) -> Option<Packet> {
+        let esi = u8::try_from(self.next).ok()?;
+        self.next += 1;
+        let coded = if u32::from(esi) < self.source {
+            self.coder
+                .source_packets()
+                .into_iter()
+                .nth(usize::from(esi))?
+        } else {
+            self.coder
+                .repair_packets(u32::from(esi) - self.source, 1)
+                .into_iter()
+                .next()?
+        };
+        let mut symbol = coded.data().to_vec();
+        symbol.resize(frame::symbol_size(self.template.speed), 0);
+        Some(Packet {
+            esi,
+            symbol,
+            ..self.template.clone()
+        })
+    }
 }
 
 pub(crate) fn oti(length: u16, speed: Speed) -> ObjectTransmissionInformation {
@@ -148,13 +195,25 @@ pub(crate) fn oti(length: u16, speed: Speed) -> ObjectTransmissionInformation {
 /// same stream and block.
 #[derive(Default)]
 pub struct Receiver {
-    /// A block's decoder at each speed it was sent at (their symbols
-    /// differ), with the block's length and the packets it holds.
-    decoders: HashMap<(u16, u16, Speed), (u16, usize, raptorq::Decoder)>,
+    /// A block's decoder for each speed and length it was sent with
+    /// (packets that disagree are never mixed), with the packets it holds
+    /// and when it last took one.
+    decoders: HashMap<Key, (usize, u64, raptorq::Decoder)>,
     done: HashSet<(u16, u16)>,
+    /// The CRC-32 of each whole block, which an acknowledgement proves
+    /// it was heard with.
+    whole: HashMap<(u16, u16), u32>,
     /// Packets taken, so that one heard twice (where two pieces of sound
     /// overlap) counts once.
-    seen: HashSet<(u16, u16, Speed, u8)>,
+    seen: HashSet<(Key, u8)>,
+    /// Each stream's block count, as its first packet said, and the
+    /// packets heard of it.
+    streams: HashMap<u16, (u16, usize)>,
+    /// Packets taken, in all: the clock of `decoders`.
+    taken: u64,
+    /// Blocks rebuilt that failed their CRC (a forged or stray packet
+    /// among theirs); they are heard again.
+    pub forged: usize,
     /// Frames heard at each speed (robust, fast).
     pub heard: [usize; 2],
     /// Frames whose sync was heard.
@@ -170,6 +229,15 @@ pub struct Receiver {
     /// another transmission that used the same stream number).
     pub conflicting: usize,
 }
+
+/// A block as one decoder sees it: stream, block, speed, length.
+type Key = (u16, u16, Speed, u16);
+
+/// Decoders open at most: a hostile sound naming a new block in every
+/// packet pushes out the longest idle, never grows memory.
+const MAX_OPEN: usize = 512;
+/// Streams remembered at most.
+const MAX_STREAMS: usize = 64;
 
 /// Samples two pieces of one recording should share: more than the
 /// longest frame and its sync.
@@ -250,56 +318,114 @@ impl Receiver {
         Some((speed, p + same.div_ceil(2)))
     }
 
-    /// How many packets of a block are held: the most at any one speed,
-    /// or `u8::MAX` once it is whole.
+    /// How many packets of a block are held: the most of any one
+    /// decoder, or `u8::MAX` once it is whole.
     pub fn held(&self, stream: u16, block: u16) -> u8 {
         if self.done.contains(&(stream, block)) {
             return u8::MAX;
         }
-        Speed::ALL
+        self.decoders
             .iter()
-            .filter_map(|&speed| self.decoders.get(&(stream, block, speed)))
-            .map(|(_, held, _)| (*held).min(254) as u8)
+            .filter(|((s, b, _, _), _)| (*s, *b) == (stream, block))
+            .map(|(_, (held, _, _))| (*held).min(254) as u8)
             .max()
             .unwrap_or(0)
     }
 
+    /// The CRC-32 of a whole block.
+    pub fn whole(&self, stream: u16, block: u16) -> Option<u32> {
+        self.whole.get(&(stream, block)).copied()
+    }
+
+    /// The stream most heard whose block count is not `except`, and its
+    /// block count.
+    pub fn loudest(&self, except: u16) -> Option<(u16, u16)> {
+        self.streams
+            .iter()
+            .filter(|(_, (of, _))| *of != except)
+            .max_by_key(|(_, (_, packets))| *packets)
+            .map(|(&stream, &(of, _))| (stream, of))
+    }
+
     fn take(&mut self, packet: Packet) -> Option<Block> {
-        let key = (packet.stream, packet.block);
-        if self.done.contains(&key) || !self.seen.insert((key.0, key.1, packet.speed, packet.esi)) {
-            return None;
-        }
-        self.packets += 1;
-        let (length, held, decoder) = self
-            .decoders
-            .entry((key.0, key.1, packet.speed))
-            .or_insert_with(|| {
-                (
-                    packet.length,
-                    0,
-                    raptorq::Decoder::new(oti(packet.length, packet.speed)),
-                )
-            });
-        if *length != packet.length {
+        let block = (packet.stream, packet.block);
+        let largest = MAX_SOURCE * frame::symbol_size(packet.speed);
+        if usize::from(packet.length) <= TRAILER || usize::from(packet.length) > largest {
             self.conflicting += 1;
             return None;
         }
+        let key = (packet.stream, packet.block, packet.speed, packet.length);
+        if self.done.contains(&block) || !self.seen.insert((key, packet.esi)) {
+            return None;
+        }
+        self.packets += 1;
+        self.taken += 1;
+        self.note_stream(&packet);
+        if !self.decoders.contains_key(&key) && self.decoders.len() >= MAX_OPEN {
+            let idle = self
+                .decoders
+                .iter()
+                .min_by_key(|(_, (_, touched, _))| *touched)
+                .map(|(k, _)| *k);
+            if let Some(idle) = idle {
+                self.forget(idle);
+            }
+        }
+        let taken = self.taken;
+        let (held, touched, decoder) = self.decoders.entry(key).or_insert_with(|| {
+            (
+                0,
+                taken,
+                raptorq::Decoder::new(oti(packet.length, packet.speed)),
+            )
+        });
         *held += 1;
-        let data = decoder.decode(EncodingPacket::new(
+        *touched = taken;
+        let mut object = decoder.decode(EncodingPacket::new(
             PayloadId::new(0, u32::from(packet.esi)),
             packet.symbol,
         ))?;
-        self.decoders
-            .retain(|&(stream, block, _), _| (stream, block) != key);
-        self.seen
-            .retain(|&(stream, block, _, _)| (stream, block) != key);
-        self.done.insert(key);
+        let at = object.len().saturating_sub(TRAILER);
+        let trailer = object.split_off(at);
+        let crc = crc32fast::hash(&object);
+        if trailer != crc.to_be_bytes() {
+            // A forged or stray packet was among these: hear it again.
+            self.forged += 1;
+            self.forget(key);
+            return None;
+        }
+        self.decoders.retain(|&(s, b, _, _), _| (s, b) != block);
+        self.seen.retain(|&((s, b, _, _), _)| (s, b) != block);
+        self.done.insert(block);
+        self.whole.insert(block, crc);
         Some(Block {
             stream: packet.stream,
             number: packet.block,
             of: packet.blocks,
-            data,
+            data: object,
         })
+    }
+
+    fn forget(&mut self, key: Key) {
+        self.decoders.remove(&key);
+        self.seen.retain(|(k, _)| *k != key);
+    }
+
+    fn note_stream(&mut self, packet: &Packet) {
+        if !self.streams.contains_key(&packet.stream) && self.streams.len() >= MAX_STREAMS {
+            let least = self
+                .streams
+                .iter()
+                .min_by_key(|(_, (_, packets))| *packets)
+                .map(|(s, _)| *s);
+            if let Some(least) = least {
+                self.streams.remove(&least);
+            }
+        }
+        self.streams
+            .entry(packet.stream)
+            .or_insert((packet.blocks, 0))
+            .1 += 1;
     }
 }
 
@@ -421,6 +547,38 @@ mod tests {
         got.sort_by_key(|b| b.number);
         let data: Vec<Vec<u8>> = got.into_iter().map(|b| b.data).collect();
         assert_eq!(data, sent);
+    }
+
+    #[test]
+    fn a_forged_packet_spoils_no_block_and_no_memory_grows_without_bound() {
+        let sent = blocks(8, &[300]);
+        let mut coder = BlockCoder::new(Speed::Robust, 5, 0, 1, &sent[0]).expect("coder");
+        let honest: Vec<Packet> = (0..6).map_while(|_| coder.next()).collect();
+        assert_eq!(coder.source, 2);
+        let mut receiver = Receiver::new();
+        // A forged first packet, then an honest one: the block rebuilt
+        // fails its CRC and is heard again, from honest packets.
+        let mut forged = honest[0].clone();
+        forged.symbol.iter_mut().for_each(|b| *b ^= 0x5a);
+        assert!(receiver.take(forged).is_none());
+        assert!(receiver.take(honest[1].clone()).is_none());
+        assert_eq!(receiver.forged, 1);
+        assert!(receiver.take(honest[2].clone()).is_none());
+        let block = receiver.take(honest[3].clone()).expect("rebuilt");
+        assert_eq!(block.data, sent[0]);
+        assert_eq!(receiver.held(5, 0), u8::MAX);
+        // Packets that claim impossible lengths are refused; a flood of
+        // new blocks keeps at most MAX_OPEN decoders.
+        let mut liar = honest[0].clone();
+        liar.length = u16::MAX;
+        assert!(receiver.take(liar).is_none());
+        for block in 0..(MAX_OPEN as u16 + 100) {
+            let mut p = honest[0].clone();
+            p.stream = 6;
+            p.block = block;
+            let _ = receiver.take(p);
+        }
+        assert!(receiver.decoders.len() <= MAX_OPEN);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod wav;
 
 pub use fountain::{Block, OVERLAP, Receiver, SYMBOL_SECONDS, Transmission, max_block};
 pub use frame::Packet;
-pub use session::{Ack, Caller, Listener};
+pub use session::{Ack, Caller, Listener, MAX_LIVE_BLOCKS};
 
 /// Samples per second of every signal.
 pub const RATE: u32 = 8_000;
@@ -87,6 +87,8 @@ pub enum VoiceError {
     Format { found: String },
     #[error("a block of {0} bytes is larger than a transmission can carry")]
     BlockTooLarge(usize),
+    #[error("{0} blocks are more than one live call carries")]
+    TooManyBlocks(usize),
     #[error("writing the audio: {0}")]
     Io(#[from] std::io::Error),
 }

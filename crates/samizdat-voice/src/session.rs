@@ -4,7 +4,9 @@
 //!
 //! An acknowledgement is one robust frame whose block is
 //! `ACK1 | stream 2 | robust frames heard 4 | fast frames heard 4 |
-//! blocks 2 | per block: packets held (255: whole)`. From it the caller
+//! proof 4 | blocks 2 | per block: packets held (255: whole)`, where the
+//! proof is the CRC-32 of the CRC-32s (big-endian) of the whole blocks,
+//! in order: only who rebuilt them can say they are whole. From it the caller
 //! learns which blocks are whole (it sends no more of them), which need
 //! more (it sends repair packets for them, fewest held first), and
 //! whether the fast speed crosses this call (it probes with one fast
@@ -14,9 +16,7 @@
 
 use std::collections::HashMap;
 
-use raptorq::SourceBlockEncoder;
-
-use crate::fountain::{closing, opening, oti};
+use crate::fountain::{BlockCoder, closing, opening};
 use crate::frame::{self, Packet};
 use crate::tones::Modulator;
 use crate::{Block, Receiver, Speed, VoiceError};
@@ -25,6 +25,9 @@ const MAGIC: &[u8; 4] = b"ACK1";
 /// The block count an acknowledgement says it is: no transmission has
 /// that many.
 const ACK_BLOCKS: u16 = u16::MAX;
+/// Blocks a live call carries at most: one acknowledgement must hold a
+/// byte for each, in one packet. Records beyond go in the next call.
+pub const MAX_LIVE_BLOCKS: usize = 128;
 
 /// What a listener holds of one transmission.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,8 +35,20 @@ pub struct Ack {
     pub stream: u16,
     /// Frames heard at each speed (robust, fast), in all.
     pub heard: [u32; 2],
+    /// The CRC-32 of the whole blocks' CRC-32s.
+    pub proof: u32,
     /// Packets held of each block; `u8::MAX`: whole.
     pub held: Vec<u8>,
+}
+
+/// The proof that the blocks `held` marks whole were rebuilt, from each
+/// block's CRC-32.
+fn proof(held: &[u8], crc: impl Fn(usize) -> Option<u32>) -> Option<u32> {
+    let mut hasher = crc32fast::Hasher::new();
+    for (block, _) in held.iter().enumerate().filter(|(_, h)| **h == u8::MAX) {
+        hasher.update(&crc(block)?.to_be_bytes());
+    }
+    Some(hasher.finalize())
 }
 
 impl Ack {
@@ -42,6 +57,7 @@ impl Ack {
         out.extend_from_slice(&self.stream.to_be_bytes());
         out.extend_from_slice(&self.heard[0].to_be_bytes());
         out.extend_from_slice(&self.heard[1].to_be_bytes());
+        out.extend_from_slice(&self.proof.to_be_bytes());
         out.extend_from_slice(&(self.held.len() as u16).to_be_bytes());
         out.extend_from_slice(&self.held);
         out
@@ -52,11 +68,13 @@ impl Ack {
         let stream = u16::from_be_bytes(rest.get(0..2)?.try_into().ok()?);
         let robust = u32::from_be_bytes(rest.get(2..6)?.try_into().ok()?);
         let fast = u32::from_be_bytes(rest.get(6..10)?.try_into().ok()?);
-        let count = usize::from(u16::from_be_bytes(rest.get(10..12)?.try_into().ok()?));
-        let held = rest.get(12..12 + count)?.to_vec();
+        let proof = u32::from_be_bytes(rest.get(10..14)?.try_into().ok()?);
+        let count = usize::from(u16::from_be_bytes(rest.get(14..16)?.try_into().ok()?));
+        let held = rest.get(16..16 + count)?.to_vec();
         Some(Ack {
             stream,
             heard: [robust, fast],
+            proof,
             held,
         })
     }
@@ -136,11 +154,11 @@ impl Listener {
         .into_iter()
         .filter(|b| b.of != ACK_BLOCKS)
         .collect();
-        if self.stream.is_none() {
-            self.stream = blocks.first().map(|b| b.stream);
-        }
-        if let Some(block) = blocks.first() {
-            self.blocks = block.of;
+        // The transmission answered is the one most heard: a frame slipped
+        // in by someone else cannot take the listener away from it.
+        if let Some((stream, of)) = self.receiver.loudest(ACK_BLOCKS) {
+            self.stream = Some(stream);
+            self.blocks = of.min(MAX_LIVE_BLOCKS as u16);
         }
         self.since_ack += samples.len();
         let ack = (self.since_ack >= ack_every() && self.stream.is_some())
@@ -168,12 +186,15 @@ impl Listener {
     /// What is held, as an acknowledgement says it.
     pub fn ack(&self) -> Option<Ack> {
         let stream = self.stream?;
+        let held: Vec<u8> = (0..self.blocks)
+            .map(|b| self.receiver.held(stream, b))
+            .collect();
+        let proof = proof(&held, |b| self.receiver.whole(stream, b as u16))?;
         Some(Ack {
             stream,
             heard: self.receiver.heard.map(|n| n as u32),
-            held: (0..self.blocks)
-                .map(|b| self.receiver.held(stream, b))
-                .collect(),
+            proof,
+            held,
         })
     }
 
@@ -234,9 +255,11 @@ const RETRY_FAST: u32 = 20;
 pub struct Caller {
     stream: u16,
     blocks: Vec<Vec<u8>>,
-    /// Each block's coder at each speed it was sent at, and the next
-    /// symbol id.
-    coders: HashMap<(u16, Speed), (SourceBlockEncoder, u32, u32)>,
+    /// Each block's coder at each speed it was sent at.
+    coders: HashMap<(u16, Speed), BlockCoder>,
+    /// Acknowledgements refused: another stream's, or a proof that does
+    /// not match (forged, or garbled).
+    pub refused_acks: usize,
     hearing: Receiver,
     tail: Vec<f32>,
     pending: usize,
@@ -261,8 +284,8 @@ const PATIENCE: u32 = 4;
 
 impl Caller {
     pub fn new(stream: u16, blocks: Vec<Vec<u8>>, redundancy: f64) -> Result<Caller, VoiceError> {
-        if blocks.len() >= usize::from(ACK_BLOCKS) {
-            return Err(VoiceError::BlockTooLarge(blocks.len()));
+        if blocks.len() > MAX_LIVE_BLOCKS {
+            return Err(VoiceError::TooManyBlocks(blocks.len()));
         }
         for block in &blocks {
             if block.is_empty() || block.len() > crate::max_block(Speed::Robust) {
@@ -273,7 +296,7 @@ impl Caller {
         let planned = blocks
             .iter()
             .map(|b| {
-                let source = b.len().div_ceil(size) as f64;
+                let source = (b.len() + 4).div_ceil(size) as f64;
                 (source + (source * redundancy).ceil().max(1.0)) as u32
             })
             .collect();
@@ -281,6 +304,7 @@ impl Caller {
             stream,
             blocks,
             coders: HashMap::new(),
+            refused_acks: 0,
             hearing: Receiver::new(),
             tail: Vec::new(),
             pending: 0,
@@ -306,10 +330,18 @@ impl Caller {
             if block.of != ACK_BLOCKS {
                 continue;
             }
-            if let Some(ack) = Ack::decode(&block.data).filter(|a| a.stream == self.stream) {
-                self.learn(&ack);
-                self.last_ack = Some(ack);
+            let Some(ack) = Ack::decode(&block.data) else {
+                continue;
+            };
+            let proven = ack.stream == self.stream
+                && ack.held.len() == self.blocks.len()
+                && proof(&ack.held, |b| Some(crc32fast::hash(&self.blocks[b]))) == Some(ack.proof);
+            if !proven {
+                self.refused_acks += 1;
+                continue;
             }
+            self.learn(&ack);
+            self.last_ack = Some(ack);
         }
     }
 
@@ -430,43 +462,15 @@ impl Caller {
     }
 
     fn packet(&mut self, block: usize, speed: Speed) -> Option<Packet> {
-        let data = &self.blocks[block];
         let number = block as u16;
-        let length = data.len() as u16;
-        let size = frame::symbol_size(speed);
-        let (coder, source, next) = self.coders.entry((number, speed)).or_insert_with(|| {
-            let config = oti(length, speed);
-            let source = data.len().div_ceil(size);
-            // The coder takes whole symbols: the last is padded.
-            let mut padded = data.clone();
-            padded.resize(source * size, 0);
-            (
-                SourceBlockEncoder::new(0, &config, &padded),
-                source as u32,
-                0,
-            )
-        });
-        if *next > u32::from(u8::MAX) {
-            return None;
-        }
-        let esi = *next;
-        *next += 1;
-        let coded = if esi < *source {
-            coder.source_packets().into_iter().nth(esi as usize)?
-        } else {
-            coder.repair_packets(esi - *source, 1).into_iter().next()?
+        let of = self.blocks.len() as u16;
+        let coder = match self.coders.entry((number, speed)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(BlockCoder::new(speed, self.stream, number, of, &self.blocks[block]).ok()?)
+            }
         };
-        let mut symbol = coded.data().to_vec();
-        symbol.resize(size, 0);
-        Some(Packet {
-            speed,
-            stream: self.stream,
-            block: number,
-            blocks: self.blocks.len() as u16,
-            length,
-            esi: esi as u8,
-            symbol,
-        })
+        coder.next()
     }
 }
 
@@ -574,10 +578,45 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_acknowledgement_does_not_end_the_call() {
+        let sent = blocks();
+        let mut caller = Caller::new(9, sent.clone(), 0.25).expect("caller");
+        let first = caller.next_frame().expect("a frame");
+        assert!(!first.is_empty());
+        // Someone on the line says every block is whole, for the right
+        // stream, without having heard them.
+        let forged = Ack {
+            stream: 9,
+            heard: [1, 0],
+            proof: 0,
+            held: vec![u8::MAX; sent.len()],
+        };
+        let packets = crate::Transmission::block_packets(
+            Speed::Robust,
+            77,
+            1,
+            ACK_BLOCKS,
+            &forged.encode(),
+            0.0,
+        )
+        .expect("packets");
+        let mut modulator = Modulator::new();
+        opening(&mut modulator, Speed::Robust);
+        frame::sound(&mut modulator, Speed::Robust, &packets[..1]);
+        closing(&mut modulator, Speed::Robust);
+        modulator.silence(crate::OVERLAP);
+        caller.hear(&modulator.samples);
+        assert_eq!(caller.refused_acks, 1);
+        assert!(!caller.complete());
+        assert!(caller.next_frame().is_some(), "the call goes on");
+    }
+
+    #[test]
     fn acknowledgements_read_back_and_refuse_what_they_are_not() {
         let ack = Ack {
             stream: 3,
             heard: [7, 0],
+            proof: 99,
             held: vec![u8::MAX, 4, 0],
         };
         assert_eq!(Ack::decode(&ack.encode()), Some(ack.clone()));

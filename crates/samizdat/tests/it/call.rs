@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use samizdat_core::nostr::prelude::{Keys, Kind};
+use samizdat_core::nostr::prelude::Keys;
 
-use crate::{Node, signed};
+use crate::Node;
 
 /// The channel tool, from `SAMIZDAT_TEST_VOICE_CHANNEL` (scripts/test sets
 /// it); a bare `cargo test` skips the tests that need a codec.
@@ -135,17 +135,16 @@ fn a_cut_call_goes_on_where_it_stopped() {
     let sender = witness();
     // Enough records for several blocks.
     let keys = Keys::generate();
-    let notes: Vec<_> = (0..60)
+    let notes: Vec<_> = (0..120)
         .map(|i| {
-            signed(
+            // Each with a code of its own, so that they do not all pack
+            // into one block.
+            let code = Keys::generate().public_key().to_hex();
+            crate::publish::testimony(
                 &keys,
-                Kind::TextNote,
                 1_641_400_000 + i,
-                &[&["t", "almaty"]],
-                &format!(
-                    "Запись {i}: {}",
-                    "у площади Республики стреляли, ".repeat(i as usize % 7 + 1)
-                ),
+                &format!("Запись {i} ({code}): у площади Республики стреляли"),
+                &[],
             )
         })
         .collect();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow};
 use samizdat_node::call;
 use samizdat_store::Store;
-use samizdat_voice::{Caller, Listener, RATE, Speed};
+use samizdat_voice::{Caller, Listener, MAX_LIVE_BLOCKS, RATE, Speed};
 use serde_json::json;
 
 use super::{Keeper, clock};
@@ -158,11 +158,27 @@ pub(super) fn send(
     redundancy: f64,
     audio: &AudioArgs,
 ) -> Result<Code> {
-    let json_bytes: usize = records.iter().map(String::len).sum();
-    let blocks = call::pack(
+    let mut blocks = call::pack(
         records.iter().map(String::as_str),
         samizdat_voice::max_block(Speed::Robust),
     )?;
+    // One acknowledgement speaks for every block of a call: what is beyond
+    // goes in the next call.
+    let mut records = records;
+    if blocks.len() > MAX_LIVE_BLOCKS {
+        blocks.truncate(MAX_LIVE_BLOCKS);
+        let carried: usize = blocks
+            .iter()
+            .map(|b| call::unpack(b).map_or(0, |events| events.len()))
+            .sum();
+        eprintln!(
+            "this call carries the first {carried} of {} records; call again for the rest \
+             (`--for` the other side's want file)",
+            records.len()
+        );
+        records = &records[..carried];
+    }
+    let json_bytes: usize = records.iter().map(String::len).sum();
     let count = blocks.len();
     let mut caller = Caller::new(rand::random(), blocks, redundancy)?;
     // The caller opens its way out first and the listener its way in, so

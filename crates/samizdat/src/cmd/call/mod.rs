@@ -226,6 +226,12 @@ impl<'a> Keeper<'a> {
                 return Ok(Vec::new());
             }
         };
+        // A record packed many times over is checked once.
+        let mut unique = HashSet::new();
+        let events: Vec<String> = events
+            .into_iter()
+            .filter(|e| id_of(e).is_none_or(|id| unique.insert(id)))
+            .collect();
         let ids: Vec<Option<EventId>> = events.iter().map(|e| id_of(e)).collect();
         let here_before = present(self.store, &ids)?;
         let lines = events.join("\n");
@@ -274,6 +280,11 @@ fn receive(ctx: &Context, store: &Store, input: &Path) -> Result<Code> {
     .map_err(|e| anyhow!("{}: {e}", input.display()))?;
     let seconds = count as f64 / f64::from(samizdat_voice::RATE);
     let mut keeper = Keeper::new(store)?;
+    // How many blocks the transmission has, as its packets say, even if
+    // none was heard whole.
+    if let Some((_, of)) = receiver.loudest(u16::MAX) {
+        keeper.of = of;
+    }
     for block in &blocks {
         for line in keeper.keep(block)? {
             if !ctx.json {
