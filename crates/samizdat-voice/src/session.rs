@@ -9,8 +9,8 @@
 //! in order: only who rebuilt them can say they are whole. From it the caller
 //! learns which blocks are whole (it sends no more of them), which need
 //! more (it sends repair packets for them, fewest held first), and
-//! whether the fast speed crosses this call (it probes with one fast
-//! frame once the first acknowledgement arrives). With no
+//! whether the fast speed crosses this call (its second frame is a fast
+//! one, a probe). With no
 //! acknowledgement at all (a radio, one way), the caller sends what a
 //! one-way transmission would and stops.
 
@@ -395,7 +395,10 @@ impl Caller {
         }
         self.reconsider();
         let mut speed = self.speed();
-        if self.fast == Fast::Untried && self.last_ack.is_some() {
+        // The probe goes second, so that the first acknowledgement already
+        // says whether the fast speed crosses; later probes, once an
+        // acknowledgement has come since the fall back.
+        if self.fast == Fast::Untried && (self.sent == [1, 0] || self.last_ack.is_some()) {
             speed = Speed::Fast;
             self.fast = Fast::Probing {
                 after: self.sent[0],
