@@ -389,6 +389,33 @@ pub fn bundle() -> Vec<Vec<u8>> {
     vec![out]
 }
 
+/// Blocks of records as a call packs them.
+pub fn call_blocks() -> Vec<Vec<u8>> {
+    let events = [
+        event_json(1, vec![vec!["t".into(), "almaty".into()]], "a testimony"),
+        event_json(1948, vec![vec!["name".into(), "Асель".into()]], "задержана"),
+    ];
+    samizdat_node::call::pack(events.iter().map(String::as_str), 4_000).unwrap_or_default()
+}
+
+/// A short transmission of one small block, as a WAV file, and a WAV
+/// file of a few samples.
+pub fn call_wavs() -> Vec<Vec<u8>> {
+    use samizdat_voice::{Speed, Transmission, wav};
+    let mut out = Vec::new();
+    if let Ok(t) = Transmission::new(Speed::Robust, 1, &[b"a block".to_vec()], 0.0) {
+        let mut file = std::io::Cursor::new(Vec::new());
+        if wav::write(&mut file, &t.samples[..t.samples.len().min(24_000)]).is_ok() {
+            out.push(file.into_inner());
+        }
+    }
+    let mut file = std::io::Cursor::new(Vec::new());
+    if wav::write(&mut file, &[0.0, 1.0, -1.0, 300.0]).is_ok() {
+        out.push(file.into_inner());
+    }
+    out
+}
+
 pub fn want() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let _ = samizdat_bundle::Want::new([[1; 32], [2; 32]], [[3; 32]]).write(&mut out);

@@ -43,6 +43,25 @@ pub fn all() -> Vec<Target> {
             }),
         },
         Target {
+            name: "call-block",
+            seeds: seeds::call_blocks(),
+            run: Box::new(|b: &[u8]| {
+                let _ = samizdat_node::call::unpack(b);
+            }),
+        },
+        Target {
+            name: "call-wav",
+            seeds: seeds::call_wavs(),
+            run: Box::new(|b: &[u8]| {
+                if let Ok(samples) = samizdat_voice::wav::read(b) {
+                    // Hearing costs time in proportion to the sound: a
+                    // few seconds is enough to reach every branch.
+                    let _ = samizdat_voice::Receiver::new()
+                        .listen(&samples[..samples.len().min(24_000)]);
+                }
+            }),
+        },
+        Target {
             name: "want",
             seeds: seeds::want(),
             run: Box::new(|b: &[u8]| {
