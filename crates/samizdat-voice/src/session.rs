@@ -6,13 +6,14 @@
 //! `ACK1 | stream 2 | robust frames heard 4 | fast frames heard 4 |
 //! proof 4 | blocks 2 | per block: packets held (255: whole)`, where the
 //! proof is the CRC-32 of the CRC-32s (big-endian) of the whole blocks,
-//! in order: only who rebuilt them can say they are whole. From it the caller
-//! learns which blocks are whole (it sends no more of them), which need
-//! more (it sends repair packets for them, fewest held first), and
-//! whether the fast speed crosses this call (its second frame is a fast
-//! one, a probe). With no
-//! acknowledgement at all (a radio, one way), the caller sends what a
-//! one-way transmission would and stops.
+//! in order: only who rebuilt them can say they are whole.
+//!
+//! From it the caller learns which blocks are whole (it sends no more of
+//! them), which need more (it sends repair packets for them, fewest held
+//! first), and whether the fast speed crosses this call (its second frame
+//! is a fast one, a probe). With no acknowledgement at all (a radio, one
+//! way), the caller sends what a one-way transmission would, and a few
+//! frames more, and stops.
 
 use std::collections::HashMap;
 
