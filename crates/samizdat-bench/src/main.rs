@@ -6,6 +6,7 @@
 //! crate). The commands that start `samizdat` (relay, bundle, publish)
 //! run the `samizdat` binary beside this one.
 
+mod blobs;
 mod bundle;
 mod drill;
 mod ingest;
@@ -61,6 +62,11 @@ pub enum BenchCommand {
     /// Publish a static mirror of generated testimonies, again after one
     /// new record, and check it; beside signature verification alone
     Publish(BenchPublishArgs),
+    /// Upload and download 10 MB blobs through Blossom on a node that
+    /// keeps blobs in its folder and on one that keeps them in an S3
+    /// bucket (its key in SAMIZDAT_S3_ACCESS_KEY_ID and
+    /// SAMIZDAT_S3_SECRET_ACCESS_KEY)
+    Blobs(BenchBlobsArgs),
     /// A distant link for the drill: a TCP proxy that delays each way by
     /// half a round trip, with jitter and the stalls of lost packets (the
     /// rate is the kernel's: `tc tbf`)
@@ -96,6 +102,19 @@ pub struct BenchDrillDataArgs {
     /// to reconcile), without files or sealed records
     #[arg(long)]
     pub notes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBlobsArgs {
+    /// The bucket: s3://BUCKET?endpoint=http://HOST:PORT[,…]
+    #[arg(long)]
+    pub bucket: String,
+    /// Blobs each way
+    #[arg(long, default_value_t = 8)]
+    pub count: usize,
+    /// Megabytes of each blob
+    #[arg(long, default_value_t = 10)]
+    pub size_mb: usize,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +231,7 @@ fn main() -> ExitCode {
         BenchCommand::Bundle(args) => bundle::run(args),
         BenchCommand::People(args) => people::run(args),
         BenchCommand::Publish(args) => publish::run(args),
+        BenchCommand::Blobs(args) => blobs::run(args),
         BenchCommand::Link(args) => link::run(args),
         BenchCommand::DrillData(args) => drill::run(args),
     };

@@ -1,9 +1,12 @@
-//! Content-addressed blob directory.
+//! Content-addressed blobs: a local staging folder and a shelf.
 //!
-//! A blob lives at `blobs/<first two hex digits>/<sha256 hex>`. It is
-//! written to `blobs/tmp/` first, fsynced, renamed into place, and the
-//! directory fsynced, so a blob that exists under its name is whole. Every
-//! read checks the hash, so a blob altered on disk is never served as good.
+//! Bytes arrive in the staging folder `blobs/tmp/` (an upload, a download,
+//! a blob written whole), are checked there against their name and the
+//! admission rule, and only then go to the [shelf](crate::shelf) that
+//! keeps whole blobs: the `blobs/` folder itself by default, or an S3
+//! bucket. So a blob that exists under its name is whole, and every read
+//! of a whole blob checks the hash again, so a blob altered at rest is
+//! never served as good.
 //!
 //! Nothing is written here that the admission rule refuses
 //! ([`samizdat_media::admit`]): `put` and `adopt` run it on the bytes
@@ -14,14 +17,17 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use samizdat_core::BlobHash;
 use samizdat_media::{Admitted, MediaError, Noise, Stripped};
 use sha2::{Digest, Sha256};
 
-use crate::fsutil::{ensure_dir, sync_dir};
+pub use crate::shelf::ShelfEntry as BlobEntry;
+use crate::shelf::{Folder, Shelf, Stat};
 
 /// A blob could not be read as good.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +57,17 @@ impl BlobError {
             BlobError::Full
         } else {
             BlobError::Write(e)
+        }
+    }
+
+    /// An I/O error while reading `hash`, with a missing blob told apart.
+    fn read(hash: &BlobHash, e: io::Error) -> BlobError {
+        match e.kind() {
+            io::ErrorKind::NotFound => BlobError::NotFound(*hash),
+            _ => BlobError::Io {
+                hash: *hash,
+                source: e,
+            },
         }
     }
 }
@@ -86,33 +103,83 @@ pub struct Kept {
     pub admitted: Admitted,
 }
 
-/// What `list` found in the blob directory.
-#[derive(Debug)]
-pub enum BlobEntry {
-    Blob(BlobHash),
-    /// A file whose name is not a hash in its right place.
-    Stray(PathBuf),
-}
-
 #[derive(Debug, Clone)]
 pub struct BlobStore {
+    /// The staging folder's parent: `blobs/` of the data directory.
     root: PathBuf,
+    shelf: Arc<dyn Shelf>,
+    /// Held by whoever stores or removes a blob, by its hash's first
+    /// byte: the removal of an old blob (asked, then done) never runs
+    /// between another thread's check that the blob is there and the
+    /// record that names it.
+    names: Arc<[std::sync::Mutex<()>; 64]>,
 }
 
 impl BlobStore {
+    /// The blob store in `root`, keeping whole blobs in that folder too.
     pub fn open(root: PathBuf) -> io::Result<BlobStore> {
+        let shelf = Arc::new(Folder::new(root.clone()));
+        BlobStore::open_on(root, shelf)
+    }
+
+    /// The blob store staging in `root` and keeping whole blobs on `shelf`.
+    pub fn open_on(root: PathBuf, shelf: Arc<dyn Shelf>) -> io::Result<BlobStore> {
         fs::create_dir_all(root.join("tmp"))?;
-        Ok(BlobStore { root })
+        Ok(BlobStore {
+            root,
+            shelf,
+            names: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
+        })
     }
 
-    /// Where the blob named `hash` lives (whether or not it exists).
-    pub fn path(&self, hash: &BlobHash) -> PathBuf {
-        let hex = hash.to_hex();
-        self.root.join(&hex[..2]).join(hex)
+    /// The lock of the blobs whose names start like `hash`'s.
+    fn name_lock(&self, hash: &BlobHash) -> std::sync::MutexGuard<'_, ()> {
+        let lock = &self.names[usize::from(hash.as_bytes()[0]) % self.names.len()];
+        // A thread that panicked holding it left nothing half done: the
+        // shelf's own steps are whole or absent.
+        lock.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Where whole blobs are kept.
+    pub fn shelf(&self) -> &Arc<dyn Shelf> {
+        &self.shelf
+    }
+
+    /// The blob's file on this machine, when blobs are kept in a local
+    /// folder (whether or not it exists).
+    pub fn local_path(&self, hash: &BlobHash) -> Option<PathBuf> {
+        self.shelf.local_path(hash)
+    }
+
+    /// Size and age of a whole blob, `None` when it is not here.
+    pub fn stat(&self, hash: &BlobHash) -> io::Result<Option<Stat>> {
+        self.shelf.stat(hash)
+    }
+
+    /// Whether the blob is here. A shelf that cannot be reached holds
+    /// nothing, as far as this answer goes.
     pub fn contains(&self, hash: &BlobHash) -> bool {
-        self.path(hash).is_file()
+        match self.shelf.stat(hash) {
+            Ok(found) => found.is_some(),
+            Err(e) => {
+                tracing::warn!(%hash, error = %e, "the blob shelf did not answer");
+                false
+            }
+        }
+    }
+
+    /// Reads a whole blob, or the bytes of `range`, without checking its
+    /// hash (a range cannot be): for serving and copying, where the
+    /// reader checks or the bytes are checked again at the other end.
+    pub fn open_read(
+        &self,
+        hash: &BlobHash,
+        range: Option<Range<u64>>,
+    ) -> Result<Box<dyn Read + Send>, BlobError> {
+        self.shelf
+            .open(hash, range)
+            .map_err(|e| BlobError::read(hash, e))
     }
 
     /// Stores `bytes` durably, if the admission rule takes them, and
@@ -136,22 +203,16 @@ impl BlobStore {
 
     fn write(&self, bytes: &[u8]) -> io::Result<BlobHash> {
         let hash = BlobHash::of(bytes);
-        let path = self.path(&hash);
+        let _name = self.name_lock(&hash);
         // Stored again: made young, so that it is not collected as unneeded
         // between now and the commit of the record that names it.
-        if path.is_file() && touch(&path).is_ok() {
+        if self.shelf.stat(&hash)?.is_some() && self.shelf.touch(&hash).is_ok() {
             return Ok(hash);
         }
         let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
         tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        let dir = path
-            .parent()
-            .ok_or_else(|| io::Error::other("blob path has no parent"))?;
-        // One level only: a store whose directory is gone makes nothing.
-        ensure_dir(dir)?;
-        tmp.persist(&path).map_err(|e| e.error)?;
-        sync_dir(dir)?;
+        let tmp = tmp.into_temp_path();
+        self.shelf.put_file(&tmp, &hash, bytes.len() as u64)?;
         Ok(hash)
     }
 
@@ -343,14 +404,14 @@ impl BlobStore {
                 return refuse(e.into());
             }
         };
-        file.sync_all().map_err(io_err)?;
-        let path = self.path(hash);
-        let dir = path
-            .parent()
-            .ok_or_else(|| io_err(io::Error::other("blob path has no parent")))?;
-        ensure_dir(dir).map_err(io_err)?;
-        fs::rename(partial, &path).map_err(io_err)?;
-        sync_dir(dir).map_err(io_err)?;
+        drop(file);
+        let _name = self.name_lock(hash);
+        self.shelf
+            .put_file(partial, hash, size)
+            .map_err(|e| match BlobError::write(e) {
+                BlobError::Write(source) => io_err(source),
+                full => full,
+            })?;
         Ok(Kept {
             hash: *hash,
             size,
@@ -361,15 +422,9 @@ impl BlobStore {
     /// Why the stored blob `hash` is admitted today, or why not: for a
     /// blob kept under an older rule, and for what goes out in public.
     pub fn admission(&self, hash: &BlobHash) -> Result<Admitted, BlobError> {
-        let io_err = |e: io::Error| match e.kind() {
-            io::ErrorKind::NotFound => BlobError::NotFound(*hash),
-            _ => BlobError::Io {
-                hash: *hash,
-                source: e,
-            },
-        };
-        let mut file = fs::File::open(self.path(hash)).map_err(io_err)?;
-        let (actual, _, verdict) = hash_and_admit(&mut file).map_err(io_err)?;
+        let mut reader = self.open_read(hash, None)?;
+        let (actual, _, verdict) =
+            hash_and_admit(&mut reader).map_err(|e| BlobError::read(hash, e))?;
         if actual != *hash {
             return Err(BlobError::Corrupt {
                 hash: *hash,
@@ -381,63 +436,27 @@ impl BlobStore {
 
     /// Deletes a blob's bytes (durably); a missing blob is not an error.
     pub fn remove(&self, hash: &BlobHash) -> io::Result<()> {
-        let path = self.path(hash);
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        match path.parent() {
-            Some(dir) => sync_dir(dir),
-            None => Ok(()),
-        }
+        self.shelf.remove(hash)
     }
 
     /// How long since the blob was written or last stored again.
     pub fn age(&self, hash: &BlobHash) -> Option<Duration> {
-        age(&fs::metadata(self.path(hash)).ok()?)
+        self.shelf.stat(hash).ok().flatten()?.age
     }
 
     /// Removes a blob unless it was stored again in the last `grace`;
-    /// returns its size if it was removed. The blob is first moved aside,
-    /// so that a `put` of the same bytes either sees it gone (and writes
-    /// it anew) or has made it young before the check (and it is put back).
+    /// returns its size if it was removed.
     pub fn remove_if_old(&self, hash: &BlobHash, grace: Duration) -> io::Result<Option<u64>> {
-        let path = self.path(hash);
-        let aside = self
-            .root
-            .join("tmp")
-            .join(format!(".unneeded-{}", hash.to_hex()));
-        match fs::rename(&path, &aside) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        let meta = fs::metadata(&aside)?;
-        if age(&meta).is_none_or(|a| a < grace) {
-            if path.exists() {
-                fs::remove_file(&aside)?;
-            } else {
-                fs::rename(&aside, &path)?;
-            }
-            return Ok(None);
-        }
-        fs::remove_file(&aside)?;
-        if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
-        }
-        Ok(Some(meta.len()))
+        let _name = self.name_lock(hash);
+        self.shelf.remove_if_old(hash, grace)
     }
 
     /// Reads a blob and checks its hash.
     pub fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
-        let bytes = fs::read(self.path(hash)).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => BlobError::NotFound(*hash),
-            _ => BlobError::Io {
-                hash: *hash,
-                source: e,
-            },
-        })?;
+        let mut bytes = Vec::new();
+        self.open_read(hash, None)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| BlobError::read(hash, e))?;
         let actual = BlobHash::of(&bytes);
         if actual != *hash {
             return Err(BlobError::Corrupt {
@@ -448,17 +467,10 @@ impl BlobStore {
         Ok(bytes)
     }
 
-    /// Re-hashes a blob from disk without holding it in memory.
+    /// Re-hashes a blob without holding it in memory.
     pub fn verify(&self, hash: &BlobHash) -> Result<u64, BlobError> {
-        let io_err = |e: io::Error| match e.kind() {
-            io::ErrorKind::NotFound => BlobError::NotFound(*hash),
-            _ => BlobError::Io {
-                hash: *hash,
-                source: e,
-            },
-        };
-        let mut file = fs::File::open(self.path(hash)).map_err(io_err)?;
-        let (actual, size) = hash_reader(&mut file).map_err(io_err)?;
+        let mut reader = self.open_read(hash, None)?;
+        let (actual, size) = hash_reader(&mut reader).map_err(|e| BlobError::read(hash, e))?;
         if actual != *hash {
             return Err(BlobError::Corrupt {
                 hash: *hash,
@@ -468,46 +480,10 @@ impl BlobStore {
         Ok(size)
     }
 
-    /// Every file in the blob directory, sorted by name.
+    /// Everything on the shelf, sorted by name.
     pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
-        let mut out = Vec::new();
-        for dir in sorted_entries(&self.root)? {
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
-            if name == "tmp" {
-                continue;
-            }
-            if !dir.is_dir() {
-                out.push(BlobEntry::Stray(dir));
-                continue;
-            }
-            for file in sorted_entries(&dir)? {
-                let parsed = file
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.parse::<BlobHash>().ok())
-                    .filter(|h| h.to_hex()[..2] == name);
-                out.push(match parsed {
-                    Some(hash) => BlobEntry::Blob(hash),
-                    None => BlobEntry::Stray(file),
-                });
-            }
-        }
-        Ok(out)
+        self.shelf.list()
     }
-}
-
-/// Marks a file as written now.
-fn touch(path: &Path) -> io::Result<()> {
-    fs::File::open(path)?.set_modified(std::time::SystemTime::now())
-}
-
-/// How long since a file was last modified (`None` for a time ahead).
-fn age(meta: &fs::Metadata) -> Option<Duration> {
-    meta.modified().ok()?.elapsed().ok()
 }
 
 /// The SHA-256, the length and the admission rule's verdict on everything
@@ -562,14 +538,6 @@ pub fn hash_reader(reader: &mut impl Read) -> io::Result<(BlobHash, u64)> {
         hasher.update(&buf[..n]);
     }
     Ok((BlobHash::from_bytes(hasher.finalize().into()), size))
-}
-
-fn sorted_entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut entries = fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<io::Result<Vec<_>>>()?;
-    entries.sort();
-    Ok(entries)
 }
 
 #[cfg(test)]
@@ -695,7 +663,7 @@ mod tests {
 
         let mut tampered = sealed.clone();
         tampered[0] ^= 1;
-        fs::write(blobs.path(&hash), &tampered).expect("tamper");
+        fs::write(blobs.local_path(&hash).expect("a folder"), &tampered).expect("tamper");
         assert!(matches!(blobs.get(&hash), Err(BlobError::Corrupt { .. })));
         assert!(matches!(
             blobs.verify(&hash),

@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! samizdat.db (+ -wal, -shm)   events, tags, deletions, full-text index
-//! blobs/ab/ab12…               blobs, named by SHA-256
-//! blobs/tmp/                   blobs being written
+//! blobs/ab/ab12…               blobs, named by SHA-256 (unless `[store]
+//!                              blobs` keeps them in a bucket: see `shelf`)
+//! blobs/tmp/                   blobs being written, checked, staged
 //! keys/<name>.json             NIP-49 encrypted secret keys
 //! ```
 //!
@@ -27,6 +28,7 @@ mod migrations;
 mod owners;
 mod pool;
 mod query;
+pub mod shelf;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,9 @@ pub const UNNEEDED_BLOB_GRACE: std::time::Duration = std::time::Duration::from_s
 
 /// Blobs decided on in one turn of the writer when collecting.
 const COLLECT_AT_ONCE: usize = 256;
+
+/// The same, when blobs are kept in an object store: two requests each.
+const COLLECT_REMOTE_AT_ONCE: usize = 8;
 
 /// Errors of the store. Causes are kept, so a user sees the whole chain.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +137,16 @@ impl Store {
     }
 
     pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let shelf = Arc::new(shelf::Folder::new(dir.join("blobs")));
+        Store::open_on(dir, options, shelf)
+    }
+
+    /// Opens the store in `dir`, keeping whole blobs on `shelf`.
+    pub fn open_on(
+        dir: &Path,
+        options: StoreOptions,
+        shelf: Arc<dyn shelf::Shelf>,
+    ) -> Result<Store, StoreError> {
         let io = |source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
@@ -141,7 +156,7 @@ impl Store {
         let mut conn = pool::open_connection(&db, false)?;
         migrations::run(&mut conn)?;
         let writer = writer::Writer::spawn(conn, options)?;
-        let blobs = BlobStore::open(dir.join("blobs")).map_err(io)?;
+        let blobs = BlobStore::open_on(dir.join("blobs"), shelf).map_err(io)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -302,8 +317,14 @@ impl Store {
             .collect();
         let mut removed = Vec::new();
         // A turn of the writer at most COLLECT_AT_ONCE blobs long, so
-        // ingest is never held for long.
-        for batch in old.chunks(COLLECT_AT_ONCE) {
+        // ingest is never held for long; far fewer when each removal is a
+        // request to an object store.
+        let at_once = if blobs.shelf().is_local() {
+            COLLECT_AT_ONCE
+        } else {
+            COLLECT_REMOTE_AT_ONCE
+        };
+        for batch in old.chunks(at_once) {
             let (tx, rx) = std::sync::mpsc::channel();
             let (blobs, batch) = (blobs.clone(), batch.to_vec());
             self.inner

@@ -33,5 +33,6 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Peers { config } => cmd::peers::run(&ctx, config),
         Command::Wipe(a) => cmd::wipe::run(&ctx, a),
         Command::Vault(c) => cmd::vault::run(&ctx, c),
+        Command::Store(c) => cmd::store::run(&ctx, c),
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::nostr::prelude::{EventId, FromBech32, Keys, Nip19Event, PublicKey};
+use samizdat_store::shelf::StoreSettings;
 use samizdat_store::{DB_FILE, KeyStore, Store};
 
 use crate::cli::Cli;
@@ -53,10 +54,21 @@ impl Context {
         Ok(())
     }
 
-    /// Opens the store of an initialised data directory.
+    /// Opens the store of an initialised data directory, where its
+    /// `samizdat.toml` says records and blobs are kept.
     pub fn store(&self) -> Result<Store> {
+        let config = samizdat_node::config::Config::load(
+            &self.data.join(samizdat_node::config::CONFIG_FILE),
+        )?;
+        self.store_with(&config.store)
+    }
+
+    /// Opens the store of an initialised data directory, where `settings`
+    /// say records and blobs are kept.
+    pub fn store_with(&self, settings: &StoreSettings) -> Result<Store> {
         self.require_initialised()?;
-        Store::open(&self.data)
+        let shelf = settings.shelf(&self.data).context("the [store] settings")?;
+        Store::open_on(&self.data, samizdat_store::StoreOptions::default(), shelf)
             .with_context(|| format!("opening the store in {}", self.data.display()))
     }
 

@@ -28,7 +28,7 @@ use crate::ingest::WORDS;
 
 mod client;
 mod floor;
-mod process;
+pub(crate) mod process;
 
 use client::{ingest_parallel, ingest_serial, query_latency};
 use floor::Floor;

@@ -8,9 +8,9 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
 /// One relay under test: a child process, its data directory and its log.
-pub(super) struct Relay {
+pub(crate) struct Relay {
     pub(super) name: &'static str,
-    pub(super) url: String,
+    pub(crate) url: String,
     child: Child,
     pub(super) data: tempfile::TempDir,
     _logs: tempfile::TempDir,
@@ -18,6 +18,11 @@ pub(super) struct Relay {
 
 impl Relay {
     pub(super) fn samizdat() -> Result<Relay> {
+        Relay::samizdat_with("")
+    }
+
+    /// A samizdat node whose `samizdat.toml` also holds `settings`.
+    pub(crate) fn samizdat_with(settings: &str) -> Result<Relay> {
         let data = tempfile::tempdir().context("creating a data directory")?;
         let logs = tempfile::tempdir().context("creating a log directory")?;
         // The defaults protect a node from one client; here one client is
@@ -25,8 +30,10 @@ impl Relay {
         let config = data.path().join("samizdat.toml");
         std::fs::write(
             &config,
-            "[relay]\nevents_per_second = 10000000\nevents_per_second_per_ip = 10000000\n\
-             queries_per_second = 10000000\n",
+            format!(
+                "{settings}[relay]\nevents_per_second = 10000000\nevents_per_second_per_ip = 10000000\n\
+                 queries_per_second = 10000000\n"
+            ),
         )?;
         let exe = crate::samizdat_exe()?;
         let log = std::fs::File::create(logs.path().join("serve.log"))?;
@@ -106,7 +113,7 @@ impl Relay {
     }
 
     /// Resident and peak resident memory, in KiB.
-    pub(super) fn memory(&self) -> Result<(u64, u64)> {
+    pub(crate) fn memory(&self) -> Result<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .with_context(|| format!("reading {}'s memory use", self.name))?;
         let field = |name: &str| {
@@ -120,7 +127,7 @@ impl Relay {
     }
 
     /// SIGTERM, then (bounded) wait; SIGKILL if it does not go.
-    pub(super) fn stop(&mut self) -> Result<()> {
+    pub(crate) fn stop(&mut self) -> Result<()> {
         let pid = libc::pid_t::try_from(self.child.id()).context("process id")?;
         // SAFETY: signalling our own child process.
         unsafe {

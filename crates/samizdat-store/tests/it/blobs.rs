@@ -168,7 +168,7 @@ fn migration_two_finds_references_in_records_stored_before_it() {
 /// Sets a blob's file time `secs` into the past.
 fn age_by(store: &Store, hash: &BlobHash, secs: u64) {
     let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
-    std::fs::File::open(store.blobs().path(hash))
+    std::fs::File::open(store.blobs().local_path(hash).expect("blobs in a folder"))
         .and_then(|f| f.set_modified(then))
         .expect("aged");
 }

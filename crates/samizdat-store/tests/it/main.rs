@@ -5,6 +5,7 @@ mod blobs;
 mod deletion;
 mod query;
 mod search;
+mod shelf;
 
 use samizdat_core::nostr::prelude::{Event, Keys, Kind, Timestamp};
 use samizdat_core::sign::Draft;

@@ -103,6 +103,30 @@ pub enum Command {
     /// runs (`lock`), and back (`open`)
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Where the store keeps what it holds: move it (`copy`)
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every blob to another place (an S3 bucket, or back to the
+    /// data directory's folder), checking each hash; run it again to go on
+    /// after a cut. Then set `[store] blobs` in samizdat.toml to the new
+    /// place
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// Where the blobs go: `folder` (the data directory's blobs/) or
+    /// `s3://BUCKET[/FOLDER]?endpoint=http://HOST:PORT[,…]&region=REGION`
+    #[arg(long, value_name = "PLACE")]
+    pub blobs_to: String,
+    /// A file with the bucket's access_key_id and secret_access_key
+    /// [default: SAMIZDAT_S3_ACCESS_KEY_ID and SAMIZDAT_S3_SECRET_ACCESS_KEY]
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 }
 
 impl Command {

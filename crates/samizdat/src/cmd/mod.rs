@@ -13,6 +13,7 @@ pub mod read;
 pub mod record;
 pub mod sealed;
 pub mod serve;
+pub mod store;
 pub mod submit;
 pub mod sync;
 pub mod vault;

@@ -39,7 +39,8 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Code> {
     for left in super::sweep(&ctx.data) {
         tracing::info!(path = %left.display(), "removed what a cut import or write left");
     }
-    let store = ctx.store()?;
+    let store = ctx.store_with(&config.store)?;
+    tracing::info!(blobs = %store.blobs().shelf().describe(), "blobs kept in");
     let web = config.web.enabled;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

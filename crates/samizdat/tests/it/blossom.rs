@@ -54,8 +54,67 @@ fn reason(response: &reqwest::Response) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_download_ranges_list_and_delete() {
+    upload_download_ranges_list_and_delete_on("").await;
+}
+
+/// The bucket `SAMIZDAT_TEST_S3` names (with its key in the
+/// environment, which the node inherits), as `[store]` settings; `None`,
+/// saying so, when no bucket is given (`scripts/garage` starts one).
+pub(crate) fn bucket_settings() -> Option<String> {
+    match std::env::var("SAMIZDAT_TEST_S3") {
+        Ok(url) if !url.is_empty() => {
+            // A folder of the bucket no other test uses.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let (bucket, query) = url.split_once('?').expect("an endpoint after ?");
+            let bucket = bucket.trim_end_matches('/');
+            Some(format!(
+                "[store]\nblobs = \"{bucket}/node-{nanos}-{}?{query}\"\n",
+                std::process::id()
+            ))
+        }
+        _ => {
+            assert!(
+                std::env::var("SAMIZDAT_TEST_S3_REQUIRED").is_err(),
+                "SAMIZDAT_TEST_S3_REQUIRED is set but SAMIZDAT_TEST_S3 names no bucket"
+            );
+            eprintln!("no S3 bucket (SAMIZDAT_TEST_S3): the bucket's case is skipped");
+            None
+        }
+    }
+}
+
+/// Blossom over blobs kept in a bucket behaves as over the local folder,
+/// and the data directory's folder holds none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_download_ranges_list_and_delete_in_a_bucket() {
+    let Some(settings) = bucket_settings() else {
+        return;
+    };
+    let node = upload_download_ranges_list_and_delete_on(&settings).await;
+    // The data directory's own settings, for the commands beside `serve`.
+    std::fs::write(node.data().join("samizdat.toml"), &settings).expect("settings");
+    node.add_photo_testimony("seen from the bridge");
+    let report = crate::store::verified(&node);
+    assert!(
+        report.contains(" 0 corrupt, 0 referenced blobs missing"),
+        "{report}"
+    );
+    let local: Vec<_> = std::fs::read_dir(node.data().join("blobs"))
+        .expect("blobs")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != "tmp")
+        .collect();
+    assert!(local.is_empty(), "blobs left in the folder: {local:?}");
+}
+
+async fn upload_download_ranges_list_and_delete_on(store: &str) -> Node {
     let node = Node::start();
-    let served = Served::start(&node, "[blossom]\nmax_upload_bytes = 1000000\n");
+    let served = Served::start(
+        &node,
+        &format!("{store}[blossom]\nmax_upload_bytes = 1000000\n"),
+    );
     let base = format!("http://{}", served.addr);
     let http = crate::http();
     let keys = Keys::generate();
@@ -152,6 +211,8 @@ async fn upload_download_ranges_list_and_delete() {
     assert_eq!(deleted.status(), StatusCode::OK, "{}", reason(&deleted));
     let gone = http.get(&url).send().await.expect("get");
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    drop(served);
+    node
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

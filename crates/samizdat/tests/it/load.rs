@@ -425,7 +425,7 @@ fn plant_orphan(node: &Node, bytes: &[u8]) -> String {
     let store = samizdat_store::Store::open(&node.data()).expect("store");
     let hash = store.blobs().put(bytes).expect("put").hash;
     let then = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
-    std::fs::File::open(store.blobs().path(&hash))
+    std::fs::File::open(store.blobs().local_path(&hash).expect("blobs in a folder"))
         .and_then(|f| f.set_modified(then))
         .expect("aged");
     hash.to_hex()

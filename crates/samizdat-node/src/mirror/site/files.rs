@@ -91,7 +91,7 @@ pub(super) fn write(
 
     observer.phase("copying media", Some(selection.blobs.len() as u64));
     for (hash, mime) in &selection.blobs {
-        files.put_blob(&blob_path(hash, mime), &store.blobs().path(hash), hash)?;
+        files.put_blob(&blob_path(hash, mime), store.blobs(), hash)?;
         observer.advance(1);
     }
 
@@ -284,7 +284,7 @@ impl Files {
     pub(super) fn put_blob(
         &mut self,
         path: &str,
-        source: &Path,
+        blobs: &samizdat_store::BlobStore,
         hash: &BlobHash,
     ) -> Result<(), SiteError> {
         let dest = self.dest(path)?;
@@ -294,8 +294,12 @@ impl Files {
         {
             self.kept += 1;
         } else {
-            // Hashed as it is copied: one read of the store's file.
-            let mut from = fs::File::open(source).map_err(io_at(source))?;
+            // Hashed as it is copied: one read of the store's blob.
+            let source = PathBuf::from(format!("blob {hash}"));
+            let mut from = blobs.open_read(hash, None).map_err(|e| SiteError::Io {
+                path: source.clone(),
+                source: io::Error::other(e),
+            })?;
             let mut to = Hashing {
                 inner: fs::File::create(&dest).map_err(io_at(&dest))?,
                 hasher: Sha256::new(),
@@ -305,7 +309,7 @@ impl Files {
             let actual: [u8; 32] = to.hasher.finalize().into();
             if actual != *hash.as_bytes() {
                 return Err(SiteError::Io {
-                    path: source.to_path_buf(),
+                    path: source,
                     source: io::Error::other(format!(
                         "blob {hash} is damaged in the store (SHA-256 {}); run `samizdat verify`",
                         hex::encode(actual)

@@ -352,32 +352,11 @@ pub(crate) async fn get_blob(
 ) -> Answer<Response> {
     let hash = blob_name(&name)?;
     let store = state.node.ingest.store();
-    let path = store.blobs().path(&hash);
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob"));
-        }
-        Err(e) => return Err(BlossomError::internal(e)),
-    };
-    let len = file.metadata().await.map_err(BlossomError::internal)?.len();
-    let mime = {
+    let (len, mime) = {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || store.describe_blob(&hash))
+        tokio::task::spawn_blocking(move || about_blob(&store, &hash))
             .await
             .map_err(BlossomError::internal)??
-            .and_then(|b| b.mime)
-    };
-    let mime = match mime {
-        Some(m) => m,
-        None => {
-            let mut head = [0u8; 16];
-            let n = file.read(&mut head).await.map_err(BlossomError::internal)?;
-            file.rewind().await.map_err(BlossomError::internal)?;
-            MediaType::detect(&head[..n])
-                .map_or("application/octet-stream", MediaType::mime)
-                .to_string()
-        }
     };
     let wanted = headers
         .get(header::RANGE)
@@ -398,11 +377,8 @@ pub(crate) async fn get_blob(
             return Ok(response);
         }
     };
-    file.seek(std::io::SeekFrom::Start(start))
-        .await
-        .map_err(BlossomError::internal)?;
-    let stream = tokio_util::io::ReaderStream::new(file.take(count));
-    let mut response = Response::new(Body::from_stream(stream));
+    let body = blob_body(store, hash, start, count).await?;
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
     let value = |s: String| HeaderValue::from_str(&s).map_err(BlossomError::internal);
@@ -432,6 +408,110 @@ pub(crate) async fn get_blob(
         );
     }
     Ok(response)
+}
+
+/// Blobs read from a bucket at once, each holding a blocking thread.
+static REMOTE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
+/// A stored blob's size and media type (as its owner said, or else as
+/// its first bytes show); an error of 404 when it is not here.
+fn about_blob(store: &samizdat_store::Store, hash: &BlobHash) -> Answer<(u64, String)> {
+    let stat = store
+        .blobs()
+        .stat(hash)
+        .map_err(BlossomError::internal)?
+        .ok_or_else(|| BlossomError::new(StatusCode::NOT_FOUND, "no such blob"))?;
+    if let Some(mime) = store.describe_blob(hash)?.and_then(|b| b.mime) {
+        return Ok((stat.size, mime));
+    }
+    let mut head = Vec::with_capacity(16);
+    store
+        .blobs()
+        .open_read(hash, Some(0..stat.size.min(16)))
+        .and_then(|r| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(r, 16), &mut head).map_err(|e| {
+                samizdat_store::BlobError::Io {
+                    hash: *hash,
+                    source: e,
+                }
+            })
+        })
+        .map_err(BlossomError::internal)?;
+    let mime = MediaType::detect(&head).map_or("application/octet-stream", MediaType::mime);
+    Ok((stat.size, mime.to_string()))
+}
+
+/// The `count` bytes of a blob from `start`, as a body that streams: from
+/// its file when blobs are in a local folder, else from the shelf through
+/// a blocking reader.
+async fn blob_body(
+    store: &samizdat_store::Store,
+    hash: BlobHash,
+    start: u64,
+    count: u64,
+) -> Answer<Body> {
+    if let Some(path) = store.blobs().local_path(&hash) {
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BlossomError::new(StatusCode::NOT_FOUND, "no such blob"));
+            }
+            Err(e) => return Err(BlossomError::internal(e)),
+        };
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(BlossomError::internal)?;
+        let stream = tokio_util::io::ReaderStream::new(file.take(count));
+        return Ok(Body::from_stream(stream));
+    }
+    // Each read from a bucket holds a blocking thread while its client
+    // takes the bytes: only so many at once, so slow readers cannot take
+    // the threads every other task needs.
+    let permit = REMOTE_READS.try_acquire().map_err(|_| {
+        BlossomError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many blobs are being read at once; try again in a minute",
+        )
+    })?;
+    let reader = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            store.blobs().open_read(&hash, Some(start..start + count))
+        })
+        .await
+        .map_err(BlossomError::internal)?
+        .map_err(|e| match e {
+            // Removed since it was asked about.
+            samizdat_store::BlobError::NotFound(_) => {
+                BlossomError::new(StatusCode::NOT_FOUND, "no such blob")
+            }
+            e => BlossomError::internal(e),
+        })?
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut reader = reader;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let sent = match std::io::Read::read(&mut reader, &mut buf) {
+                Ok(0) => return,
+                Ok(n) => sender.blocking_send(Ok(buf[..n].to_vec())),
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return;
+                }
+            };
+            // The client went away.
+            if sent.is_err() {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    Ok(Body::from_stream(stream))
 }
 
 #[derive(serde::Deserialize)]

@@ -123,7 +123,7 @@ pub(super) fn export(
             .into_iter()
             .filter(|h| lacks_blob(h))
             .filter_map(|h| {
-                let size = std::fs::metadata(store.blobs().path(&h)).ok()?.len();
+                let size = store.blobs().stat(&h).ok()??.size;
                 Some((size, h))
             })
             .collect();
@@ -134,8 +134,10 @@ pub(super) fn export(
                 too_large.push(format!("{hash} ({size} bytes)"));
                 continue;
             }
-            let path = store.blobs().path(&hash);
-            let file = File::open(&path).with_context(|| format!("opening blob {hash}"))?;
+            let file = store
+                .blobs()
+                .open_read(&hash, None)
+                .with_context(|| format!("opening blob {hash}"))?;
             writer
                 .blob(*hash.as_bytes(), size, BufReader::new(file))
                 .with_context(|| {

@@ -168,16 +168,15 @@ pub(super) async fn sync(
         budget,
         wire,
     };
-    // Which blobs are here, and how large: the file system, off the
-    // runtime.
+    // Which blobs are here, and how large: the shelf, off the runtime.
     let (here, absent) = {
         let store = store.clone();
         tokio::task::spawn_blocking(move || {
             let mut here = Vec::new();
             let mut absent = Vec::new();
             for hash in hashes {
-                match std::fs::metadata(store.blobs().path(&hash)) {
-                    Ok(meta) if meta.is_file() => here.push((meta.len(), hash)),
+                match store.blobs().stat(&hash) {
+                    Ok(Some(stat)) => here.push((stat.size, hash)),
                     _ => absent.push(hash),
                 }
             }
@@ -316,7 +315,17 @@ async fn fetch(
             "blob {hash}: another download of it is under way"
         )));
     };
-    if store.blobs().contains(hash) {
+    // Off the runtime: on a bucket, a request to the object store.
+    let here = {
+        let (store, hash) = (store.clone(), *hash);
+        tokio::task::spawn_blocking(move || store.blobs().contains(&hash))
+            .await
+            .map_err(|source| SyncError::Task {
+                what: "looking for a blob",
+                source,
+            })?
+    };
+    if here {
         return Ok(Step::Done);
     }
     let partial = store.blobs().partial_path(hash);

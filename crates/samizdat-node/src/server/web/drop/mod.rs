@@ -426,7 +426,13 @@ async fn leave(
         let mut new = Vec::new();
         let mut put =
             |hash: BlobHash, write: &dyn Fn() -> Result<(), samizdat_store::BlobError>| {
-                let fresh = !store.blobs().contains(&hash);
+                // Asked, not guessed: a blob that is there but did not
+                // answer must never be taken for new and removed.
+                let fresh = store
+                    .blobs()
+                    .stat(&hash)
+                    .map_err(|source| samizdat_store::BlobError::Io { hash, source })?
+                    .is_none();
                 write()?;
                 if fresh {
                     new.push(hash);
