@@ -226,7 +226,10 @@ mod tests {
         .expect("write");
         let read = Credentials::from_file(&path).expect("reads");
         assert_eq!((read.0.key(), read.0.secret()), ("GK0123", "s3#cr3t"));
-        for bad in ["access_key_id GK0123 s3cr3t\n", "secret_access_key s3cr3t=x\n"] {
+        for bad in [
+            "access_key_id GK0123 s3cr3t\n",
+            "secret_access_key s3cr3t=x\n",
+        ] {
             std::fs::write(&path, bad).expect("write");
             let said = Credentials::from_file(&path)
                 .expect_err("refused")
