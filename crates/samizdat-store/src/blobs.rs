@@ -484,6 +484,11 @@ impl BlobStore {
     pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
         self.shelf.list()
     }
+
+    /// The blobs written or stored again `grace` ago or longer.
+    pub fn list_old(&self, grace: Duration) -> io::Result<Vec<BlobHash>> {
+        self.shelf.list_old(grace)
+    }
 }
 
 /// The SHA-256, the length and the admission rule's verdict on everything

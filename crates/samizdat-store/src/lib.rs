@@ -303,18 +303,10 @@ impl Store {
         grace: std::time::Duration,
     ) -> Result<Vec<(BlobHash, u64)>, StoreError> {
         let blobs = self.inner.blobs.clone();
-        let listed = blobs.list().map_err(|source| StoreError::Io {
+        let old = blobs.list_old(grace).map_err(|source| StoreError::Io {
             path: self.dir().join("blobs"),
             source,
         })?;
-        let old: Vec<BlobHash> = listed
-            .into_iter()
-            .filter_map(|entry| match entry {
-                BlobEntry::Blob(hash) => Some(hash),
-                BlobEntry::Stray(_) => None,
-            })
-            .filter(|hash| blobs.age(hash).is_some_and(|a| a >= grace))
-            .collect();
         let mut removed = Vec::new();
         // A turn of the writer at most COLLECT_AT_ONCE blobs long, so
         // ingest is never held for long; far fewer when each removal is a

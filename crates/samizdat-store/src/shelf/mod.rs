@@ -80,6 +80,23 @@ pub trait Shelf: Send + Sync + fmt::Debug {
     /// Everything on the shelf, sorted by name.
     fn list(&self) -> io::Result<Vec<ShelfEntry>>;
 
+    /// The blobs put or touched `grace` ago or longer, sorted by name:
+    /// those the collection of unneeded blobs looks at.
+    fn list_old(&self, grace: Duration) -> io::Result<Vec<BlobHash>> {
+        let mut old = Vec::new();
+        for entry in self.list()? {
+            if let ShelfEntry::Blob(hash) = entry
+                && self
+                    .stat(&hash)?
+                    .and_then(|s| s.age)
+                    .is_some_and(|age| age >= grace)
+            {
+                old.push(hash);
+            }
+        }
+        Ok(old)
+    }
+
     /// The blob's file on this machine, when the shelf is a local folder:
     /// served from there without a copy.
     fn local_path(&self, _hash: &BlobHash) -> Option<PathBuf> {

@@ -429,6 +429,40 @@ impl Shelf for S3 {
     }
 
     fn list(&self) -> io::Result<Vec<ShelfEntry>> {
+        let mut out: Vec<ShelfEntry> = self.objects()?.into_iter().map(|(e, _)| e).collect();
+        out.sort_by_key(entry_name);
+        Ok(out)
+    }
+
+    /// From the listing's own dates: one request per thousand blobs, not
+    /// one per blob.
+    fn list_old(&self, grace: Duration) -> io::Result<Vec<BlobHash>> {
+        let now = jiff::Timestamp::now();
+        let mut out: Vec<BlobHash> = self
+            .objects()?
+            .into_iter()
+            .filter_map(|(entry, modified)| match entry {
+                ShelfEntry::Blob(hash) => Some((hash, modified?)),
+                ShelfEntry::Stray(_) => None,
+            })
+            .filter(|(_, modified)| {
+                modified
+                    .parse::<jiff::Timestamp>()
+                    .ok()
+                    .and_then(|then| Duration::try_from(now.duration_since(then)).ok())
+                    .is_some_and(|age| age >= grace)
+            })
+            .map(|(hash, _)| hash)
+            .collect();
+        out.sort_by_key(BlobHash::to_hex);
+        Ok(out)
+    }
+}
+
+impl S3 {
+    /// Every object in this store's folder of the bucket, with the date
+    /// the listing gives it.
+    fn objects(&self) -> io::Result<Vec<(ShelfEntry, Option<String>)>> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         // Bounded: a million pages of a thousand names.
@@ -453,10 +487,11 @@ impl Shelf for S3 {
                 .map_err(|e| io::Error::other(format!("{what}: {e}")))?;
             for object in page.contents {
                 let name = object.key.strip_prefix(&self.at.prefix).unwrap_or_default();
-                out.push(match name.parse::<BlobHash>() {
+                let entry = match name.parse::<BlobHash>() {
                     Ok(hash) if hash.to_hex() == name => ShelfEntry::Blob(hash),
-                    _ => ShelfEntry::Stray(PathBuf::from(object.key)),
-                });
+                    _ => ShelfEntry::Stray(PathBuf::from(&object.key)),
+                };
+                out.push((entry, object.last_modified));
             }
             match page.next_continuation_token {
                 // A store that sends the same page again would list forever.
@@ -469,7 +504,6 @@ impl Shelf for S3 {
                 None => break,
             }
         }
-        out.sort_by_key(entry_name);
         Ok(out)
     }
 }

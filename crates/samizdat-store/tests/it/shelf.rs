@@ -279,6 +279,23 @@ fn removal_and_the_grace_of_blobs_stored_again() {
         let (a, b) = (noise(6, 3_000), noise(7, 3_000));
         let a = case.blobs.put(&a).expect("a").hash;
         let b = case.blobs.put(&b).expect("b").hash;
+        // What the collection looks at: none young, all past no grace.
+        assert!(
+            case.blobs
+                .list_old(Duration::from_secs(3_600))
+                .expect("old")
+                .is_empty(),
+            "{}",
+            case.name
+        );
+        let mut both = vec![a, b];
+        both.sort_by_key(BlobHash::to_hex);
+        assert_eq!(
+            case.blobs.list_old(Duration::ZERO).expect("old"),
+            both,
+            "{}",
+            case.name
+        );
         // Young: kept through an hour's grace.
         assert_eq!(
             case.blobs
