@@ -14,6 +14,7 @@
 
 mod bucket;
 mod folder;
+mod http;
 mod s3;
 
 use std::fmt;
