@@ -141,6 +141,12 @@ impl BlobStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The staging folder: where bytes wait to be checked, on the same
+    /// file system as the folder shelf.
+    pub fn staging(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
     /// Where whole blobs are kept.
     pub fn shelf(&self) -> &Arc<dyn Shelf> {
         &self.shelf

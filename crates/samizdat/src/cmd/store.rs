@@ -7,8 +7,8 @@ use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::BlobHash;
-use samizdat_store::shelf::{BlobsAtText, Shelf, ShelfEntry, StoreSettings};
-use samizdat_store::{BlobStore, hash_reader};
+use samizdat_store::shelf::{BlobsAtText, ShelfEntry, StoreSettings};
+use samizdat_store::{BlobError, BlobStore};
 use serde_json::json;
 
 use crate::cli::{StoreCommand, StoreCopyArgs};
@@ -29,6 +29,8 @@ struct Tally {
     already: u64,
     /// Blobs whose bytes at the source do not hash to their name.
     corrupt: Vec<String>,
+    /// Blobs the admission rule refuses, and why.
+    refused: Vec<(String, String)>,
     /// Names at the source that are not blobs.
     strays: u64,
 }
@@ -42,8 +44,11 @@ fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
     }
     .shelf(&ctx.data)
     .context("the place to copy to")?;
-    if to.describe() == from.shelf().describe() {
-        bail!("the blobs are already kept in {}", to.describe());
+    // The other place behind the same door as every write: staged here,
+    // checked, then stored.
+    let to = BlobStore::open_on(ctx.data.join("blobs"), to).context("the staging folder")?;
+    if to.shelf().describe() == from.shelf().describe() {
+        bail!("the blobs are already kept in {}", to.shelf().describe());
     }
     let entries = from.list().context("listing the blobs")?;
     let bar = progress::bar(Some(entries.len() as u64), "copying blobs");
@@ -57,37 +62,44 @@ fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
                 continue;
             }
         };
-        if is_whole_at(to.as_ref(), &hash)? {
+        if is_whole_at(&to, &hash)? {
             tally.already += 1;
             continue;
         }
-        match copy_one(ctx, from, to.as_ref(), &hash)? {
-            Some(size) => {
+        match copy_one(from, &to, &hash)? {
+            Copied::Stored(size) => {
                 tally.copied += 1;
                 tally.copied_bytes += size;
             }
-            None => tally.corrupt.push(hash.to_hex()),
+            Copied::Corrupt => tally.corrupt.push(hash.to_hex()),
+            Copied::Refused(why) => tally.refused.push((hash.to_hex(), why)),
         }
     }
     bar.finish_and_clear();
     for hash in &tally.corrupt {
         eprintln!("blob {hash}: corrupt where it is kept now, not copied (see `samizdat verify`)");
     }
+    for (hash, why) in &tally.refused {
+        eprintln!("blob {hash}: refused by the admission rule, not copied: {why}");
+    }
     if ctx.json {
         println!(
             "{}",
-            json!({"to": to.describe(), "copied": tally.copied, "copied_bytes": tally.copied_bytes,
-                   "already_there": tally.already, "corrupt": tally.corrupt, "strays": tally.strays})
+            json!({"to": to.shelf().describe(), "copied": tally.copied, "copied_bytes": tally.copied_bytes,
+                   "already_there": tally.already, "corrupt": tally.corrupt,
+                   "refused": tally.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+                   "strays": tally.strays})
         );
     } else {
         eprintln!(
             "copied {} blob(s) ({} bytes) to {}; {} were already there, whole; {} corrupt; {} \
-             name(s) that are not blobs left behind",
+             refused by the admission rule; {} name(s) that are not blobs left behind",
             tally.copied,
             tally.copied_bytes,
-            to.describe(),
+            to.shelf().describe(),
             tally.already,
             tally.corrupt.len(),
+            tally.refused.len(),
             tally.strays
         );
         eprintln!(
@@ -95,7 +107,7 @@ fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
             args.blobs_to
         );
     }
-    Ok(if tally.corrupt.is_empty() {
+    Ok(if tally.corrupt.is_empty() && tally.refused.is_empty() {
         Code::Success
     } else {
         Code::Problems
@@ -104,40 +116,39 @@ fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
 
 /// Whether `to` holds the blob whole: there, and its bytes hash to its
 /// name (a copy cut before its end is never taken for one done).
-fn is_whole_at(to: &dyn Shelf, hash: &BlobHash) -> Result<bool> {
-    if to.stat(hash)?.is_none() {
-        return Ok(false);
+fn is_whole_at(to: &BlobStore, hash: &BlobHash) -> Result<bool> {
+    match to.verify(hash) {
+        Ok(_) => Ok(true),
+        Err(BlobError::NotFound(_) | BlobError::Corrupt { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
     }
-    let mut reader = to.open(hash, None)?;
-    let (actual, _) = hash_reader(&mut reader)?;
-    Ok(actual == *hash)
 }
 
-/// Copies one blob through the staging folder, checking its hash; its
-/// size, or `None` when the bytes at the source do not match their name.
-fn copy_one(
-    ctx: &Context,
-    from: &BlobStore,
-    to: &dyn Shelf,
-    hash: &BlobHash,
-) -> Result<Option<u64>> {
+/// What became of one blob sent to the other place.
+enum Copied {
+    Stored(u64),
+    /// Its bytes at the source do not hash to its name.
+    Corrupt,
+    /// The admission rule refuses its bytes (kept under an older rule,
+    /// or put there by something other than samizdat).
+    Refused(String),
+}
+
+/// Copies one blob through the staging folder into `to`, which checks it
+/// there as every door does: its hash, then the admission rule.
+fn copy_one(from: &BlobStore, to: &BlobStore, hash: &BlobHash) -> Result<Copied> {
     let mut reader = from
         .open_read(hash, None)
         .with_context(|| format!("reading blob {hash}"))?;
-    let mut staged = tempfile::NamedTempFile::new_in(ctx.data.join("blobs").join("tmp"))
-        .context("staging a blob")?;
-    let size = io::copy(&mut reader, &mut staged)
+    let mut staged = tempfile::NamedTempFile::new_in(to.staging()).context("staging a blob")?;
+    io::copy(&mut reader, &mut staged)
         .with_context(|| format!("reading blob {hash} into the staging folder"))?;
     staged.flush().context("staging a blob")?;
-    // Checked as it is here, in the staging folder: what goes to the
-    // other place is exactly what was checked.
-    let (actual, _) = hash_reader(&mut staged.reopen().context("staging a blob")?)
-        .context("checking a staged blob")?;
-    if actual != *hash {
-        return Ok(None);
-    }
     let staged = staged.into_temp_path();
-    to.put_file(&staged, hash, size)
-        .with_context(|| format!("storing blob {hash} in {}", to.describe()))?;
-    Ok(Some(size))
+    match to.adopt(&staged, hash) {
+        Ok(kept) => Ok(Copied::Stored(kept.size)),
+        Err(BlobError::Corrupt { .. }) => Ok(Copied::Corrupt),
+        Err(BlobError::Refused(why)) => Ok(Copied::Refused(why.to_string())),
+        Err(e) => Err(e).with_context(|| format!("storing blob {hash}")),
+    }
 }

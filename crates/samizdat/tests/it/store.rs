@@ -50,13 +50,22 @@ fn blobs_go_to_a_bucket_and_back_checked_and_resumed() {
     let here = blob_files(&node);
     assert!(here >= 1, "the photos are in the folder");
 
-    let first: serde_json::Value = serde_json::from_str(
-        node.ok(&["--json", "store", "copy", "--blobs-to", &url])
-            .trim(),
-    )
-    .expect("json");
+    // Bytes no door would take (text naming a place), put in the folder
+    // under their own hash by something other than samizdat.
+    let text = b"lat 43.238949, lon 76.889709: where the photo was taken".repeat(20);
+    let planted = crate::blossom::sha256(&text);
+    let dir = node.data().join("blobs").join(&planted[..2]);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join(&planted), &text).expect("planted");
+
+    let out = node.run(&["--json", "store", "copy", "--blobs-to", &url]);
+    assert_eq!(out.status.code(), Some(3), "the refused blob is a problem");
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
     assert_eq!(first["copied"], here as u64, "{first}");
     assert_eq!(first["corrupt"].as_array().map(Vec::len), Some(0));
+    assert_eq!(first["refused"][0], planted.as_str(), "{first}");
+    std::fs::remove_file(dir.join(&planted)).expect("unplanted");
     // Run again (after a cut, say): nothing is sent twice.
     let again: serde_json::Value = serde_json::from_str(
         node.ok(&["--json", "store", "copy", "--blobs-to", &url])
