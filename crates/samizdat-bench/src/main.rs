@@ -8,6 +8,7 @@
 
 mod blobs;
 mod bundle;
+mod database;
 mod drill;
 mod ingest;
 mod link;
@@ -67,6 +68,10 @@ pub enum BenchCommand {
     /// bucket (its key in SAMIZDAT_S3_ACCESS_KEY_ID and
     /// SAMIZDAT_S3_SECRET_ACCESS_KEY)
     Blobs(BenchBlobsArgs),
+    /// Ingest over the relay on a node with its events in SQLite, on one
+    /// with them in PostgreSQL, and on two front nodes over one
+    /// PostgreSQL database at once
+    Database(BenchDatabaseArgs),
     /// A distant link for the drill: a TCP proxy that delays each way by
     /// half a round trip, with jitter and the stalls of lost packets (the
     /// rate is the kernel's: `tc tbf`)
@@ -102,6 +107,23 @@ pub struct BenchDrillDataArgs {
     /// to reconcile), without files or sealed records
     #[arg(long)]
     pub notes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDatabaseArgs {
+    /// The server: postgres://USER@HOST:PORT/DATABASE (databases of
+    /// their own are made beside it, and dropped)
+    #[arg(long)]
+    pub postgres: String,
+    /// Notes ingested by each setup
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Connections to each node
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Events in flight on each connection
+    #[arg(long, default_value_t = 64)]
+    pub window: usize,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +254,7 @@ fn main() -> ExitCode {
         BenchCommand::People(args) => people::run(args),
         BenchCommand::Publish(args) => publish::run(args),
         BenchCommand::Blobs(args) => blobs::run(args),
+        BenchCommand::Database(args) => database::run(args),
         BenchCommand::Link(args) => link::run(args),
         BenchCommand::DrillData(args) => drill::run(args),
     };

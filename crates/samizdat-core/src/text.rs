@@ -214,13 +214,29 @@ impl Search {
 
     /// The query in FTS5 syntax, or `None` when it is empty.
     pub fn expression(&self) -> Option<String> {
-        let prefix = |t: &String| format!("\"{t}\"*");
+        self.render(|t| format!("\"{t}\"*"), " AND ", " OR ")
+    }
+
+    /// The same expression for PostgreSQL's full-text index, as a
+    /// `tsquery` literal over lexemes kept exactly as indexed (each term
+    /// a prefix), or `None` when nothing searchable was typed.
+    pub fn tsquery(&self) -> Option<String> {
+        self.render(
+            |t| format!("'{}':*", t.replace('\\', "\\\\").replace('\'', "''")),
+            " & ",
+            " | ",
+        )
+    }
+
+    /// The query with each term written by `prefix`, joined by `and` and
+    /// `or`: every part needs its typed terms, or one key of each word.
+    fn render(&self, prefix: impl Fn(&String) -> String, and: &str, or: &str) -> Option<String> {
         let parts: Vec<String> = self
             .parts
             .iter()
             .map(|part| {
-                let typed: Vec<String> = part.typed.iter().map(prefix).collect();
-                let typed = format!("({})", typed.join(" AND "));
+                let typed: Vec<String> = part.typed.iter().map(&prefix).collect();
+                let typed = format!("({})", typed.join(and));
                 if part.keys.is_empty() {
                     return typed;
                 }
@@ -228,14 +244,14 @@ impl Search {
                     .keys
                     .iter()
                     .map(|keys| {
-                        let keys: Vec<String> = keys.iter().map(prefix).collect();
-                        format!("({})", keys.join(" OR "))
+                        let keys: Vec<String> = keys.iter().map(&prefix).collect();
+                        format!("({})", keys.join(or))
                     })
                     .collect();
-                format!("({typed} OR ({}))", words.join(" AND "))
+                format!("({typed}{or}({}))", words.join(and))
             })
             .collect();
-        (!parts.is_empty()).then(|| parts.join(" AND "))
+        (!parts.is_empty()).then(|| parts.join(and))
     }
 
     /// Whether an index entry (the terms [`searchable_text`] gives,

@@ -88,7 +88,7 @@ pub struct Config {
     /// never the server process's own zone.
     pub timezone: Option<crate::zone::Zone>,
     /// Where records and blobs are kept: the data directory by default.
-    pub store: samizdat_store::shelf::StoreSettings,
+    pub store: samizdat_store::StoreSettings,
 }
 
 /// A public key as written in the file: npub or hex.
@@ -686,9 +686,23 @@ mod tests {
         let said = Config::load(&path).expect_err("refused").to_string();
         assert!(said.contains("line 2"), "{said}");
         assert!(!said.contains("hunter2"), "{said}");
-        // PostgreSQL for events is not a backend yet: said, not ignored.
-        let err = Config::parse("[store]\nevents = \"postgres://127.0.0.1/samizdat\"\n");
-        assert!(err.is_err());
+        // Events in PostgreSQL: read; a password in the URL refused,
+        // and not quoted back; anything else but sqlite refused.
+        let config = Config::parse("[store]\nevents = \"postgres://samizdat@127.0.0.1/archive\"\n")
+            .expect("parses");
+        assert_eq!(
+            config.store.events.0,
+            samizdat_store::EventsAt::Postgres("postgres://samizdat@127.0.0.1/archive".into())
+        );
+        std::fs::write(
+            &path,
+            "[store]\nevents = \"postgres://samizdat:hunter2@127.0.0.1/archive\"\n",
+        )
+        .expect("write");
+        let said = Config::load(&path).expect_err("refused").to_string();
+        assert!(said.contains("password in the URL"), "{said}");
+        assert!(!said.contains("hunter2"), "{said}");
+        assert!(Config::parse("[store]\nevents = \"mysql://127.0.0.1/x\"\n").is_err());
     }
 
     #[test]

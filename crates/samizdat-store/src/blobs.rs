@@ -457,6 +457,29 @@ impl BlobStore {
         self.shelf.remove_if_old(hash, grace)
     }
 
+    /// Of `candidates`, removes each that `needed` says nothing needs and
+    /// that was not written or stored again for `grace`; returns what went,
+    /// with its size. A blob that cannot be removed is kept and told of.
+    pub(crate) fn collect<E>(
+        &self,
+        candidates: Vec<BlobHash>,
+        grace: Duration,
+        mut needed: impl FnMut(&BlobHash) -> Result<bool, E>,
+    ) -> Result<Vec<(BlobHash, u64)>, E> {
+        let mut gone = Vec::new();
+        for hash in candidates {
+            if needed(&hash)? {
+                continue;
+            }
+            match self.remove_if_old(&hash, grace) {
+                Ok(Some(size)) => gone.push((hash, size)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "removing an unneeded blob"),
+            }
+        }
+        Ok(gone)
+    }
+
     /// Reads a blob and checks its hash.
     pub fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let mut bytes = Vec::new();

@@ -149,7 +149,7 @@ pub fn apply(
 }
 
 /// `''` for replaceable kinds, the `d` value for addressable kinds.
-fn replace_key(event: &Event) -> Option<String> {
+pub(crate) fn replace_key(event: &Event) -> Option<String> {
     if event.kind.is_replaceable() {
         Some(String::new())
     } else if event.kind.is_addressable() {
@@ -161,7 +161,7 @@ fn replace_key(event: &Event) -> Option<String> {
 
 /// The (name, value) pairs of `event` that are indexed: single-letter tag
 /// names with a first value of reasonable length, each pair once.
-fn indexed_tags(event: &Event) -> Vec<(&str, &str)> {
+pub(crate) fn indexed_tags(event: &Event) -> Vec<(&str, &str)> {
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     for tag in event.tags.iter() {
         let [name, value, ..] = tag.as_slice() else {
@@ -198,7 +198,7 @@ pub fn referenced_blobs(event: &Event) -> Vec<BlobHash> {
 }
 
 /// The records a label event (NIP-32, kind 1985) names in its `of` tags.
-fn originals(event: &Event) -> Vec<EventId> {
+pub(crate) fn originals(event: &Event) -> Vec<EventId> {
     let mut out = Vec::new();
     if event.kind != Kind::Label {
         return out;
@@ -296,7 +296,7 @@ fn apply_deletion(tx: &Transaction<'_>, deletion: &Event) -> rusqlite::Result<()
 }
 /// When `event` says it happened: its first `observed` start, never
 /// after it was signed; else when it was signed (as migration 6 fills it).
-fn happened(event: &Event, created_at: i64) -> i64 {
+pub(crate) fn happened(event: &Event, created_at: i64) -> i64 {
     let observed = event.tags.iter().find_map(|tag| match tag.as_slice() {
         [name, start, ..] if name == "observed" => start.parse::<i64>().ok(),
         _ => None,

@@ -197,17 +197,7 @@ pub(crate) fn snapshot(
         }
         Some(s) if s.removals == removals && s.seq < seq => {
             let room = max.saturating_sub(s.keys.len());
-            read_keys(&read, s.seq, room)?.map(|mut new| {
-                new.sort_unstable();
-                new.dedup();
-                // In place when no reconciliation holds this snapshot; a
-                // copy (one memcpy) when one does.
-                let mut set = Arc::try_unwrap(s.keys).unwrap_or_else(|shared| (*shared).clone());
-                if let Some(first) = merge_into(&mut set.keys, &new) {
-                    set.sum_from(first);
-                }
-                Arc::new(set)
-            })
+            read_keys(&read, s.seq, room)?.map(|new| merged(s.keys, new))
         }
         _ => read_keys(&read, 0, max)?.map(|all| Arc::new(KeySet::new(all))),
     };
@@ -223,6 +213,24 @@ pub(crate) fn snapshot(
         removals,
     });
     Ok(keys)
+}
+
+/// `keys` with `new` merged in, each once.
+pub(crate) fn merged(keys: SortedKeys, mut new: Vec<Key>) -> SortedKeys {
+    new.retain(|k| keys.keys.binary_search(k).is_err());
+    if new.is_empty() {
+        // Nothing new: the same shared snapshot.
+        return keys;
+    }
+    new.sort_unstable();
+    new.dedup();
+    // In place when no reconciliation holds this snapshot; a copy (one
+    // memcpy) when one does.
+    let mut set = Arc::try_unwrap(keys).unwrap_or_else(|shared| (*shared).clone());
+    if let Some(first) = merge_into(&mut set.keys, &new) {
+        set.sum_from(first);
+    }
+    Arc::new(set)
 }
 
 /// The keys of events stored after sequence number `after`, or `None` if

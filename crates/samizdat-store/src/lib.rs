@@ -20,6 +20,7 @@
 //! - A blob exists under its name only when it is whole; reads re-hash.
 
 mod blobs;
+mod events;
 pub mod fsutil;
 mod insert;
 mod keys;
@@ -27,23 +28,29 @@ mod keyset;
 mod migrations;
 mod owners;
 mod pool;
+mod postgres;
 mod query;
+mod settings;
 pub mod shelf;
+mod sqlite;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use blobs::{BlobEntry, BlobError, BlobStore, DownloadLock, Kept, hash_reader};
+pub use events::EventStore;
 pub use fsutil::{DirId, write_atomic};
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};
 pub use keyset::{BLOCK, IdSum, Key, KeySet, SortedKeys};
 pub use migrations::SCHEMA_VERSION;
 pub use owners::{OwnedBlob, Release};
+pub use postgres::{PgError, Postgres, Target as PgTarget};
 pub use query::{Query, StoredEvent};
 use samizdat_core::nostr::prelude::{EventId, PublicKey};
 use samizdat_core::{BlobHash, VerifiedEvent};
+pub use settings::{BlobsAtText, EventsAt, EventsAtText, OpenError, StoreSettings};
 pub use writer::{Committed, Pending};
 
 /// File name of the database inside a data directory.
@@ -64,8 +71,10 @@ const COLLECT_REMOTE_AT_ONCE: usize = 8;
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] PgError),
     #[error("committing a batch: {0}")]
-    Commit(Arc<rusqlite::Error>),
+    Commit(Arc<StoreError>),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -90,7 +99,8 @@ impl StoreError {
             |e: &rusqlite::Error| e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
         match self {
             StoreError::Sqlite(e) => sqlite(e),
-            StoreError::Commit(e) => sqlite(e),
+            StoreError::Commit(e) => e.is_full(),
+            StoreError::Postgres(e) => e.is_full(),
             StoreError::Io { source, .. } => blobs::is_full(source),
             _ => false,
         }
@@ -124,10 +134,8 @@ pub struct Store {
 
 struct Inner {
     dir: PathBuf,
-    writer: writer::Writer,
-    reads: pool::ReadPool,
+    events: Box<dyn EventStore>,
     blobs: BlobStore,
-    keys: keyset::KeyCache,
 }
 
 impl Store {
@@ -152,18 +160,28 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let db = dir.join(DB_FILE);
-        let mut conn = pool::open_connection(&db, false)?;
-        migrations::run(&mut conn)?;
-        let writer = writer::Writer::spawn(conn, options)?;
+        let events = sqlite::Sqlite::open(&dir.join(DB_FILE), options)?;
+        Store::with_events(dir, Box::new(events), shelf)
+    }
+
+    /// Opens the store in `dir` with its events in `events` and whole
+    /// blobs on `shelf`: the data directory keeps keys, staging and state.
+    pub fn with_events(
+        dir: &Path,
+        events: Box<dyn EventStore>,
+        shelf: Arc<dyn shelf::Shelf>,
+    ) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
         let blobs = BlobStore::open_on(dir.join("blobs"), shelf).map_err(io)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
-                writer,
-                reads: pool::ReadPool::new(db),
+                events,
                 blobs,
-                keys: keyset::KeyCache::default(),
             }),
         })
     }
@@ -174,6 +192,11 @@ impl Store {
 
     pub fn blobs(&self) -> &BlobStore {
         &self.inner.blobs
+    }
+
+    /// The database the events are in.
+    pub fn events(&self) -> &dyn EventStore {
+        self.inner.events.as_ref()
     }
 
     /// Inserts events in one transaction and returns, after the commit is
@@ -191,7 +214,7 @@ impl Store {
     /// returns after they are durably committed. Lets a caller verify the
     /// next batch while this one commits.
     pub fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
-        self.inner.writer.submit(events)
+        self.events().submit(events)
     }
 
     /// Events matching `query`, newest first (best match first for a
@@ -209,50 +232,27 @@ impl Store {
     pub fn query_each(
         &self,
         query: &Query,
-        f: impl FnMut(StoredEvent) -> bool,
+        mut f: impl FnMut(StoredEvent) -> bool,
     ) -> Result<(), StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::run(&conn, query, f)
+        self.events().query_each(query, &mut f)
     }
 
     /// How many events match `query` (its limit ignored).
     pub fn count(&self, query: &Query) -> Result<u64, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::count(&conn, query)
+        self.events().count(query)
     }
 
     /// Records that `pubkey` uploaded the blob (whose bytes are already in
     /// the blob directory); returns after the commit. A second upload by the
     /// same key keeps the first time.
     pub fn add_blob_owner(&self, pubkey: PublicKey, blob: OwnedBlob) -> Result<(), StoreError> {
-        self.inner
-            .writer
-            .change(Box::new(move |tx| owners::add(tx, &pubkey, &blob)))?
-            .wait()
-            .map(drop)
+        self.events().add_blob_owners(vec![(pubkey, blob)])
     }
 
     /// Drops `pubkey`'s claim on a blob and, when no other uploader and no
     /// stored record needs it any more, deletes its bytes.
     pub fn release_blob(&self, pubkey: PublicKey, hash: BlobHash) -> Result<Release, StoreError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let blobs = self.inner.blobs.clone();
-        self.inner
-            .writer
-            .change(Box::new(move |t| {
-                let release = owners::release(t, &pubkey, &hash)?;
-                if release.was_owner && !release.still_needed {
-                    // Inside the writer's turn, so no upload of the same
-                    // blob can record an owner between check and delete.
-                    if let Err(e) = blobs.remove(&hash) {
-                        tracing::warn!(error = %e, "removing a released blob");
-                    }
-                }
-                let _ = tx.send(release);
-                Ok(())
-            }))?
-            .wait()?;
-        rx.recv().map_err(|_| StoreError::WriterGone)
+        self.events().release_blob(pubkey, hash, &self.inner.blobs)
     }
 
     /// The blobs `pubkey` uploaded, newest first, within the upload times.
@@ -262,33 +262,29 @@ impl Store {
         since: Option<u64>,
         until: Option<u64>,
     ) -> Result<Vec<OwnedBlob>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        owners::owned_by(&conn, &pubkey, since, until)
+        self.events().blobs_owned_by(pubkey, since, until)
     }
 
     /// Whether a stored record names the blob.
     pub fn blob_is_referenced(&self, hash: &BlobHash) -> Result<bool, StoreError> {
-        let conn = self.inner.reads.get()?;
-        owners::referenced(&conn, hash)
+        self.events().blob_is_referenced(hash)
     }
 
     /// The bytes of uploaded blobs that no stored record names.
     pub fn unreferenced_blob_bytes(&self) -> Result<u64, StoreError> {
-        let conn = self.inner.reads.get()?;
-        owners::unreferenced_bytes(&conn)
+        Ok(self.events().unreferenced_blobs()?.1)
     }
 
     /// Gives memory that idle readers hold (their page caches) back to
     /// the allocator; the node calls it after bursts.
     pub fn release_memory(&self) {
-        self.inner.reads.release_memory();
+        self.events().release_memory();
     }
 
     /// How many uploaded blobs no stored record names, and their bytes:
     /// uploads waiting for their record, or kept by their uploaders.
     pub fn unreferenced_blobs(&self) -> Result<(u64, u64), StoreError> {
-        let conn = self.inner.reads.get()?;
-        owners::unreferenced(&conn)
+        self.events().unreferenced_blobs()
     }
 
     /// Removes blobs that no stored record names and nobody uploaded, and
@@ -302,7 +298,7 @@ impl Store {
         &self,
         grace: std::time::Duration,
     ) -> Result<Vec<(BlobHash, u64)>, StoreError> {
-        let blobs = self.inner.blobs.clone();
+        let blobs = &self.inner.blobs;
         let old = blobs.list_old(grace).map_err(|source| StoreError::Io {
             path: self.dir().join("blobs"),
             source,
@@ -317,43 +313,19 @@ impl Store {
             COLLECT_REMOTE_AT_ONCE
         };
         for batch in old.chunks(at_once) {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let (blobs, batch) = (blobs.clone(), batch.to_vec());
-            self.inner
-                .writer
-                .change(Box::new(move |t| {
-                    let mut gone = Vec::new();
-                    for hash in batch {
-                        let needed = owners::referenced(t, &hash)
-                            .and_then(|r| Ok(r || owners::owned(t, &hash)?));
-                        if !matches!(needed, Ok(false)) {
-                            continue;
-                        }
-                        match blobs.remove_if_old(&hash, grace) {
-                            Ok(Some(size)) => gone.push((hash, size)),
-                            Ok(None) => {}
-                            Err(e) => tracing::warn!(error = %e, "removing an unneeded blob"),
-                        }
-                    }
-                    let _ = tx.send(gone);
-                    Ok(())
-                }))?
-                .wait()?;
-            removed.extend(rx.recv().map_err(|_| StoreError::WriterGone)?);
+            removed.extend(self.events().collect_blobs(batch.to_vec(), grace, blobs)?);
         }
         Ok(removed)
     }
 
     /// What the first upload of a blob said about it, if it was uploaded.
     pub fn describe_blob(&self, hash: &BlobHash) -> Result<Option<OwnedBlob>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        owners::describe(&conn, hash)
+        self.events().describe_blob(hash)
     }
 
     /// How many distinct events match any of `queries` (limits ignored).
     pub fn count_any(&self, queries: &[Query]) -> Result<u64, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::count_any(&conn, queries)
+        self.events().count_any(queries)
     }
 
     /// Streams the `created_at` and id of every event matching `query`
@@ -362,17 +334,15 @@ impl Store {
     pub fn for_each_key(
         &self,
         query: &Query,
-        f: impl FnMut(u64, [u8; 32]) -> bool,
+        mut f: impl FnMut(u64, [u8; 32]) -> bool,
     ) -> Result<(), StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::for_each_key(&conn, query, f)
+        self.events().for_each_key(query, &mut f)
     }
 
     /// The blobs referenced (NIP-92 `imeta`) by the events matching
     /// `query`, each once: what sync moves after those records.
     pub fn referenced_blobs(&self, query: &Query) -> Result<Vec<BlobHash>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::referenced_blobs(&conn, query)
+        self.events().referenced_blobs(query)
     }
 
     /// The labels (NIP-32 attestations) whose `of` tag names `original`:
@@ -383,8 +353,7 @@ impl Store {
         original: &EventId,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::naming(&conn, original, limit)
+        self.events().labels_naming(original, limit)
     }
 
     /// The sorted `(created_at, id)` keys of every stored event, kept in
@@ -392,49 +361,36 @@ impl Store {
     /// `None` if there are more than `max`: what a reconciliation of the
     /// whole store, or of a time range of it, compares.
     pub fn all_keys(&self, max: usize) -> Result<Option<keyset::SortedKeys>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        keyset::snapshot(&self.inner.keys, &conn, max)
+        self.events().all_keys(max)
     }
 
     /// The highest sequence number of a stored event (0 when none): it
     /// grows whenever any process stores an event, so polling it tells a
     /// node that something new arrived by a door it does not watch.
     pub fn last_seq(&self) -> Result<u64, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::last_seq(&conn)
+        self.events().last_seq()
     }
 
     /// How many events stored after sequence number `after` match
     /// `query`: what is new here since a moment [`Store::last_seq`] marked.
     pub fn count_after(&self, query: &Query, after: u64) -> Result<u64, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::count_after(&conn, query, after)
+        self.events().count_after(query, after)
     }
 
-    /// The query plan SQLite chooses for `query`, one line per step.
+    /// The query plan the database chooses for `query`, one line per step.
     pub fn explain(&self, query: &Query) -> Result<Vec<String>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::explain(&conn, query)
+        self.events().explain(query)
     }
 
     /// Ids of stored events whose hex id starts with `prefix` (at most
     /// `limit`), so people can type the short ids that `list` shows.
     pub fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<EventId>, StoreError> {
-        let conn = self.inner.reads.get()?;
-        query::ids_with_prefix(&conn, prefix, limit)
+        self.events().ids_with_prefix(prefix, limit)
     }
 
     /// Streams every stored row, in arrival order, as its id column and
     /// JSON text, without trusting either: for `verify`.
     pub fn scan_raw(&self, mut f: impl FnMut(&[u8], &str)) -> Result<(), StoreError> {
-        let conn = self.inner.reads.get()?;
-        let mut stmt = conn.prepare("SELECT id, json FROM events ORDER BY seq")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let id: Vec<u8> = row.get(0)?;
-            let json: String = row.get(1)?;
-            f(&id, &json);
-        }
-        Ok(())
+        self.events().scan_raw(&mut f)
     }
 }

@@ -144,17 +144,18 @@ pub(crate) fn unreferenced(conn: &rusqlite::Connection) -> Result<(u64, u64), St
     Ok((count.max(0) as u64, total.max(0) as u64))
 }
 
-/// The bytes of uploaded blobs that no stored record names: what a
-/// quota on waiting uploads counts. One pass over the uploads (an index
-/// probe each).
-pub(crate) fn unreferenced_bytes(conn: &rusqlite::Connection) -> Result<u64, StoreError> {
-    let total: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(size), 0) FROM (
-                 SELECT hash, MAX(size) AS size FROM blob_owners o
-                 WHERE NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.hash = o.hash)
-                 GROUP BY hash)",
-        )?
-        .query_row([], |r| r.get(0))?;
-    Ok(total.max(0) as u64)
+/// Every claim of every uploader.
+pub(crate) fn all(
+    conn: &rusqlite::Connection,
+    f: &mut dyn FnMut(PublicKey, OwnedBlob),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare("SELECT hash, uploaded, type, size, pubkey FROM blob_owners")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let pubkey: Vec<u8> = r.get(4)?;
+        if let (Some(blob), Ok(pubkey)) = (row(r)?, PublicKey::from_slice(&pubkey)) {
+            f(pubkey, blob);
+        }
+    }
+    Ok(())
 }

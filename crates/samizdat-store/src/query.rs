@@ -62,7 +62,7 @@ impl StoredEvent {
 }
 
 impl Query {
-    fn matches_nothing(&self) -> bool {
+    pub(crate) fn matches_nothing(&self) -> bool {
         self.ids.as_ref().is_some_and(Vec::is_empty)
             || self.authors.as_ref().is_some_and(Vec::is_empty)
             || self.kinds.as_ref().is_some_and(Vec::is_empty)
@@ -436,8 +436,28 @@ pub fn ids_with_prefix(
     prefix: &str,
     limit: usize,
 ) -> Result<Vec<EventId>, StoreError> {
-    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let Some((low, high)) = prefix_bounds(prefix) else {
         return Ok(Vec::new());
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM events WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3")?;
+    let rows = stmt.query_map(rusqlite::params![low, high, limit as i64], |r| {
+        r.get::<_, Vec<u8>>(0)
+    })?;
+    let mut out = Vec::new();
+    for id in rows {
+        if let Ok(id) = <[u8; 32]>::try_from(id?.as_slice()) {
+            out.push(EventId::from_byte_array(id));
+        }
+    }
+    Ok(out)
+}
+
+/// The lowest and highest ids that start with the hex `prefix`, or `None`
+/// when it is not one (empty, too long, not hex).
+pub(crate) fn prefix_bounds(prefix: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
     }
     let bound = |fill: char| {
         let mut full = prefix.to_ascii_lowercase();
@@ -446,17 +466,5 @@ pub fn ids_with_prefix(
         }
         hex::decode(full).unwrap_or_default()
     };
-    let mut stmt = conn
-        .prepare_cached("SELECT id FROM events WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3")?;
-    let rows = stmt.query_map(
-        rusqlite::params![bound('0'), bound('f'), limit as i64],
-        |r| r.get::<_, Vec<u8>>(0),
-    )?;
-    let mut out = Vec::new();
-    for id in rows {
-        if let Ok(id) = <[u8; 32]>::try_from(id?.as_slice()) {
-            out.push(EventId::from_byte_array(id));
-        }
-    }
-    Ok(out)
+    Some((bound('0'), bound('f')))
 }

@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, TransactionBehavior};
 use samizdat_core::VerifiedEvent;
 
-use crate::insert::{self, InsertOutcome};
+use crate::insert::InsertOutcome;
 use crate::{StoreError, StoreOptions};
 
 type Reply = Result<Committed, StoreError>;
@@ -30,13 +29,28 @@ pub struct Committed {
     pub events: Vec<VerifiedEvent>,
 }
 
-/// Work for the writer that is not an event insert: a few statements run
-/// inside the next batch's transaction.
-pub type Change = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()> + Send>;
+/// One database's way of committing a batch: what the writer thread owns.
+pub trait Engine: Send + 'static {
+    /// Work that is not an event insert: a few statements run inside the
+    /// next batch's transaction.
+    type Change: Send + 'static;
 
-struct Job {
-    events: Vec<VerifiedEvent>,
-    change: Option<Change>,
+    /// Applies every job's events, then its change, in one transaction,
+    /// and returns each job's outcomes once the commit is durable.
+    fn commit(
+        &mut self,
+        batch: &mut [Job<Self::Change>],
+        now: u64,
+    ) -> Result<Vec<Vec<InsertOutcome>>, StoreError>;
+
+    /// On the way out, after the last batch.
+    fn close(&mut self);
+}
+
+/// Events and a change from one caller.
+pub struct Job<C> {
+    pub events: Vec<VerifiedEvent>,
+    pub change: Option<C>,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -65,17 +79,20 @@ impl Pending {
     }
 }
 
-pub struct Writer {
-    queue: Mutex<Option<SyncSender<Job>>>,
+pub struct Writer<C> {
+    queue: Mutex<Option<SyncSender<Job<C>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl Writer {
-    pub fn spawn(conn: Connection, options: StoreOptions) -> Result<Writer, StoreError> {
+impl<C: Send + 'static> Writer<C> {
+    pub fn spawn<E: Engine<Change = C>>(
+        engine: E,
+        options: StoreOptions,
+    ) -> Result<Writer<C>, StoreError> {
         let (queue, jobs) = sync_channel(options.queue_depth);
         let thread = std::thread::Builder::new()
             .name("samizdat-writer".into())
-            .spawn(move || run(conn, jobs, options.max_batch_events))
+            .spawn(move || run(engine, jobs, options.max_batch_events))
             .map_err(|source| StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -92,14 +109,14 @@ impl Writer {
 
     /// Runs `change` in the writer's next transaction; the reply (an empty
     /// list) comes after the commit.
-    pub fn change(&self, change: Change) -> Result<Pending, StoreError> {
+    pub fn change(&self, change: C) -> Result<Pending, StoreError> {
         self.enqueue(Vec::new(), Some(change))
     }
 
     fn enqueue(
         &self,
         events: Vec<VerifiedEvent>,
-        change: Option<Change>,
+        change: Option<C>,
     ) -> Result<Pending, StoreError> {
         let (reply, receive) = oneshot::channel();
         let queue = self
@@ -119,7 +136,7 @@ impl Writer {
     }
 }
 
-impl Drop for Writer {
+impl<C> Drop for Writer<C> {
     /// Closes the queue and waits for the writer to commit what it holds.
     fn drop(&mut self) {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -129,7 +146,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
+fn run<E: Engine>(mut engine: E, jobs: Receiver<Job<E::Change>>, max_batch: usize) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         let mut count = batch[0].events.len();
@@ -143,7 +160,11 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
             }
         }
         let started = Instant::now();
-        match commit(&mut conn, &mut batch) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        match engine.commit(&mut batch, now) {
             Ok(outcomes) => {
                 tracing::debug!(events = count, jobs = batch.len(), took = ?started.elapsed(), "committed batch");
                 for (job, outcomes) in batch.into_iter().zip(outcomes) {
@@ -162,46 +183,5 @@ fn run(mut conn: Connection, jobs: Receiver<Job>, max_batch: usize) {
             }
         }
     }
-    close(&conn);
-}
-
-/// On the way out: fold the WAL into the database and truncate it, so a
-/// stopped node leaves one file rather than a database and a WAL of up to
-/// the checkpoint size (SQLite does this itself only when the last
-/// connection to close may write, and read connections may close last).
-fn close(conn: &Connection) {
-    let started = Instant::now();
-    let result = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .and_then(|_| conn.execute_batch("PRAGMA optimize"));
-    match result {
-        Ok(()) => tracing::debug!(took = ?started.elapsed(), "store checkpointed on close"),
-        Err(e) => tracing::warn!(error = %e, "checkpoint on close failed; the WAL stays"),
-    }
-}
-
-fn commit(conn: &mut Connection, batch: &mut [Job]) -> rusqlite::Result<Vec<Vec<InsertOutcome>>> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    {
-        let mut hot = insert::Hot::prepare(&tx)?;
-        for job in batch.iter_mut() {
-            let mut out = Vec::with_capacity(job.events.len());
-            for event in &job.events {
-                out.push(insert::apply(&tx, &mut hot, event, now)?);
-            }
-            if let Some(change) = job.change.take() {
-                change(&tx)?;
-            }
-            outcomes.push(out);
-        }
-    }
-    tx.commit()?;
-    Ok(outcomes)
+    engine.close();
 }

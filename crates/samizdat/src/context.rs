@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::nostr::prelude::{EventId, FromBech32, Keys, Nip19Event, PublicKey};
-use samizdat_store::shelf::StoreSettings;
+use samizdat_store::StoreSettings;
 use samizdat_store::{DB_FILE, KeyStore, Store};
 
 use crate::cli::Cli;
@@ -67,9 +67,9 @@ impl Context {
     /// say records and blobs are kept.
     pub fn store_with(&self, settings: &StoreSettings) -> Result<Store> {
         self.require_initialised()?;
-        let shelf = settings.shelf(&self.data).context("the [store] settings")?;
-        Store::open_on(&self.data, samizdat_store::StoreOptions::default(), shelf)
-            .with_context(|| format!("opening the store in {}", self.data.display()))
+        settings
+            .open(&self.data, samizdat_store::StoreOptions::default())
+            .with_context(|| format!("opening the store of {}", self.data.display()))
     }
 
     /// The key store of this data directory.

@@ -99,7 +99,7 @@ pub(super) async fn ingest_serial(
 
 /// `connections` connections, each keeping up to `window` events in
 /// flight, until every event has its `OK`.
-pub(super) async fn ingest_parallel(
+pub(crate) async fn ingest_parallel(
     relay: &Relay,
     lines: &[Arc<str>],
     connections: usize,

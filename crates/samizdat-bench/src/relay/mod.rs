@@ -30,7 +30,8 @@ mod client;
 mod floor;
 pub(crate) mod process;
 
-use client::{ingest_parallel, ingest_serial, query_latency};
+pub(crate) use client::ingest_parallel;
+use client::{ingest_serial, query_latency};
 use floor::Floor;
 use process::{Relay, dir_bytes};
 
@@ -324,7 +325,7 @@ fn report(figures: &HashMap<&'static str, Figures>, names: &[&'static str], r: R
 
 /// Notes with one topic tag each, from `AUTHORS` keys; returns the authors'
 /// hex keys too.
-fn generate(n: usize) -> Result<(Vec<String>, Vec<Event>)> {
+pub(crate) fn generate(n: usize) -> Result<(Vec<String>, Vec<Event>)> {
     let keys: Vec<Keys> = (0..AUTHORS).map(|_| Keys::generate()).collect();
     let base = Timestamp::now().as_secs() - n as u64;
     let events = (0..n)

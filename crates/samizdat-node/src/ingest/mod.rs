@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use samizdat_core::nostr::prelude::{Event, Timestamp};
+use samizdat_core::validate::validate_json;
 use samizdat_core::{Limits, ValidationError, VerifiedEvent, validate};
 use samizdat_store::{InsertOutcome, Pending, Store, StoreError};
 use tokio::sync::oneshot;
@@ -67,6 +68,37 @@ impl Ingest {
     /// door (sync), after their commit.
     pub fn announcer(&self) -> Announce {
         Announce(Arc::clone(&self.live))
+    }
+
+    /// Tells live subscribers here of events that other front nodes over
+    /// the same database store, as they commit (PostgreSQL; a store no
+    /// other node writes has none). Each is checked again, as every door
+    /// does, before a subscriber sees it.
+    pub fn follow_other_front_nodes(&self) {
+        let Some(others) = self.store.events().others() else {
+            return;
+        };
+        let (live, limits) = (Arc::clone(&self.live), self.limits);
+        let spawned = std::thread::Builder::new()
+            .name("samizdat-others".into())
+            .spawn(move || {
+                // Ends when the store's listener stops, with the store.
+                while let Ok(batch) = others.recv() {
+                    let now = Timestamp::now();
+                    for stored in batch {
+                        match validate_json(&stored.json, &limits, now) {
+                            Ok(event) => live.send(Arc::new(event)),
+                            Err(e) => tracing::warn!(
+                                id = %stored.id, error = %e,
+                                "an event another front node stored fails its checks here"
+                            ),
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot follow the other front nodes");
+        }
     }
 
     /// Validates and stores one parsed event; returns once it is durable.

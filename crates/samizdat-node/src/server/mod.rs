@@ -152,6 +152,7 @@ impl Node {
                 age: LIVE_AGE,
             },
         );
+        ingest.follow_other_front_nodes();
         let connections = TaskTracker::new();
         let peers = peers::start(
             &config,

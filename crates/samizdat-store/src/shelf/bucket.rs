@@ -168,10 +168,12 @@ impl Credentials {
             match key.trim() {
                 "access_key_id" => id = Some(value),
                 "secret_access_key" => secret = Some(value),
+                // The database's, beside the bucket's (`StoreSettings`).
+                "postgres_password" => {}
                 // Not quoted back: a line without its `=` may be a secret.
                 _ => {
                     return Err(failed(format!(
-                        "line {} names neither access_key_id nor secret_access_key",
+                        "line {} names none of access_key_id, secret_access_key, postgres_password",
                         number + 1
                     )));
                 }

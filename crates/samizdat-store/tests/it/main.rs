@@ -1,10 +1,16 @@
-//! The store's behaviour, tested through its public API on a real SQLite
-//! file in a temporary directory, with real signed events.
+//! The store's behaviour, tested through its public API with real signed
+//! events: the conformance suite every event store is held to. It runs on
+//! a real SQLite file in a temporary directory, and, when
+//! `SAMIZDAT_TEST_EVENTS` names a PostgreSQL server
+//! (`postgres://USER@HOST:PORT/DB`, as `scripts/postgres start` writes
+//! it), on a fresh database of that server for each test instead
+//! (`scripts/test` runs it both ways).
 
 mod blobs;
 mod deletion;
 mod query;
 mod search;
+mod shared;
 mod shelf;
 
 use samizdat_core::nostr::prelude::{Event, Keys, Kind, Timestamp};
@@ -16,14 +22,99 @@ use samizdat_store::{InsertOutcome, Store};
 pub const NOW: u64 = 1_700_000_000;
 
 pub struct Fixture {
-    pub _dir: tempfile::TempDir,
     pub store: Store,
+    pub _dir: tempfile::TempDir,
+    db: Option<TestDb>,
 }
 
+impl Fixture {
+    /// Whether the events are in PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.db.is_some()
+    }
+
+    /// A second store on the same events, as a second front node (or a
+    /// second process on one data directory) has.
+    pub fn second(&self) -> Store {
+        open(self._dir.path(), self.db.as_ref())
+    }
+
+    /// Closes the store (its writer commits what it holds) and opens it
+    /// again on the same data.
+    pub fn reopen(&mut self) {
+        let dir = self._dir.path().to_path_buf();
+        self.store = open(&dir, self.db.as_ref());
+    }
+}
+
+/// A database of its own on the server `SAMIZDAT_TEST_EVENTS` names,
+/// dropped with the fixture.
+struct TestDb {
+    server: String,
+    name: String,
+}
+
+impl TestDb {
+    fn create(server: &str) -> TestDb {
+        let name = format!(
+            "samizdat_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut admin = postgres::Client::connect(server, postgres::NoTls).expect("connect");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create the test database");
+        TestDb {
+            server: server.to_string(),
+            name,
+        }
+    }
+
+    fn url(&self) -> String {
+        let mut url = url::Url::parse(&self.server).expect("server URL");
+        url.set_path(&self.name);
+        url.to_string()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn open(dir: &std::path::Path, db: Option<&TestDb>) -> Store {
+    match db {
+        None => Store::open(dir).expect("open store"),
+        Some(db) => {
+            let target = samizdat_store::PgTarget::parse(&db.url(), None).expect("test URL");
+            let events = samizdat_store::Postgres::open(target, Default::default())
+                .expect("open the PostgreSQL event store");
+            let shelf = std::sync::Arc::new(samizdat_store::shelf::Folder::new(dir.join("blobs")));
+            Store::with_events(dir, Box::new(events), shelf).expect("open store")
+        }
+    }
+}
+
+/// A store in a new temporary directory, its events where
+/// `SAMIZDAT_TEST_EVENTS` says (SQLite in the directory when unset).
 pub fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).expect("open store");
-    Fixture { _dir: dir, store }
+    let db = std::env::var("SAMIZDAT_TEST_EVENTS")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|server| TestDb::create(&server));
+    let store = open(dir.path(), db.as_ref());
+    Fixture {
+        store,
+        _dir: dir,
+        db,
+    }
 }
 
 pub fn event(keys: &Keys, kind: u16, at: u64, tags: &[&[&str]], content: &str) -> Event {
@@ -68,24 +159,22 @@ pub fn ids(events: &[samizdat_store::StoredEvent]) -> Vec<String> {
 
 #[test]
 fn reopening_keeps_every_committed_event() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = fixture();
     let keys = Keys::generate();
     let events: Vec<Event> = (0..50)
         .map(|i| event(&keys, 1, 1_650_000_000 + i, &[], &format!("note {i}")))
         .collect();
-    {
-        let store = Store::open(dir.path()).expect("open");
-        assert!(
-            insert(&store, &events)
-                .iter()
-                .all(|o| *o == InsertOutcome::Stored)
-        );
-    }
-    let store = Store::open(dir.path()).expect("reopen");
+    assert!(
+        insert(&f.store, &events)
+            .iter()
+            .all(|o| *o == InsertOutcome::Stored)
+    );
+    f.reopen();
+    let store = &f.store;
     let all = store.query(&Default::default()).expect("query");
     assert_eq!(all.len(), 50);
     assert_eq!(
-        insert(&store, &events[..3]),
+        insert(store, &events[..3]),
         vec![InsertOutcome::Duplicate; 3]
     );
 }

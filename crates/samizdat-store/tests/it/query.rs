@@ -159,6 +159,12 @@ fn replaceable_and_addressable_keep_only_the_newest() {
 #[test]
 fn query_plans_use_indexes() {
     let f = fixture();
+    if f.on_postgres() {
+        // PostgreSQL plans by statistics: on a table this small it rightly
+        // scans, so plans are not a property of the interface.
+        eprintln!("query plans are SQLite's: not checked on PostgreSQL");
+        return;
+    }
     let k = Keys::generate();
     let shapes = [
         Query {

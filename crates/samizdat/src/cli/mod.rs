@@ -110,21 +110,28 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
-    /// Copy every blob to another place (an S3 bucket, or back to the
-    /// data directory's folder), checking each hash; run it again to go on
-    /// after a cut. Then set `[store] blobs` in samizdat.toml to the new
-    /// place
+    /// Copy every event to another database (PostgreSQL, or back to the
+    /// data directory's SQLite), every blob to another place (an S3
+    /// bucket, or back to the data directory's folder), or both, checking
+    /// each signature and hash; run it again to go on after a cut. Then
+    /// set `[store] events` or `blobs` in samizdat.toml to the new place
     Copy(StoreCopyArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("to").required(true).multiple(true).args(["events_to", "blobs_to"]))]
 pub struct StoreCopyArgs {
+    /// Where the events go: `sqlite` (the data directory's samizdat.db) or
+    /// `postgres://USER@HOST[:PORT]/DATABASE`
+    #[arg(long, value_name = "PLACE")]
+    pub events_to: Option<String>,
     /// Where the blobs go: `folder` (the data directory's blobs/) or
     /// `s3://BUCKET[/FOLDER]?endpoint=http://HOST:PORT[,…]&region=REGION`
     #[arg(long, value_name = "PLACE")]
-    pub blobs_to: String,
-    /// A file with the bucket's access_key_id and secret_access_key
-    /// [default: SAMIZDAT_S3_ACCESS_KEY_ID and SAMIZDAT_S3_SECRET_ACCESS_KEY]
+    pub blobs_to: Option<String>,
+    /// A file with the bucket's access_key_id and secret_access_key and
+    /// the database's postgres_password [default: SAMIZDAT_S3_ACCESS_KEY_ID,
+    /// SAMIZDAT_S3_SECRET_ACCESS_KEY, SAMIZDAT_POSTGRES_PASSWORD]
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
 }

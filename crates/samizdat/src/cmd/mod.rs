@@ -3,6 +3,7 @@
 pub mod blob;
 pub mod bundle;
 pub mod call;
+pub mod copy_events;
 pub mod events;
 pub mod id;
 pub mod init;

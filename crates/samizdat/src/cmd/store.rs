@@ -2,13 +2,15 @@
 //! to another place (a bucket, or back to the local folder), each one
 //! checked against its name on the way. What is already at the other
 //! place, whole, is not sent again, so a cut copy goes on when run again.
+//! Events go by `copy_events`.
 
 use std::io::{self, Write as _};
 
 use anyhow::{Context as _, Result, bail};
 use samizdat_core::BlobHash;
-use samizdat_store::shelf::{BlobsAtText, ShelfEntry, StoreSettings};
+use samizdat_store::shelf::ShelfEntry;
 use samizdat_store::{BlobError, BlobStore};
+use samizdat_store::{BlobsAtText, StoreSettings};
 use serde_json::json;
 
 use crate::cli::{StoreCommand, StoreCopyArgs};
@@ -37,10 +39,29 @@ struct Tally {
 
 fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
     let store = ctx.store()?;
+    let mut code = Code::Success;
+    if let Some(to) = &args.events_to {
+        code = super::copy_events::copy(ctx, &store, to, args.credentials.clone())?;
+    }
+    if let Some(to) = &args.blobs_to
+        && copy_blobs(ctx, &store, to, args.credentials.clone())? != Code::Success
+    {
+        code = Code::Problems;
+    }
+    Ok(code)
+}
+
+fn copy_blobs(
+    ctx: &Context,
+    store: &samizdat_store::Store,
+    blobs_to: &str,
+    credentials: Option<std::path::PathBuf>,
+) -> Result<Code> {
     let from = store.blobs();
     let to = StoreSettings {
-        blobs: BlobsAtText(args.blobs_to.parse()?),
-        credentials: args.credentials,
+        blobs: BlobsAtText(blobs_to.parse()?),
+        credentials,
+        ..Default::default()
     }
     .shelf(&ctx.data)
     .context("the place to copy to")?;
@@ -104,7 +125,7 @@ fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
         );
         eprintln!(
             "to keep blobs there from now on, set in samizdat.toml:\n  [store]\n  blobs = \"{}\"",
-            args.blobs_to
+            blobs_to
         );
     }
     Ok(if tally.corrupt.is_empty() && tally.refused.is_empty() {

@@ -42,7 +42,13 @@ async fn blobs_outlive_a_storage_node_killed_mid_upload() {
         return;
     };
     let settings = bucket_settings().expect("the cluster's bucket");
-    let config = format!("{settings}[blossom]\nmax_upload_bytes = 100000000\n");
+    // Events in the cluster's PostgreSQL too, when it has one.
+    let db = crate::database::TestDb::create();
+    let events = db.as_ref().map_or(String::new(), |db| {
+        let url = db.url.clone();
+        format!("events = \"{url}\"\n")
+    });
+    let config = format!("{settings}{events}[blossom]\nmax_upload_bytes = 100000000\n");
     let (one, two) = (Node::start(), Node::start());
     let (a, b) = (Served::start(&one, &config), Served::start(&two, &config));
     let (a, b) = (format!("http://{}", a.addr), format!("http://{}", b.addr));
@@ -98,4 +104,28 @@ async fn blobs_outlive_a_storage_node_killed_mid_upload() {
         part.bytes().await.expect("body").as_ref(),
         &blobs[9][8_388_600..=8_388_620]
     );
+    // With the events in the cluster's PostgreSQL, a record published to
+    // one front node is live on the other and in its answers.
+    if db.is_some() {
+        let (a, b) = (
+            a.replacen("http://", "ws://", 1),
+            b.replacen("http://", "ws://", 1),
+        );
+        let mut on_b = crate::served::Client::connect(&b).await;
+        let filter = serde_json::json!({"kinds": [1], "authors": [keys.public_key().to_hex()]});
+        assert!(on_b.req("live", vec![filter.clone()]).await.is_empty());
+        let note = crate::signed(
+            &keys,
+            samizdat_core::nostr::prelude::Kind::TextNote,
+            1_700_000_000,
+            &[],
+            "seen at both",
+        );
+        let mut on_a = crate::served::Client::connect(&a).await;
+        assert!(on_a.publish(&note).await.0);
+        let live = on_b.recv().await;
+        assert_eq!(live[2]["id"], note.id.to_hex(), "{live}");
+        let mut reader = crate::served::Client::connect(&b).await;
+        assert_eq!(reader.req_once("stored", vec![filter]).await.len(), 1);
+    }
 }

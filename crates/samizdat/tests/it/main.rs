@@ -5,6 +5,7 @@ mod blossom;
 mod bundles;
 mod call;
 mod cluster;
+mod database;
 mod doors;
 mod durability;
 mod faulty;
