@@ -55,6 +55,92 @@ impl Drop for Database {
     }
 }
 
+/// CPU seconds used so far, from `/proc` (Linux): by the whole machine
+/// (busy time of every core), by the given processes, and by every
+/// PostgreSQL process (the server and its backends, with the children it
+/// has reaped).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    machine: f64,
+    nodes: f64,
+    database: f64,
+}
+
+/// Clock ticks per second of `/proc`'s counters (USER_HZ: 100 on Linux).
+const TICKS: f64 = 100.0;
+
+impl Cpu {
+    fn now(nodes: &[u32]) -> Cpu {
+        let machine = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                let cpu = s
+                    .lines()
+                    .next()?
+                    .split_whitespace()
+                    .skip(1)
+                    .collect::<Vec<_>>();
+                let n = |i: usize| {
+                    cpu.get(i)
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                };
+                // user, nice, system, irq, softirq, steal: busy, not idle or iowait.
+                Some(n(0) + n(1) + n(2) + n(5) + n(6) + n(7))
+            })
+            .unwrap_or(0.0);
+        let nodes: f64 = nodes.iter().map(|pid| process_ticks(*pid, false)).sum();
+        let database: f64 = std::fs::read_dir("/proc")
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                    .filter(|pid| {
+                        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                            .is_ok_and(|c| c.trim() == "postgres")
+                    })
+                    .map(|pid| process_ticks(pid, true))
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        Cpu {
+            machine: machine / TICKS,
+            nodes: nodes / TICKS,
+            database: database / TICKS,
+        }
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            machine: self.machine - before.machine,
+            nodes: self.nodes - before.nodes,
+            database: self.database - before.database,
+        }
+    }
+}
+
+/// utime + stime of a process (and of its reaped children, if asked).
+fn process_ticks(pid: u32, with_children: bool) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The fields after the command, which is in parentheses.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse::<f64>().unwrap_or(0.0))
+        .collect();
+    // utime, stime, cutime, cstime are fields 14–17, here 11–14 (0-based).
+    let own = f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0);
+    if with_children {
+        own + f.get(13).unwrap_or(&0.0) + f.get(14).unwrap_or(&0.0)
+    } else {
+        own
+    }
+}
+
 pub fn run(args: BenchDatabaseArgs) -> Result<()> {
     let BenchDatabaseArgs {
         postgres,
@@ -93,12 +179,20 @@ pub fn run(args: BenchDatabaseArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the benchmark runtime")?;
-    let (sqlite_per_s, pg_per_s, two_per_s) = runtime.block_on(async {
+    let (sqlite, pg, two) = runtime.block_on(async {
+        let before = Cpu::now(&[sqlite.pid()]);
+        let started = Instant::now();
         let sqlite_per_s = ingest_parallel(&sqlite, &lines, connections, window).await?;
+        let sqlite_cpu = (Cpu::now(&[sqlite.pid()]).since(before), started.elapsed());
         eprintln!("SQLite node: {sqlite_per_s:.0} events/s");
+        let before = Cpu::now(&[on_pg.pid()]);
+        let started = Instant::now();
         let pg_per_s = ingest_parallel(&on_pg, &lines, connections, window).await?;
+        let pg_cpu = (Cpu::now(&[on_pg.pid()]).since(before), started.elapsed());
         eprintln!("PostgreSQL, one front node: {pg_per_s:.0} events/s");
         let (first, second) = lines.split_at(lines.len() / 2);
+        let fronts = [front_a.pid(), front_b.pid()];
+        let before = Cpu::now(&fronts);
         let started = Instant::now();
         let (a, b) = tokio::join!(
             ingest_parallel(&front_a, first, connections, window),
@@ -107,9 +201,15 @@ pub fn run(args: BenchDatabaseArgs) -> Result<()> {
         a?;
         b?;
         let two_per_s = lines.len() as f64 / started.elapsed().as_secs_f64();
+        let two_cpu = (Cpu::now(&fronts).since(before), started.elapsed());
         eprintln!("PostgreSQL, two front nodes at once: {two_per_s:.0} events/s");
-        anyhow::Ok((sqlite_per_s, pg_per_s, two_per_s))
+        anyhow::Ok((
+            (sqlite_per_s, sqlite_cpu),
+            (pg_per_s, pg_cpu),
+            (two_per_s, two_cpu),
+        ))
     })?;
+    let ((sqlite_per_s, _), (pg_per_s, _), (two_per_s, _)) = (sqlite, pg, two);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
         "{events} notes over the relay, {connections} connections × {window} in flight each, \
@@ -130,6 +230,26 @@ pub fn run(args: BenchDatabaseArgs) -> Result<()> {
         "| PostgreSQL, two front nodes at once | {two_per_s:.0} | {:.2}× one front node |",
         two_per_s / pg_per_s
     );
+    // Where the time went: the machine's cores busy, and the CPU time
+    // per thousand events of the front nodes, the database and the rest
+    // (the client, the kernel's loopback, anything else running).
+    println!("\n| run | cores busy | node ms CPU / 1000 events | database | the rest |");
+    println!("|---|---|---|---|---|");
+    let per_k = |secs: f64| secs * 1000.0 / events as f64 * 1000.0;
+    for (name, (cpu, wall)) in [
+        ("SQLite", sqlite.1),
+        ("PostgreSQL, one front node", pg.1),
+        ("PostgreSQL, two front nodes", two.1),
+    ] {
+        let rest = cpu.machine - cpu.nodes - cpu.database;
+        println!(
+            "| {name} | {:.2} of {cores} | {:.0} | {:.0} | {:.0} |",
+            cpu.machine / wall.as_secs_f64(),
+            per_k(cpu.nodes),
+            per_k(cpu.database),
+            per_k(rest)
+        );
+    }
     println!(
         "{}",
         serde_json::json!({

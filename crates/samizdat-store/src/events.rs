@@ -10,6 +10,9 @@ use samizdat_core::{BlobHash, VerifiedEvent};
 use crate::keyset::SortedKeys;
 use crate::{BlobStore, OwnedBlob, Pending, Query, Release, StoreError, StoredEvent};
 
+/// Whether anyone wants the events of other front nodes just now.
+pub type Wanted = Box<dyn Fn() -> bool + Send>;
+
 /// A database of events, with the blob owners and references beside them.
 ///
 /// Every write goes through one writer per process that groups what waits
@@ -119,9 +122,11 @@ pub trait EventStore: Send + Sync {
     fn release_memory(&self) {}
 
     /// Events other processes (other front nodes over the same database)
-    /// stored, as they commit, for live subscribers here; `None` when no
-    /// other process can write this database while the node runs.
-    fn others(&self) -> Option<std::sync::mpsc::Receiver<Vec<StoredEvent>>> {
+    /// stored, as they commit, for live subscribers here, read only while
+    /// `wanted` says someone listens; `None` when no other process can
+    /// write this database while the node runs.
+    fn others(&self, wanted: Wanted) -> Option<std::sync::mpsc::Receiver<Vec<StoredEvent>>> {
+        let _ = wanted;
         None
     }
 }

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use blobs::{BlobEntry, BlobError, BlobStore, DownloadLock, Kept, hash_reader};
-pub use events::EventStore;
+pub use events::{EventStore, Wanted};
 pub use fsutil::{DirId, write_atomic};
 pub use insert::InsertOutcome;
 pub use keys::{KeyEntry, KeyError, KeyStore};

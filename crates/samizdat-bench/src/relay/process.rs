@@ -126,6 +126,11 @@ impl Relay {
         Ok((field("VmRSS:"), field("VmHWM:")))
     }
 
+    /// The process's id, for the CPU time it used (`cpu`).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then (bounded) wait; SIGKILL if it does not go.
     pub(crate) fn stop(&mut self) -> Result<()> {
         let pid = libc::pid_t::try_from(self.child.id()).context("process id")?;

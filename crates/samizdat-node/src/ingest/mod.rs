@@ -75,7 +75,9 @@ impl Ingest {
     /// other node writes has none). Each is checked again, as every door
     /// does, before a subscriber sees it.
     pub fn follow_other_front_nodes(&self) {
-        let Some(others) = self.store.events().others() else {
+        let listening = Arc::clone(&self.live);
+        let wanted = Box::new(move || listening.subscribers() > 0);
+        let Some(others) = self.store.events().others(wanted) else {
             return;
         };
         let (live, limits) = (Arc::clone(&self.live), self.limits);

@@ -15,6 +15,7 @@ use samizdat_core::{BlobHash, VerifiedEvent};
 use sha2::{Digest, Sha256};
 
 use super::{CHANNEL, Change, PgError, Target, batch_events, outcome};
+use crate::events::Wanted;
 use crate::insert::{self as rules, InsertOutcome, happened, indexed_tags, originals, replace_key};
 use crate::writer::{Engine, Job};
 use crate::{OwnedBlob, Release, StoreError, StoredEvent};
@@ -380,6 +381,7 @@ pub fn listen(
     stopping: Arc<AtomicBool>,
     send: SyncSender<Vec<StoredEvent>>,
     mut connected: Option<(Client, Client)>,
+    wanted: Wanted,
 ) {
     let own = format!("{origin:x}");
     while !stopping.load(Ordering::Relaxed) {
@@ -387,7 +389,7 @@ pub fn listen(
             Some(clients) => Ok(clients),
             None => listener(&target),
         }
-        .and_then(|clients| listen_on(clients, &own, &stopping, &send));
+        .and_then(|clients| listen_on(clients, &own, &stopping, &send, &wanted));
         match result {
             Ok(()) => return,
             Err(e) => {
@@ -404,6 +406,7 @@ fn listen_on(
     own: &str,
     stopping: &AtomicBool,
     send: &SyncSender<Vec<StoredEvent>>,
+    wanted: &Wanted,
 ) -> Result<(), PgError> {
     while !stopping.load(Ordering::Relaxed) {
         let mut seqs: Vec<i64> = Vec::new();
@@ -430,7 +433,8 @@ fn listen_on(
         if client.is_closed() {
             return Err(PgError::Url("the listening connection closed".into()));
         }
-        if seqs.is_empty() {
+        // Nobody to hand them to: not read at all.
+        if seqs.is_empty() || !wanted() {
             continue;
         }
         let rows = reader.query(

@@ -27,7 +27,7 @@ use ::postgres::{Client, Config, NoTls};
 use samizdat_core::nostr::prelude::{EventId, PublicKey};
 use samizdat_core::{BlobHash, VerifiedEvent};
 
-use crate::events::EventStore;
+use crate::events::{EventStore, Wanted};
 use crate::keyset::SortedKeys;
 use crate::writer::{Job, Writer};
 use crate::{
@@ -455,7 +455,7 @@ impl EventStore for Postgres {
         blocking(|| query::unreferenced(&mut *self.read()?))
     }
 
-    fn others(&self) -> Option<std::sync::mpsc::Receiver<Vec<StoredEvent>>> {
+    fn others(&self, wanted: Wanted) -> Option<std::sync::mpsc::Receiver<Vec<StoredEvent>>> {
         // Listening before this returns: nothing committed after it is
         // missed for want of a listener.
         let connected = match blocking(|| insert::listener(&self.target)) {
@@ -469,7 +469,7 @@ impl EventStore for Postgres {
         let (target, origin, stopping) = (self.target.clone(), self.origin, self.stopping.clone());
         let spawned = std::thread::Builder::new()
             .name("samizdat-listen".into())
-            .spawn(move || insert::listen(target, origin, stopping, send, connected));
+            .spawn(move || insert::listen(target, origin, stopping, send, connected, wanted));
         match spawned {
             Ok(_) => Some(receive),
             Err(e) => {

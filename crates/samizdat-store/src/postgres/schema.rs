@@ -179,23 +179,31 @@ const MIGRATIONS: &[&str] = &[
                 RETURN NEXT;
                 CONTINUE;
             END IF;
+            -- Each statement only when there is something for it: most
+            -- events name no blob and no original.
             v_from := CASE WHEN i = 1 THEN 0 ELSE p_tag_end[i - 1] END;
-            INSERT INTO tags (name, value, created_at, seq)
-            SELECT p_tag_names[j], p_tag_values[j], p_created[i], v_seq
-            FROM generate_series(v_from + 1, p_tag_end[i]) AS j
-            ON CONFLICT DO NOTHING;
-            IF p_terms[i] IS NOT NULL THEN
+            IF p_tag_end[i] > v_from THEN
+                INSERT INTO tags (name, value, created_at, seq)
+                SELECT p_tag_names[j], p_tag_values[j], p_created[i], v_seq
+                FROM generate_series(v_from + 1, p_tag_end[i]) AS j
+                ON CONFLICT DO NOTHING;
+            END IF;
+            IF p_terms[i] IS NOT NULL AND p_terms[i] <> '' THEN
                 INSERT INTO search (seq, terms) VALUES (v_seq,
-                    array_to_tsvector(array_remove(string_to_array(p_terms[i], ' '), '')));
+                    array_to_tsvector(string_to_array(p_terms[i], ' ')));
             END IF;
             v_from := CASE WHEN i = 1 THEN 0 ELSE p_ref_end[i - 1] END;
-            INSERT INTO blob_refs (hash, seq)
-            SELECT p_refs[j], v_seq FROM generate_series(v_from + 1, p_ref_end[i]) AS j
-            ON CONFLICT DO NOTHING;
+            IF p_ref_end[i] > v_from THEN
+                INSERT INTO blob_refs (hash, seq)
+                SELECT p_refs[j], v_seq FROM generate_series(v_from + 1, p_ref_end[i]) AS j
+                ON CONFLICT DO NOTHING;
+            END IF;
             v_from := CASE WHEN i = 1 THEN 0 ELSE p_orig_end[i - 1] END;
-            INSERT INTO originals (original, seq)
-            SELECT p_origs[j], v_seq FROM generate_series(v_from + 1, p_orig_end[i]) AS j
-            ON CONFLICT DO NOTHING;
+            IF p_orig_end[i] > v_from THEN
+                INSERT INTO originals (original, seq)
+                SELECT p_origs[j], v_seq FROM generate_series(v_from + 1, p_orig_end[i]) AS j
+                ON CONFLICT DO NOTHING;
+            END IF;
             IF p_kinds[i] = 5 THEN
                 v_from := CASE WHEN i = 1 THEN 0 ELSE p_del_end[i - 1] END;
                 FOR j IN v_from + 1 .. p_del_end[i] LOOP

@@ -188,7 +188,7 @@ fn hostile_values_are_stored_and_found() {
 #[test]
 fn events_from_other_front_nodes_arrive_live() {
     let f = fixture();
-    let Some(live) = f.store.events().others() else {
+    let Some(live) = f.store.events().others(Box::new(|| true)) else {
         assert!(!f.on_postgres(), "PostgreSQL must tell of other writers");
         return;
     };
