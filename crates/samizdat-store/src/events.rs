@@ -26,6 +26,14 @@ pub trait EventStore: Send + Sync {
     /// are durably committed.
     fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError>;
 
+    /// Like [`EventStore::submit`], keeping when each event was first seen
+    /// (elsewhere: a copy from another store) rather than now.
+    fn submit_seen(
+        &self,
+        events: Vec<VerifiedEvent>,
+        seen: Vec<u64>,
+    ) -> Result<Pending, StoreError>;
+
     /// Streams events matching `query` (newest first, best match first for
     /// a search) to `f` until it returns false.
     fn query_each(
@@ -72,8 +80,9 @@ pub trait EventStore: Send + Sync {
     /// Ids of stored events whose hex id starts with `prefix`.
     fn ids_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<EventId>, StoreError>;
 
-    /// Every stored row, in arrival order, as its id column and JSON text.
-    fn scan_raw(&self, f: &mut dyn FnMut(&[u8], &str)) -> Result<(), StoreError>;
+    /// Every stored row, in arrival order, as its id column, JSON text
+    /// and when it was first seen.
+    fn scan_raw(&self, f: &mut dyn FnMut(&[u8], &str, u64)) -> Result<(), StoreError>;
 
     /// Records uploaders' claims on blobs (a second claim by the same key
     /// keeps the first time); returns after the commit.

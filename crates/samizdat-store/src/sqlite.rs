@@ -75,8 +75,8 @@ impl Engine for SqliteWriter {
             let mut hot = insert::Hot::prepare(&tx)?;
             for job in batch.iter_mut() {
                 let mut out = Vec::with_capacity(job.events.len());
-                for event in &job.events {
-                    out.push(insert::apply(&tx, &mut hot, event, now)?);
+                for (i, event) in job.events.iter().enumerate() {
+                    out.push(insert::apply(&tx, &mut hot, event, job.seen_at(i, now))?);
                 }
                 if let Some(change) = job.change.take() {
                     change(&tx)?;
@@ -115,6 +115,14 @@ impl EventStore for Sqlite {
 
     fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
         self.writer.submit(events)
+    }
+
+    fn submit_seen(
+        &self,
+        events: Vec<VerifiedEvent>,
+        seen: Vec<u64>,
+    ) -> Result<Pending, StoreError> {
+        self.writer.submit_seen(events, seen)
     }
 
     fn query_each(
@@ -173,14 +181,15 @@ impl EventStore for Sqlite {
         query::ids_with_prefix(&*self.reads.get()?, prefix, limit)
     }
 
-    fn scan_raw(&self, f: &mut dyn FnMut(&[u8], &str)) -> Result<(), StoreError> {
+    fn scan_raw(&self, f: &mut dyn FnMut(&[u8], &str, u64)) -> Result<(), StoreError> {
         let conn = self.reads.get()?;
-        let mut stmt = conn.prepare("SELECT id, json FROM events ORDER BY seq")?;
+        let mut stmt = conn.prepare("SELECT id, json, first_seen FROM events ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let id: Vec<u8> = row.get(0)?;
             let json: String = row.get(1)?;
-            f(&id, &json);
+            let seen: i64 = row.get(2)?;
+            f(&id, &json, seen.max(0) as u64);
         }
         Ok(())
     }

@@ -50,6 +50,9 @@ pub trait Engine: Send + 'static {
 /// Events and a change from one caller.
 pub struct Job<C> {
     pub events: Vec<VerifiedEvent>,
+    /// When each event was first seen, if earlier than this commit (a
+    /// copy from another store keeps it); empty for "now".
+    pub seen: Vec<u64>,
     pub change: Option<C>,
     reply: oneshot::Sender<Reply>,
 }
@@ -104,18 +107,28 @@ impl<C: Send + 'static> Writer<C> {
     }
 
     pub fn submit(&self, events: Vec<VerifiedEvent>) -> Result<Pending, StoreError> {
-        self.enqueue(events, None)
+        self.enqueue(events, Vec::new(), None)
+    }
+
+    /// Like [`Writer::submit`], with when each event was first seen.
+    pub fn submit_seen(
+        &self,
+        events: Vec<VerifiedEvent>,
+        seen: Vec<u64>,
+    ) -> Result<Pending, StoreError> {
+        self.enqueue(events, seen, None)
     }
 
     /// Runs `change` in the writer's next transaction; the reply (an empty
     /// list) comes after the commit.
     pub fn change(&self, change: C) -> Result<Pending, StoreError> {
-        self.enqueue(Vec::new(), Some(change))
+        self.enqueue(Vec::new(), Vec::new(), Some(change))
     }
 
     fn enqueue(
         &self,
         events: Vec<VerifiedEvent>,
+        seen: Vec<u64>,
         change: Option<C>,
     ) -> Result<Pending, StoreError> {
         let (reply, receive) = oneshot::channel();
@@ -128,6 +141,7 @@ impl<C: Send + 'static> Writer<C> {
         queue
             .send(Job {
                 events,
+                seen,
                 change,
                 reply,
             })
@@ -184,4 +198,11 @@ fn run<E: Engine>(mut engine: E, jobs: Receiver<Job<E::Change>>, max_batch: usiz
         }
     }
     engine.close();
+}
+
+impl<C> Job<C> {
+    /// When the `i`-th event was first seen: as given, else `now`.
+    pub fn seen_at(&self, i: usize, now: u64) -> u64 {
+        self.seen.get(i).copied().unwrap_or(now)
+    }
 }

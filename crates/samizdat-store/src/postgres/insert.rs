@@ -14,7 +14,7 @@ use samizdat_core::retraction::Retraction;
 use samizdat_core::{BlobHash, VerifiedEvent};
 use sha2::{Digest, Sha256};
 
-use super::{CHANNEL, Change, PgError, Target, batch_events, outcome};
+use super::{CHANNEL, Change, PgError, Target, outcome};
 use crate::events::Wanted;
 use crate::insert::{self as rules, InsertOutcome, happened, indexed_tags, originals, replace_key};
 use crate::writer::{Engine, Job};
@@ -26,32 +26,48 @@ const MAX_LEXEME_BYTES: usize = 2046;
 /// Most bytes of terms one event indexes (a `tsvector` holds under 1 MiB).
 const MAX_TERMS_BYTES: usize = 512 * 1024;
 
+/// Most events of other front nodes read at once for live subscribers.
+const MAX_LIVE_AT_ONCE: usize = 5_000;
+
 /// Most bytes of one notification's payload (PostgreSQL's limit is 8000).
 const MAX_NOTIFY_BYTES: usize = 7900;
 
-/// An advisory lock key: 64 bits of SHA-256 over what it names.
-fn lock_key(what: &[&[u8]]) -> i64 {
+/// The advisory locks a writer takes: a fixed number of stripes, so a
+/// batch holds at most this many entries of the server's shared lock
+/// table however many ids and addresses its events name (a retraction
+/// may name a thousand), at the cost of two unrelated events sometimes
+/// sharing a stripe.
+const STRIPES: u32 = 512;
+
+/// samizdat's class of advisory locks (the first key of the two-key
+/// form), apart from any other application's on the same server.
+const LOCK_CLASS: i32 = 0x5a4d_4454;
+
+/// The stripe of what an advisory lock names: SHA-256 over it, modulo
+/// [`STRIPES`]. The last stripe is kept for blob decisions.
+fn lock_key(what: &[&[u8]]) -> i32 {
     let mut h = Sha256::new();
     for part in what {
         h.update((part.len() as u32).to_le_bytes());
         h.update(part);
     }
     let digest = h.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_le_bytes(first)
+    let mut first = [0u8; 4];
+    first.copy_from_slice(&digest[..4]);
+    (u32::from_le_bytes(first) % (STRIPES - 1)) as i32
 }
 
-fn address_key(pubkey: &[u8], kind: u16, d: &[u8]) -> i64 {
+/// The stripe every decision about blob bytes takes (an owner recorded, a
+/// release, a collection): one, so that two front nodes never take two
+/// blob locks in opposite orders.
+const BLOB_STRIPE: i32 = (STRIPES - 1) as i32;
+
+fn address_key(pubkey: &[u8], kind: u16, d: &[u8]) -> i32 {
     lock_key(&[b"address", pubkey, &kind.to_le_bytes(), d])
 }
 
-fn event_key(id: &[u8]) -> i64 {
+fn event_key(id: &[u8]) -> i32 {
     lock_key(&[b"event", id])
-}
-
-fn blob_key(hash: &BlobHash) -> i64 {
-    lock_key(&[b"blob", hash.as_bytes().as_slice()])
 }
 
 /// The arguments of one `samizdat_insert` call.
@@ -65,6 +81,7 @@ struct Arrays {
     jsons: Vec<String>,
     happened: Vec<i64>,
     terms: Vec<Option<String>>,
+    seen: Vec<i64>,
     tag_end: Vec<i32>,
     tag_names: Vec<String>,
     tag_values: Vec<Vec<u8>>,
@@ -77,12 +94,13 @@ struct Arrays {
     adel_end: Vec<i32>,
     adel_kinds: Vec<i64>,
     adel_dtags: Vec<Vec<u8>>,
-    /// Advisory lock keys, sorted, each once.
-    locks: Vec<i64>,
+    /// Advisory lock stripes, sorted, each once.
+    locks: Vec<i32>,
 }
 
 impl Arrays {
-    fn push(&mut self, verified: &VerifiedEvent) {
+    fn push(&mut self, verified: &VerifiedEvent, seen: u64) {
+        self.seen.push(seen.min(i64::MAX as u64) as i64);
         let event = verified.event();
         let id = event.id.as_bytes().to_vec();
         let pubkey = event.pubkey.as_bytes().to_vec();
@@ -192,20 +210,44 @@ impl Engine for PgWriter {
         now: u64,
     ) -> Result<Vec<Vec<InsertOutcome>>, StoreError> {
         let mut arrays = Arrays::default();
-        for verified in batch_events(batch) {
-            if !verified.event().kind.is_ephemeral() {
-                arrays.push(verified);
+        for job in batch.iter() {
+            for (i, verified) in job.events.iter().enumerate() {
+                if !verified.event().kind.is_ephemeral() {
+                    arrays.push(verified, job.seen_at(i, now));
+                }
             }
         }
         arrays.locks.sort_unstable();
         arrays.locks.dedup();
         let origin = self.origin;
-        let client = self.client()?;
-        let result = commit_arrays(client, &arrays, batch, now, origin);
-        if result.is_err() && client.is_closed() {
-            self.client = None;
-        }
-        let mut codes = result?.into_iter();
+        // A deadlock between two front nodes' writers (possible where one
+        // replaces an event and the other deletes it by id, each under a
+        // different lock) rolls one batch back whole: tried again, when
+        // no change of a job was spent on it.
+        let again = !batch.iter().any(|j| j.change.is_some());
+        let mut tries = 0;
+        let codes = loop {
+            let client = self.client()?;
+            let result = commit_arrays(client, &arrays, batch, origin);
+            if result.is_err() && client.is_closed() {
+                self.client = None;
+            }
+            match result {
+                Err(StoreError::Postgres(PgError::Db(e)))
+                    if again
+                        && tries < 3
+                        && e.code() == Some(&postgres::error::SqlState::T_R_DEADLOCK_DETECTED) =>
+                {
+                    tries += 1;
+                    tracing::warn!(
+                        tries,
+                        "a batch met another front node's in a deadlock; again"
+                    );
+                }
+                other => break other?,
+            }
+        };
+        let mut codes = codes.into_iter();
         let mut outcomes = Vec::with_capacity(batch.len());
         for job in batch.iter() {
             let mut out = Vec::with_capacity(job.events.len());
@@ -230,7 +272,6 @@ fn commit_arrays(
     client: &mut Client,
     a: &Arrays,
     batch: &mut [Job<Change>],
-    now: u64,
     origin: u64,
 ) -> Result<Vec<i16>, StoreError> {
     let mut tx = client.transaction()?;
@@ -238,11 +279,10 @@ fn commit_arrays(
     if !a.ids.is_empty() {
         // In one order for every writer, so two never wait on each other.
         tx.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM \
-             (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted",
-            &[&a.locks],
+            "SELECT count(pg_advisory_xact_lock($2, k)) FROM \
+             (SELECT k FROM unnest($1::int[]) AS k ORDER BY k) AS sorted",
+            &[&a.locks, &LOCK_CLASS],
         )?;
-        let now = now.min(i64::MAX as u64) as i64;
         let rows = tx.query(
             "SELECT r_outcome, r_seq FROM samizdat_insert($1, $2, $3, $4, $5, $6, $7, $8, $9, \
              $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
@@ -255,7 +295,7 @@ fn commit_arrays(
                 &a.jsons,
                 &a.happened,
                 &a.terms,
-                &now,
+                &a.seen,
                 &a.tag_end,
                 &a.tag_names,
                 &a.tag_values,
@@ -313,8 +353,12 @@ fn payloads(origin: u64, seqs: &[i64]) -> Vec<String> {
 
 /// Holds, until the transaction ends, the lock on decisions about one
 /// blob's bytes: an upload's owner row, a release, a collection.
-pub fn lock_blob(tx: &mut Transaction<'_>, hash: &BlobHash) -> Result<(), postgres::Error> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&blob_key(hash)])?;
+pub fn lock_blobs(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
+    // Taken after the batch's event stripes, which are all below it.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &BLOB_STRIPE],
+    )?;
     Ok(())
 }
 
@@ -323,7 +367,7 @@ pub fn add_owner(
     pubkey: &PublicKey,
     blob: &OwnedBlob,
 ) -> Result<(), postgres::Error> {
-    lock_blob(tx, &blob.hash)?;
+    lock_blobs(tx)?;
     tx.execute(
         "INSERT INTO blob_owners (pubkey, hash, uploaded, type, size)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -431,11 +475,22 @@ fn listen_on(
             }
         }
         if client.is_closed() {
-            return Err(PgError::Url("the listening connection closed".into()));
+            return Err(PgError::Unsuitable(
+                "the listening connection closed".into(),
+            ));
         }
         // Nobody to hand them to: not read at all.
         if seqs.is_empty() || !wanted() {
             continue;
+        }
+        // Bounded: a burst beyond this is not handed on live (a query
+        // finds it), as a subscriber too slow for the ring is told.
+        if seqs.len() > MAX_LIVE_AT_ONCE {
+            tracing::warn!(
+                missed = seqs.len() - MAX_LIVE_AT_ONCE,
+                "other front nodes stored more at once than is handed on live"
+            );
+            seqs.truncate(MAX_LIVE_AT_ONCE);
         }
         let rows = reader.query(
             "SELECT json, first_seen, id FROM events WHERE seq = ANY($1) ORDER BY seq",

@@ -50,9 +50,10 @@ pub fn snapshot(
     let (horizon, removals): (i64, i64) = (row.get(0), row.get(1));
     let mut cached = cache.cached.lock().unwrap_or_else(PoisonError::into_inner);
     let keys = match cached.take() {
+        // Rows from the horizon on are read again (most are known), so
+        // the bound is checked after the merge.
         Some(s) if s.removals == removals => {
-            let room = max.saturating_sub(s.keys.len());
-            read_keys(&mut tx, Some(s.horizon), room)?.map(|new| merged(s.keys, new))
+            read_keys(&mut tx, Some(s.horizon), max)?.map(|new| merged(s.keys, new))
         }
         _ => read_keys(&mut tx, None, max)?.map(|all| std::sync::Arc::new(KeySet::new(all))),
     };

@@ -29,7 +29,7 @@ use samizdat_core::{BlobHash, VerifiedEvent};
 
 use crate::events::{EventStore, Wanted};
 use crate::keyset::SortedKeys;
-use crate::writer::{Job, Writer};
+use crate::writer::Writer;
 use crate::{
     BlobStore, InsertOutcome, OwnedBlob, Pending, Query, Release, StoreError, StoreOptions,
     StoredEvent,
@@ -51,6 +51,8 @@ pub enum PgError {
     Db(#[from] ::postgres::Error),
     #[error("events URL: {0}")]
     Url(String),
+    #[error("{0}")]
+    Unsuitable(String),
     #[error(
         "the database has samizdat schema version {found}, newer than this samizdat \
          supports ({supported}); upgrade samizdat"
@@ -116,11 +118,34 @@ impl Target {
             return Err(PgError::Url("no host".into()));
         };
         let mut config = Config::from_str(url).map_err(|e| PgError::Url(e.to_string()))?;
+        if config.get_password().is_some() {
+            return Err(PgError::Url(
+                "a password in the URL would be printed and logged: give it in \
+                 SAMIZDAT_POSTGRES_PASSWORD or the credentials file instead"
+                    .into(),
+            ));
+        }
+        if config.get_hosts().len() != 1 {
+            return Err(PgError::Url(
+                "one host, in the URL's host part (not in its options)".into(),
+            ));
+        }
         if let Some(password) = password {
             config.password(password);
         }
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("samizdat");
+        // A front node cut off mid-transaction must not hold its locks,
+        // and the other nodes' writers, for the two hours of TCP's own
+        // keepalive: the server notices within a minute and rolls back,
+        // and a writer waits for a lock half a minute at most.
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(20));
+        config.tcp_user_timeout(Duration::from_secs(30));
+        config.options(
+            "-c idle_in_transaction_session_timeout=60s -c lock_timeout=30s \
+             -c tcp_keepalives_idle=20 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=4",
+        );
         let near = match parsed.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -294,6 +319,14 @@ impl EventStore for Postgres {
         self.writer.submit(events)
     }
 
+    fn submit_seen(
+        &self,
+        events: Vec<VerifiedEvent>,
+        seen: Vec<u64>,
+    ) -> Result<Pending, StoreError> {
+        self.writer.submit_seen(events, seen)
+    }
+
     fn query_each(
         &self,
         q: &Query,
@@ -355,12 +388,12 @@ impl EventStore for Postgres {
         blocking(|| query::ids_with_prefix(&mut *self.read()?, prefix, limit))
     }
 
-    fn scan_raw(&self, f: &mut dyn FnMut(&[u8], &str)) -> Result<(), StoreError> {
+    fn scan_raw(&self, f: &mut dyn FnMut(&[u8], &str, u64)) -> Result<(), StoreError> {
         blocking(|| {
             let mut client = self.read()?;
             let mut tx = client.build_transaction().read_only(true).start()?;
             // A portal, so a large store streams in pages, not all at once.
-            let portal = tx.bind("SELECT id, json FROM events ORDER BY seq", &[])?;
+            let portal = tx.bind("SELECT id, json, first_seen FROM events ORDER BY seq", &[])?;
             loop {
                 let rows = tx.query_portal(&portal, 1000)?;
                 if rows.is_empty() {
@@ -369,7 +402,7 @@ impl EventStore for Postgres {
                 for row in rows {
                     let id: &[u8] = row.get(0);
                     let json: &str = row.get(1);
-                    f(id, json);
+                    f(id, json, row.get::<_, i64>(2).max(0) as u64);
                 }
             }
             tx.commit()?;
@@ -398,7 +431,7 @@ impl EventStore for Postgres {
     ) -> Result<Release, StoreError> {
         let blobs = blobs.clone();
         self.in_writer(move |t| {
-            insert::lock_blob(t, &hash)?;
+            insert::lock_blobs(t)?;
             let release = insert::release(t, &pubkey, &hash)?;
             if release.was_owner && !release.still_needed {
                 // Under the blob's lock, so no upload by any front node
@@ -422,7 +455,7 @@ impl EventStore for Postgres {
             blobs.collect(candidates, grace, |hash| {
                 // Under the blob's lock until the commit: no front node
                 // records an owner of it between the check and the removal.
-                insert::lock_blob(t, hash)?;
+                insert::lock_blobs(t)?;
                 insert::needed(t, hash)
             })
         })
@@ -502,9 +535,4 @@ pub(crate) fn outcome(code: i16) -> InsertOutcome {
         2 => InsertOutcome::Deleted,
         _ => InsertOutcome::Superseded,
     }
-}
-
-/// Read-side helper for jobs: the events of a batch, in order.
-pub(crate) fn batch_events<C>(batch: &[Job<C>]) -> impl Iterator<Item = &VerifiedEvent> {
-    batch.iter().flat_map(|j| j.events.iter())
 }

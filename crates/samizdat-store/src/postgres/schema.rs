@@ -99,7 +99,8 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO counters (name, value) VALUES ('removals', 0);
 
-    -- Removes one stored event with everything kept beside it.
+    -- Removes one stored event with everything kept beside it (the
+    -- caller counts it in `counters`, once per batch).
     CREATE FUNCTION samizdat_remove(p_seq bigint) RETURNS void
     LANGUAGE sql AS $$
         DELETE FROM tags WHERE seq = p_seq;
@@ -107,7 +108,6 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM originals WHERE seq = p_seq;
         DELETE FROM search WHERE seq = p_seq;
         DELETE FROM events WHERE seq = p_seq;
-        UPDATE counters SET value = value + 1 WHERE name = 'removals';
     $$;
 
     -- Applies a batch of verified events in order, with the rules of
@@ -120,7 +120,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE FUNCTION samizdat_insert(
         p_ids bytea[], p_pubkeys bytea[], p_kinds bigint[], p_created bigint[],
         p_dtags bytea[], p_jsons text[], p_happened bigint[], p_terms text[],
-        p_now bigint,
+        p_seen bigint[],
         p_tag_end int[], p_tag_names text[], p_tag_values bytea[],
         p_ref_end int[], p_refs bytea[],
         p_orig_end int[], p_origs bytea[],
@@ -135,6 +135,7 @@ const MIGRATIONS: &[&str] = &[
         v_old record;
         v_until bigint;
         v_from int;
+        v_removed bigint := 0;
     BEGIN
         FOR i IN 1..n LOOP
             r_seq := NULL;
@@ -166,11 +167,12 @@ const MIGRATIONS: &[&str] = &[
                         CONTINUE;
                     END IF;
                     PERFORM samizdat_remove(v_old.seq);
+                    v_removed := v_removed + 1;
                 END IF;
             END IF;
             v_seq := NULL;
             INSERT INTO events (id, pubkey, kind, created_at, d_tag, first_seen, json, happened)
-            VALUES (p_ids[i], p_pubkeys[i], p_kinds[i], p_created[i], p_dtags[i], p_now,
+            VALUES (p_ids[i], p_pubkeys[i], p_kinds[i], p_created[i], p_dtags[i], p_seen[i],
                     p_jsons[i], p_happened[i])
             ON CONFLICT (id) DO NOTHING
             RETURNING seq INTO v_seq;
@@ -213,6 +215,7 @@ const MIGRATIONS: &[&str] = &[
                      WHERE e.id = p_dels[j] AND e.pubkey = p_pubkeys[i] AND e.kind <> 5;
                     IF FOUND THEN
                         PERFORM samizdat_remove(v_other);
+                        v_removed := v_removed + 1;
                     END IF;
                 END LOOP;
                 v_from := CASE WHEN i = 1 THEN 0 ELSE p_adel_end[i - 1] END;
@@ -225,6 +228,7 @@ const MIGRATIONS: &[&str] = &[
                         WHERE e.pubkey = p_pubkeys[i] AND e.kind = p_adel_kinds[j]
                           AND e.d_tag = p_adel_dtags[j] AND e.created_at <= p_created[i] LOOP
                         PERFORM samizdat_remove(v_old.seq);
+                        v_removed := v_removed + 1;
                     END LOOP;
                 END LOOP;
             END IF;
@@ -232,6 +236,11 @@ const MIGRATIONS: &[&str] = &[
             r_seq := v_seq;
             RETURN NEXT;
         END LOOP;
+        -- Once, last: the one row every writer that removes shares is
+        -- held for the least time, after every other lock of the batch.
+        IF v_removed > 0 THEN
+            UPDATE counters SET value = value + v_removed WHERE name = 'removals';
+        END IF;
     END
     $fn$;
     "#,
@@ -252,6 +261,15 @@ pub fn migrate(client: &mut Client) -> Result<(), PgError> {
 }
 
 fn migrate_locked(client: &mut Client) -> Result<(), PgError> {
+    // Text in any other encoding cannot hold every event's JSON: one
+    // emoji would fail a whole batch.
+    let encoding: String = client.query_one("SHOW server_encoding", &[])?.get(0);
+    if encoding != "UTF8" {
+        return Err(PgError::Unsuitable(format!(
+            "the database's encoding is {encoding}: samizdat needs UTF8 \
+             (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)"
+        )));
+    }
     client.batch_execute(
         "CREATE TABLE IF NOT EXISTS samizdat_schema (version bigint NOT NULL);
          INSERT INTO samizdat_schema (version)

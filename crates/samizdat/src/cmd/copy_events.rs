@@ -2,7 +2,8 @@
 //! arrived, from the database the store keeps them in now to another
 //! (PostgreSQL, or back to the data directory's SQLite), each one checked
 //! again (id, signature, the rules every door applies) on the way, then
-//! every uploader's claim on a blob. What is already there is a
+//! every uploader's claim on a blob, each event keeping when it was first
+//! seen. What is already there is a
 //! duplicate, so a cut copy goes on when run again. Deletions, replaced
 //! versions and what the full-text index holds are rebuilt at the other
 //! side from the events themselves, by the same rules.
@@ -23,6 +24,9 @@ use crate::progress;
 
 /// Events checked and sent in one batch.
 const BATCH: usize = 1_000;
+
+/// A stored row: its id column, its JSON, when it was first seen.
+type Row = (Vec<u8>, String, u64);
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -60,13 +64,13 @@ pub fn copy(
     let total = store.count(&Query::default())?;
     let bar = progress::bar(Some(total), "copying events");
     let mut tally = Tally::default();
-    let mut batch: Vec<(Vec<u8>, String)> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<Row> = Vec::with_capacity(BATCH);
     let mut failed: Option<anyhow::Error> = None;
-    store.scan_raw(|id, json| {
+    store.events().scan_raw(&mut |id, json, seen| {
         if failed.is_some() {
             return;
         }
-        batch.push((id.to_vec(), json.to_string()));
+        batch.push((id.to_vec(), json.to_string(), seen));
         if batch.len() == BATCH {
             bar.inc(batch.len() as u64);
             if let Err(e) = send(to.as_ref(), &mut batch, &limits, &mut tally) {
@@ -130,39 +134,41 @@ pub fn copy(
 /// that pass, in their order, waiting for the commit.
 fn send(
     to: &dyn EventStore,
-    batch: &mut Vec<(Vec<u8>, String)>,
+    batch: &mut Vec<Row>,
     limits: &Limits,
     tally: &mut Tally,
 ) -> Result<()> {
     let now = Timestamp::now();
-    let checked: Vec<Result<VerifiedEvent, (String, String)>> = batch
+    let checked: Vec<Result<(VerifiedEvent, u64), (String, String)>> = batch
         .par_iter()
-        .map(|(id, json)| {
+        .map(|(id, json, seen)| {
             let shown = hex::encode(id);
             let event =
                 validate_json(json, limits, now).map_err(|e| (shown.clone(), e.to_string()))?;
             if event.event().id.as_bytes().as_slice() != id.as_slice() {
                 return Err((shown, "stored under another id".to_string()));
             }
-            Ok(event)
+            Ok((event, *seen))
         })
         .collect();
     batch.clear();
-    let mut good = Vec::with_capacity(checked.len());
+    let (mut good, mut seen) = (Vec::with_capacity(checked.len()), Vec::new());
     for c in checked {
         match c {
-            Ok(event) => good.push(event),
+            Ok((event, at)) => {
+                good.push(event);
+                seen.push(at);
+            }
             Err(bad) => tally.invalid.push(bad),
         }
     }
     if good.is_empty() {
         return Ok(());
     }
-    for outcome in to
-        .submit(good)?
-        .wait()
-        .context("storing at the other place")?
-    {
+    // When each was first seen goes with it: the archive's own record of
+    // when it knew of an event.
+    let stored = to.submit_seen(good, seen)?.wait();
+    for outcome in stored.context("storing at the other place")? {
         match outcome {
             InsertOutcome::Stored => tally.stored += 1,
             InsertOutcome::Duplicate => tally.already += 1,

@@ -76,6 +76,32 @@ fn counted(node: &Node) -> u64 {
     out.lines().filter(|l| !l.trim().is_empty()).count() as u64
 }
 
+/// (id, first_seen) of every event in the database at `url`.
+fn first_seen_in_postgres(url: &str) -> Vec<(Vec<u8>, i64)> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        client
+            .query("SELECT id, first_seen FROM events", &[])
+            .expect("query")
+            .iter()
+            .map(|r| (r.get::<_, Vec<u8>>(0), r.get::<_, i64>(1)))
+            .collect()
+    })
+    .join()
+    .expect("the reading thread")
+}
+
+/// (id, first_seen) of every event in the node's SQLite file.
+fn first_seen_in_sqlite(node: &Node) -> Vec<(Vec<u8>, i64)> {
+    let conn = rusqlite::Connection::open(node.data().join("samizdat.db")).expect("open");
+    let mut stmt = conn.prepare("SELECT id, first_seen FROM events").expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 #[test]
 fn events_go_to_postgres_and_back_checked_and_resumed() {
     let Some(db) = TestDb::create() else {
@@ -87,10 +113,21 @@ fn events_go_to_postgres_and_back_checked_and_resumed() {
     let here = counted(&node);
     assert!(here >= 2, "the records are stored");
 
+    // Seen a day before the copy, so the copy's own time cannot pass for it.
+    rusqlite::Connection::open(node.data().join("samizdat.db"))
+        .expect("open")
+        .execute("UPDATE events SET first_seen = first_seen - 86400", [])
+        .expect("aged");
     let out = node.ok(&["--json", "store", "copy", "--events-to", &db.url]);
     let first: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(first["stored"], here, "{first}");
     assert!(first["blob_owners"].as_u64() >= Some(0), "{first}");
+    // Each event keeps when this archive first saw it.
+    let mut there = first_seen_in_postgres(&db.url);
+    let mut here_seen = first_seen_in_sqlite(&node);
+    there.sort();
+    here_seen.sort();
+    assert_eq!(there, here_seen, "first seen kept");
     // Run again (after a cut, say): nothing is stored twice.
     let out = node.ok(&["--json", "store", "copy", "--events-to", &db.url]);
     let again: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
@@ -130,6 +167,14 @@ fn a_database_that_cannot_be_used_is_refused_clearly() {
         (
             "postgres://samizdat:hunter2secret@127.0.0.1:9/x",
             "password in the URL",
+        ),
+        (
+            "postgres://samizdat@127.0.0.1:9/x?password=hunter2secret",
+            "password in the URL",
+        ),
+        (
+            "postgres://samizdat@127.0.0.1:9/x?host=10.9.9.9",
+            "one host",
         ),
         (
             "postgres://samizdat@127.0.0.1:9/samizdat",
