@@ -32,41 +32,36 @@ const MAX_LIVE_AT_ONCE: usize = 5_000;
 /// Most bytes of one notification's payload (PostgreSQL's limit is 8000).
 const MAX_NOTIFY_BYTES: usize = 7900;
 
-/// The advisory locks a writer takes: a fixed number of stripes, so a
-/// batch holds at most this many entries of the server's shared lock
-/// table however many ids and addresses its events name (a retraction
-/// may name a thousand), at the cost of two unrelated events sometimes
-/// sharing a stripe.
-const STRIPES: u32 = 512;
+/// Most advisory locks one transaction takes: a batch that would take
+/// more (a few retractions naming a thousand ids each, an import of
+/// thousands of events) is committed as several transactions, one after
+/// the other, before any is answered, so a writer never fills the
+/// server's shared lock table (64 entries per connection by default).
+const LOCK_BUDGET: usize = 1024;
 
-/// samizdat's class of advisory locks (the first key of the two-key
-/// form), apart from any other application's on the same server.
-const LOCK_CLASS: i32 = 0x5a4d_4454;
+/// The lock every decision about blob bytes takes (an owner recorded, a
+/// release, a collection): one, taken after a batch's event locks, so
+/// two front nodes never take blob locks in opposite orders.
+const BLOB_LOCK: i64 = 0x5a4d_4244_4c4f_4253;
 
-/// The stripe of what an advisory lock names: SHA-256 over it, modulo
-/// [`STRIPES`]. The last stripe is kept for blob decisions.
-fn lock_key(what: &[&[u8]]) -> i32 {
+/// An advisory lock key: 64 bits of SHA-256 over what it names.
+fn lock_key(what: &[&[u8]]) -> i64 {
     let mut h = Sha256::new();
     for part in what {
         h.update((part.len() as u32).to_le_bytes());
         h.update(part);
     }
     let digest = h.finalize();
-    let mut first = [0u8; 4];
-    first.copy_from_slice(&digest[..4]);
-    (u32::from_le_bytes(first) % (STRIPES - 1)) as i32
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_le_bytes(first)
 }
 
-/// The stripe every decision about blob bytes takes (an owner recorded, a
-/// release, a collection): one, so that two front nodes never take two
-/// blob locks in opposite orders.
-const BLOB_STRIPE: i32 = (STRIPES - 1) as i32;
-
-fn address_key(pubkey: &[u8], kind: u16, d: &[u8]) -> i32 {
+fn address_key(pubkey: &[u8], kind: u16, d: &[u8]) -> i64 {
     lock_key(&[b"address", pubkey, &kind.to_le_bytes(), d])
 }
 
-fn event_key(id: &[u8]) -> i32 {
+fn event_key(id: &[u8]) -> i64 {
     lock_key(&[b"event", id])
 }
 
@@ -94,11 +89,41 @@ struct Arrays {
     adel_end: Vec<i32>,
     adel_kinds: Vec<i64>,
     adel_dtags: Vec<Vec<u8>>,
-    /// Advisory lock stripes, sorted, each once.
-    locks: Vec<i32>,
+    /// Advisory lock keys, sorted, each once (once `sorted`).
+    locks: Vec<i64>,
 }
 
 impl Arrays {
+    /// Adds `other`'s events after this one's.
+    fn append(&mut self, other: Arrays) {
+        let shift = |ends: Vec<i32>, by: usize| ends.into_iter().map(move |e| e + by as i32);
+        self.tag_end
+            .extend(shift(other.tag_end, self.tag_names.len()));
+        self.ref_end.extend(shift(other.ref_end, self.refs.len()));
+        self.orig_end
+            .extend(shift(other.orig_end, self.origs.len()));
+        self.del_end.extend(shift(other.del_end, self.dels.len()));
+        self.adel_end
+            .extend(shift(other.adel_end, self.adel_kinds.len()));
+        self.ids.extend(other.ids);
+        self.pubkeys.extend(other.pubkeys);
+        self.kinds.extend(other.kinds);
+        self.created.extend(other.created);
+        self.dtags.extend(other.dtags);
+        self.jsons.extend(other.jsons);
+        self.happened.extend(other.happened);
+        self.terms.extend(other.terms);
+        self.seen.extend(other.seen);
+        self.tag_names.extend(other.tag_names);
+        self.tag_values.extend(other.tag_values);
+        self.refs.extend(other.refs);
+        self.origs.extend(other.origs);
+        self.dels.extend(other.dels);
+        self.adel_kinds.extend(other.adel_kinds);
+        self.adel_dtags.extend(other.adel_dtags);
+        self.locks.extend(other.locks);
+    }
+
     fn push(&mut self, verified: &VerifiedEvent, seen: u64) {
         self.seen.push(seen.min(i64::MAX as u64) as i64);
         let event = verified.event();
@@ -201,34 +226,24 @@ impl PgWriter {
     }
 }
 
-impl Engine for PgWriter {
-    type Change = Change;
-
-    fn commit(
+impl PgWriter {
+    /// One part of a batch in one transaction, tried again (up to three
+    /// times) when a deadlock with another front node's writer rolls it
+    /// back (possible where one replaces an event and the other deletes
+    /// it by id, each under its own lock) and no job's change was spent.
+    fn commit_part(
         &mut self,
+        part: &Arrays,
         batch: &mut [Job<Change>],
-        now: u64,
-    ) -> Result<Vec<Vec<InsertOutcome>>, StoreError> {
-        let mut arrays = Arrays::default();
-        for job in batch.iter() {
-            for (i, verified) in job.events.iter().enumerate() {
-                if !verified.event().kind.is_ephemeral() {
-                    arrays.push(verified, job.seen_at(i, now));
-                }
-            }
-        }
-        arrays.locks.sort_unstable();
-        arrays.locks.dedup();
-        let origin = self.origin;
-        // A deadlock between two front nodes' writers (possible where one
-        // replaces an event and the other deletes it by id, each under a
-        // different lock) rolls one batch back whole: tried again, when
-        // no change of a job was spent on it.
-        let again = !batch.iter().any(|j| j.change.is_some());
+        changes: bool,
+        origin: u64,
+    ) -> Result<Vec<i16>, StoreError> {
+        let again = !changes || !batch.iter().any(|j| j.change.is_some());
         let mut tries = 0;
-        let codes = loop {
+        loop {
             let client = self.client()?;
-            let result = commit_arrays(client, &arrays, batch, origin);
+            let jobs = if changes { Some(&mut *batch) } else { None };
+            let result = commit_arrays(client, part, jobs, origin);
             if result.is_err() && client.is_closed() {
                 self.client = None;
             }
@@ -244,9 +259,48 @@ impl Engine for PgWriter {
                         "a batch met another front node's in a deadlock; again"
                     );
                 }
-                other => break other?,
+                other => return other,
             }
-        };
+        }
+    }
+}
+
+impl Engine for PgWriter {
+    type Change = Change;
+
+    fn commit(
+        &mut self,
+        batch: &mut [Job<Change>],
+        now: u64,
+    ) -> Result<Vec<Vec<InsertOutcome>>, StoreError> {
+        // The batch in parts of at most LOCK_BUDGET locks each (one part
+        // nearly always).
+        let mut parts = vec![Arrays::default()];
+        for job in batch.iter() {
+            for (i, verified) in job.events.iter().enumerate() {
+                if verified.event().kind.is_ephemeral() {
+                    continue;
+                }
+                let mut part = Arrays::default();
+                part.push(verified, job.seen_at(i, now));
+                let last = parts.last_mut().ok_or(StoreError::WriterGone)?;
+                if !last.ids.is_empty() && last.locks.len() + part.locks.len() > LOCK_BUDGET {
+                    parts.push(part);
+                } else {
+                    last.append(part);
+                }
+            }
+        }
+        let origin = self.origin;
+        let count = parts.len();
+        let mut codes = Vec::new();
+        for (n, mut part) in parts.into_iter().enumerate() {
+            part.locks.sort_unstable();
+            part.locks.dedup();
+            // The jobs' changes go with the last part.
+            let changes = n + 1 == count;
+            codes.extend(self.commit_part(&part, batch, changes, origin)?);
+        }
         let mut codes = codes.into_iter();
         let mut outcomes = Vec::with_capacity(batch.len());
         for job in batch.iter() {
@@ -271,7 +325,7 @@ impl Engine for PgWriter {
 fn commit_arrays(
     client: &mut Client,
     a: &Arrays,
-    batch: &mut [Job<Change>],
+    jobs: Option<&mut [Job<Change>]>,
     origin: u64,
 ) -> Result<Vec<i16>, StoreError> {
     let mut tx = client.transaction()?;
@@ -279,9 +333,9 @@ fn commit_arrays(
     if !a.ids.is_empty() {
         // In one order for every writer, so two never wait on each other.
         tx.execute(
-            "SELECT count(pg_advisory_xact_lock($2, k)) FROM \
-             (SELECT k FROM unnest($1::int[]) AS k ORDER BY k) AS sorted",
-            &[&a.locks, &LOCK_CLASS],
+            "SELECT count(pg_advisory_xact_lock(k)) FROM \
+             (SELECT k FROM unnest($1::bigint[]) AS k ORDER BY k) AS sorted",
+            &[&a.locks],
         )?;
         let rows = tx.query(
             "SELECT r_outcome, r_seq FROM samizdat_insert($1, $2, $3, $4, $5, $6, $7, $8, $9, \
@@ -322,7 +376,7 @@ fn commit_arrays(
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
         }
     }
-    for job in batch.iter_mut() {
+    for job in jobs.into_iter().flatten() {
         if let Some(change) = job.change.take() {
             change(&mut tx)?;
         }
@@ -355,10 +409,7 @@ fn payloads(origin: u64, seqs: &[i64]) -> Vec<String> {
 /// blob's bytes: an upload's owner row, a release, a collection.
 pub fn lock_blobs(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
     // Taken after the batch's event stripes, which are all below it.
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_CLASS, &BLOB_STRIPE],
-    )?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BLOB_LOCK])?;
     Ok(())
 }
 

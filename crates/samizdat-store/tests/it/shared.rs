@@ -224,3 +224,33 @@ fn events_from_other_front_nodes_arrive_live() {
         "an own write came back"
     );
 }
+
+/// A batch larger than one transaction's share of locks (thousands of
+/// events, a retraction naming hundreds) is stored whole, by the rules.
+#[test]
+fn a_batch_of_thousands_with_a_long_retraction_is_stored_by_the_rules() {
+    let f = fixture();
+    let keys = Keys::generate();
+    let notes: Vec<Event> = (0..2500)
+        .map(|i| event(&keys, 1, 1_650_000_000 + i, &[], &format!("note {i}")))
+        .collect();
+    let targets: Vec<String> = notes[..900].iter().map(|n| n.id.to_hex()).collect();
+    let tags: Vec<Vec<&str>> = targets.iter().map(|t| vec!["e", t.as_str()]).collect();
+    let tags: Vec<&[&str]> = tags.iter().map(Vec::as_slice).collect();
+    let retraction = event(&keys, 5, 1_650_010_000, &tags, "");
+    let mut batch = notes.clone();
+    batch.push(retraction);
+    let outcomes = insert(&f.store, &batch);
+    assert!(outcomes.iter().all(|o| *o == InsertOutcome::Stored));
+    let stored = f
+        .store
+        .count(&Query {
+            kinds: Some(vec![1]),
+            ..Default::default()
+        })
+        .expect("count");
+    assert_eq!(stored, 1600);
+    assert!(!has(&f.store, notes[0].id));
+    assert!(has(&f.store, notes[900].id));
+    assert_eq!(insert(&f.store, &notes[..1]), [InsertOutcome::Deleted]);
+}

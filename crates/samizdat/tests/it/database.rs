@@ -95,7 +95,9 @@ fn first_seen_in_postgres(url: &str) -> Vec<(Vec<u8>, i64)> {
 /// (id, first_seen) of every event in the node's SQLite file.
 fn first_seen_in_sqlite(node: &Node) -> Vec<(Vec<u8>, i64)> {
     let conn = rusqlite::Connection::open(node.data().join("samizdat.db")).expect("open");
-    let mut stmt = conn.prepare("SELECT id, first_seen FROM events").expect("prepare");
+    let mut stmt = conn
+        .prepare("SELECT id, first_seen FROM events")
+        .expect("prepare");
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("query")
         .collect::<Result<_, _>>()
