@@ -130,7 +130,8 @@ pub struct StoreCopyArgs {
     #[arg(long, value_name = "PLACE")]
     pub blobs_to: Option<String>,
     /// A file with the bucket's access_key_id and secret_access_key and
-    /// the database's postgres_password [default: SAMIZDAT_S3_ACCESS_KEY_ID,
+    /// the database's postgres_password [default: the file `[store]
+    /// credentials` names, else SAMIZDAT_S3_ACCESS_KEY_ID,
     /// SAMIZDAT_S3_SECRET_ACCESS_KEY, SAMIZDAT_POSTGRES_PASSWORD]
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,

@@ -38,13 +38,18 @@ struct Tally {
 }
 
 fn copy(ctx: &Context, args: StoreCopyArgs) -> Result<Code> {
-    let store = ctx.store()?;
+    let config =
+        samizdat_node::config::Config::load(&ctx.data.join(samizdat_node::config::CONFIG_FILE))?;
+    let store = ctx.store_with(&config.store)?;
+    // The other place's secrets: the file given, else the one
+    // samizdat.toml names, else the environment.
+    let credentials = args.credentials.or(config.store.credentials);
     let mut code = Code::Success;
     if let Some(to) = &args.events_to {
-        code = super::copy_events::copy(ctx, &store, to, args.credentials.clone())?;
+        code = super::copy_events::copy(ctx, &store, to, credentials.clone())?;
     }
     if let Some(to) = &args.blobs_to
-        && copy_blobs(ctx, &store, to, args.credentials.clone())? != Code::Success
+        && copy_blobs(ctx, &store, to, credentials)? != Code::Success
     {
         code = Code::Problems;
     }
