@@ -193,3 +193,14 @@ fn postgres_password(path: &Path) -> Result<Option<String>, PgError> {
         (key.trim() == "postgres_password").then(|| value.trim().trim_matches('"').to_string())
     }))
 }
+
+/// Whether `host` is this machine or on its private network: where a
+/// store may be reached without TLS without a warning.
+pub(crate) fn is_near(host: Option<url::Host<&str>>) -> bool {
+    match host {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}

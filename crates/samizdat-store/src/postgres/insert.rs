@@ -94,34 +94,14 @@ struct Arrays {
 }
 
 impl Arrays {
-    /// Adds `other`'s events after this one's.
-    fn append(&mut self, other: Arrays) {
-        let shift = |ends: Vec<i32>, by: usize| ends.into_iter().map(move |e| e + by as i32);
-        self.tag_end
-            .extend(shift(other.tag_end, self.tag_names.len()));
-        self.ref_end.extend(shift(other.ref_end, self.refs.len()));
-        self.orig_end
-            .extend(shift(other.orig_end, self.origs.len()));
-        self.del_end.extend(shift(other.del_end, self.dels.len()));
-        self.adel_end
-            .extend(shift(other.adel_end, self.adel_kinds.len()));
-        self.ids.extend(other.ids);
-        self.pubkeys.extend(other.pubkeys);
-        self.kinds.extend(other.kinds);
-        self.created.extend(other.created);
-        self.dtags.extend(other.dtags);
-        self.jsons.extend(other.jsons);
-        self.happened.extend(other.happened);
-        self.terms.extend(other.terms);
-        self.seen.extend(other.seen);
-        self.tag_names.extend(other.tag_names);
-        self.tag_values.extend(other.tag_values);
-        self.refs.extend(other.refs);
-        self.origs.extend(other.origs);
-        self.dels.extend(other.dels);
-        self.adel_kinds.extend(other.adel_kinds);
-        self.adel_dtags.extend(other.adel_dtags);
-        self.locks.extend(other.locks);
+    /// At least as many locks as [`Arrays::push`] takes for `event`: its
+    /// id, its address, and what a retraction names.
+    fn locks_at_most(event: &samizdat_core::nostr::prelude::Event) -> usize {
+        2 + if event.kind == Kind::EventDeletion {
+            event.tags.len()
+        } else {
+            0
+        }
     }
 
     fn push(&mut self, verified: &VerifiedEvent, seen: u64) {
@@ -281,14 +261,15 @@ impl Engine for PgWriter {
                 if verified.event().kind.is_ephemeral() {
                     continue;
                 }
-                let mut part = Arrays::default();
-                part.push(verified, job.seen_at(i, now));
                 let last = parts.last_mut().ok_or(StoreError::WriterGone)?;
-                if !last.ids.is_empty() && last.locks.len() + part.locks.len() > LOCK_BUDGET {
-                    parts.push(part);
-                } else {
-                    last.append(part);
+                let more = Arrays::locks_at_most(verified.event());
+                if !last.ids.is_empty() && last.locks.len() + more > LOCK_BUDGET {
+                    parts.push(Arrays::default());
                 }
+                parts
+                    .last_mut()
+                    .ok_or(StoreError::WriterGone)?
+                    .push(verified, job.seen_at(i, now));
             }
         }
         let origin = self.origin;

@@ -146,13 +146,7 @@ impl Target {
             "-c idle_in_transaction_session_timeout=60s -c lock_timeout=30s \
              -c tcp_keepalives_idle=20 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=4",
         );
-        let near = match parsed.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(name)) => name == "localhost",
-            None => false,
-        };
-        if !near {
+        if !crate::settings::is_near(parsed.host()) {
             tracing::warn!(
                 host,
                 "the database is reached without TLS beyond this machine and its private \

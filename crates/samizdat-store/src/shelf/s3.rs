@@ -81,13 +81,7 @@ impl S3 {
             })
             .collect::<Result<Vec<_>, _>>()?;
         for endpoint in &at.endpoints {
-            let near = match endpoint.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(name)) => name == "localhost",
-                None => false,
-            };
-            if endpoint.scheme() == "http" && !near {
+            if endpoint.scheme() == "http" && !crate::settings::is_near(endpoint.host()) {
                 tracing::warn!(
                     %endpoint,
                     "the object store is reached over plain http beyond this machine and its \

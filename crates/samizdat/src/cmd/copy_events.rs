@@ -11,11 +11,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use rayon::prelude::*;
-use samizdat_core::nostr::prelude::Timestamp;
-use samizdat_core::validate::validate_json;
-use samizdat_core::{Limits, VerifiedEvent};
-use samizdat_store::{EventStore, EventsAtText, InsertOutcome, Query, Store, StoreSettings};
+use samizdat_core::Limits;
+use samizdat_node::ingest::batch::{self, Candidate};
+use samizdat_store::{EventStore, EventsAtText, Query, Store, StoreSettings};
 use serde_json::json;
 
 use crate::context::Context;
@@ -30,12 +28,9 @@ type Row = (Vec<u8>, String, u64);
 
 #[derive(Debug, Default)]
 struct Tally {
-    stored: u64,
-    already: u64,
-    /// Deleted by their authors at the other place already.
-    deleted: u64,
-    /// A newer version is there.
-    superseded: u64,
+    /// What became of the events at the other place: `deleted` there by
+    /// their authors already, `superseded` by a newer version there.
+    outcomes: samizdat_node::progress::Tally,
     /// Rows that fail the checks: id and why.
     invalid: Vec<(String, String)>,
     owners: u64,
@@ -98,11 +93,12 @@ pub fn copy(
     for (id, why) in &tally.invalid {
         eprintln!("event {id}: fails its checks, not copied: {why}");
     }
+    let done = &tally.outcomes;
     if ctx.json {
         println!(
             "{}",
-            json!({"to": to.describe(), "stored": tally.stored, "already_there": tally.already,
-                   "deleted_there": tally.deleted, "superseded_there": tally.superseded,
+            json!({"to": to.describe(), "stored": done.stored, "already_there": done.duplicate,
+                   "deleted_there": done.deleted, "superseded_there": done.superseded,
                    "invalid": tally.invalid.iter().map(|(id, _)| id).collect::<Vec<_>>(),
                    "blob_owners": tally.owners})
         );
@@ -111,11 +107,11 @@ pub fn copy(
             "copied {} event(s) to {}; {} were already there; {} deleted there by their \
              authors; {} replaced there by newer versions; {} fail their checks; {} \
              uploader claim(s) on blobs",
-            tally.stored,
+            done.stored,
             to.describe(),
-            tally.already,
-            tally.deleted,
-            tally.superseded,
+            done.duplicate,
+            done.deleted,
+            done.superseded,
             tally.invalid.len(),
             tally.owners
         );
@@ -130,37 +126,41 @@ pub fn copy(
     })
 }
 
-/// Checks a batch of stored rows again, in parallel, and inserts those
-/// that pass, in their order, waiting for the commit.
+/// Checks a batch of stored rows again, as every batch that comes in is
+/// checked (on every core), and inserts those that pass, in their order,
+/// waiting for the commit.
 fn send(
     to: &dyn EventStore,
     batch: &mut Vec<Row>,
     limits: &Limits,
     tally: &mut Tally,
 ) -> Result<()> {
-    let now = Timestamp::now();
-    let checked: Vec<Result<(VerifiedEvent, u64), (String, String)>> = batch
-        .par_iter()
-        .map(|(id, json, seen)| {
-            let shown = hex::encode(id);
-            let event =
-                validate_json(json, limits, now).map_err(|e| (shown.clone(), e.to_string()))?;
-            if event.event().id.as_bytes().as_slice() != id.as_slice() {
-                return Err((shown, "stored under another id".to_string()));
-            }
-            Ok((event, *seen))
-        })
+    let rows = std::mem::take(batch);
+    let candidates = rows
+        .iter()
+        .enumerate()
+        .map(|(at, (_, json, _))| (at as u64, Candidate::Json(json.clone())))
         .collect();
-    batch.clear();
-    let (mut good, mut seen) = (Vec::with_capacity(checked.len()), Vec::new());
-    for c in checked {
-        match c {
-            Ok((event, at)) => {
-                good.push(event);
-                seen.push(at);
-            }
-            Err(bad) => tally.invalid.push(bad),
+    let checked = batch::check(candidates, limits);
+    // `valid` keeps the order of the rows, less the refused ones.
+    let refused: std::collections::HashMap<u64, String> = checked.refused.into_iter().collect();
+    let mut valid = checked.valid.into_iter();
+    let (mut good, mut seen) = (Vec::with_capacity(rows.len()), Vec::new());
+    for (at, (id, _, first_seen)) in rows.iter().enumerate() {
+        let shown = hex::encode(id);
+        if let Some(why) = refused.get(&(at as u64)) {
+            tally.invalid.push((shown, why.clone()));
+            continue;
         }
+        let event = valid.next().context("a checked event went missing")?;
+        if event.event().id.as_bytes().as_slice() != id.as_slice() {
+            tally
+                .invalid
+                .push((shown, "stored under another id".to_string()));
+            continue;
+        }
+        good.push(event);
+        seen.push(*first_seen);
     }
     if good.is_empty() {
         return Ok(());
@@ -169,13 +169,7 @@ fn send(
     // when it knew of an event.
     let stored = to.submit_seen(good, seen)?.wait();
     for outcome in stored.context("storing at the other place")? {
-        match outcome {
-            InsertOutcome::Stored => tally.stored += 1,
-            InsertOutcome::Duplicate => tally.already += 1,
-            InsertOutcome::Deleted => tally.deleted += 1,
-            InsertOutcome::Superseded => tally.superseded += 1,
-            InsertOutcome::Ephemeral => {}
-        }
+        tally.outcomes.count(outcome);
     }
     Ok(())
 }

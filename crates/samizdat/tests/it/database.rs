@@ -394,3 +394,45 @@ fn acknowledged_events_outlive_a_database_crash() {
         assert!(ids.contains(&id.to_hex()), "acknowledged {id} was lost");
     }
 }
+
+/// A row altered at rest (its text changed, its signature not) is named
+/// and not copied; the others are, and the copy says there were problems.
+#[test]
+fn a_tampered_event_is_named_and_not_copied() {
+    let Some(db) = TestDb::create() else {
+        return;
+    };
+    let node = Node::start();
+    node.add_photo_testimony("the queue at the checkpoint");
+    node.add_photo_testimony("the same queue, an hour later");
+    let here = counted(&node);
+    let conn = rusqlite::Connection::open(node.data().join("samizdat.db")).expect("open");
+    let (id, json): (Vec<u8>, String) = conn
+        .query_row(
+            "SELECT id, json FROM events WHERE json LIKE '%an hour later%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the second record");
+    conn.execute(
+        "UPDATE events SET json = ?1 WHERE id = ?2",
+        rusqlite::params![json.replace("an hour later", "a day earlier"), id],
+    )
+    .expect("altered");
+    drop(conn);
+    let out = node.run(&["--json", "store", "copy", "--events-to", &db.url]);
+    assert_eq!(out.status.code(), Some(3), "a problem is said");
+    let copied: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).expect("json");
+    let id = id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(copied["invalid"], json!([id]), "{copied}");
+    assert_eq!(copied["stored"], here - 1, "{copied}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&id));
+    assert!(first_seen_in_postgres(&db.url).iter().all(|(stored, _)| {
+        stored
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            != id
+    }));
+}
